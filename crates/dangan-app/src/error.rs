@@ -1,0 +1,132 @@
+//! The one error type of the use-cases. User errors carry a stable code, the field they concern
+//! and a message in simplified Chinese; internal errors carry their cause for the log only.
+
+use dangan_domain::Rejection;
+use dangan_store::StoreError;
+
+/// What a use-case can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input the user can correct.
+    #[error("{message}")]
+    Invalid {
+        /// Stable machine code, e.g. `invalid_id_number`.
+        code: &'static str,
+        /// The input field concerned, if one.
+        field: Option<String>,
+        /// What was wrong, in Chinese.
+        message: String,
+    },
+    /// The thing asked for does not exist (or the caller may not know that it does).
+    #[error("{message}")]
+    NotFound {
+        /// Stable machine code.
+        code: &'static str,
+        /// In Chinese.
+        message: String,
+    },
+    /// The request conflicts with existing data.
+    #[error("{message}")]
+    Conflict {
+        /// Stable machine code.
+        code: &'static str,
+        /// The input field concerned, if one.
+        field: Option<String>,
+        /// In Chinese.
+        message: String,
+    },
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Signed in, but the role may not do this.
+    #[error("您的角色无权执行此操作")]
+    Forbidden,
+    /// A fault of the system, not of the input. Details are logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result of a use-case.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// A user error from a domain rejection, attributed to `field`.
+    pub fn invalid(field: &str, e: &impl Rejection) -> AppError {
+        AppError::Invalid {
+            code: e.code(),
+            field: Some(field.to_owned()),
+            message: e.to_string(),
+        }
+    }
+
+    /// A user error with its own code and message.
+    pub fn invalid_with(
+        code: &'static str,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> AppError {
+        AppError::Invalid {
+            code,
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// A not-found error.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The stable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid { code, .. }
+            | AppError::NotFound { code, .. }
+            | AppError::Conflict { code, .. } => code,
+            AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The field concerned, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid { field, .. } | AppError::Conflict { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e.conflict() {
+            Some("persons_id_number_key") => AppError::Conflict {
+                code: "person_exists",
+                field: Some("id_number".to_owned()),
+                message: "该公民身份号码的参保人已存在，请勿重复登记".to_owned(),
+            },
+            Some("users_username_key") => AppError::Conflict {
+                code: "username_taken",
+                field: Some("username".to_owned()),
+                message: "该用户名已被使用，请换一个".to_owned(),
+            },
+            Some("catalogue_versions_pkey") | Some("catalogue_versions_version_key") => {
+                AppError::Conflict {
+                    code: "catalogue_changed",
+                    field: None,
+                    message: "归档范围刚被他人修改，请刷新后重试".to_owned(),
+                }
+            }
+            Some("business_events_source_system_external_id_key") => AppError::Conflict {
+                code: crate::events::DUPLICATE_EXTERNAL_ID,
+                field: Some("external_id".to_owned()),
+                message: "该来源业务编号已登记".to_owned(),
+            },
+            _ => AppError::Internal(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! Use-cases of business events (业务事件) and their material items (材料): recording with the
+//! completeness check of the filing catalogue (前置审核, S4.1), idempotent on the source
+//! system's external id, and reading back with the completeness recomputed against the
+//! catalogue version the event was filed under.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use dangan_domain::business::BusinessType;
+use dangan_domain::catalogue::{Catalogue, Completeness, MaterialCode};
+use dangan_domain::id_number::IdNumber;
+use dangan_domain::material::{self, Carrier};
+use dangan_domain::retention::Retention;
+use dangan_store::Tx;
+use dangan_store::events::{
+    self, EventId, EventRow, MaterialId, MaterialRow, NewEvent, NewMaterial,
+};
+use dangan_store::persons::{self, PersonId};
+
+use crate::catalogue::{at_version, current};
+use crate::roles::{Actor, UseCase};
+use crate::{App, AppError, AppResult, today};
+
+/// The conflict code of a repeated (source system, external id).
+pub(crate) const DUPLICATE_EXTERNAL_ID: &str = "duplicate_external_id";
+
+/// The source system name of events entered in Dangan itself.
+pub const LOCAL_SOURCE: &str = "dangan";
+
+/// A business event as submitted.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EventInput {
+    /// The person's row id (or give `id_number`).
+    pub person_id: Option<i64>,
+    /// The person's identity number (or give `person_id`).
+    pub id_number: Option<String>,
+    /// Business type code or Chinese name.
+    pub business_type: String,
+    /// 办理日期, `YYYY-MM-DD`.
+    pub business_date: String,
+    /// 经办人 (default: the signed-in user's name).
+    pub handler: Option<String>,
+    /// The sending system (default `dangan`).
+    pub source_system: Option<String>,
+    /// The sending system's id of this event; makes the request idempotent.
+    pub external_id: Option<String>,
+    /// 备注
+    pub remarks: Option<String>,
+    /// The materials handed in.
+    #[serde(default)]
+    pub materials: Vec<MaterialInput>,
+}
+
+/// A material item as submitted.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MaterialInput {
+    /// Material type code from the catalogue.
+    pub material_code: String,
+    /// 形成日期, `YYYY-MM-DD` (default: the business date).
+    pub formation_date: Option<String>,
+    /// 页数
+    pub pages: i64,
+    /// `paper` (default), `electronic` or `both`.
+    pub carrier: Option<String>,
+    /// Retention code; default from the catalogue; may be longer, never shorter.
+    pub retention: Option<String>,
+    /// 备注
+    pub remarks: Option<String>,
+}
+
+/// A material item as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaterialView {
+    /// Row id.
+    pub id: MaterialId,
+    /// Material code.
+    pub material_code: String,
+    /// 材料名称
+    pub name: String,
+    /// 形成日期
+    pub formation_date: NaiveDate,
+    /// 页数
+    pub pages: i64,
+    /// Carrier code.
+    pub carrier: String,
+    /// Retention code.
+    pub retention: String,
+    /// 鉴定到期日 (none when permanent).
+    pub appraisal_due: Option<NaiveDate>,
+    /// 备注
+    pub remarks: Option<String>,
+}
+
+/// A business event as shown, with its completeness.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    /// Row id.
+    pub id: EventId,
+    /// The person.
+    pub person_id: PersonId,
+    /// Business type code.
+    pub business_type: String,
+    /// Business type name.
+    pub business_type_name: String,
+    /// Business class name.
+    pub business_class: String,
+    /// 办理日期
+    pub business_date: NaiveDate,
+    /// 经办人
+    pub handler: String,
+    /// Source system.
+    pub source_system: String,
+    /// The source system's id.
+    pub external_id: Option<String>,
+    /// The catalogue version checked against.
+    pub catalogue_version: i64,
+    /// 备注
+    pub remarks: Option<String>,
+    /// Recorded by.
+    pub created_by: String,
+    /// Recorded at.
+    pub created_at: DateTime<Utc>,
+    /// Materials.
+    pub materials: Vec<MaterialView>,
+    /// 应归未归 / 过度归档 against the catalogue version.
+    pub completeness: Completeness,
+}
+
+/// The outcome of recording an event.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recorded {
+    /// False when the source system's external id was already recorded: the existing event is
+    /// returned and nothing was written.
+    pub created: bool,
+    /// The event.
+    pub event: EventView,
+}
+
+fn parse_date(field: &str, s: &str, label: &str) -> AppResult<NaiveDate> {
+    let date = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        AppError::invalid_with(
+            "invalid_date",
+            Some(field),
+            format!("{label}“{}”不是有效日期，格式应为YYYY-MM-DD", s.trim()),
+        )
+    })?;
+    if date > today() {
+        return Err(AppError::invalid_with(
+            "date_in_future",
+            Some(field),
+            format!("{label}{date}晚于今天，请核对"),
+        ));
+    }
+    if date.year_ce().1 < 1950 {
+        return Err(AppError::invalid_with(
+            "invalid_date",
+            Some(field),
+            format!("{label}{date}过早，请核对"),
+        ));
+    }
+    Ok(date)
+}
+
+use chrono::Datelike;
+
+fn short_text(field: &str, s: Option<&str>, max: usize, label: &str) -> AppResult<Option<String>> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(t) if t.chars().count() > max || t.chars().any(char::is_control) => {
+            Err(AppError::invalid_with(
+                "invalid_text",
+                Some(field),
+                format!("{label}不能超过{max}个字，且不能含控制字符"),
+            ))
+        }
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+/// A validated material, ready to insert.
+struct ValidMaterial {
+    code: MaterialCode,
+    name: String,
+    formation_date: NaiveDate,
+    pages: i64,
+    carrier: Carrier,
+    retention: Retention,
+    remarks: Option<String>,
+}
+
+fn longer_or_equal(a: Retention, b: Retention) -> bool {
+    match (a.years(), b.years()) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(x), Some(y)) => x >= y,
+    }
+}
+
+fn validate_materials(
+    catalogue: &Catalogue,
+    business: BusinessType,
+    business_date: NaiveDate,
+    inputs: &[MaterialInput],
+) -> AppResult<Vec<ValidMaterial>> {
+    if inputs.len() > 200 {
+        return Err(AppError::invalid_with(
+            "too_many_materials",
+            Some("materials"),
+            "一次业务最多登记200件材料",
+        ));
+    }
+    let mut out = Vec::with_capacity(inputs.len());
+    for (i, m) in inputs.iter().enumerate() {
+        let field = |f: &str| format!("materials[{i}].{f}");
+        let code = MaterialCode::parse(&m.material_code)
+            .map_err(|e| AppError::invalid(&field("material_code"), &e))?;
+        let entry = catalogue
+            .entry(business, &code)
+            .map_err(|e| AppError::invalid(&field("material_code"), &e))?;
+        let formation_date = match &m.formation_date {
+            Some(s) => parse_date(&field("formation_date"), s, "形成日期")?,
+            None => business_date,
+        };
+        let pages = material::pages(m.pages).map_err(|e| AppError::invalid(&field("pages"), &e))?;
+        let carrier = match &m.carrier {
+            Some(c) => Carrier::parse(c).map_err(|e| AppError::invalid(&field("carrier"), &e))?,
+            None => Carrier::Paper,
+        };
+        let retention = match &m.retention {
+            Some(r) => {
+                Retention::parse(r).map_err(|e| AppError::invalid(&field("retention"), &e))?
+            }
+            None => entry.retention,
+        };
+        if !longer_or_equal(retention, entry.retention) {
+            return Err(AppError::invalid_with(
+                "retention_shorter_than_catalogue",
+                Some(&field("retention")),
+                format!(
+                    "保管期限不能短于归档范围规定的“{}”（{}）",
+                    entry.retention.label(),
+                    entry.name
+                ),
+            ));
+        }
+        let remarks = material::remarks(m.remarks.as_deref())
+            .map_err(|e| AppError::invalid(&field("remarks"), &e))?;
+        out.push(ValidMaterial {
+            code,
+            name: entry.name.clone(),
+            formation_date,
+            pages: i64::from(pages),
+            carrier,
+            retention,
+            remarks,
+        });
+    }
+    Ok(out)
+}
+
+fn material_view(m: MaterialRow) -> MaterialView {
+    MaterialView {
+        id: m.id,
+        material_code: m.material_code,
+        name: m.name,
+        formation_date: m.formation_date,
+        pages: m.pages,
+        carrier: m.carrier,
+        retention: m.retention,
+        appraisal_due: m.appraisal_due,
+        remarks: m.remarks,
+    }
+}
+
+/// Reads an event with its materials and recomputes its completeness.
+async fn load_view(tx: &mut Tx, row: EventRow) -> AppResult<EventView> {
+    let business = BusinessType::parse(&row.business_type)
+        .map_err(|_| AppError::Internal(format!("event {} has unknown business type", row.id)))?;
+    let materials = events::materials(tx, row.id).await?;
+    let catalogue = at_version(tx, row.catalogue_version).await?;
+    let codes: Vec<MaterialCode> = materials
+        .iter()
+        .filter_map(|m| MaterialCode::parse(&m.material_code).ok())
+        .collect();
+    let completeness = catalogue.check(business, &codes);
+    Ok(EventView {
+        id: row.id,
+        person_id: row.person_id,
+        business_type: row.business_type,
+        business_type_name: business.name().to_owned(),
+        business_class: business.class().name().to_owned(),
+        business_date: row.business_date,
+        handler: row.handler,
+        source_system: row.source_system,
+        external_id: row.external_id,
+        catalogue_version: row.catalogue_version,
+        remarks: row.remarks,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        materials: materials.into_iter().map(material_view).collect(),
+        completeness,
+    })
+}
+
+fn unknown_person(field: &str) -> AppError {
+    AppError::invalid_with(
+        "unknown_person",
+        Some(field),
+        "未找到该参保人：请先办理参保登记，或核对参保人信息",
+    )
+}
+
+impl App {
+    /// Records a business event with its materials, all or nothing. The response carries the
+    /// completeness result: missing required materials (应归未归) do not stop the recording,
+    /// a material outside the catalogue (过度归档) does. A repeated (source system, external
+    /// id) returns the existing event with `created: false`.
+    pub async fn record_event(&self, actor: &Actor, input: &EventInput) -> AppResult<Recorded> {
+        match self.record_event_once(actor, input).await {
+            // Two deliveries of the same event raced (PostgreSQL lets both check before either
+            // inserts): the loser returns what the winner stored.
+            Err(AppError::Conflict {
+                code: DUPLICATE_EXTERNAL_ID,
+                ..
+            }) => self.record_event_once(actor, input).await,
+            other => other,
+        }
+    }
+
+    async fn record_event_once(&self, actor: &Actor, input: &EventInput) -> AppResult<Recorded> {
+        actor.require(UseCase::WriteEvents)?;
+        let business = BusinessType::parse(&input.business_type)
+            .map_err(|e| AppError::invalid("business_type", &e))?;
+        let business_date = parse_date("business_date", &input.business_date, "办理日期")?;
+        let source_system = short_text(
+            "source_system",
+            input.source_system.as_deref(),
+            40,
+            "来源系统",
+        )?
+        .unwrap_or_else(|| LOCAL_SOURCE.to_owned());
+        let external_id = short_text(
+            "external_id",
+            input.external_id.as_deref(),
+            100,
+            "来源业务编号",
+        )?;
+        let handler = short_text("handler", input.handler.as_deref(), 30, "经办人")?
+            .unwrap_or_else(|| actor.display_name.clone());
+        let remarks = material::remarks(input.remarks.as_deref())
+            .map_err(|e| AppError::invalid("remarks", &e))?;
+        let id_number = match (&input.person_id, &input.id_number) {
+            (None, Some(s)) => {
+                Some(IdNumber::parse(s, today()).map_err(|e| AppError::invalid("id_number", &e))?)
+            }
+            (Some(_), _) => None,
+            (None, None) => {
+                return Err(AppError::invalid_with(
+                    "person_required",
+                    Some("person_id"),
+                    "请指定参保人（person_id 或 id_number）",
+                ));
+            }
+        };
+
+        let mut tx = self.store.begin_write().await?;
+        if let Some(ext) = &external_id
+            && let Some(existing) =
+                events::find_by_external_id(&mut tx, &source_system, ext).await?
+        {
+            let event = load_view(&mut tx, existing).await?;
+            tx.rollback().await?;
+            return Ok(Recorded {
+                created: false,
+                event,
+            });
+        }
+        let person = match (input.person_id, &id_number) {
+            (Some(id), _) => persons::get(&mut tx, PersonId(id))
+                .await?
+                .ok_or_else(|| unknown_person("person_id"))?,
+            (None, Some(n)) => persons::find_by_id_number(&mut tx, n.as_str())
+                .await?
+                .ok_or_else(|| unknown_person("id_number"))?,
+            (None, None) => return Err(unknown_person("person_id")),
+        };
+        let (version, catalogue) = current(&mut tx).await?;
+        let materials = validate_materials(&catalogue, business, business_date, &input.materials)?;
+        let now = Utc::now();
+        let new = NewEvent {
+            person_id: person.id,
+            business_type: business.code(),
+            business_date,
+            handler: &handler,
+            source_system: &source_system,
+            external_id: external_id.as_deref(),
+            catalogue_version: version,
+            remarks: remarks.as_deref(),
+            created_by: &actor.username,
+        };
+        let event_id = events::insert(&mut tx, &new, now).await?;
+        for m in &materials {
+            let new_material = NewMaterial {
+                material_code: m.code.as_str(),
+                name: &m.name,
+                formation_date: m.formation_date,
+                pages: m.pages,
+                carrier: m.carrier.code(),
+                retention: m.retention.code(),
+                appraisal_due: m.retention.appraisal_due(m.formation_date),
+                remarks: m.remarks.as_deref(),
+            };
+            events::insert_material(&mut tx, event_id, &new_material, now).await?;
+        }
+        let row = events::get(&mut tx, event_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("inserted event not found".to_owned()))?;
+        let event = load_view(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(Recorded {
+            created: true,
+            event,
+        })
+    }
+
+    /// One event with its materials and completeness.
+    pub async fn event(&self, actor: &Actor, id: EventId) -> AppResult<EventView> {
+        actor.require(UseCase::ReadEvents)?;
+        let mut tx = self.store.begin().await?;
+        let row = events::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("event_not_found", "未找到该业务记录"))?;
+        let view = load_view(&mut tx, row).await?;
+        tx.rollback().await?;
+        Ok(view)
+    }
+
+    /// A person's events, oldest first.
+    pub async fn person_events(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+    ) -> AppResult<Vec<EventView>> {
+        actor.require(UseCase::ReadEvents)?;
+        let mut tx = self.store.begin().await?;
+        if persons::get(&mut tx, person).await?.is_none() {
+            return Err(crate::persons::person_not_found());
+        }
+        let rows = events::list_for_person(&mut tx, person).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(load_view(&mut tx, row).await?);
+        }
+        tx.rollback().await?;
+        Ok(out)
+    }
+}

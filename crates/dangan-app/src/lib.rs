@@ -1,0 +1,118 @@
+//! Use-cases of Dangan. The web API, the future web UI and the CLI call these and nothing
+//! below them: each use-case checks the caller's role, validates input into domain types,
+//! owns its transaction and maps storage failures to user errors.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use dangan_domain::archive_number::ArchiveNumberPattern;
+use dangan_domain::calendar::WorkCalendar;
+use dangan_store::Store;
+
+pub mod archive_numbers;
+pub mod auth;
+mod bootstrap;
+pub mod calendar;
+pub mod catalogue;
+pub mod demo;
+mod error;
+pub mod events;
+pub mod persons;
+pub mod reference;
+pub mod roles;
+
+pub use bootstrap::{Bootstrap, FIRST_ADMIN};
+
+/// Typed row ids, re-exported so that the web and CLI layers need not know the store.
+pub mod ids {
+    pub use dangan_store::events::{EventId, MaterialId};
+    pub use dangan_store::persons::PersonId;
+    pub use dangan_store::users::UserId;
+}
+pub use dangan_store::{Backend, StoreConfig};
+pub use error::{AppError, AppResult};
+pub use roles::{Actor, Role, UseCase};
+
+/// Settings of the use-cases (read once from configuration by the binary).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The archive-number pattern (档号规则).
+    pub archive_number_pattern: ArchiveNumberPattern,
+    /// 全宗号 — the agency's fonds number, when the pattern uses it.
+    pub fonds: Option<String>,
+    /// How long a sign-in session lasts.
+    pub session_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            archive_number_pattern: ArchiveNumberPattern::default(),
+            fonds: None,
+            session_ttl: Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
+/// The application: the store, the settings and the caches the use-cases share.
+#[derive(Debug)]
+pub struct App {
+    store: Store,
+    settings: Settings,
+    /// The working-day calendar as loaded from the database; replaced whole when an
+    /// administrator loads a year.
+    calendar: RwLock<Arc<WorkCalendar>>,
+}
+
+/// Dates are calendar dates in Asia/Shanghai (UTC+8 all year, no daylight saving).
+const SHANGHAI_OFFSET_SECS: i32 = 8 * 3600;
+
+/// Today's date in Asia/Shanghai.
+pub fn today() -> NaiveDate {
+    local_date(Utc::now())
+}
+
+/// The Asia/Shanghai date of an instant.
+pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
+    let offset = FixedOffset::east_opt(SHANGHAI_OFFSET_SECS).unwrap_or_else(|| unreachable!());
+    at.with_timezone(&offset).date_naive()
+}
+
+impl App {
+    /// Opens the store, applies migrations and seeds what an empty database needs (the
+    /// builtin catalogue, the builtin calendar years, a first administrator).
+    pub async fn start(config: &StoreConfig, settings: Settings) -> AppResult<(App, Bootstrap)> {
+        let store = Store::connect(config)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        App::start_with_store(store, settings).await
+    }
+
+    /// As [`App::start`], on an already opened store.
+    pub async fn start_with_store(store: Store, settings: Settings) -> AppResult<(App, Bootstrap)> {
+        let report = bootstrap::run(&store).await?;
+        let calendar = calendar::load_from_store(&store).await?;
+        let app = App {
+            store,
+            settings,
+            calendar: RwLock::new(Arc::new(calendar)),
+        };
+        Ok((app, report))
+    }
+
+    /// The store (for health checks and shutdown).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Whether the database answers.
+    pub async fn healthy(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+}

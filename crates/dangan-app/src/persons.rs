@@ -1,0 +1,282 @@
+//! Use-cases of insured persons (参保人): register, read, search.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use dangan_domain::division::DivisionCode;
+use dangan_domain::id_number::{IdNumber, mask};
+use dangan_domain::person::{ContributionTier, InsuranceStatus, InsuredIdentity, PersonName};
+use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId, PersonRow};
+
+use crate::roles::{Actor, UseCase};
+use crate::{App, AppError, AppResult, today};
+
+/// A person as entered by staff or sent by the business system.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PersonInput {
+    /// 公民身份号码 (18 characters; a lower-case x is accepted).
+    pub id_number: String,
+    /// 姓名
+    pub name: String,
+    /// 行政区划代码 of the county of residence (6 digits).
+    pub division_code: String,
+    /// 参保状态 code (default `active`).
+    pub status: Option<String>,
+    /// 缴费档次 in yuan per year.
+    pub tier: Option<i64>,
+    /// 参保身份 code (default `011`).
+    pub identity: Option<String>,
+}
+
+/// A person in full (one person's record: the identity number is shown).
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    /// Row id.
+    pub id: PersonId,
+    /// 公民身份号码
+    pub id_number: String,
+    /// 姓名
+    pub name: String,
+    /// `male` / `female`
+    pub sex: String,
+    /// 出生日期
+    pub birth_date: NaiveDate,
+    /// Age today.
+    pub age: i32,
+    /// 行政区划代码
+    pub division_code: String,
+    /// Full division name.
+    pub division_name: String,
+    /// 参保状态 code.
+    pub status: String,
+    /// 参保身份 code.
+    pub identity: String,
+    /// 参保身份 label.
+    pub identity_label: String,
+    /// 缴费档次
+    pub tier: Option<i64>,
+    /// Registered at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person in a list: the identity number is masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonSummary {
+    /// Row id.
+    pub id: PersonId,
+    /// Masked identity number (`110105********002X`).
+    pub id_number_masked: String,
+    /// 姓名
+    pub name: String,
+    /// `male` / `female`
+    pub sex: String,
+    /// 行政区划代码
+    pub division_code: String,
+    /// Full division name.
+    pub division_name: String,
+    /// 参保状态 code.
+    pub status: String,
+}
+
+/// Search criteria; at least one is required.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PersonQuery {
+    /// Exact identity number.
+    pub id_number: Option<String>,
+    /// Name prefix.
+    pub name: Option<String>,
+    /// County-level division code.
+    pub division_code: Option<String>,
+    /// Page number from 1.
+    pub page: Option<u32>,
+    /// Page size (1–200, default 50).
+    pub per_page: Option<u32>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// Matches in all pages.
+    pub total: i64,
+    /// This page's number.
+    pub page: u32,
+    /// Page size.
+    pub per_page: u32,
+}
+
+fn division_name(code: &str) -> String {
+    dangan_domain::division::lookup(code).map_or_else(|| code.to_owned(), |d| d.full_name())
+}
+
+pub(crate) fn view(row: PersonRow) -> PersonView {
+    let age = IdNumber::parse(&row.id_number, today()).map_or(0, |id| id.age_at(today()));
+    let identity_label = InsuredIdentity::parse(&row.identity)
+        .map_or("其他", |i| i.label())
+        .to_owned();
+    PersonView {
+        id: row.id,
+        division_name: division_name(&row.division_code),
+        id_number: row.id_number,
+        name: row.name,
+        sex: row.sex,
+        birth_date: row.birth_date,
+        age,
+        division_code: row.division_code,
+        status: row.status,
+        identity: row.identity,
+        identity_label,
+        tier: row.tier,
+        created_at: row.created_at,
+    }
+}
+
+fn summary(row: PersonRow) -> PersonSummary {
+    PersonSummary {
+        id: row.id,
+        id_number_masked: mask(&row.id_number),
+        division_name: division_name(&row.division_code),
+        name: row.name,
+        sex: row.sex,
+        division_code: row.division_code,
+        status: row.status,
+    }
+}
+
+/// A validated person, ready to store.
+pub(crate) struct ValidPerson {
+    pub id_number: IdNumber,
+    pub name: PersonName,
+    pub division: DivisionCode,
+    pub status: InsuranceStatus,
+    pub tier: Option<ContributionTier>,
+    pub identity_code: String,
+}
+
+pub(crate) fn validate(input: &PersonInput, today: NaiveDate) -> AppResult<ValidPerson> {
+    Ok(ValidPerson {
+        id_number: IdNumber::parse(&input.id_number, today)
+            .map_err(|e| AppError::invalid("id_number", &e))?,
+        name: PersonName::parse(&input.name).map_err(|e| AppError::invalid("name", &e))?,
+        division: DivisionCode::parse(&input.division_code)
+            .map_err(|e| AppError::invalid("division_code", &e))?,
+        status: match &input.status {
+            Some(s) => InsuranceStatus::parse(s).map_err(|e| AppError::invalid("status", &e))?,
+            None => InsuranceStatus::Active,
+        },
+        tier: input
+            .tier
+            .map(ContributionTier::new)
+            .transpose()
+            .map_err(|e| AppError::invalid("tier", &e))?,
+        identity_code: match &input.identity {
+            Some(s) => InsuredIdentity::parse(s).map_err(|e| AppError::invalid("identity", &e))?,
+            None => InsuredIdentity::ORDINARY,
+        }
+        .code(),
+    })
+}
+
+impl ValidPerson {
+    pub(crate) fn as_new(&self) -> NewPerson<'_> {
+        NewPerson {
+            id_number: self.id_number.as_str(),
+            name: self.name.as_str(),
+            sex: match self.id_number.sex() {
+                dangan_domain::id_number::Sex::Male => "male",
+                dangan_domain::id_number::Sex::Female => "female",
+            },
+            birth_date: self.id_number.birth_date(),
+            division_code: self.division.as_str(),
+            status: self.status.code(),
+            tier: self.tier.map(i64::from),
+            identity: &self.identity_code,
+        }
+    }
+}
+
+impl App {
+    /// Registers an insured person. A second registration of the same identity number is a
+    /// conflict (`person_exists`) and writes nothing.
+    pub async fn create_person(&self, actor: &Actor, input: &PersonInput) -> AppResult<PersonView> {
+        actor.require(UseCase::WritePersons)?;
+        let valid = validate(input, today())?;
+        let new = valid.as_new();
+        let mut tx = self.store.begin_write().await?;
+        let id = persons::insert(&mut tx, &new, Utc::now()).await?;
+        let row = persons::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::Internal("inserted person not found".to_owned()))?;
+        tx.commit().await?;
+        Ok(view(row))
+    }
+
+    /// One person by row id.
+    pub async fn person(&self, actor: &Actor, id: PersonId) -> AppResult<PersonView> {
+        actor.require(UseCase::ReadPersons)?;
+        let mut tx = self.store.begin().await?;
+        let row = persons::get(&mut tx, id).await?;
+        tx.rollback().await?;
+        row.map(view).ok_or_else(person_not_found)
+    }
+
+    /// Searches persons by identity number, name prefix and/or division; lists mask identity
+    /// numbers.
+    pub async fn search_persons(
+        &self,
+        actor: &Actor,
+        q: &PersonQuery,
+    ) -> AppResult<Page<PersonSummary>> {
+        actor.require(UseCase::ReadPersons)?;
+        let blank = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let id_number = blank(&q.id_number)
+            .map(|s| IdNumber::parse(&s, today()).map_err(|e| AppError::invalid("id_number", &e)))
+            .transpose()?;
+        let name = blank(&q.name);
+        if name.as_ref().is_some_and(|n| n.chars().count() > 30) {
+            return Err(AppError::invalid_with(
+                "invalid_name",
+                Some("name"),
+                "姓名查询条件不能超过30个字",
+            ));
+        }
+        let division = blank(&q.division_code)
+            .map(|s| DivisionCode::parse(&s).map_err(|e| AppError::invalid("division_code", &e)))
+            .transpose()?;
+        if id_number.is_none() && name.is_none() && division.is_none() {
+            return Err(AppError::invalid_with(
+                "empty_query",
+                None,
+                "请至少输入一个查询条件：公民身份号码、姓名或行政区划",
+            ));
+        }
+        let page = q.page.unwrap_or(1).max(1);
+        let per_page = q.per_page.unwrap_or(50).clamp(1, 200);
+        let filter = PersonFilter {
+            id_number: id_number.map(|i| i.as_str().to_owned()),
+            name_prefix: name,
+            division_code: division.map(|d| d.as_str().to_owned()),
+            limit: i64::from(per_page),
+            offset: i64::from(page - 1) * i64::from(per_page),
+        };
+        let mut tx = self.store.begin().await?;
+        let (rows, total) = persons::search(&mut tx, &filter).await?;
+        tx.rollback().await?;
+        Ok(Page {
+            items: rows.into_iter().map(summary).collect(),
+            total,
+            page,
+            per_page,
+        })
+    }
+}
+
+pub(crate) fn person_not_found() -> AppError {
+    AppError::not_found("person_not_found", "未找到该参保人")
+}

@@ -1,0 +1,113 @@
+//! 材料 — attributes of one archived material item that are not in the catalogue: its carrier
+//! (paper, electronic or both) and its page count.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Rejection;
+
+/// 载体 — whether a material exists on paper, as a scan, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Carrier {
+    /// 纸质 — paper only (not yet scanned).
+    Paper,
+    /// 电子 — electronic only (born digital, e.g. a certification record).
+    Electronic,
+    /// 纸质+电子 — paper original with its scan.
+    Both,
+}
+
+/// What is wrong with a material attribute.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MaterialError {
+    /// Not a carrier code.
+    #[error("载体“{0}”无效：应为 paper（纸质）、electronic（电子）或 both（纸质+电子）")]
+    InvalidCarrier(String),
+    /// Page count outside 1–2000.
+    #[error("页数{0}无效：应为1至2000之间的整数")]
+    InvalidPages(i64),
+    /// Remarks too long.
+    #[error("备注过长：不能超过500个字")]
+    RemarksTooLong,
+}
+
+impl Rejection for MaterialError {
+    fn code(&self) -> &'static str {
+        match self {
+            MaterialError::InvalidCarrier(_) => "invalid_carrier",
+            MaterialError::InvalidPages(_) => "invalid_pages",
+            MaterialError::RemarksTooLong => "remarks_too_long",
+        }
+    }
+}
+
+impl Carrier {
+    /// Every carrier.
+    pub const ALL: [Carrier; 3] = [Carrier::Paper, Carrier::Electronic, Carrier::Both];
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Carrier::Paper => "paper",
+            Carrier::Electronic => "electronic",
+            Carrier::Both => "both",
+        }
+    }
+
+    /// The Chinese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Carrier::Paper => "纸质",
+            Carrier::Electronic => "电子",
+            Carrier::Both => "纸质+电子",
+        }
+    }
+
+    /// Parses a code.
+    pub fn parse(s: &str) -> Result<Carrier, MaterialError> {
+        Carrier::ALL
+            .into_iter()
+            .find(|c| c.code() == s.trim())
+            .ok_or_else(|| MaterialError::InvalidCarrier(s.trim().to_owned()))
+    }
+}
+
+/// Validates a page count (1–2000 sheets' faces per item).
+pub fn pages(n: i64) -> Result<u32, MaterialError> {
+    u32::try_from(n)
+        .ok()
+        .filter(|p| (1..=2000).contains(p))
+        .ok_or(MaterialError::InvalidPages(n))
+}
+
+/// Validates remarks (备注): trimmed, at most 500 characters; empty becomes `None`.
+pub fn remarks(s: Option<&str>) -> Result<Option<String>, MaterialError> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > 500 => Err(MaterialError::RemarksTooLong),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_counts_outside_the_range_are_rejected() {
+        assert_eq!(pages(3), Ok(3));
+        assert!(pages(0).is_err());
+        assert!(pages(2001).is_err());
+    }
+
+    #[test]
+    fn carriers_parse_from_their_codes() {
+        for c in Carrier::ALL {
+            assert_eq!(Carrier::parse(c.code()), Ok(c));
+        }
+        assert_eq!(
+            Carrier::parse("film").unwrap_err().code(),
+            "invalid_carrier"
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! 工作日历 — the loaded years of the working-day calendar and their special days (official
+//! holidays and make-up working days). Replacing a year replaces all its days at once.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::{StoreResult, Tx, on_conn};
+
+/// A loaded year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct YearRow {
+    /// The year.
+    pub year: i64,
+    /// Where its days came from (`builtin`, a file name, `manual`).
+    pub source: String,
+    /// When it was loaded.
+    pub loaded_at: DateTime<Utc>,
+    /// Who loaded it.
+    pub loaded_by: String,
+}
+
+/// A special day as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DayRow {
+    /// The date.
+    pub day: NaiveDate,
+    /// `holiday` or `workday`.
+    pub kind: String,
+    /// The festival's name.
+    pub name: String,
+}
+
+/// Every loaded year, oldest first.
+pub async fn years(tx: &mut Tx) -> StoreResult<Vec<YearRow>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as("SELECT year, source, loaded_at, loaded_by FROM calendar_years ORDER BY year")
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Every special day of every loaded year, in date order.
+pub async fn all_days(tx: &mut Tx) -> StoreResult<Vec<DayRow>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as("SELECT day, kind, name FROM calendar_days ORDER BY day")
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Loads a year, replacing whatever that year had.
+pub async fn replace_year(
+    tx: &mut Tx,
+    year: i64,
+    days: &[DayRow],
+    source: &str,
+    loaded_by: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    on_conn!(tx, c => sqlx::query("DELETE FROM calendar_days WHERE year = $1").bind(year).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    on_conn!(tx, c => sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(year).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    on_conn!(tx, c => {
+        sqlx::query("INSERT INTO calendar_years (year, source, loaded_at, loaded_by) VALUES ($1, $2, $3, $4)")
+            .bind(year)
+            .bind(source)
+            .bind(now)
+            .bind(loaded_by)
+            .execute(c)
+            .await.map(|r| r.rows_affected())
+    })?;
+    for d in days {
+        on_conn!(tx, c => {
+            sqlx::query("INSERT INTO calendar_days (day, year, kind, name) VALUES ($1, $2, $3, $4)")
+                .bind(d.day)
+                .bind(year)
+                .bind(&d.kind)
+                .bind(&d.name)
+                .execute(c)
+                .await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}

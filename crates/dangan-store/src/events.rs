@@ -1,0 +1,214 @@
+//! 业务事件 — business events and the material items (材料) filed with them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::persons::PersonId;
+use crate::{StoreResult, Tx, id_type, on_conn};
+
+id_type!(
+    /// The row id of a business event.
+    EventId
+);
+id_type!(
+    /// The row id of a material item.
+    MaterialId
+);
+
+/// A business event to insert.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    /// The insured person.
+    pub person_id: PersonId,
+    /// Business type code.
+    pub business_type: &'a str,
+    /// 办理日期 — the date the business was completed.
+    pub business_date: NaiveDate,
+    /// 经办人 — who handled it.
+    pub handler: &'a str,
+    /// The system the event came from (`dangan` when entered here).
+    pub source_system: &'a str,
+    /// The source system's id of the event; unique per source.
+    pub external_id: Option<&'a str>,
+    /// The catalogue version the completeness check used.
+    pub catalogue_version: i64,
+    /// 备注
+    pub remarks: Option<&'a str>,
+    /// The user who recorded it.
+    pub created_by: &'a str,
+}
+
+/// A stored business event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct EventRow {
+    /// Row id.
+    pub id: EventId,
+    /// The insured person.
+    pub person_id: PersonId,
+    /// Business type code.
+    pub business_type: String,
+    /// 办理日期
+    pub business_date: NaiveDate,
+    /// 经办人
+    pub handler: String,
+    /// Source system.
+    pub source_system: String,
+    /// The source system's id.
+    pub external_id: Option<String>,
+    /// Catalogue version checked against.
+    pub catalogue_version: i64,
+    /// 备注
+    pub remarks: Option<String>,
+    /// Recorded by.
+    pub created_by: String,
+    /// Recorded at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A material item to insert.
+#[derive(Debug, Clone)]
+pub struct NewMaterial<'a> {
+    /// Material type code.
+    pub material_code: &'a str,
+    /// 材料名称
+    pub name: &'a str,
+    /// 形成日期
+    pub formation_date: NaiveDate,
+    /// 页数
+    pub pages: i64,
+    /// Carrier code.
+    pub carrier: &'a str,
+    /// Retention code.
+    pub retention: &'a str,
+    /// Appraisal due date (none for permanent material).
+    pub appraisal_due: Option<NaiveDate>,
+    /// 备注
+    pub remarks: Option<&'a str>,
+}
+
+/// A stored material item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct MaterialRow {
+    /// Row id.
+    pub id: MaterialId,
+    /// The event it belongs to.
+    pub event_id: EventId,
+    /// Material type code.
+    pub material_code: String,
+    /// 材料名称
+    pub name: String,
+    /// 形成日期
+    pub formation_date: NaiveDate,
+    /// 页数
+    pub pages: i64,
+    /// Carrier code.
+    pub carrier: String,
+    /// Retention code.
+    pub retention: String,
+    /// Appraisal due date.
+    pub appraisal_due: Option<NaiveDate>,
+    /// 备注
+    pub remarks: Option<String>,
+    /// Recorded at.
+    pub created_at: DateTime<Utc>,
+}
+
+const EVENT_COLUMNS: &str = "id, person_id, business_type, business_date, handler, source_system, external_id, catalogue_version, remarks, created_by, created_at";
+const MATERIAL_COLUMNS: &str = "id, event_id, material_code, name, formation_date, pages, carrier, retention, appraisal_due, remarks, created_at";
+
+/// Inserts an event. A repeated (source, external id) is
+/// `Conflict("business_events_source_system_external_id_key")`.
+pub async fn insert(tx: &mut Tx, e: &NewEvent<'_>, now: DateTime<Utc>) -> StoreResult<EventId> {
+    let id = on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "INSERT INTO business_events (person_id, business_type, business_date, handler, source_system, external_id, catalogue_version, remarks, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(e.person_id)
+        .bind(e.business_type)
+        .bind(e.business_date)
+        .bind(e.handler)
+        .bind(e.source_system)
+        .bind(e.external_id)
+        .bind(e.catalogue_version)
+        .bind(e.remarks)
+        .bind(e.created_by)
+        .bind(now)
+        .fetch_one(c)
+        .await
+    })?;
+    Ok(EventId(id))
+}
+
+/// Inserts a material item of an event.
+pub async fn insert_material(
+    tx: &mut Tx,
+    event: EventId,
+    m: &NewMaterial<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<MaterialId> {
+    let id = on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "INSERT INTO material_items (event_id, material_code, name, formation_date, pages, carrier, retention, appraisal_due, remarks, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(event)
+        .bind(m.material_code)
+        .bind(m.name)
+        .bind(m.formation_date)
+        .bind(m.pages)
+        .bind(m.carrier)
+        .bind(m.retention)
+        .bind(m.appraisal_due)
+        .bind(m.remarks)
+        .bind(now)
+        .fetch_one(c)
+        .await
+    })?;
+    Ok(MaterialId(id))
+}
+
+/// The event with this id.
+pub async fn get(tx: &mut Tx, id: EventId) -> StoreResult<Option<EventRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {EVENT_COLUMNS} FROM business_events WHERE id = $1"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
+}
+
+/// The event a source system sent with this external id.
+pub async fn find_by_external_id(
+    tx: &mut Tx,
+    source_system: &str,
+    external_id: &str,
+) -> StoreResult<Option<EventRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {EVENT_COLUMNS} FROM business_events WHERE source_system = $1 AND external_id = $2"
+    ));
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as(sql).bind(source_system).bind(external_id).fetch_optional(c).await
+    })?)
+}
+
+/// The events of a person, oldest first.
+pub async fn list_for_person(tx: &mut Tx, person: PersonId) -> StoreResult<Vec<EventRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {EVENT_COLUMNS} FROM business_events WHERE person_id = $1 ORDER BY business_date, id"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(person).fetch_all(c).await)?)
+}
+
+/// The material items of an event, in the order they were recorded.
+pub async fn materials(tx: &mut Tx, event: EventId) -> StoreResult<Vec<MaterialRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {MATERIAL_COLUMNS} FROM material_items WHERE event_id = $1 ORDER BY id"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(event).fetch_all(c).await)?)
+}
+
+/// How many events are stored.
+pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
+    Ok(
+        on_conn!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM business_events").fetch_one(c).await)?,
+    )
+}

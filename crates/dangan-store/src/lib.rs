@@ -1,0 +1,231 @@
+//! The one place that speaks SQL. Two backends with one behaviour:
+//!
+//! - **SQLite** (the embedded default): a file in the data directory, WAL journal,
+//!   `synchronous=FULL`, foreign keys on, writers serialised with `BEGIN IMMEDIATE`.
+//! - **PostgreSQL** (scale-out): a pool against `postgres://…`.
+//!
+//! Each backend has its own append-only migrations (`migrations/sqlite`, `migrations/postgres`).
+//! Query functions live in one module per aggregate and take a [`Tx`]: the use-case owns the
+//! transaction. Where both dialects accept the same SQL (most statements: `$1` placeholders work
+//! in SQLite too), the statement is written once and run on either connection through
+//! [`on_conn!`]; where they differ, each arm has its own text. A conformance suite
+//! (`tests/conformance.rs`) runs unchanged against both.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+pub mod archive_numbers;
+pub mod calendar;
+pub mod catalogue;
+mod error;
+pub mod events;
+mod migrate;
+pub mod persons;
+pub mod users;
+
+pub use error::StoreError;
+pub use migrate::MigrationReport;
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// A short name for logs and health output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool on one of the two backends.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// Embedded SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// A transaction on one of the two backends. Every query function takes one.
+#[derive(Debug)]
+pub enum Tx {
+    /// A SQLite transaction.
+    Sqlite(Transaction<'static, Sqlite>),
+    /// A PostgreSQL transaction.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs the same expression on whichever connection a [`Tx`] holds. The expression sees the
+/// connection as `$c` (`&mut SqliteConnection` or `&mut PgConnection`), so one SQL text and one
+/// row type serve both backends.
+#[macro_export]
+macro_rules! on_conn {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    /// A SQLite file (created when missing).
+    SqliteFile(std::path::PathBuf),
+    /// A PostgreSQL URL, e.g. `postgres://postgres@127.0.0.1:5432/dangan`.
+    Postgres(String),
+}
+
+impl Store {
+    /// Opens the store. A SQLite file is created when missing; PostgreSQL must be reachable.
+    pub async fn connect(config: &StoreConfig) -> StoreResult<Store> {
+        match config {
+            StoreConfig::SqliteFile(path) => Store::open_sqlite(path).await,
+            StoreConfig::Postgres(url) => Store::open_postgres(url).await,
+        }
+    }
+
+    async fn open_sqlite(path: &Path) -> StoreResult<Store> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged write survives power loss, not only a crash of the process.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::from_connect)?;
+        Ok(Store::Sqlite(pool))
+    }
+
+    async fn open_postgres(url: &str) -> StoreResult<Store> {
+        let options: PgConnectOptions = url.parse().map_err(StoreError::from_connect)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(StoreError::from_connect)?;
+        Ok(Store::Postgres(pool))
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the pending migrations of this backend, in order, each in its own transaction.
+    pub async fn migrate(&self) -> StoreResult<MigrationReport> {
+        migrate::run(self).await
+    }
+
+    /// Begins a transaction for reading (and writes that cannot conflict).
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Store::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Store::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing with `SQLITE_BUSY` when
+    /// both try to upgrade a read lock.
+    pub async fn begin_write(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Store::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await?.rows_affected(),
+            Store::Postgres(p) => sqlx::query("SELECT 1").execute(p).await?.rows_affected(),
+        };
+        Ok(())
+    }
+
+    /// Closes every connection (on shutdown; SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(p) => p.close().await,
+            Store::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+impl Tx {
+    /// Commits the transaction.
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Rolls the transaction back (dropping it does the same).
+    pub async fn rollback(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+
+    /// The engine of this transaction.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Declares a newtype id for one table, so ids of different tables cannot be mixed up.
+macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, sqlx::Type)]
+        #[serde(transparent)]
+        #[sqlx(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+pub(crate) use id_type;

@@ -1,0 +1,101 @@
+//! Forward-only migrations, one list per backend, embedded in the binary.
+//!
+//! Each migration runs in its own transaction together with the row that records it (its
+//! version, description and SHA-256 of its text). A recorded migration whose text changed is an
+//! error: migrations are append-only. On PostgreSQL an advisory lock lets several `dangan serve`
+//! nodes start at once.
+
+use sha2::{Digest, Sha256};
+
+use crate::{Store, StoreError, StoreResult, Tx, on_conn};
+
+struct Migration {
+    version: i64,
+    description: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    description: "foundation",
+    sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+}];
+
+const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    description: "foundation",
+    sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+/// What a migration run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Versions applied by this run.
+    pub applied: Vec<i64>,
+    /// The newest version now in the database.
+    pub current: i64,
+}
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS dangan_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)";
+
+pub(crate) async fn run(store: &Store) -> StoreResult<MigrationReport> {
+    let list = match store {
+        Store::Sqlite(_) => SQLITE,
+        Store::Postgres(_) => POSTGRES,
+    };
+    let mut report = MigrationReport::default();
+    for m in list {
+        let mut tx = store.begin_write().await?;
+        if let Tx::Postgres(t) = &mut tx {
+            // Any constant serves; it only has to be the same for every node.
+            sqlx::query("SELECT pg_advisory_xact_lock(4242024)")
+                .execute(&mut **t)
+                .await?;
+        }
+        on_conn!(&mut tx, c => sqlx::raw_sql(CREATE_TABLE).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        let checksum = hex::encode(Sha256::digest(m.sql.as_bytes()));
+        let recorded: Option<String> = on_conn!(&mut tx, c => {
+            sqlx::query_scalar("SELECT checksum FROM dangan_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *c)
+                .await
+        })?;
+        match recorded {
+            Some(sum) if sum == checksum => {}
+            Some(_) => {
+                return Err(StoreError::Migration {
+                    version: m.version,
+                    description: m.description.to_owned(),
+                    reason: "the applied migration differs from the shipped one (migrations are append-only)".to_owned(),
+                });
+            }
+            None => {
+                let failed = |e: sqlx::Error| StoreError::Migration {
+                    version: m.version,
+                    description: m.description.to_owned(),
+                    reason: e.to_string(),
+                };
+                on_conn!(&mut tx, c => sqlx::raw_sql(m.sql).execute(&mut *c).await.map(|r| r.rows_affected())).map_err(failed)?;
+                let now = chrono::Utc::now().to_rfc3339();
+                on_conn!(&mut tx, c => {
+                    sqlx::query("INSERT INTO dangan_migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, $4)")
+                        .bind(m.version)
+                        .bind(m.description)
+                        .bind(&checksum)
+                        .bind(&now)
+                        .execute(&mut *c)
+                        .await.map(|r| r.rows_affected())
+                })?;
+                report.applied.push(m.version);
+            }
+        }
+        tx.commit().await?;
+        report.current = m.version;
+    }
+    Ok(report)
+}

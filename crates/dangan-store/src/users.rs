@@ -1,0 +1,113 @@
+//! Staff accounts and their sign-in sessions. Passwords arrive already hashed (argon2id) and
+//! session tokens as SHA-256 digests: the store never sees a secret.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::{StoreResult, Tx, id_type, on_conn};
+
+id_type!(
+    /// The row id of a user.
+    UserId
+);
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct UserRow {
+    /// Row id.
+    pub id: UserId,
+    /// Sign-in name.
+    pub username: String,
+    /// Name shown in the UI and the log.
+    pub display_name: String,
+    /// Role code.
+    pub role: String,
+    /// argon2id PHC string (never serialised to clients).
+    #[serde(skip)]
+    pub password_hash: String,
+    /// A generated password that must be changed at next sign-in.
+    pub must_change_password: bool,
+    /// Disabled accounts cannot sign in.
+    pub disabled: bool,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "id, username, display_name, role, password_hash, must_change_password, disabled, created_at";
+
+/// Inserts a user. A taken username is `Conflict("users_username_key")`.
+pub async fn insert(
+    tx: &mut Tx,
+    username: &str,
+    display_name: &str,
+    role: &str,
+    password_hash: &str,
+    must_change_password: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<UserId> {
+    let id = on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, role, password_hash, must_change_password, disabled, created_at)
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6) RETURNING id",
+        )
+        .bind(username)
+        .bind(display_name)
+        .bind(role)
+        .bind(password_hash)
+        .bind(must_change_password)
+        .bind(now)
+        .fetch_one(c)
+        .await
+    })?;
+    Ok(UserId(id))
+}
+
+/// The user with this username.
+pub async fn find_by_username(tx: &mut Tx, username: &str) -> StoreResult<Option<UserRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE username = $1"));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(username).fetch_optional(c).await)?)
+}
+
+/// How many users exist.
+pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
+    Ok(on_conn!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(c).await)?)
+}
+
+/// Records a session by the digest of its token.
+pub async fn insert_session(
+    tx: &mut Tx,
+    token_hash: &str,
+    user: UserId,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user)
+            .bind(now)
+            .bind(expires_at)
+            .execute(c)
+            .await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// The enabled user owning an unexpired session with this token digest.
+pub async fn user_for_session(
+    tx: &mut Tx,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<UserRow>> {
+    let sql = "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, u.must_change_password, u.disabled, u.created_at
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled";
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(c).await)?)
+}
+
+/// Ends one session.
+pub async fn delete_session(tx: &mut Tx, token_hash: &str) -> StoreResult<()> {
+    on_conn!(tx, c => sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! The one error type of the HTTP edge. Every failure becomes
+//! `{"error":{"code":"…","message":"…(中文)…","field":"…"}}` with a 4xx status, or a 500 whose
+//! cause is logged once here and never sent to the client.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use dangan_app::AppError;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    /// A client error with its status, code and Chinese message.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        field: Option<&str>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: field.map(str::to_owned),
+        }
+    }
+
+    /// 404 for a path that names nothing.
+    pub fn no_route() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "请求的地址不存在", None)
+    }
+
+    /// A path parameter that is not a row id.
+    pub fn bad_id(field: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            "地址中的编号应为正整数",
+            Some(field),
+        )
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> ApiError {
+        let status = match &e {
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "服务器内部错误，请稍后重试；如持续出现请联系系统管理员",
+                    None,
+                );
+            }
+        };
+        ApiError {
+            status,
+            code: e.code(),
+            field: e.field().map(str::to_owned),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> ApiError {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "请求内容应为JSON，并带有 Content-Type: application/json",
+                None,
+            ),
+            JsonRejection::JsonSyntaxError(e) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("请求内容不是有效的JSON：{}", e.body_text()),
+                None,
+            ),
+            JsonRejection::JsonDataError(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_json_fields",
+                format!("请求内容的字段缺失或类型不正确：{}", e.body_text()),
+                None,
+            ),
+            other => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                format!("无法读取请求内容（可能过大）：{}", other.body_text()),
+                None,
+            ),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("查询参数不正确：{}", r.body_text()),
+            None,
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}

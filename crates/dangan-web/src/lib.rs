@@ -1,0 +1,12 @@
+//! The HTTP edge of Dangan: the JSON API under `/api/v1` and the health check, one router
+//! (`router.rs`), one auth extractor and one error type. Handlers are thin: extract, call one
+//! use-case of `dangan-app`, map the result.
+
+mod api;
+mod error;
+mod extract;
+mod router;
+
+pub use error::ApiError;
+pub use extract::AppState;
+pub use router::router;

@@ -1,0 +1,125 @@
+//! Configuration, read in one place: command-line flags, each with a `DANGAN_*` environment
+//! variable, and defaults that start the embedded deployment with no set-up at all.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use dangan_app::{App, Bootstrap, Settings, StoreConfig};
+use dangan_domain::archive_number::{ArchiveNumberPattern, DEFAULT_PATTERN};
+
+/// Where the data lives.
+#[derive(Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Data directory: the SQLite database (and later the blobs) live here.
+    #[arg(long, env = "DANGAN_DATA_DIR", default_value = "./dangan-data")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://user:password@host:5432/db). Without it, SQLite in the data
+    /// directory is used.
+    #[arg(long, env = "DANGAN_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl fmt::Debug for StoreArgs {
+    /// The database URL may carry a password: it is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreArgs")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Settings of the archive's rules.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuleArgs {
+    /// Archive-number pattern (档号规则), e.g. `{year}-{class}-{serial:3}` or
+    /// `{fonds}-ZY·{class_code}·{year}·{retention}-{serial:3}`.
+    #[arg(long, env = "DANGAN_ARCHIVE_NUMBER_PATTERN", default_value = DEFAULT_PATTERN)]
+    pub archive_number_pattern: String,
+    /// 全宗号 — the agency's fonds number, required when the pattern uses `{fonds}`.
+    #[arg(long, env = "DANGAN_FONDS")]
+    pub fonds: Option<String>,
+    /// How many hours a sign-in lasts.
+    #[arg(long, env = "DANGAN_SESSION_HOURS", default_value_t = 8)]
+    pub session_hours: u64,
+}
+
+impl Default for RuleArgs {
+    fn default() -> Self {
+        RuleArgs {
+            archive_number_pattern: DEFAULT_PATTERN.to_owned(),
+            fonds: None,
+            session_hours: 8,
+        }
+    }
+}
+
+impl RuleArgs {
+    /// Validates into the use-cases' settings.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let pattern = ArchiveNumberPattern::parse(&self.archive_number_pattern)?;
+        if pattern.needs_fonds() && self.fonds.as_deref().is_none_or(|f| f.trim().is_empty()) {
+            anyhow::bail!("档号规则使用了 {{fonds}}，请用 --fonds 或 DANGAN_FONDS 指定全宗号");
+        }
+        if !(1..=24 * 30).contains(&self.session_hours) {
+            anyhow::bail!("--session-hours 应在1至720之间");
+        }
+        Ok(Settings {
+            archive_number_pattern: pattern,
+            fonds: self.fonds.clone(),
+            session_ttl: Duration::from_secs(self.session_hours * 3600),
+        })
+    }
+}
+
+impl StoreArgs {
+    /// The store to open; creates the data directory for SQLite.
+    pub fn store_config(&self) -> anyhow::Result<StoreConfig> {
+        match &self.database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(StoreConfig::Postgres(url.clone()))
+            }
+            Some(_) => anyhow::bail!(
+                "--database-url 应以 postgres:// 开头；不指定时使用数据目录中的 SQLite"
+            ),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("无法创建数据目录 {}", self.data_dir.display()))?;
+                Ok(StoreConfig::SqliteFile(self.data_dir.join("dangan.db")))
+            }
+        }
+    }
+
+    /// Opens the store, migrates and seeds, and prints the first administrator's password if
+    /// it was generated now.
+    pub async fn open(&self, settings: Settings) -> anyhow::Result<(App, Bootstrap)> {
+        let config = self.store_config()?;
+        let (app, boot) = App::start(&config, settings)
+            .await
+            .context("无法打开数据库")?;
+        if let Some(password) = &boot.admin_password {
+            // Printed to the terminal once, never to the log.
+            println!(
+                "已创建首个管理员账号：用户名 {}，初始密码 {password}",
+                dangan_app::FIRST_ADMIN
+            );
+            println!("请妥善保管；首次登录后请修改密码。此密码不会再次显示。");
+        }
+        Ok((app, boot))
+    }
+}
+
+/// Structured logs to standard error; `DANGAN_LOG` sets the filter (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DANGAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

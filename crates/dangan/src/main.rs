@@ -1,0 +1,63 @@
+//! `dangan` — the records system of a county pension agency, in one binary.
+//!
+//! Subcommands: `serve` (the whole system), `migrate`, `user add`, `demo-data`. Each lives in
+//! its own file; configuration is read in `config.rs`.
+
+use clap::{Parser, Subcommand};
+
+mod config;
+mod demo_data;
+mod migrate;
+mod serve;
+mod user;
+
+/// Dangan (档案) — 城乡居民基本养老保险档案管理系统
+#[derive(Debug, Parser)]
+#[command(name = "dangan", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server: JSON API and health check (启动服务).
+    Serve(serve::ServeArgs),
+    /// Apply database migrations and seed data, then exit (升级数据库).
+    Migrate(config::StoreArgs),
+    /// Manage staff accounts (用户管理).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Generate deterministic synthetic persons with their business (生成演示数据).
+    DemoData(demo_data::DemoArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    config::init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("错误：无法启动运行时：{e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Migrate(args) => migrate::run(args).await,
+            Command::User(cmd) => user::run(cmd).await,
+            Command::DemoData(args) => demo_data::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

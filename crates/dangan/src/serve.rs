@@ -1,0 +1,78 @@
+//! `dangan serve`: the whole system on one machine. Stops cleanly on SIGTERM or Ctrl-C:
+//! in-flight requests finish, then the database is closed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::{RuleArgs, StoreArgs};
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Address to listen on.
+    #[arg(long, env = "DANGAN_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Load 200 demo persons (seed 1) before serving, for a first look.
+    #[arg(long)]
+    demo: bool,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}
+
+/// Runs the server until a shutdown signal.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = args.rules.settings()?;
+    let (app, _) = args.store.open(settings).await?;
+    if args.demo {
+        crate::demo_data::load(&app, 200, 1).await?;
+    }
+    let app = Arc::new(app);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("无法监听 {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "Dangan 已启动：http://{addr}  （数据库：{}）",
+        app.store().backend().name()
+    );
+    tracing::info!(%addr, backend = app.store().backend().name(), "listening");
+    axum::serve(listener, dangan_web::router(Arc::clone(&app)))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("服务异常退出")?;
+    app.store().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
