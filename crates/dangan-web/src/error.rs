@@ -112,10 +112,16 @@ impl From<JsonRejection> for ApiError {
                 format!("请求内容的字段缺失或类型不正确：{}", e.body_text()),
                 None,
             ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "请求内容过大：JSON 请求不能超过 2 MB",
+                None,
+            ),
             other => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "unreadable_body",
-                format!("无法读取请求内容（可能过大）：{}", other.body_text()),
+                format!("无法读取请求内容：{}", other.body_text()),
                 None,
             ),
         }

@@ -84,3 +84,34 @@ pub fn row_id(raw: &str, field: &str) -> Result<i64, ApiError> {
         .filter(|n| *n > 0)
         .ok_or_else(|| ApiError::bad_id(field))
 }
+
+/// A UTF-8 text body with the API's rejection (for calendar files).
+#[derive(Debug)]
+pub struct ApiText(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for ApiText {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        String::from_request(req, state)
+            .await
+            .map(ApiText)
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        "请求内容过大：不能超过 2 MB",
+                        None,
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_text_body",
+                        "请求内容应为 UTF-8 编码的文本",
+                        None,
+                    )
+                }
+            })
+    }
+}

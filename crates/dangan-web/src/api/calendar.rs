@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use dangan_app::calendar::YearView;
 
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, AppState, Auth};
+use crate::extract::{ApiQuery, ApiText, AppState, Auth};
 
 /// Query of the deadline computation.
 #[derive(Debug, Deserialize)]
@@ -73,7 +73,7 @@ pub struct Loaded {
 pub async fn load_years(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
-    body: String,
+    ApiText(body): ApiText,
 ) -> Result<Json<Loaded>, ApiError> {
     Ok(Json(Loaded {
         years: app.load_calendar(&actor, &body, "api").await?,

@@ -1,0 +1,236 @@
+//! The storage conformance suite: every test runs unchanged on SQLite and on PostgreSQL.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use dangan_store::events::{self, NewEvent, NewMaterial};
+use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId};
+use dangan_store::{Store, StoreError, archive_numbers, calendar, catalogue, users};
+use dangan_testkit::{TestDb, on_both_backends};
+
+async fn open(db: &TestDb) -> Store {
+    let store = Store::connect(&db.config).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+fn person<'a>(id_number: &'a str, name: &'a str) -> NewPerson<'a> {
+    NewPerson {
+        id_number,
+        name,
+        sex: "female",
+        birth_date: NaiveDate::from_ymd_opt(1949, 12, 31).unwrap(),
+        division_code: "110105",
+        status: "active",
+        tier: Some(500),
+        identity: "011",
+    }
+}
+
+async fn seed_catalogue(store: &Store) -> i64 {
+    let mut tx = store.begin_write().await.unwrap();
+    let rows = vec![catalogue::EntryRow {
+        business_type: "enrolment".into(),
+        material_code: "enrolment_form".into(),
+        name: "参保登记申请表".into(),
+        required: true,
+        retention: "Y".into(),
+        paper_original_kept: true,
+        scan_required: true,
+    }];
+    let v = catalogue::insert_version(&mut tx, &rows, "t", "seed", Utc::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    v
+}
+
+fn event(person_id: PersonId, version: i64, external_id: Option<&str>) -> NewEvent<'_> {
+    NewEvent {
+        person_id,
+        business_type: "enrolment",
+        business_date: NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
+        handler: "李四",
+        source_system: "pension",
+        external_id,
+        catalogue_version: version,
+        remarks: None,
+        created_by: "t",
+    }
+}
+
+on_both_backends! {
+    async fn migrating_twice_applies_nothing_the_second_time(db: TestDb) {
+        let store = Store::connect(&db.config).await.unwrap();
+        let first = store.migrate().await.unwrap();
+        assert_eq!(first.applied, vec![1]);
+        let second = store.migrate().await.unwrap();
+        assert!(second.applied.is_empty());
+        assert_eq!(second.current, 1);
+    }
+
+    async fn a_person_reads_back_exactly_as_written(db: TestDb) {
+        let store = open(&db).await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 8, 30, 15).unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        let id = persons::insert(&mut tx, &person("11010519491231002X", "张三"), now).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let row = persons::find_by_id_number(&mut tx, "11010519491231002X").await.unwrap().unwrap();
+        assert_eq!(row.id, id);
+        assert_eq!(row.name, "张三");
+        assert_eq!(row.birth_date, NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(row.created_at, now);
+        assert_eq!(row.tier, Some(500));
+    }
+
+    async fn a_repeated_id_number_is_a_conflict_named_after_its_constraint(db: TestDb) {
+        let store = open(&db).await;
+        let mut tx = store.begin_write().await.unwrap();
+        persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        let err = persons::insert(&mut tx, &person("11010519491231002X", "李四"), Utc::now()).await.unwrap_err();
+        assert_eq!(err.conflict(), Some("persons_id_number_key"), "{err:?}");
+    }
+
+    async fn a_rolled_back_transaction_leaves_nothing(db: TestDb) {
+        let store = open(&db).await;
+        let mut tx = store.begin_write().await.unwrap();
+        persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        tx.rollback().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(persons::count(&mut tx).await.unwrap(), 0);
+    }
+
+    async fn an_event_for_a_missing_person_is_a_missing_reference(db: TestDb) {
+        let store = open(&db).await;
+        let v = seed_catalogue(&store).await;
+        let mut tx = store.begin_write().await.unwrap();
+        let err = events::insert(&mut tx, &event(PersonId(999), v, None), Utc::now()).await.unwrap_err();
+        assert!(matches!(err, StoreError::MissingReference), "{err:?}");
+    }
+
+    async fn an_external_id_is_unique_per_source_system_but_may_be_absent_many_times(db: TestDb) {
+        let store = open(&db).await;
+        let v = seed_catalogue(&store).await;
+        let mut tx = store.begin_write().await.unwrap();
+        let p = persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        events::insert(&mut tx, &event(p, v, None), Utc::now()).await.unwrap();
+        events::insert(&mut tx, &event(p, v, None), Utc::now()).await.unwrap();
+        let e = events::insert(&mut tx, &event(p, v, Some("B-1")), Utc::now()).await.unwrap();
+        let err = events::insert(&mut tx, &event(p, v, Some("B-1")), Utc::now()).await.unwrap_err();
+        assert_eq!(err.conflict(), Some("business_events_source_system_external_id_key"));
+        tx.rollback().await.unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        let p = persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        let e2 = events::insert(&mut tx, &event(p, v, Some("B-1")), Utc::now()).await.unwrap();
+        let m = NewMaterial {
+            material_code: "enrolment_form",
+            name: "参保登记申请表",
+            formation_date: NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
+            pages: 2,
+            carrier: "paper",
+            retention: "D30",
+            appraisal_due: NaiveDate::from_ymd_opt(2055, 1, 1),
+            remarks: Some("补件"),
+        };
+        events::insert_material(&mut tx, e2, &m, Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        let _ = e;
+        let mut tx = store.begin().await.unwrap();
+        let found = events::find_by_external_id(&mut tx, "pension", "B-1").await.unwrap().unwrap();
+        assert_eq!(found.id, e2);
+        let mats = events::materials(&mut tx, e2).await.unwrap();
+        assert_eq!(mats.len(), 1);
+        assert_eq!(mats[0].appraisal_due, NaiveDate::from_ymd_opt(2055, 1, 1));
+        assert_eq!(mats[0].remarks.as_deref(), Some("补件"));
+    }
+
+    async fn name_search_treats_wildcards_literally_and_orders_by_division_then_id(db: TestDb) {
+        let store = open(&db).await;
+        let mut tx = store.begin_write().await.unwrap();
+        persons::insert(&mut tx, &person("440524188001010014", "张三丰"), Utc::now()).await.unwrap();
+        persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        persons::insert(&mut tx, &person("53010219200508011X", "李%"), Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let filter = PersonFilter { name_prefix: Some("张".into()), limit: 10, ..PersonFilter::default() };
+        let (rows, total) = persons::search(&mut tx, &filter).await.unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(rows[0].id_number, "11010519491231002X");
+        let filter = PersonFilter { name_prefix: Some("%".into()), limit: 10, ..PersonFilter::default() };
+        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().1, 0);
+        let filter = PersonFilter { name_prefix: Some("李%".into()), limit: 10, ..PersonFilter::default() };
+        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().1, 1);
+        let filter = PersonFilter { name_prefix: Some("张".into()), limit: 1, offset: 1, ..PersonFilter::default() };
+        let (page, total) = persons::search(&mut tx, &filter).await.unwrap();
+        assert_eq!((page.len(), total), (1, 2));
+        assert_eq!(page[0].name, "张三丰");
+    }
+
+    async fn catalogue_versions_count_up_and_keep_their_order(db: TestDb) {
+        let store = open(&db).await;
+        let v1 = seed_catalogue(&store).await;
+        let v2 = seed_catalogue(&store).await;
+        assert_eq!((v1, v2), (1, 2));
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(catalogue::current_version(&mut tx).await.unwrap().unwrap().version, 2);
+        assert_eq!(catalogue::entries(&mut tx, 1).await.unwrap()[0].material_code, "enrolment_form");
+    }
+
+    async fn replacing_a_calendar_year_replaces_all_its_days(db: TestDb) {
+        let store = open(&db).await;
+        let day = |d: &str, kind: &str| calendar::DayRow {
+            day: NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap(),
+            kind: kind.into(),
+            name: "国庆节".into(),
+        };
+        let mut tx = store.begin_write().await.unwrap();
+        calendar::replace_year(&mut tx, 2027, &[day("2027-10-01", "holiday"), day("2027-10-09", "workday")], "a", "t", Utc::now()).await.unwrap();
+        calendar::replace_year(&mut tx, 2027, &[day("2027-10-04", "holiday")], "b", "t", Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let days = calendar::all_days(&mut tx).await.unwrap();
+        assert_eq!(days.len(), 1);
+        assert_eq!(days[0].day, NaiveDate::from_ymd_opt(2027, 10, 4).unwrap());
+        assert_eq!(calendar::years(&mut tx).await.unwrap()[0].source, "b");
+    }
+
+    async fn concurrent_serial_allocations_are_gapless_and_unique(db: TestDb) {
+        let store = open(&db).await;
+        let mut handles = Vec::new();
+        for _ in 0..50 {
+            let store = store.clone();
+            handles.push(tokio::spawn(async move {
+                let mut tx = store.begin_write().await.unwrap();
+                let s = archive_numbers::next_serial(&mut tx, 2023, "registration").await.unwrap();
+                tx.commit().await.unwrap();
+                s
+            }));
+        }
+        let mut serials: Vec<i64> = futures_util::future::join_all(handles).await.into_iter().map(Result::unwrap).collect();
+        serials.sort_unstable();
+        assert_eq!(serials, (1..=50).collect::<Vec<_>>());
+        // A rolled-back allocation gives its serial back.
+        let mut tx = store.begin_write().await.unwrap();
+        assert_eq!(archive_numbers::next_serial(&mut tx, 2023, "registration").await.unwrap(), 51);
+        tx.rollback().await.unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        assert_eq!(archive_numbers::next_serial(&mut tx, 2023, "registration").await.unwrap(), 51);
+        assert_eq!(archive_numbers::next_serial(&mut tx, 2024, "registration").await.unwrap(), 1);
+    }
+
+    async fn sessions_expire_and_end(db: TestDb) {
+        let store = open(&db).await;
+        let now = Utc::now();
+        let mut tx = store.begin_write().await.unwrap();
+        let u = users::insert(&mut tx, "li", "李四", "archivist", "$argon2id$x", false, now).await.unwrap();
+        users::insert_session(&mut tx, "live", u, now, now + chrono::Duration::hours(1)).await.unwrap();
+        users::insert_session(&mut tx, "old", u, now, now - chrono::Duration::seconds(1)).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        assert!(users::user_for_session(&mut tx, "live", now).await.unwrap().is_some());
+        assert!(users::user_for_session(&mut tx, "old", now).await.unwrap().is_none());
+        users::delete_session(&mut tx, "live").await.unwrap();
+        assert!(users::user_for_session(&mut tx, "live", now).await.unwrap().is_none());
+        let err = users::insert(&mut tx, "li", "x", "window", "h", false, now).await.unwrap_err();
+        assert_eq!(err.conflict(), Some("users_username_key"));
+    }
+}

@@ -1,0 +1,242 @@
+//! HTTP tests: through the router in-process for the error shapes, and on a real port for a
+//! whole round trip as a client would make it.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use dangan_testkit::{TestApp, TestDb, TestServer, on_both_backends, person_input};
+
+async fn call(app: &TestApp, req: Request<Body>) -> (StatusCode, Value) {
+    let res = dangan_web::router(Arc::clone(&app.app))
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn token(app: &TestApp) -> String {
+    app.app
+        .login("admin", &app.admin_password)
+        .await
+        .unwrap()
+        .token
+}
+
+fn get(uri: &str, token: &str) -> Request<Body> {
+    Request::get(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn post(uri: &str, token: &str, body: &str) -> Request<Body> {
+    Request::post(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_request_without_a_token_gets_401_in_the_error_shape() {
+    let app = TestApp::start(TestDb::sqlite().await).await;
+    let (status, body) = call(
+        &app,
+        Request::get("/api/v1/catalogue")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    assert!(body["error"]["message"].as_str().unwrap().contains("登录"));
+    let (status, _) = call(&app, get("/api/v1/catalogue", "not-a-token")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn malformed_json_and_missing_fields_are_told_apart_in_chinese() {
+    let app = TestApp::start(TestDb::sqlite().await).await;
+    let t = token(&app).await;
+    let (status, body) = call(&app, post("/api/v1/persons", &t, "{\"id_number\": ")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "malformed_json");
+    let (status, body) = call(&app, post("/api/v1/persons", &t, "{\"name\": \"张三\"}")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["code"], "invalid_json_fields");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("请求内容")
+    );
+    let req = Request::post("/api/v1/persons")
+        .header("authorization", format!("Bearer {t}"))
+        .body(Body::from("id_number=1"))
+        .unwrap();
+    assert_eq!(call(&app, req).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_before_it_is_read() {
+    let app = TestApp::start(TestDb::sqlite().await).await;
+    let t = token(&app).await;
+    let big = format!("{{\"name\": \"{}\"}}", "张".repeat(1_000_000));
+    let (status, _) = call(&app, post("/api/v1/persons", &t, &big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn an_identity_number_in_a_url_is_refused() {
+    let app = TestApp::start(TestDb::sqlite().await).await;
+    let t = token(&app).await;
+    let (status, body) = call(
+        &app,
+        get("/api/v1/persons?id_number=11010519491231002X", &t),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "id_number_in_url");
+}
+
+#[tokio::test]
+async fn the_deadline_endpoint_skips_the_national_day_holiday() {
+    let app = TestApp::start(TestDb::sqlite().await).await;
+    let t = token(&app).await;
+    let (status, body) = call(
+        &app,
+        get(
+            "/api/v1/calendar/add-working-days?from=2025-09-30&days=1",
+            &t,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"date": "2025-10-09"}));
+    let (status, body) = call(
+        &app,
+        get(
+            "/api/v1/calendar/add-working-days?from=2025-02-30&days=1",
+            &t,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "from");
+    let (_, body) = call(
+        &app,
+        get(
+            "/api/v1/calendar/add-working-days?from=2026-12-31&days=3",
+            &t,
+        ),
+    )
+    .await;
+    assert_eq!(body["error"]["code"], "calendar_year_not_loaded");
+}
+
+#[tokio::test]
+async fn an_unknown_route_and_a_bad_id_get_the_error_shape() {
+    let app = TestApp::start(TestDb::sqlite().await).await;
+    let t = token(&app).await;
+    let (status, body) = call(&app, get("/api/v1/nothing-here", &t)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, body) = call(&app, get("/api/v1/persons/abc", &t)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_id"))
+    );
+    let (status, body) = call(&app, get("/api/v1/persons/424242", &t)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("person_not_found"))
+    );
+}
+
+on_both_backends! {
+    async fn a_client_registers_a_person_records_business_and_reads_it_back_over_a_real_port(db: TestDb) {
+        let server = TestServer::spawn(TestApp::start(db).await).await;
+        let pw = server.test_app.admin_password.clone();
+        let token = server.login("admin", &pw).await;
+        let c = &server.client;
+        let url = |p: &str| format!("{}{p}", server.base_url);
+        let health: Value = c.get(url("/healthz")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(health["status"], "ok");
+
+        let input = person_input(11, "张三");
+        let res = c
+            .post(url("/api/v1/persons"))
+            .bearer_auth(&token)
+            .json(&json!({"id_number": input.id_number.to_lowercase(), "name": "张三", "division_code": "430321", "tier": 300}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let person: Value = res.json().await.unwrap();
+        assert_eq!(person["division_name"], "湖南省湘潭市湘潭县");
+
+        let event = json!({
+            "id_number": input.id_number,
+            "business_type": "参保登记",
+            "business_date": "2024-05-06",
+            "source_system": "pension",
+            "external_id": "CB-0001",
+            "materials": [
+                {"material_code": "enrolment_form", "pages": 2},
+                {"material_code": "id_card_copy", "pages": 1},
+                {"material_code": "household_register_copy", "pages": 3, "formation_date": "2024-05-01"}
+            ]
+        });
+        let res = c.post(url("/api/v1/events")).bearer_auth(&token).json(&event).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        let recorded: Value = res.json().await.unwrap();
+        assert_eq!(recorded["event"]["completeness"]["complete"], true);
+        let res = c.post(url("/api/v1/events")).bearer_auth(&token).json(&event).send().await.unwrap();
+        assert_eq!(res.status(), 200, "a replay returns the stored event");
+
+        let found: Value = c
+            .post(url("/api/v1/persons/search"))
+            .bearer_auth(&token)
+            .json(&json!({"id_number": input.id_number}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found["total"], 1);
+        let masked = found["items"][0]["id_number_masked"].as_str().unwrap();
+        assert_eq!(masked.len(), 18);
+        assert!(masked.contains("********"));
+        assert!(found["items"][0].get("id_number").is_none(), "lists never carry the whole number");
+
+        let events: Value = c
+            .get(url(&format!("/api/v1/persons/{}/events", person["id"])))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(events.as_array().unwrap().len(), 1);
+        assert_eq!(events[0]["materials"][2]["formation_date"], "2024-05-01");
+
+        let res = c.post(url("/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 204);
+        let res = c.get(url("/api/v1/catalogue")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
+}

@@ -1,0 +1,230 @@
+//! The binary as an operator uses it: start on a fresh data directory, read the printed
+//! administrator password, check health, stop with SIGTERM; add users; load demo data.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use dangan_testkit::TestDb;
+
+fn dangan() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dangan"));
+    c.env_remove("DANGAN_DATABASE_URL")
+        .env("DANGAN_LOG", "warn");
+    c
+}
+
+/// Starts `serve` and collects its stdout lines until it reports its address.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is returned to the caller, which waits for it after SIGTERM"
+)]
+fn start(mut cmd: Command) -> (Child, Vec<String>, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn dangan");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve prints its address");
+        if let Some(rest) = line.split("http://").nth(1) {
+            let addr = rest.split_whitespace().next().expect("address").to_owned();
+            lines.push(line);
+            return (child, lines, addr);
+        }
+        lines.push(line);
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().ok();
+    panic!("dangan did not stop within 10 s of SIGTERM");
+}
+
+#[test]
+fn version_is_printed() {
+    let out = dangan().arg("--version").output().expect("run");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("dangan "));
+}
+
+#[test]
+fn a_fresh_start_on_sqlite_prints_the_admin_password_once_serves_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = dangan();
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DANGAN_DATA_DIR", dir.path());
+    let (child, lines, addr) = start(cmd);
+    assert!(lines.iter().any(|l| l.contains("初始密码")), "{lines:?}");
+    assert!(lines.last().unwrap().contains("sqlite"));
+    let health = http_get(&addr, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(sigterm_and_wait(child).success());
+    assert!(dir.path().join("dangan.db").exists());
+
+    // A second start on the same directory creates no new administrator.
+    let mut cmd = dangan();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path());
+    let (child, lines, _) = start(cmd);
+    assert!(!lines.iter().any(|l| l.contains("初始密码")), "{lines:?}");
+    assert!(sigterm_and_wait(child).success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_starts_on_postgresql_with_a_database_url() {
+    let db = TestDb::postgres().await;
+    let dangan_app::StoreConfig::Postgres(url) = &db.config else {
+        unreachable!()
+    };
+    let mut cmd = dangan();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url", url]);
+    let (child, lines, addr) = tokio::task::spawn_blocking(move || start(cmd))
+        .await
+        .unwrap();
+    assert!(lines.last().unwrap().contains("postgres"), "{lines:?}");
+    let health = tokio::task::spawn_blocking(move || http_get(&addr, "/healthz"))
+        .await
+        .unwrap();
+    assert!(health.contains("\"database\":\"postgres\""), "{health}");
+    assert!(
+        tokio::task::spawn_blocking(move || sigterm_and_wait(child))
+            .await
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_refuses_a_taken_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = || {
+        let mut child = dangan()
+            .args([
+                "user",
+                "add",
+                "--username",
+                "li.si",
+                "--role",
+                "archivist",
+                "--password-stdin",
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"archive-pass-2026\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let first = add();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("档案管理员"));
+    let second = add();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("用户名已被使用"));
+    let bad_role = dangan()
+        .args([
+            "user",
+            "add",
+            "--username",
+            "x1",
+            "--role",
+            "boss",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("角色"));
+}
+
+#[test]
+fn demo_data_loads_once_per_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        dangan()
+            .args(["demo-data", "--persons", "25", "--seed", "9", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("新增参保人 25 人"));
+    let second = run();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("新增参保人 0 人"));
+}
+
+#[test]
+fn a_bad_archive_number_pattern_stops_the_server_with_a_chinese_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dangan()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--archive-number-pattern",
+            "{year}-{serial}",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("档号规则"));
+}
