@@ -6,7 +6,7 @@ use dangan_app::events::{EventInput, MaterialInput};
 use dangan_app::persons::{PersonInput, PersonQuery};
 use dangan_app::{AppError, Role};
 use dangan_domain::business::BusinessClass;
-use dangan_testkit::{TestApp, TestDb, id_number, on_both_backends, person_input};
+use dangan_testkit::{TestApp, id_number, on_both_backends, person_input};
 
 fn code_of<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
     r.expect_err("an error").code().to_owned()
