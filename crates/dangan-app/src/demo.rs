@@ -111,138 +111,181 @@ fn date_in(rng: &mut ChaCha8Rng, from: NaiveDate, to: NaiveDate) -> NaiveDate {
     from + chrono::Duration::days(rng.random_range(0..=span))
 }
 
-/// Generates `n` persons deterministically from `seed`, against `catalogue` (materials are the
-/// catalogue's required ones, with one in ten events missing one so completeness shows).
+/// An endless, deterministic stream of demo persons: the same seed gives the same persons,
+/// events and materials, in the same order.
+#[derive(Debug)]
+pub struct DemoPeople<'a> {
+    rng: ChaCha8Rng,
+    counties: Vec<&'static str>,
+    today: NaiveDate,
+    seen: HashSet<String>,
+    event_serial: u64,
+    seed: u64,
+    catalogue: &'a Catalogue,
+}
+
+/// The stream of demo persons for `seed` against `catalogue` (materials are the catalogue's
+/// required ones, with one in ten events missing one so that completeness shows).
+pub fn people(seed: u64, catalogue: &Catalogue) -> DemoPeople<'_> {
+    DemoPeople {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        counties: counties(),
+        today: reference_date(),
+        seen: HashSet::new(),
+        event_serial: 0,
+        seed,
+        catalogue,
+    }
+}
+
+/// The first `n` persons of [`people`].
 pub fn generate(seed: u64, n: usize, catalogue: &Catalogue) -> Vec<DemoPerson> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let counties = counties();
-    let today = reference_date();
-    let mut seen = HashSet::with_capacity(n);
-    let mut out = Vec::with_capacity(n);
-    let mut event_serial = 0u64;
-    while out.len() < n {
-        let division_code = counties[rng.random_range(0..counties.len())];
-        let age = rng.random_range(16..=92);
-        let birth = date_in(
-            &mut rng,
-            NaiveDate::from_ymd_opt(today.year() - age - 1, today.month(), 1).unwrap_or(today),
-            NaiveDate::from_ymd_opt(today.year() - age, today.month(), 1).unwrap_or(today),
-        );
-        let seq = rng.random_range(0..1000u32);
-        let body = format!("{division_code}{}{seq:03}", birth.format("%Y%m%d"));
-        let mut id = body.clone();
-        id.push(check_char(body.as_bytes()));
-        if !seen.insert(id.clone()) {
-            continue;
-        }
-        let Ok(id_number) = IdNumber::parse(&id, today) else {
-            continue;
-        };
-        let name = format!(
-            "{}{}",
-            SURNAMES[rng.random_range(0..SURNAMES.len())],
-            GIVEN[rng.random_range(0..GIVEN.len())]
-        );
-        debug_assert!(PersonName::parse(&name).is_ok());
-        let identity = if rng.random_range(0..100) < 88 {
-            InsuredIdentity::ORDINARY
-        } else {
-            let all: Vec<_> = InsuredIdentity::all()
-                .filter(|i| i.is_special_group())
-                .collect();
-            all[rng.random_range(0..all.len())]
-        };
-        let tier = TIERS[rng.random_range(0..TIERS.len())];
-        let enrol_from = (birth + chrono::Duration::days(16 * 366))
-            .max(NaiveDate::from_ymd_opt(2014, 1, 1).unwrap_or(today));
-        let enrolled = date_in(
-            &mut rng,
-            enrol_from,
-            enrol_from.max(today - chrono::Duration::days(30)),
-        )
-        .min(today);
-        let mut events = Vec::new();
-        let mut push = |rng: &mut ChaCha8Rng, business_type: BusinessType, date: NaiveDate| {
-            event_serial += 1;
-            let mut materials: Vec<DemoMaterial> = catalogue
-                .entries_for(business_type)
-                .filter(|e| e.required)
-                .map(|e| DemoMaterial {
-                    code: e.material_code.as_str().to_owned(),
-                    name: e.name.clone(),
-                    pages: rng.random_range(1..=4),
-                    retention: e.retention.code(),
-                    appraisal_due: e.retention.appraisal_due(date),
-                })
-                .collect();
-            if materials.len() > 1 && rng.random_range(0..10) == 0 {
-                materials.pop();
+    people(seed, catalogue).take(n).collect()
+}
+
+impl Iterator for DemoPeople<'_> {
+    type Item = DemoPerson;
+
+    fn next(&mut self) -> Option<DemoPerson> {
+        let DemoPeople {
+            rng,
+            counties,
+            today,
+            seen,
+            event_serial,
+            seed,
+            catalogue,
+        } = self;
+        let (today, seed, catalogue) = (*today, *seed, *catalogue);
+        loop {
+            let division_code = counties[rng.random_range(0..counties.len())];
+            let age = rng.random_range(16..=92);
+            let birth = date_in(
+                rng,
+                NaiveDate::from_ymd_opt(today.year() - age - 1, today.month(), 1).unwrap_or(today),
+                NaiveDate::from_ymd_opt(today.year() - age, today.month(), 1).unwrap_or(today),
+            );
+            let seq = rng.random_range(0..1000u32);
+            let body = format!("{division_code}{}{seq:03}", birth.format("%Y%m%d"));
+            let mut id = body.clone();
+            id.push(check_char(body.as_bytes()));
+            if !seen.insert(id.clone()) {
+                continue;
             }
-            events.push(DemoEvent {
-                business_type,
-                date,
-                external_id: format!("DEMO-{seed}-{event_serial:09}"),
-                materials,
-            });
-        };
-        push(&mut rng, BusinessType::Enrolment, enrolled);
-        if identity.is_special_group() {
-            push(&mut rng, BusinessType::SpecialGroup, enrolled);
-        }
-        let sixty = NaiveDate::from_ymd_opt(birth.year() + 60, birth.month(), 1).unwrap_or(today);
-        let mut year = enrolled.year();
-        while year < today.year() && NaiveDate::from_ymd_opt(year, 3, 1).unwrap_or(today) < sixty {
-            if rng.random_range(0..10) < 8 {
-                let d = NaiveDate::from_ymd_opt(
-                    year,
-                    rng.random_range(3..=11),
-                    rng.random_range(1..=28),
-                )
-                .unwrap_or(today);
-                push(&mut rng, BusinessType::Contribution, d.max(enrolled));
+            let Ok(id_number) = IdNumber::parse(&id, today) else {
+                continue;
+            };
+            let name = format!(
+                "{}{}",
+                SURNAMES[rng.random_range(0..SURNAMES.len())],
+                GIVEN[rng.random_range(0..GIVEN.len())]
+            );
+            debug_assert!(PersonName::parse(&name).is_ok());
+            let identity = if rng.random_range(0..100) < 88 {
+                InsuredIdentity::ORDINARY
+            } else {
+                let all: Vec<_> = InsuredIdentity::all()
+                    .filter(|i| i.is_special_group())
+                    .collect();
+                all[rng.random_range(0..all.len())]
+            };
+            let tier = TIERS[rng.random_range(0..TIERS.len())];
+            let enrol_from = (birth + chrono::Duration::days(16 * 366))
+                .max(NaiveDate::from_ymd_opt(2014, 1, 1).unwrap_or(today));
+            let enrolled = date_in(
+                rng,
+                enrol_from,
+                enrol_from.max(today - chrono::Duration::days(30)),
+            )
+            .min(today);
+            let mut events = Vec::new();
+            let mut push = |rng: &mut ChaCha8Rng, business_type: BusinessType, date: NaiveDate| {
+                *event_serial += 1;
+                let mut materials: Vec<DemoMaterial> = catalogue
+                    .entries_for(business_type)
+                    .filter(|e| e.required)
+                    .map(|e| DemoMaterial {
+                        code: e.material_code.as_str().to_owned(),
+                        name: e.name.clone(),
+                        pages: rng.random_range(1..=4),
+                        retention: e.retention.code(),
+                        appraisal_due: e.retention.appraisal_due(date),
+                    })
+                    .collect();
+                if materials.len() > 1 && rng.random_range(0..10) == 0 {
+                    materials.pop();
+                }
+                events.push(DemoEvent {
+                    business_type,
+                    date,
+                    external_id: format!("DEMO-{seed}-{event_serial:09}"),
+                    materials,
+                });
+            };
+            push(rng, BusinessType::Enrolment, enrolled);
+            if identity.is_special_group() {
+                push(rng, BusinessType::SpecialGroup, enrolled);
             }
-            year += 1;
-        }
-        let mut status = "active";
-        if sixty <= today {
-            let claim = sixty.max(enrolled);
-            push(&mut rng, BusinessType::BenefitClaim, claim);
-            let mut y = claim.year() + 1;
-            while y <= today.year() {
-                let d =
-                    NaiveDate::from_ymd_opt(y, rng.random_range(1..=6), rng.random_range(1..=28))
-                        .unwrap_or(today);
-                push(&mut rng, BusinessType::EligibilityCertification, d);
-                y += 1;
+            let sixty =
+                NaiveDate::from_ymd_opt(birth.year() + 60, birth.month(), 1).unwrap_or(today);
+            let mut year = enrolled.year();
+            while year < today.year()
+                && NaiveDate::from_ymd_opt(year, 3, 1).unwrap_or(today) < sixty
+            {
+                if rng.random_range(0..10) < 8 {
+                    let d = NaiveDate::from_ymd_opt(
+                        year,
+                        rng.random_range(3..=11),
+                        rng.random_range(1..=28),
+                    )
+                    .unwrap_or(today);
+                    push(rng, BusinessType::Contribution, d.max(enrolled));
+                }
+                year += 1;
             }
-            if age > 85 && rng.random_range(0..4) == 0 {
-                let d = date_in(&mut rng, claim, today);
-                push(&mut rng, BusinessType::Cancellation, d);
+            let mut status = "active";
+            if sixty <= today {
+                let claim = sixty.max(enrolled);
+                push(rng, BusinessType::BenefitClaim, claim);
+                let mut y = claim.year() + 1;
+                while y <= today.year() {
+                    let d = NaiveDate::from_ymd_opt(
+                        y,
+                        rng.random_range(1..=6),
+                        rng.random_range(1..=28),
+                    )
+                    .unwrap_or(today);
+                    push(rng, BusinessType::EligibilityCertification, d);
+                    y += 1;
+                }
+                if age > 85 && rng.random_range(0..4) == 0 {
+                    let d = date_in(rng, claim, today);
+                    push(rng, BusinessType::Cancellation, d);
+                    status = "terminated";
+                }
+            } else if rng.random_range(0..50) == 0 {
+                let d = date_in(rng, enrolled, today);
+                push(rng, BusinessType::TransferOut, d);
                 status = "terminated";
             }
-        } else if rng.random_range(0..50) == 0 {
-            let d = date_in(&mut rng, enrolled, today);
-            push(&mut rng, BusinessType::TransferOut, d);
-            status = "terminated";
+            events.sort_by_key(|e| e.date);
+            return Some(DemoPerson {
+                id_number: id_number.as_str().to_owned(),
+                name,
+                sex: if id_number.sex() == dangan_domain::id_number::Sex::Male {
+                    "male"
+                } else {
+                    "female"
+                },
+                birth_date: birth,
+                division_code,
+                status,
+                tier,
+                identity: identity.code(),
+                events,
+            });
         }
-        events.sort_by_key(|e| e.date);
-        out.push(DemoPerson {
-            id_number: id_number.as_str().to_owned(),
-            name,
-            sex: if id_number.sex() == dangan_domain::id_number::Sex::Male {
-                "male"
-            } else {
-                "female"
-            },
-            birth_date: birth,
-            division_code,
-            status,
-            tier,
-            identity: identity.code(),
-            events,
-        });
     }
-    out
 }
 
 /// The source-system name of generated events.
