@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use dangan_app::demo::{self, DemoPerson};
 use dangan_domain::catalogue::Catalogue;
-use dangan_store::persons::{self, NewPerson};
+use dangan_store::persons;
 use dangan_store::{Store, catalogue};
 use dangan_testkit::TestDb;
 use sqlx::{Connection, Executor};
@@ -172,17 +172,9 @@ async fn lookup(backend: &str, catalogue: &Catalogue, n: usize, lookups: usize) 
         let mut tx = store.begin_write().await.expect("tx");
         let now = Utc::now();
         for p in stream.by_ref().take((n - ids.len()).min(20_000)) {
-            let new = NewPerson {
-                id_number: &p.id_number,
-                name: &p.name,
-                sex: p.sex,
-                birth_date: p.birth_date,
-                division_code: p.division_code,
-                status: p.status,
-                tier: Some(p.tier),
-                identity: &p.identity,
-            };
-            persons::insert(&mut tx, &new, now).await.expect("insert");
+            persons::insert(&mut tx, &p.as_new_person(), now)
+                .await
+                .expect("insert");
             ids.push(p.id_number);
         }
         tx.commit().await.expect("commit");

@@ -44,6 +44,22 @@ pub struct DemoPerson {
     pub events: Vec<DemoEvent>,
 }
 
+impl DemoPerson {
+    /// The person as a store row to insert.
+    pub fn as_new_person(&self) -> NewPerson<'_> {
+        NewPerson {
+            id_number: &self.id_number,
+            name: &self.name,
+            sex: self.sex,
+            birth_date: self.birth_date,
+            division_code: self.division_code,
+            status: self.status,
+            tier: Some(self.tier),
+            identity: &self.identity,
+        }
+    }
+}
+
 /// One generated business event.
 #[derive(Debug, Clone)]
 pub struct DemoEvent {
@@ -312,21 +328,7 @@ pub async fn insert_person(
     by: &str,
 ) -> AppResult<(usize, usize)> {
     let now = Utc::now();
-    let person_id = persons::insert(
-        tx,
-        &NewPerson {
-            id_number: &p.id_number,
-            name: &p.name,
-            sex: p.sex,
-            birth_date: p.birth_date,
-            division_code: p.division_code,
-            status: p.status,
-            tier: Some(p.tier),
-            identity: &p.identity,
-        },
-        now,
-    )
-    .await?;
+    let person_id = persons::insert(tx, &p.as_new_person(), now).await?;
     let mut materials = 0;
     for e in &p.events {
         let event_id = events::insert(
