@@ -170,6 +170,42 @@ impl App {
         Ok(())
     }
 
+    /// Changes the caller's own password after checking the current one; every other session
+    /// of the user ends, the caller's stays.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        token: &str,
+        current: &str,
+        new: &str,
+    ) -> AppResult<()> {
+        check_password_policy(new)?;
+        if new == current {
+            return Err(AppError::invalid_with(
+                "password_unchanged",
+                Some("new_password"),
+                "新密码不能与当前密码相同",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let user = users::get(&mut tx, actor.user_id)
+            .await?
+            .ok_or_else(|| AppError::Unauthenticated("登录已失效，请重新登录".to_owned()))?;
+        tx.rollback().await?;
+        if !verify_password(current.to_owned(), user.password_hash).await {
+            return Err(AppError::invalid_with(
+                "wrong_password",
+                Some("current_password"),
+                "当前密码不正确",
+            ));
+        }
+        let hash = hash_password(new.to_owned()).await?;
+        let mut tx = self.store.begin_write().await?;
+        users::set_password(&mut tx, actor.user_id, &hash, &token_digest(token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Creates a user. With `password` absent a password is generated, returned once, and
     /// must be changed at first sign-in.
     pub async fn add_user(

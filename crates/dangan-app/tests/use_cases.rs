@@ -253,6 +253,26 @@ on_both_backends! {
         );
     }
 
+    async fn changing_the_generated_password_clears_the_flag_and_ends_other_sessions(db: TestDb) {
+        let t = TestApp::start(db).await;
+        let a = t.app.login("admin", &t.admin_password).await.unwrap();
+        let b = t.app.login("admin", &t.admin_password).await.unwrap();
+        assert_eq!(
+            code_of(t.app.change_password(&a.user, &a.token, "not-the-password", "brand-new-pass-1").await),
+            "wrong_password"
+        );
+        assert_eq!(
+            code_of(t.app.change_password(&a.user, &a.token, &t.admin_password, "short").await),
+            "weak_password"
+        );
+        t.app.change_password(&a.user, &a.token, &t.admin_password, "brand-new-pass-1").await.unwrap();
+        assert!(t.app.authenticate(&a.token).await.is_ok(), "the caller stays signed in");
+        assert_eq!(code_of(t.app.authenticate(&b.token).await), "unauthenticated");
+        assert_eq!(code_of(t.app.login("admin", &t.admin_password).await), "unauthenticated");
+        let again = t.app.login("admin", "brand-new-pass-1").await.unwrap();
+        assert!(!again.must_change_password);
+    }
+
     async fn demo_data_is_deterministic_and_a_second_load_adds_nothing(db: TestDb) {
         let t = TestApp::start(db).await;
         let first = t.app.load_demo(&t.admin, 42, 30, |_| {}).await.unwrap();

@@ -111,3 +111,36 @@ pub async fn delete_session(tx: &mut Tx, token_hash: &str) -> StoreResult<()> {
     on_conn!(tx, c => sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// The user with this id.
+pub async fn get(tx: &mut Tx, id: UserId) -> StoreResult<Option<UserRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE id = $1"));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
+}
+
+/// Sets a new password hash, clears the must-change flag and ends every session of the user
+/// except the one whose digest is `keep_session`.
+pub async fn set_password(
+    tx: &mut Tx,
+    id: UserId,
+    password_hash: &str,
+    keep_session: &str,
+) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE users SET password_hash = $1, must_change_password = FALSE WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    on_conn!(tx, c => {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(id)
+            .bind(keep_session)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}

@@ -18,6 +18,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(api::auth::login))
         .route("/auth/logout", post(api::auth::logout))
         .route("/auth/me", get(api::auth::me))
+        .route("/auth/password", post(api::auth::change_password))
         .route(
             "/persons",
             post(api::persons::create_person).get(api::persons::list_persons),

@@ -39,3 +39,21 @@ pub async fn logout(
 pub async fn me(Auth(actor, _): Auth) -> Json<Actor> {
     Json(actor)
 }
+
+/// The password-change form.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/auth/password`: changes the caller's password (204); other sessions end.
+pub async fn change_password(
+    State(app): State<AppState>,
+    Auth(actor, token): Auth,
+    ApiJson(form): ApiJson<PasswordForm>,
+) -> Result<StatusCode, ApiError> {
+    app.change_password(&actor, &token, &form.current_password, &form.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
