@@ -12,6 +12,12 @@ use crate::extract::AppState;
 /// JSON bodies larger than this are refused (413) before they are read whole.
 const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
+/// The request span names the method and the path only: a query string could carry personal
+/// data, and nothing personal is ever logged.
+fn span_without_query(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
@@ -51,6 +57,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::health::healthz))
         .nest("/api/v1", v1)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(span_without_query))
         .with_state(state)
 }

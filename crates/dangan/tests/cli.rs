@@ -62,6 +62,22 @@ fn http_get(addr: &str, path: &str) -> String {
     out
 }
 
+fn http_json(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
 fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     let ok = Command::new("kill")
@@ -107,6 +123,94 @@ fn a_fresh_start_on_sqlite_prints_the_admin_password_once_serves_and_stops_on_si
     let (child, lines, _) = start(cmd);
     assert!(!lines.iter().any(|l| l.contains("初始密码")), "{lines:?}");
     assert!(sigterm_and_wait(child).success());
+}
+
+#[test]
+fn identity_numbers_never_reach_the_log_even_at_debug_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut cmd = dangan();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("DANGAN_LOG", "debug")
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    let password = lines
+        .by_ref()
+        .find_map(|l| {
+            l.split("初始密码 ")
+                .nth(1)
+                .map(|p| p.split('，').next().unwrap().trim().to_owned())
+        })
+        .expect("password printed");
+    let addr = lines
+        .find_map(|l| {
+            l.split("http://")
+                .nth(1)
+                .map(|r| r.split_whitespace().next().unwrap().to_owned())
+        })
+        .expect("address printed");
+    let login = http_json(
+        &addr,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        &format!("{{\"username\":\"admin\",\"password\":\"{password}\"}}"),
+    );
+    let token = login
+        .split("\"token\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let id = "11010519491231002X";
+    let created = http_json(
+        &addr,
+        "POST",
+        "/api/v1/persons",
+        Some(&token),
+        &format!("{{\"id_number\":\"{id}\",\"name\":\"张三\",\"division_code\":\"110105\"}}"),
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let found = http_json(
+        &addr,
+        "POST",
+        "/api/v1/persons/search",
+        Some(&token),
+        &format!("{{\"id_number\":\"{id}\"}}"),
+    );
+    assert!(found.contains("110105********002X"), "{found}");
+    let refused = http_json(
+        &addr,
+        "GET",
+        &format!("/api/v1/persons?id_number={id}"),
+        Some(&token),
+        "",
+    );
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+    let dup = http_json(
+        &addr,
+        "POST",
+        "/api/v1/persons",
+        Some(&token),
+        &format!("{{\"id_number\":\"{id}\",\"name\":\"张三\",\"division_code\":\"110105\"}}"),
+    );
+    assert!(dup.starts_with("HTTP/1.1 409"), "{dup}");
+    assert!(sigterm_and_wait(child).success());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("/api/v1/persons"),
+        "the debug log has request lines: {logged}"
+    );
+    assert!(
+        !logged.contains("19491231"),
+        "an identity number reached the log: {logged}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
