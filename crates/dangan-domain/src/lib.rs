@@ -2,6 +2,7 @@
 //! deterministic computation over its arguments and the data shipped in `data/`.
 
 pub mod archive_number;
+pub mod audit;
 pub mod business;
 pub mod calendar;
 pub mod catalogue;

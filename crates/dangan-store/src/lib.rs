@@ -19,12 +19,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub mod archive_numbers;
+pub mod audit;
 pub mod calendar;
 pub mod catalogue;
 mod error;
 pub mod events;
+pub mod insured;
 mod migrate;
 pub mod persons;
+pub mod register;
+pub mod tokens;
 pub mod users;
 
 pub use error::StoreError;

@@ -29,12 +29,15 @@ pub struct UserRow {
     pub must_change_password: bool,
     /// Disabled accounts cannot sign in.
     pub disabled: bool,
+    /// Consecutive failed sign-ins.
+    pub failed_attempts: i64,
+    /// Locked until this instant after repeated failures.
+    pub locked_until: Option<DateTime<Utc>>,
     /// Created at.
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
-    "id, username, display_name, role, password_hash, must_change_password, disabled, created_at";
+const COLUMNS: &str = "id, username, display_name, role, password_hash, must_change_password, disabled, created_at, failed_attempts, locked_until";
 
 /// Inserts a user. A taken username is `Conflict("users_username_key")`.
 pub async fn insert(
@@ -100,7 +103,7 @@ pub async fn user_for_session(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<UserRow>> {
-    let sql = "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, u.must_change_password, u.disabled, u.created_at
+    let sql = "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, u.must_change_password, u.disabled, u.created_at, u.failed_attempts, u.locked_until
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled";
     Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(c).await)?)
@@ -143,4 +146,56 @@ pub async fn set_password(
             .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+/// Records the outcome of a sign-in attempt (counter and lock).
+pub async fn record_attempt(
+    tx: &mut Tx,
+    id: UserId,
+    failed_attempts: i64,
+    locked_until: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE users SET failed_attempts = $1, locked_until = $2 WHERE id = $3")
+            .bind(failed_attempts)
+            .bind(locked_until)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Ends every session of a user.
+pub async fn delete_all_sessions(tx: &mut Tx, id: UserId) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Every user, by username.
+pub async fn list(tx: &mut Tx) -> StoreResult<Vec<UserRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users ORDER BY username"));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).fetch_all(c).await)?)
+}
+
+/// Changes a user's role and enabled state; ends their sessions so the change applies at once.
+pub async fn set_role(tx: &mut Tx, id: UserId, role: &str, disabled: bool) -> StoreResult<bool> {
+    let n = on_conn!(tx, c => {
+        sqlx::query("UPDATE users SET role = $1, disabled = $2, failed_attempts = 0, locked_until = NULL WHERE id = $3")
+            .bind(role)
+            .bind(disabled)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    delete_all_sessions(tx, id).await?;
+    Ok(n == 1)
 }
