@@ -5,7 +5,10 @@
 use chrono::Utc;
 use dangan_domain::calendar::WorkCalendar;
 use dangan_domain::catalogue::default_entries;
+use dangan_store::audit::{self, NewEntry};
 use dangan_store::{Store, calendar, catalogue, users};
+
+use crate::audit::stamp;
 
 use crate::AppResult;
 use crate::auth::{generate_password, hash_password};
@@ -22,13 +25,27 @@ pub struct Bootstrap {
     pub catalogue_seeded: Option<i64>,
     /// Calendar years seeded now.
     pub calendar_years_seeded: Vec<i32>,
-    /// The first administrator's generated password, when the account was created now.
+    /// The accounts created now (first start): username, role and generated password.
     /// Printed once by `dangan serve`; never logged.
-    pub admin_password: Option<String>,
+    pub initial_accounts: Vec<(String, Role, String)>,
 }
 
-/// The username of the administrator created on first start.
+impl Bootstrap {
+    /// The generated password of an account created now.
+    pub fn password_of(&self, username: &str) -> Option<&str> {
+        self.initial_accounts
+            .iter()
+            .find(|(u, _, _)| u == username)
+            .map(|(_, _, p)| p.as_str())
+    }
+}
+
+/// The username of the administrator (系统管理员) created on first start.
 pub const FIRST_ADMIN: &str = "admin";
+/// The username of the security officer (安全保密员) created on first start.
+pub const FIRST_SECURITY_OFFICER: &str = "secadmin";
+/// The username of the auditor (安全审计员) created on first start.
+pub const FIRST_AUDITOR: &str = "auditor";
 
 pub(crate) async fn run(store: &Store) -> AppResult<Bootstrap> {
     let report = store.migrate().await?;
@@ -60,19 +77,41 @@ pub(crate) async fn run(store: &Store) -> AppResult<Bootstrap> {
         }
     }
     if users::count(&mut tx).await? == 0 {
-        let password = generate_password()?;
-        let hash = hash_password(password.clone()).await?;
-        users::insert(
-            &mut tx,
-            FIRST_ADMIN,
-            "系统管理员",
-            Role::Admin.code(),
-            &hash,
-            true,
-            now,
-        )
-        .await?;
-        out.admin_password = Some(password);
+        // 三员分立: the three officers exist from the first start, each with its own password.
+        for (username, role) in [
+            (FIRST_ADMIN, Role::Admin),
+            (FIRST_SECURITY_OFFICER, Role::SecurityOfficer),
+            (FIRST_AUDITOR, Role::Auditor),
+        ] {
+            let password = generate_password()?;
+            let hash = hash_password(password.clone()).await?;
+            let id = users::insert(
+                &mut tx,
+                username,
+                role.label(),
+                role.code(),
+                &hash,
+                true,
+                now,
+            )
+            .await?;
+            let entry = NewEntry {
+                at: stamp(now),
+                actor_kind: "system".to_owned(),
+                actor_name: "system".to_owned(),
+                role: Role::Admin.code().to_owned(),
+                source: "start".to_owned(),
+                action: "user.create".to_owned(),
+                target_kind: "user".to_owned(),
+                target_id: id.to_string(),
+                detail: format!("{username} {}", role.code()),
+                outcome: "ok".to_owned(),
+                ..NewEntry::default()
+            };
+            audit::append(&mut tx, entry).await?;
+            out.initial_accounts
+                .push((username.to_owned(), role, password));
+        }
     }
     tx.commit().await?;
     Ok(out)

@@ -9,6 +9,7 @@ use serde::Serialize;
 use dangan_domain::calendar::{DayKind, SpecialDay, WorkCalendar};
 use dangan_store::{Store, calendar};
 
+use crate::audit::{Op, Outcome};
 use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult};
 
@@ -75,13 +76,13 @@ impl App {
 
     /// The date `days` working days after `from` (S2: deadlines count working days). A date in a
     /// year whose calendar is not loaded is an error, never a guess.
-    pub fn add_working_days(
+    pub async fn add_working_days(
         &self,
         actor: &Actor,
         from: NaiveDate,
         days: u32,
     ) -> AppResult<NaiveDate> {
-        actor.require(UseCase::ReadReference)?;
+        self.authorize(actor, UseCase::ReadReference).await?;
         if days > 3660 {
             return Err(AppError::invalid_with(
                 "invalid_days",
@@ -96,7 +97,7 @@ impl App {
 
     /// The loaded years with their special days.
     pub async fn calendar_years(&self, actor: &Actor) -> AppResult<Vec<YearView>> {
-        actor.require(UseCase::ReadReference)?;
+        self.authorize(actor, UseCase::ReadReference).await?;
         let mut tx = self.store.begin().await?;
         let years = calendar::years(&mut tx).await?;
         tx.rollback().await?;
@@ -124,7 +125,7 @@ impl App {
         tsv: &str,
         source: &str,
     ) -> AppResult<Vec<i32>> {
-        actor.require(UseCase::EditCalendar)?;
+        self.authorize(actor, UseCase::EditCalendar).await?;
         let (years, days) =
             dangan_domain::calendar::parse_tsv(tsv).map_err(|e| AppError::invalid("file", &e))?;
         // Validate the whole file as a calendar before touching the database.
@@ -146,6 +147,13 @@ impl App {
             )
             .await?;
         }
+        let years_text = years
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let op = Op::new("calendar.load", "calendar", years_text).detail(source);
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         tx.commit().await?;
         let fresh = load_from_store(&self.store).await?;
         match self.calendar.write() {

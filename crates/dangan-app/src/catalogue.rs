@@ -8,6 +8,7 @@ use dangan_domain::catalogue::{Catalogue, CatalogueEntry, MaterialCode};
 use dangan_domain::retention::Retention;
 use dangan_store::{Tx, catalogue};
 
+use crate::audit::{Op, Outcome};
 use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult};
 
@@ -108,7 +109,7 @@ pub(crate) async fn at_version(tx: &mut Tx, version: i64) -> AppResult<Catalogue
 impl App {
     /// The current catalogue.
     pub async fn catalogue(&self, actor: &Actor) -> AppResult<CatalogueView> {
-        actor.require(UseCase::ReadCatalogue)?;
+        self.authorize(actor, UseCase::ReadCatalogue).await?;
         let mut tx = self.store.begin().await?;
         let head = catalogue::current_version(&mut tx)
             .await?
@@ -132,7 +133,7 @@ impl App {
         entries: &[EntryInput],
         note: &str,
     ) -> AppResult<CatalogueView> {
-        actor.require(UseCase::EditCatalogue)?;
+        self.authorize(actor, UseCase::EditCatalogue).await?;
         if entries.is_empty() {
             return Err(AppError::invalid_with(
                 "empty_catalogue",
@@ -169,6 +170,8 @@ impl App {
         let now = Utc::now();
         let mut tx = self.store.begin_write().await?;
         let version = catalogue::insert_version(&mut tx, &rows, &actor.username, note, now).await?;
+        let op = Op::new("catalogue.replace", "catalogue", version).detail(note);
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         tx.commit().await?;
         Ok(CatalogueView {
             version,

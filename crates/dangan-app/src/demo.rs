@@ -17,6 +17,7 @@ use dangan_domain::person::{InsuredIdentity, PersonName};
 use dangan_store::events::{self, NewEvent, NewMaterial};
 use dangan_store::persons::{self, NewPerson};
 
+use crate::audit::{Op, Outcome};
 use crate::catalogue::current;
 use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult};
@@ -381,8 +382,8 @@ impl App {
         n: usize,
         progress: impl Fn(usize),
     ) -> AppResult<DemoReport> {
-        actor.require(UseCase::WritePersons)?;
-        actor.require(UseCase::WriteEvents)?;
+        self.authorize(actor, UseCase::WritePersons).await?;
+        self.authorize(actor, UseCase::WriteEvents).await?;
         if n > 5_000_000 {
             return Err(AppError::invalid_with(
                 "too_many_persons",
@@ -413,6 +414,11 @@ impl App {
             tx.commit().await?;
             progress(report.persons + report.skipped);
         }
+        let op = Op::new("demo.load", "person", "").detail(format!(
+            "seed {seed}: {} persons, {} events, {} materials",
+            report.persons, report.events, report.materials
+        ));
+        self.log(actor, &op, Outcome::Ok).await?;
         Ok(report)
     }
 }

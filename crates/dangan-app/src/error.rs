@@ -41,6 +41,15 @@ pub enum AppError {
     /// Signed in, but the role may not do this.
     #[error("您的角色无权执行此操作")]
     Forbidden,
+    /// Signed in and the role may, but a condition is not met (a query registration, a
+    /// password change, an unlocked account).
+    #[error("{message}")]
+    Denied {
+        /// Stable machine code.
+        code: &'static str,
+        /// In Chinese: what to do first.
+        message: String,
+    },
     /// A fault of the system, not of the input. Details are logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -85,7 +94,8 @@ impl AppError {
         match self {
             AppError::Invalid { code, .. }
             | AppError::NotFound { code, .. }
-            | AppError::Conflict { code, .. } => code,
+            | AppError::Conflict { code, .. }
+            | AppError::Denied { code, .. } => code,
             AppError::Unauthenticated(_) => "unauthenticated",
             AppError::Forbidden => "forbidden",
             AppError::Internal(_) => "internal_error",
@@ -121,6 +131,11 @@ impl From<StoreError> for AppError {
                     message: "归档范围刚被他人修改，请刷新后重试".to_owned(),
                 }
             }
+            Some("api_tokens_name_key") => AppError::Conflict {
+                code: "token_name_taken",
+                field: Some("name".to_owned()),
+                message: "该令牌名称已被使用，请换一个".to_owned(),
+            },
             Some("business_events_source_system_external_id_key") => AppError::Conflict {
                 code: crate::events::DUPLICATE_EXTERNAL_ID,
                 field: Some("external_id".to_owned()),

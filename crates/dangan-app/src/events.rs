@@ -17,8 +17,9 @@ use dangan_store::events::{
 };
 use dangan_store::persons::{self, PersonId};
 
+use crate::audit::{Op, Outcome};
 use crate::catalogue::{at_version, current};
-use crate::roles::{Actor, UseCase};
+use crate::roles::{Actor, Role, UseCase};
 use crate::{App, AppError, AppResult, today};
 
 /// The conflict code of a repeated (source system, external id).
@@ -328,7 +329,7 @@ impl App {
     }
 
     async fn record_event_once(&self, actor: &Actor, input: &EventInput) -> AppResult<Recorded> {
-        actor.require(UseCase::WriteEvents)?;
+        self.authorize(actor, UseCase::WriteEvents).await?;
         let business = BusinessType::parse(&input.business_type)
             .map_err(|e| AppError::invalid("business_type", &e))?;
         let business_date = parse_date("business_date", &input.business_date, "办理日期")?;
@@ -369,7 +370,10 @@ impl App {
                 events::find_by_external_id(&mut tx, &source_system, ext).await?
         {
             let event = load_view(&mut tx, existing).await?;
-            tx.rollback().await?;
+            let op = Op::new("event.record", "event", event.id)
+                .detail("replay of a recorded external id");
+            self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+            tx.commit().await?;
             return Ok(Recorded {
                 created: false,
                 event,
@@ -416,6 +420,13 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("inserted event not found".to_owned()))?;
         let event = load_view(&mut tx, row).await?;
+        let op = Op::new("event.record", "event", event_id).detail(format!(
+            "person {} {} {} materials",
+            person.id,
+            business.code(),
+            materials.len()
+        ));
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         tx.commit().await?;
         Ok(Recorded {
             created: true,
@@ -425,13 +436,35 @@ impl App {
 
     /// One event with its materials and completeness.
     pub async fn event(&self, actor: &Actor, id: EventId) -> AppResult<EventView> {
-        actor.require(UseCase::ReadEvents)?;
-        let mut tx = self.store.begin().await?;
-        let row = events::get(&mut tx, id)
+        let g = self.authorize(actor, UseCase::ReadArchive).await?;
+        let op = Op::new("event.read", "event", id);
+        let mut tx = self.store.begin_write().await?;
+        let Some(row) = events::get(&mut tx, id).await? else {
+            tx.rollback().await?;
+            return Err(self
+                .deny(
+                    actor,
+                    op,
+                    AppError::not_found("event_not_found", "未找到该业务记录"),
+                )
+                .await);
+        };
+        if let Some(refusal) = self
+            .archive_access(&mut tx, actor, g, row.person_id)
             .await?
-            .ok_or_else(|| AppError::not_found("event_not_found", "未找到该业务记录"))?;
+        {
+            tx.rollback().await?;
+            return Err(self.deny(actor, op, refusal).await);
+        }
         let view = load_view(&mut tx, row).await?;
-        tx.rollback().await?;
+        self.log_in(
+            &mut tx,
+            actor,
+            &op.detail(format!("person {}", view.person_id)),
+            Outcome::Ok,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(view)
     }
 
@@ -441,9 +474,22 @@ impl App {
         actor: &Actor,
         person: PersonId,
     ) -> AppResult<Vec<EventView>> {
-        actor.require(UseCase::ReadEvents)?;
-        let mut tx = self.store.begin().await?;
-        if persons::get(&mut tx, person).await?.is_none() {
+        let g = self.authorize(actor, UseCase::ReadArchive).await?;
+        let op = Op::new("person.events.read", "person", person);
+        let mut tx = self.store.begin_write().await?;
+        let exists = persons::get(&mut tx, person).await?.is_some();
+        let refusal = if !exists && actor.role != Role::Insured {
+            None
+        } else {
+            self.archive_access(&mut tx, actor, g, person).await?
+        };
+        if let Some(refusal) = refusal {
+            tx.rollback().await?;
+            return Err(self.deny(actor, op, refusal).await);
+        }
+        if !exists {
+            self.log_in(&mut tx, actor, &op, Outcome::NotFound).await?;
+            tx.commit().await?;
             return Err(crate::persons::person_not_found());
         }
         let rows = events::list_for_person(&mut tx, person).await?;
@@ -451,7 +497,14 @@ impl App {
         for row in rows {
             out.push(load_view(&mut tx, row).await?);
         }
-        tx.rollback().await?;
+        self.log_in(
+            &mut tx,
+            actor,
+            &op.detail(format!("{} events", out.len())),
+            Outcome::Ok,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(out)
     }
 }

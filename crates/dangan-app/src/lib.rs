@@ -11,6 +11,7 @@ use dangan_domain::calendar::WorkCalendar;
 use dangan_store::Store;
 
 pub mod archive_numbers;
+pub mod audit;
 pub mod auth;
 mod bootstrap;
 pub mod calendar;
@@ -18,21 +19,28 @@ pub mod catalogue;
 pub mod demo;
 mod error;
 pub mod events;
+pub mod insured;
+pub mod keys;
 pub mod persons;
 pub mod reference;
+pub mod register;
 pub mod roles;
+pub mod tokens;
 
-pub use bootstrap::{Bootstrap, FIRST_ADMIN};
+pub use bootstrap::{Bootstrap, FIRST_ADMIN, FIRST_AUDITOR, FIRST_SECURITY_OFFICER};
 
 /// Typed row ids, re-exported so that the web and CLI layers need not know the store.
 pub mod ids {
     pub use dangan_store::events::{EventId, MaterialId};
     pub use dangan_store::persons::PersonId;
+    pub use dangan_store::register::QueryId;
+    pub use dangan_store::tokens::TokenId;
     pub use dangan_store::users::UserId;
 }
 pub use dangan_store::{Backend, StoreConfig};
 pub use error::{AppError, AppResult};
-pub use roles::{Actor, Role, UseCase};
+pub use keys::KeyRing;
+pub use roles::{Actor, Role, Subject, UseCase};
 
 /// Settings of the use-cases (read once from configuration by the binary).
 #[derive(Debug, Clone)]
@@ -43,6 +51,8 @@ pub struct Settings {
     pub fonds: Option<String>,
     /// How long a sign-in session lasts.
     pub session_ttl: Duration,
+    /// How long a query registration lets its staff member open the person's archive.
+    pub query_window: Duration,
 }
 
 impl Default for Settings {
@@ -51,6 +61,7 @@ impl Default for Settings {
             archive_number_pattern: ArchiveNumberPattern::default(),
             fonds: None,
             session_ttl: Duration::from_secs(8 * 3600),
+            query_window: Duration::from_secs(4 * 3600),
         }
     }
 }
@@ -63,6 +74,8 @@ pub struct App {
     /// The working-day calendar as loaded from the database; replaced whole when an
     /// administrator loads a year.
     calendar: RwLock<Arc<WorkCalendar>>,
+    /// The agency's signing and HMAC keys.
+    keys: KeyRing,
 }
 
 /// Dates are calendar dates in Asia/Shanghai (UTC+8 all year, no daylight saving).
@@ -73,6 +86,14 @@ pub fn today() -> NaiveDate {
     local_date(Utc::now())
 }
 
+/// An instant as Asia/Shanghai local time, `YYYY-MM-DD HH:MM:SS`.
+pub fn local_time(at: DateTime<Utc>) -> String {
+    let offset = FixedOffset::east_opt(SHANGHAI_OFFSET_SECS).unwrap_or_else(|| unreachable!());
+    at.with_timezone(&offset)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// The Asia/Shanghai date of an instant.
 pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
     let offset = FixedOffset::east_opt(SHANGHAI_OFFSET_SECS).unwrap_or_else(|| unreachable!());
@@ -81,24 +102,29 @@ pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
 
 impl App {
     /// Opens the store, applies migrations and seeds what an empty database needs (the
-    /// builtin catalogue, the builtin calendar years, a first administrator).
-    pub async fn start(config: &StoreConfig, settings: Settings) -> AppResult<(App, Bootstrap)> {
+    /// builtin catalogue, the builtin calendar years, the first officers' accounts).
+    pub async fn start(
+        config: &StoreConfig,
+        settings: Settings,
+        keys: KeyRing,
+    ) -> AppResult<(App, Bootstrap)> {
         let store = Store::connect(config)
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        App::start_with_store(store, settings).await
-    }
-
-    /// As [`App::start`], on an already opened store.
-    pub async fn start_with_store(store: Store, settings: Settings) -> AppResult<(App, Bootstrap)> {
         let report = bootstrap::run(&store).await?;
         let calendar = calendar::load_from_store(&store).await?;
         let app = App {
             store,
             settings,
             calendar: RwLock::new(Arc::new(calendar)),
+            keys,
         };
         Ok((app, report))
+    }
+
+    /// The agency's keys (public parts and signing).
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
     }
 
     /// The store (for health checks and shutdown).

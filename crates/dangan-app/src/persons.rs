@@ -8,7 +8,8 @@ use dangan_domain::id_number::{IdNumber, mask};
 use dangan_domain::person::{ContributionTier, InsuranceStatus, InsuredIdentity, PersonName};
 use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId, PersonRow};
 
-use crate::roles::{Actor, UseCase};
+use crate::audit::{Op, Outcome};
+use crate::roles::{Actor, Role, UseCase};
 use crate::{App, AppError, AppResult, today};
 
 /// A person as entered by staff or sent by the business system.
@@ -200,7 +201,7 @@ impl App {
     /// Registers an insured person. A second registration of the same identity number is a
     /// conflict (`person_exists`) and writes nothing.
     pub async fn create_person(&self, actor: &Actor, input: &PersonInput) -> AppResult<PersonView> {
-        actor.require(UseCase::WritePersons)?;
+        self.authorize(actor, UseCase::WritePersons).await?;
         let valid = validate(input, today())?;
         let new = valid.as_new();
         let mut tx = self.store.begin_write().await?;
@@ -208,17 +209,37 @@ impl App {
         let row = persons::get(&mut tx, id)
             .await?
             .ok_or_else(|| AppError::Internal("inserted person not found".to_owned()))?;
+        let op = Op::new("person.create", "person", id).detail(valid.id_number.masked());
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         tx.commit().await?;
         Ok(view(row))
     }
 
-    /// One person by row id.
+    /// One person's record (opening the archive: staff need a query registration, an insured
+    /// person reaches only their own). Every read is logged.
     pub async fn person(&self, actor: &Actor, id: PersonId) -> AppResult<PersonView> {
-        actor.require(UseCase::ReadPersons)?;
-        let mut tx = self.store.begin().await?;
+        let g = self.authorize(actor, UseCase::ReadArchive).await?;
+        let op = Op::new("person.read", "person", id);
+        let mut tx = self.store.begin_write().await?;
         let row = persons::get(&mut tx, id).await?;
-        tx.rollback().await?;
-        row.map(view).ok_or_else(person_not_found)
+        // Staff learn that an id names nobody; an insured person learns nothing about ids
+        // that are not theirs, whether or not they exist.
+        let refusal = match &row {
+            None if actor.role != Role::Insured => None,
+            _ => self.archive_access(&mut tx, actor, g, id).await?,
+        };
+        if let Some(refusal) = refusal {
+            tx.rollback().await?;
+            return Err(self.deny(actor, op, refusal).await);
+        }
+        let Some(row) = row else {
+            self.log_in(&mut tx, actor, &op, Outcome::NotFound).await?;
+            tx.commit().await?;
+            return Err(person_not_found());
+        };
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        tx.commit().await?;
+        Ok(view(row))
     }
 
     /// Searches persons by identity number, name prefix and/or division; lists mask identity
@@ -228,7 +249,7 @@ impl App {
         actor: &Actor,
         q: &PersonQuery,
     ) -> AppResult<Page<PersonSummary>> {
-        actor.require(UseCase::ReadPersons)?;
+        self.authorize(actor, UseCase::SearchPersons).await?;
         let blank = |s: &Option<String>| {
             s.as_deref()
                 .map(str::trim)
@@ -258,6 +279,12 @@ impl App {
         }
         let page = q.page.unwrap_or(1).max(1);
         let per_page = q.per_page.unwrap_or(50).clamp(1, 200);
+        let detail = format!(
+            "id_number={} name={} division={}",
+            id_number.as_ref().map(IdNumber::masked).unwrap_or_default(),
+            name.as_deref().unwrap_or(""),
+            division.as_ref().map(|d| d.as_str()).unwrap_or("")
+        );
         let filter = PersonFilter {
             id_number: id_number.map(|i| i.as_str().to_owned()),
             name_prefix: name,
@@ -265,9 +292,12 @@ impl App {
             limit: i64::from(per_page),
             offset: i64::from(page - 1) * i64::from(per_page),
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let (rows, total) = persons::search(&mut tx, &filter).await?;
-        tx.rollback().await?;
+        let op =
+            Op::new("person.search", "person", "").detail(format!("{detail}; {total} matches"));
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        tx.commit().await?;
         Ok(Page {
             items: rows.into_iter().map(summary).collect(),
             total,

@@ -23,8 +23,8 @@ pub struct BusinessTypeView {
 
 impl App {
     /// The division with this code (any level).
-    pub fn division(&self, actor: &Actor, code: &str) -> AppResult<&'static Division> {
-        actor.require(UseCase::ReadReference)?;
+    pub async fn division(&self, actor: &Actor, code: &str) -> AppResult<&'static Division> {
+        self.authorize(actor, UseCase::ReadReference).await?;
         division::lookup(code.trim()).ok_or_else(|| {
             AppError::not_found(
                 "unknown_division_code",
@@ -34,13 +34,13 @@ impl App {
     }
 
     /// Divisions whose name starts with `prefix`.
-    pub fn search_divisions(
+    pub async fn search_divisions(
         &self,
         actor: &Actor,
         prefix: &str,
         limit: usize,
     ) -> AppResult<Vec<&'static Division>> {
-        actor.require(UseCase::ReadReference)?;
+        self.authorize(actor, UseCase::ReadReference).await?;
         let prefix = prefix.trim();
         if prefix.is_empty() || prefix.chars().count() > 30 {
             return Err(AppError::invalid_with(
@@ -53,8 +53,8 @@ impl App {
     }
 
     /// Every business type with its class.
-    pub fn business_types(&self, actor: &Actor) -> AppResult<Vec<BusinessTypeView>> {
-        actor.require(UseCase::ReadReference)?;
+    pub async fn business_types(&self, actor: &Actor) -> AppResult<Vec<BusinessTypeView>> {
+        self.authorize(actor, UseCase::ReadReference).await?;
         Ok(BusinessType::ALL
             .iter()
             .map(|b| BusinessTypeView {

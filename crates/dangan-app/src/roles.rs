@@ -1,17 +1,24 @@
 //! Roles (角色) and the permission matrix: which role may run which use-case. Every use-case
-//! calls [`Actor::require`] first, so the API, the UI and the CLI cannot diverge.
+//! calls [`crate::App::authorize`] first, which consults [`allowed`], so the API, the UI and the
+//! CLI cannot diverge. `docs/permissions.md` is rendered from this matrix (and a test keeps it
+//! in step).
+//!
+//! 三员分立: the administrator (系统管理员) runs the archive's configuration but neither manages
+//! accounts nor reads the operation log; the security officer (安全保密员) manages accounts, roles
+//! and API tokens; the auditor (安全审计员) reads and verifies the log and changes nothing.
 
 use serde::Serialize;
 
 use crate::{AppError, AppResult};
+use dangan_store::persons::PersonId;
+use dangan_store::tokens::TokenId;
 use dangan_store::users::UserId;
 
-/// A staff role. 三员分立: the administrator, the security officer and the auditor are
-/// separate roles.
+/// A role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// 系统管理员 — users, catalogue, calendar, configuration.
+    /// 系统管理员 — catalogue, calendar, configuration; reads and writes archives.
     Admin,
     /// 档案管理员 — enters, organises and queries archives.
     Archivist,
@@ -21,13 +28,29 @@ pub enum Role {
     Window,
     /// 安全审计员 — reads and verifies the operation log; changes nothing.
     Auditor,
-    /// 安全保密员 — users' roles and keys.
+    /// 安全保密员 — accounts, roles and API tokens.
     SecurityOfficer,
+    /// 参保人 — an insured person, own records only.
+    Insured,
+    /// 业务系统 — a machine client with an API token; what it may do is its token's scopes.
+    Machine,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 8] = [
+        Role::Admin,
+        Role::Archivist,
+        Role::Handler,
+        Role::Window,
+        Role::Auditor,
+        Role::SecurityOfficer,
+        Role::Insured,
+        Role::Machine,
+    ];
+
+    /// The roles of staff accounts (the ones `user add` accepts).
+    pub const STAFF: [Role; 6] = [
         Role::Admin,
         Role::Archivist,
         Role::Handler,
@@ -45,6 +68,8 @@ impl Role {
             Role::Window => "window",
             Role::Auditor => "auditor",
             Role::SecurityOfficer => "security_officer",
+            Role::Insured => "insured",
+            Role::Machine => "machine",
         }
     }
 
@@ -57,26 +82,37 @@ impl Role {
             Role::Window => "窗口人员",
             Role::Auditor => "安全审计员",
             Role::SecurityOfficer => "安全保密员",
+            Role::Insured => "参保人",
+            Role::Machine => "业务系统",
         }
     }
 
-    /// Parses a code.
+    /// Whether this is a staff role (a person at the agency with an account).
+    pub fn is_staff(self) -> bool {
+        Role::STAFF.contains(&self)
+    }
+
+    /// Parses the code of a staff role.
     pub fn parse(s: &str) -> AppResult<Role> {
-        Role::ALL.into_iter().find(|r| r.code() == s.trim()).ok_or_else(|| {
-            AppError::invalid_with(
-                "invalid_role",
-                Some("role"),
-                format!(
-                    "角色“{}”无效：应为 admin、archivist、handler、window、auditor 或 security_officer",
-                    s.trim()
-                ),
-            )
-        })
+        Role::STAFF
+            .into_iter()
+            .find(|r| r.code() == s.trim())
+            .ok_or_else(|| {
+                AppError::invalid_with(
+                    "invalid_role",
+                    Some("role"),
+                    format!(
+                        "角色“{}”无效：应为 admin、archivist、handler、window、auditor 或 security_officer",
+                        s.trim()
+                    ),
+                )
+            })
     }
 }
 
 /// A use-case as the permission matrix sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UseCase {
     /// Read reference data: divisions, business types, calendar arithmetic.
     ReadReference,
@@ -86,67 +122,268 @@ pub enum UseCase {
     EditCatalogue,
     /// Load or replace a calendar year.
     EditCalendar,
-    /// Search and read insured persons.
-    ReadPersons,
+    /// Search insured persons (lists with masked identity numbers).
+    SearchPersons,
+    /// Open a person's archive: the person, their events and materials. Staff need a query
+    /// registration (S2.4); an insured person reaches only their own.
+    ReadArchive,
     /// Register insured persons.
     WritePersons,
-    /// Read business events and materials.
-    ReadEvents,
     /// Record business events and materials.
     WriteEvents,
     /// Allocate archive numbers.
     AllocateArchiveNumbers,
-    /// Create users.
+    /// Register a query (查询登记) before opening an archive.
+    RegisterQuery,
+    /// Read and export the query register.
+    ReadQueryRegister,
+    /// Open or reset an insured person's online account.
+    ManageInsuredAccounts,
+    /// Create users, change roles, disable accounts.
     ManageUsers,
+    /// Create and revoke API tokens.
+    ManageTokens,
+    /// Read the operation log.
+    ReadLog,
+    /// Verify and anchor the operation log.
+    VerifyLog,
+    /// Change one's own password, sign out (every signed-in person).
+    OwnAccount,
 }
 
-/// The matrix: whether `role` may run `use_case`.
-pub fn allowed(role: Role, use_case: UseCase) -> bool {
-    use Role::*;
-    use UseCase::*;
-    match use_case {
-        ReadReference | ReadCatalogue => true,
-        EditCatalogue | EditCalendar => role == Admin,
-        ReadPersons | ReadEvents => matches!(role, Admin | Archivist | Handler | Window),
-        WritePersons | WriteEvents => matches!(role, Admin | Archivist | Handler),
-        AllocateArchiveNumbers => matches!(role, Admin | Archivist),
-        ManageUsers => matches!(role, Admin | SecurityOfficer),
+impl UseCase {
+    /// Every use-case, in the order of the rendered matrix.
+    pub const ALL: [UseCase; 17] = [
+        UseCase::ReadReference,
+        UseCase::ReadCatalogue,
+        UseCase::EditCatalogue,
+        UseCase::EditCalendar,
+        UseCase::SearchPersons,
+        UseCase::ReadArchive,
+        UseCase::WritePersons,
+        UseCase::WriteEvents,
+        UseCase::AllocateArchiveNumbers,
+        UseCase::RegisterQuery,
+        UseCase::ReadQueryRegister,
+        UseCase::ManageInsuredAccounts,
+        UseCase::ManageUsers,
+        UseCase::ManageTokens,
+        UseCase::ReadLog,
+        UseCase::VerifyLog,
+        UseCase::OwnAccount,
+    ];
+
+    /// The Chinese description used in the rendered matrix.
+    pub fn label(self) -> &'static str {
+        match self {
+            UseCase::ReadReference => "查看参考数据（行政区划、业务类型、工作日计算）",
+            UseCase::ReadCatalogue => "查看归档范围",
+            UseCase::EditCatalogue => "修改归档范围",
+            UseCase::EditCalendar => "载入工作日历",
+            UseCase::SearchPersons => "检索参保人（号码脱敏）",
+            UseCase::ReadArchive => "查阅参保人档案",
+            UseCase::WritePersons => "登记参保人",
+            UseCase::WriteEvents => "登记业务与材料",
+            UseCase::AllocateArchiveNumbers => "分配档号",
+            UseCase::RegisterQuery => "查询登记",
+            UseCase::ReadQueryRegister => "查看、导出查询登记簿",
+            UseCase::ManageInsuredAccounts => "开通、重置参保人网上账户",
+            UseCase::ManageUsers => "管理用户与角色",
+            UseCase::ManageTokens => "管理接口令牌",
+            UseCase::ReadLog => "查看操作日志",
+            UseCase::VerifyLog => "校验、锚定操作日志",
+            UseCase::OwnAccount => "修改本人密码、退出登录",
+        }
+    }
+
+    /// The scope code of an API token that grants this use-case, if tokens may have it.
+    pub fn scope(self) -> Option<&'static str> {
+        match self {
+            UseCase::ReadReference => Some("reference:read"),
+            UseCase::ReadCatalogue => Some("catalogue:read"),
+            UseCase::SearchPersons => Some("persons:search"),
+            UseCase::WritePersons => Some("persons:write"),
+            UseCase::WriteEvents => Some("events:write"),
+            _ => None,
+        }
+    }
+
+    /// The use-case a scope code grants.
+    pub fn from_scope(scope: &str) -> Option<UseCase> {
+        UseCase::ALL.into_iter().find(|u| u.scope() == Some(scope))
     }
 }
 
-/// Who is calling: a signed-in user.
+/// How a role may run a use-case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Not at all.
+    No,
+    /// Yes.
+    Yes,
+    /// Only with a query registration for the person (staff opening an archive).
+    Registered,
+    /// Only for the actor's own records (insured persons).
+    Own,
+    /// Only if the API token carries the scope.
+    Scope,
+}
+
+/// The matrix.
+pub fn grant(role: Role, use_case: UseCase) -> Grant {
+    use Grant::*;
+    use Role::*;
+    use UseCase as U;
+    match (role, use_case) {
+        (Machine, uc) => {
+            if uc.scope().is_some() {
+                Scope
+            } else {
+                No
+            }
+        }
+        (Insured, U::ReadArchive) => Own,
+        (Insured, U::ReadReference | U::OwnAccount) => Yes,
+        (Insured, _) => No,
+        (_, U::OwnAccount | U::ReadReference | U::ReadCatalogue) => Yes,
+        (Admin, U::EditCatalogue | U::EditCalendar) => Yes,
+        (Admin | Archivist | Handler | Window, U::SearchPersons | U::RegisterQuery) => Yes,
+        (Admin | Archivist | Handler | Window, U::ReadArchive) => Registered,
+        (Admin | Archivist | Handler, U::WritePersons | U::WriteEvents) => Yes,
+        (Admin | Archivist, U::AllocateArchiveNumbers) => Yes,
+        (Archivist | Handler | Window, U::ManageInsuredAccounts) => Yes,
+        (Admin | Archivist | Auditor, U::ReadQueryRegister) => Yes,
+        (SecurityOfficer, U::ManageUsers | U::ManageTokens) => Yes,
+        (Auditor, U::ReadLog | U::VerifyLog) => Yes,
+        _ => No,
+    }
+}
+
+/// Whether `role` may run `use_case` at all (a `Registered`, `Own` or `Scope` grant still has
+/// its condition checked by the use-case).
+pub fn allowed(role: Role, use_case: UseCase) -> bool {
+    grant(role, use_case) != Grant::No
+}
+
+/// Who a signed-in actor is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Subject {
+    /// A staff user.
+    User(UserId),
+    /// An insured person signed in with their identity number.
+    Insured(PersonId),
+    /// A machine client with an API token.
+    Token(TokenId),
+    /// The command line on the server, acting as the system.
+    System,
+}
+
+impl Subject {
+    /// The kind and id as written to the operation log.
+    pub fn log_parts(self) -> (&'static str, String) {
+        match self {
+            Subject::User(id) => ("user", id.to_string()),
+            Subject::Insured(id) => ("insured", id.to_string()),
+            Subject::Token(id) => ("token", id.to_string()),
+            Subject::System => ("system", String::new()),
+        }
+    }
+}
+
+/// Who is calling.
 #[derive(Debug, Clone, Serialize)]
 pub struct Actor {
-    /// The user's id.
-    pub user_id: UserId,
-    /// Sign-in name.
+    /// Who.
+    pub subject: Subject,
+    /// Sign-in name (a masked identity number for insured persons, the token name for machines).
     pub username: String,
     /// Display name.
     pub display_name: String,
     /// Role.
     pub role: Role,
+    /// A generated password is still in use: nothing but changing it is allowed.
+    pub must_change_password: bool,
+    /// The scopes of an API token (empty for people).
+    #[serde(skip)]
+    pub scopes: Vec<UseCase>,
+    /// Where the request came from (client address), or `cli`.
+    #[serde(skip)]
+    pub source: String,
 }
 
 impl Actor {
-    /// Fails with [`AppError::Forbidden`] unless the matrix allows the use-case.
-    pub fn require(&self, use_case: UseCase) -> AppResult<()> {
-        if allowed(self.role, use_case) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
-
-    /// The actor used by command-line maintenance (`dangan user add`, `dangan demo-data`):
-    /// someone with shell access to the server, acting as the system.
+    /// The actor of command-line maintenance (`dangan user add`, `dangan demo-data`): someone
+    /// with shell access to the server, acting as the system. It may do everything.
     pub fn system() -> Actor {
         Actor {
-            user_id: UserId(0),
+            subject: Subject::System,
             username: "system".to_owned(),
             display_name: "系统".to_owned(),
             role: Role::Admin,
+            must_change_password: false,
+            scopes: Vec::new(),
+            source: "cli".to_owned(),
         }
     }
+
+    /// This actor seen from another address.
+    pub fn from_source(mut self, source: impl Into<String>) -> Actor {
+        self.source = source.into();
+        self
+    }
+
+    /// The staff user id, if the actor is a staff user.
+    pub fn user_id(&self) -> Option<UserId> {
+        match self.subject {
+            Subject::User(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// The permission matrix as Markdown (`docs/permissions.md`).
+pub fn render_matrix_markdown() -> String {
+    let mut out = String::from(
+        "# Permission matrix (权限矩阵)\n\n\
+         Rendered from `crates/dangan-app/src/roles.rs` by the test \
+         `permissions_doc_matches_the_matrix` (run it with `DANGAN_WRITE_DOCS=1` to rewrite this file).\n\
+         Every use-case checks this matrix in the app layer, so the API, the UI and the CLI agree.\n\n\
+         ✔ allowed · ✘ denied · 登记 only after a query registration for that person (谁查询、谁登记) · \
+         本人 own records only · 令牌 only with the API token's scope\n\n| 用例 |",
+    );
+    for r in Role::ALL {
+        out.push_str(&format!(" {} `{}` |", r.label(), r.code()));
+    }
+    out.push_str("\n|---|");
+    for _ in Role::ALL {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for uc in UseCase::ALL {
+        out.push_str(&format!("| {} |", uc.label()));
+        for r in Role::ALL {
+            let cell = match grant(r, uc) {
+                Grant::No => "✘".to_owned(),
+                Grant::Yes => "✔".to_owned(),
+                Grant::Registered => "登记".to_owned(),
+                Grant::Own => "本人".to_owned(),
+                Grant::Scope => format!("令牌 `{}`", uc.scope().unwrap_or("")),
+            };
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "\nNotes:\n\n\
+         - 三员分立: the administrator neither manages accounts nor reads the operation log; the \
+         security officer manages accounts and tokens but reads no archive; the auditor reads and \
+         verifies the log and changes nothing.\n\
+         - An insured person who asks for someone else's record gets 404 (the record is not \
+         revealed to exist), and the attempt is written to the operation log.\n\
+         - While an account still has a generated password, only 修改本人密码 is allowed.\n",
+    );
+    out
 }
 
 #[cfg(test)]
@@ -155,7 +392,7 @@ mod tests {
 
     #[test]
     fn window_staff_may_read_but_not_write() {
-        assert!(allowed(Role::Window, UseCase::ReadPersons));
+        assert_eq!(grant(Role::Window, UseCase::ReadArchive), Grant::Registered);
         assert!(!allowed(Role::Window, UseCase::WritePersons));
         assert!(!allowed(Role::Window, UseCase::WriteEvents));
     }
@@ -166,18 +403,54 @@ mod tests {
             UseCase::WritePersons,
             UseCase::WriteEvents,
             UseCase::EditCatalogue,
-            UseCase::ReadPersons,
+            UseCase::ReadArchive,
+            UseCase::SearchPersons,
             UseCase::ManageUsers,
         ] {
             assert!(!allowed(Role::Auditor, uc), "{uc:?}");
         }
+        assert!(allowed(Role::Auditor, UseCase::VerifyLog));
     }
 
     #[test]
     fn only_the_administrator_edits_the_catalogue_and_calendar() {
         for r in Role::ALL {
-            assert_eq!(allowed(r, UseCase::EditCatalogue), r == Role::Admin);
-            assert_eq!(allowed(r, UseCase::EditCalendar), r == Role::Admin);
+            let expected = r == Role::Admin;
+            assert_eq!(allowed(r, UseCase::EditCatalogue), expected, "{r:?}");
+            assert_eq!(allowed(r, UseCase::EditCalendar), expected, "{r:?}");
         }
+    }
+
+    #[test]
+    fn the_three_officers_are_separate() {
+        assert!(!allowed(Role::Admin, UseCase::ReadLog));
+        assert!(!allowed(Role::Admin, UseCase::ManageUsers));
+        assert!(!allowed(Role::SecurityOfficer, UseCase::ReadArchive));
+        assert!(!allowed(Role::SecurityOfficer, UseCase::ReadLog));
+        assert!(!allowed(Role::Auditor, UseCase::ManageUsers));
+    }
+
+    #[test]
+    fn insured_persons_reach_only_their_own_archive() {
+        for uc in UseCase::ALL {
+            let g = grant(Role::Insured, uc);
+            assert!(matches!(g, Grant::No | Grant::Own | Grant::Yes), "{uc:?}");
+        }
+        assert_eq!(grant(Role::Insured, UseCase::ReadArchive), Grant::Own);
+        assert!(!allowed(Role::Insured, UseCase::SearchPersons));
+    }
+
+    #[test]
+    fn permissions_doc_matches_the_matrix() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/permissions.md");
+        let rendered = render_matrix_markdown();
+        if std::env::var("DANGAN_WRITE_DOCS").is_ok_and(|v| v == "1") {
+            std::fs::write(path, &rendered).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            on_disk == rendered,
+            "docs/permissions.md is out of date: run DANGAN_WRITE_DOCS=1 cargo test -p dangan-app permissions_doc"
+        );
     }
 }

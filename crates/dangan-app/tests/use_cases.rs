@@ -6,7 +6,7 @@ use dangan_app::events::{EventInput, MaterialInput};
 use dangan_app::persons::{PersonInput, PersonQuery};
 use dangan_app::{AppError, Role};
 use dangan_domain::business::BusinessClass;
-use dangan_testkit::{TestApp, id_number, on_both_backends, person_input};
+use dangan_testkit::{TEST_PASSWORD, TestApp, id_number, on_both_backends, person_input};
 
 fn code_of<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
     r.expect_err("an error").code().to_owned()
@@ -85,6 +85,7 @@ on_both_backends! {
         let missing: Vec<&str> = c.missing.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(missing, ["身份证复印件", "户口本复印件"]);
         assert_eq!(rec.event.materials[0].retention, "Y");
+        t.register(&t.admin, p.id).await;
         let again = t.app.event(&t.admin, rec.event.id).await.unwrap();
         assert_eq!(again.completeness, rec.event.completeness);
     }
@@ -108,6 +109,7 @@ on_both_backends! {
         let mut future = enrolment(p.id.0, None, vec![]);
         future.business_date = "2999-01-01".into();
         assert_eq!(code_of(t.app.record_event(&t.admin, &future).await), "date_in_future");
+        t.register(&t.admin, p.id).await;
         assert!(t.app.person_events(&t.admin, p.id).await.unwrap().is_empty());
     }
 
@@ -128,6 +130,7 @@ on_both_backends! {
             assert!(!again.created);
             assert_eq!(again.event.id, first.event.id);
         }
+        t.register(&t.admin, p.id).await;
         assert_eq!(t.app.person_events(&t.admin, p.id).await.unwrap().len(), 1);
     }
 
@@ -149,6 +152,7 @@ on_both_backends! {
             }
         }
         assert_eq!(created, 1);
+        t.register(&t.admin, p.id).await;
         assert_eq!(t.app.person_events(&t.admin, p.id).await.unwrap().len(), 1);
     }
 
@@ -202,6 +206,7 @@ on_both_backends! {
         let after = t.app.record_event(&t.admin, &enrolment(p.id.0, None, vec![material("enrolment_form")])).await.unwrap();
         assert_eq!(after.event.catalogue_version, 2);
         assert_eq!(after.event.completeness.missing.len(), 1);
+        t.register(&t.admin, p.id).await;
         let old = t.app.event(&t.admin, before.event.id).await.unwrap();
         assert_eq!(old.catalogue_version, 1);
         assert_eq!(old.completeness.missing.len(), 2);
@@ -214,63 +219,71 @@ on_both_backends! {
     async fn a_loaded_year_extends_deadlines_and_a_bad_file_changes_nothing(db: TestDb) {
         let t = TestApp::start(db).await;
         let from = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
-        assert_eq!(code_of(t.app.add_working_days(&t.admin, from, 1)), "calendar_year_not_loaded");
+        assert_eq!(code_of(t.app.add_working_days(&t.admin, from, 1).await), "calendar_year_not_loaded");
         let bad = "# years: 2027\n2027-01-01\tholiday\t元旦\n2027-01-02\tworkday\n";
         assert_eq!(code_of(t.app.load_calendar(&t.admin, bad, "test").await), "invalid_calendar_file");
-        assert!(t.app.add_working_days(&t.admin, from, 1).is_err());
+        assert!(t.app.add_working_days(&t.admin, from, 1).await.is_err());
         let good = "# years: 2027\n2027-01-01\tholiday\t元旦\n";
         let archivist = t.actor("arch", Role::Archivist).await;
         assert_eq!(code_of(t.app.load_calendar(&archivist, good, "test").await), "forbidden");
         assert_eq!(t.app.load_calendar(&t.admin, good, "test").await.unwrap(), vec![2027]);
         // 2027-01-01 is a Friday holiday; the next working day is Monday 4 January.
-        assert_eq!(t.app.add_working_days(&t.admin, from, 1).unwrap(), chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap());
+        assert_eq!(t.app.add_working_days(&t.admin, from, 1).await.unwrap(), chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap());
         let years = t.app.calendar_years(&t.admin).await.unwrap();
         assert_eq!(years.iter().map(|y| y.year).collect::<Vec<_>>(), (2015..=2027).collect::<Vec<_>>());
     }
 
     async fn signing_in_checks_the_password_and_roles_limit_what_a_user_may_do(db: TestDb) {
         let t = TestApp::start(db).await;
-        assert_eq!(code_of(t.app.login("admin", "wrong-password-1").await), "unauthenticated");
-        assert_eq!(code_of(t.app.login("nobody", "wrong-password-1").await), "unauthenticated");
-        let login = t.app.login("admin", &t.admin_password).await.unwrap();
-        assert!(login.must_change_password);
-        let me = t.app.authenticate(&login.token).await.unwrap();
+        assert_eq!(code_of(t.app.login("admin", "wrong-password-1", "test").await), "unauthenticated");
+        assert_eq!(code_of(t.app.login("nobody", "wrong-password-1", "test").await), "unauthenticated");
+        let login = t.app.login("admin", TEST_PASSWORD, "test").await.unwrap();
+        assert!(!login.must_change_password);
+        let me = t.app.authenticate(&login.token, "test").await.unwrap();
         assert_eq!(me.role, Role::Admin);
-        t.app.logout(&login.token).await.unwrap();
-        assert_eq!(code_of(t.app.authenticate(&login.token).await), "unauthenticated");
+        t.app.logout(&me, &login.token, false).await.unwrap();
+        assert_eq!(code_of(t.app.authenticate(&login.token, "test").await), "unauthenticated");
         let window = t.actor("window2", Role::Window).await;
         assert_eq!(code_of(t.app.create_person(&window, &person_input(7, "吴九")).await), "forbidden");
         let auditor = t.actor("audit", Role::Auditor).await;
         let q = PersonQuery { name: Some("吴".into()), ..PersonQuery::default() };
         assert_eq!(code_of(t.app.search_persons(&auditor, &q).await), "forbidden");
         assert_eq!(
-            code_of(t.app.add_user(&t.admin, "weak", None, Role::Window, Some("short")).await),
+            code_of(t.app.add_user(&t.admin, "newbie", None, Role::Window, None).await),
+            "forbidden",
+            "三员分立: the administrator does not manage accounts"
+        );
+        assert_eq!(
+            code_of(t.app.add_user(&t.security, "weak", None, Role::Window, Some("short")).await),
             "weak_password"
         );
         assert_eq!(
-            code_of(t.app.add_user(&t.admin, "window2", None, Role::Window, Some("anotherpass123")).await),
+            code_of(t.app.add_user(&t.security, "window2", None, Role::Window, Some("anotherpass123")).await),
             "username_taken"
         );
     }
 
-    async fn changing_the_generated_password_clears_the_flag_and_ends_other_sessions(db: TestDb) {
+    async fn a_generated_password_must_be_changed_before_anything_else(db: TestDb) {
         let t = TestApp::start(db).await;
-        let a = t.app.login("admin", &t.admin_password).await.unwrap();
-        let b = t.app.login("admin", &t.admin_password).await.unwrap();
+        let (_, generated) = t.app.add_user(&t.security, "li.si", Some("李四"), Role::Archivist, None).await.unwrap();
+        let generated = generated.unwrap();
+        let a = t.app.login("li.si", &generated, "test").await.unwrap();
+        assert!(a.must_change_password);
+        let b = t.app.login("li.si", &generated, "test").await.unwrap();
+        let q = PersonQuery { name: Some("张".into()), ..PersonQuery::default() };
+        assert_eq!(code_of(t.app.search_persons(&a.user, &q).await), "password_change_required");
         assert_eq!(
             code_of(t.app.change_password(&a.user, &a.token, "not-the-password", "brand-new-pass-1").await),
             "wrong_password"
         );
-        assert_eq!(
-            code_of(t.app.change_password(&a.user, &a.token, &t.admin_password, "short").await),
-            "weak_password"
-        );
-        t.app.change_password(&a.user, &a.token, &t.admin_password, "brand-new-pass-1").await.unwrap();
-        assert!(t.app.authenticate(&a.token).await.is_ok(), "the caller stays signed in");
-        assert_eq!(code_of(t.app.authenticate(&b.token).await), "unauthenticated");
-        assert_eq!(code_of(t.app.login("admin", &t.admin_password).await), "unauthenticated");
-        let again = t.app.login("admin", "brand-new-pass-1").await.unwrap();
-        assert!(!again.must_change_password);
+        assert_eq!(code_of(t.app.change_password(&a.user, &a.token, &generated, "short").await), "weak_password");
+        t.app.change_password(&a.user, &a.token, &generated, "brand-new-pass-1").await.unwrap();
+        let still = t.app.authenticate(&a.token, "test").await.unwrap();
+        assert!(!still.must_change_password, "the caller stays signed in, now free to work");
+        assert!(t.app.search_persons(&still, &q).await.is_ok());
+        assert_eq!(code_of(t.app.authenticate(&b.token, "test").await), "unauthenticated");
+        assert_eq!(code_of(t.app.login("li.si", &generated, "test").await), "unauthenticated");
+        assert!(!t.app.login("li.si", "brand-new-pass-1", "test").await.unwrap().must_change_password);
     }
 
     async fn demo_data_is_deterministic_and_a_second_load_adds_nothing(db: TestDb) {

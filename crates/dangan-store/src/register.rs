@@ -192,3 +192,11 @@ pub async fn search(tx: &mut Tx, f: &QueryFilter) -> StoreResult<(Vec<QueryRow>,
     })?;
     Ok((rows, total))
 }
+
+/// One registration.
+pub async fn get(tx: &mut Tx, id: QueryId) -> StoreResult<Option<QueryRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM query_register WHERE id = $1"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
+}

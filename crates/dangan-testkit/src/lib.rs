@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::NaiveDate;
 use dangan_app::persons::PersonInput;
-use dangan_app::{Actor, App, Settings, StoreConfig};
+use dangan_app::{Actor, App, KeyRing, Settings, StoreConfig};
 use dangan_domain::id_number::check_char;
 use sqlx::Connection;
 
@@ -101,15 +101,25 @@ impl Drop for TestDb {
     }
 }
 
-/// An app started on a test database, with a signed-in-equivalent administrator.
+/// The password every test account ends up with.
+pub const TEST_PASSWORD: &str = "test-pass-2026";
+
+/// An app started on a test database, with its three officers signed in (their generated
+/// passwords already changed to [`TEST_PASSWORD`], as a real first sign-in requires).
 #[derive(Debug)]
 pub struct TestApp {
     /// The app.
     pub app: Arc<App>,
-    /// The first administrator as an actor.
+    /// 系统管理员
     pub admin: Actor,
-    /// The first administrator's generated password.
-    pub admin_password: String,
+    /// 安全保密员
+    pub security: Actor,
+    /// 安全审计员
+    pub auditor: Actor,
+    /// The generated passwords printed at first start (username, password).
+    pub initial_passwords: Vec<(String, String)>,
+    /// Keeps the key directory alive.
+    pub keys_dir: tempfile::TempDir,
     /// Keeps the database alive.
     pub db: TestDb,
 }
@@ -122,34 +132,75 @@ impl TestApp {
 
     /// Starts the app on `db` with the given settings.
     pub async fn start_with(db: TestDb, settings: Settings) -> TestApp {
-        let (app, boot) = App::start(&db.config, settings).await.expect("app starts");
-        let admin_password = boot
-            .admin_password
-            .expect("first start creates the administrator");
-        let login = app
-            .login(dangan_app::FIRST_ADMIN, &admin_password)
+        let keys_dir = tempfile::tempdir().expect("key directory");
+        let keys = KeyRing::load_or_create(keys_dir.path()).expect("keys");
+        let (app, boot) = App::start(&db.config, settings, keys)
             .await
-            .expect("admin signs in");
+            .expect("app starts");
+        let mut signed_in = Vec::new();
+        let mut initial_passwords = Vec::new();
+        for (username, _, password) in &boot.initial_accounts {
+            let first = app
+                .login(username, password, "test")
+                .await
+                .expect("officer signs in");
+            assert!(
+                first.must_change_password,
+                "a generated password must be changed"
+            );
+            app.change_password(&first.user, &first.token, password, TEST_PASSWORD)
+                .await
+                .expect("password changed");
+            let login = app
+                .login(username, TEST_PASSWORD, "test")
+                .await
+                .expect("officer signs in again");
+            signed_in.push(login.user);
+            initial_passwords.push((username.clone(), password.clone()));
+        }
+        let mut it = signed_in.into_iter();
+        let (admin, security, auditor) = (
+            it.next().expect("admin"),
+            it.next().expect("secadmin"),
+            it.next().expect("auditor"),
+        );
         TestApp {
             app: Arc::new(app),
-            admin: login.user,
-            admin_password,
+            admin,
+            security,
+            auditor,
+            initial_passwords,
+            keys_dir,
             db,
         }
     }
 
-    /// An actor of the given role, created as a real user.
+    /// A staff actor of the given role, created as a real user by the security officer.
     pub async fn actor(&self, username: &str, role: dangan_app::Role) -> Actor {
-        let password = "testpassword123";
         self.app
-            .add_user(&self.admin, username, None, role, Some(password))
+            .add_user(&self.security, username, None, role, Some(TEST_PASSWORD))
             .await
             .expect("user created");
         self.app
-            .login(username, password)
+            .login(username, TEST_PASSWORD, "test")
             .await
             .expect("user signs in")
             .user
+    }
+
+    /// Registers a query by `actor` about `person`, so that the actor may open the archive.
+    pub async fn register(&self, actor: &Actor, person: dangan_app::ids::PersonId) {
+        let input = dangan_app::register::QueryInput {
+            person_id: person.0,
+            enquirer_name: "李查询".to_owned(),
+            enquirer_id_number: "11010519491231002X".to_owned(),
+            question: "参保登记材料".to_owned(),
+            purpose: "本人办理业务".to_owned(),
+        };
+        self.app
+            .register_query(actor, &input)
+            .await
+            .expect("query registered");
     }
 }
 

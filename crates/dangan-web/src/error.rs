@@ -71,7 +71,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Denied { .. } => StatusCode::FORBIDDEN,
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 return ApiError::new(

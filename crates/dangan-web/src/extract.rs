@@ -30,6 +30,27 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The client's address: the peer of the TCP connection (a reverse proxy in front should be
+/// trusted only by configuration, which this version does not read), or `unknown` in-process.
+pub fn client_source(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+/// The client's address as an extractor.
+#[derive(Debug, Clone)]
+pub struct Source(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Source(client_source(parts)))
+    }
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
@@ -45,7 +66,7 @@ impl FromRequestParts<AppState> for Auth {
                 None,
             )
         })?;
-        let actor = app.authenticate(token).await?;
+        let actor = app.authenticate(token, &client_source(parts)).await?;
         Ok(Auth(actor, token.to_owned()))
     }
 }

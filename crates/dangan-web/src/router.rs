@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::trace::TraceLayer;
 
 use crate::api;
@@ -22,7 +22,9 @@ fn span_without_query(req: &axum::http::Request<axum::body::Body>) -> tracing::S
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/auth/login", post(api::auth::login))
+        .route("/auth/insured-login", post(api::auth::insured_login))
         .route("/auth/logout", post(api::auth::logout))
+        .route("/auth/logout-all", post(api::auth::logout_all))
         .route("/auth/me", get(api::auth::me))
         .route("/auth/password", post(api::auth::change_password))
         .route(
@@ -35,6 +37,25 @@ pub fn router(state: AppState) -> Router {
             "/persons/{id}/events",
             get(api::persons::list_person_events),
         )
+        .route("/persons/{id}/account", post(api::my::open_account))
+        .route("/my/person", get(api::my::my_person))
+        .route("/my/events", get(api::my::my_events))
+        .route("/queries", post(api::register::register_query))
+        .route("/queries/search", post(api::register::search_queries))
+        .route("/queries/export", post(api::register::export_queries))
+        .route(
+            "/users",
+            post(api::admin::create_user).get(api::admin::list_users),
+        )
+        .route("/users/{id}/role", put(api::admin::set_role))
+        .route(
+            "/tokens",
+            post(api::admin::create_token).get(api::admin::list_tokens),
+        )
+        .route("/tokens/{id}", delete(api::admin::revoke_token))
+        .route("/audit/log", get(api::audit::search_log))
+        .route("/audit/verify", post(api::audit::verify_log))
+        .route("/audit/anchor", post(api::audit::anchor_log))
         .route("/events", post(api::events::record_event))
         .route("/events/{id}", get(api::events::get_event))
         .route(

@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use dangan_testkit::{TestApp, TestDb, TestServer, on_both_backends, person_input};
+use dangan_testkit::{TEST_PASSWORD, TestApp, TestDb, TestServer, on_both_backends, person_input};
 
 async fn call(app: &TestApp, req: Request<Body>) -> (StatusCode, Value) {
     let res = dangan_web::router(Arc::clone(&app.app))
@@ -26,7 +26,7 @@ async fn call(app: &TestApp, req: Request<Body>) -> (StatusCode, Value) {
 
 async fn token(app: &TestApp) -> String {
     app.app
-        .login("admin", &app.admin_password)
+        .login("admin", TEST_PASSWORD, "test")
         .await
         .unwrap()
         .token
@@ -168,7 +168,7 @@ async fn an_unknown_route_and_a_bad_id_get_the_error_shape() {
 on_both_backends! {
     async fn a_client_registers_a_person_records_business_and_reads_it_back_over_a_real_port(db: TestDb) {
         let server = TestServer::spawn(TestApp::start(db).await).await;
-        let pw = server.test_app.admin_password.clone();
+        let pw = TEST_PASSWORD.to_owned();
         let token = server.login("admin", &pw).await;
         let c = &server.client;
         let url = |p: &str| format!("{}{p}", server.base_url);
@@ -222,6 +222,29 @@ on_both_backends! {
         assert!(masked.contains("********"));
         assert!(found["items"][0].get("id_number").is_none(), "lists never carry the whole number");
 
+        let res = c
+            .get(url(&format!("/api/v1/persons/{}/events", person["id"])))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "opening an archive needs a query registration first");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "query_registration_required");
+        let res = c
+            .post(url("/api/v1/queries"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "person_id": person["id"],
+                "enquirer_name": "张三",
+                "enquirer_id_number": input.id_number,
+                "question": "参保登记材料",
+                "purpose": "本人查询"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
         let events: Value = c
             .get(url(&format!("/api/v1/persons/{}/events", person["id"])))
             .bearer_auth(&token)

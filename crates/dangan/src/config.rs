@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use dangan_app::{App, Bootstrap, Settings, StoreConfig};
+use dangan_app::{App, Bootstrap, KeyRing, Settings, StoreConfig};
 use dangan_domain::archive_number::{ArchiveNumberPattern, DEFAULT_PATTERN};
 
 /// Where the data lives.
@@ -19,6 +19,10 @@ pub struct StoreArgs {
     /// directory is used.
     #[arg(long, env = "DANGAN_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Directory of the agency's keys (signing key, HMAC key); default `DATA_DIR/keys`. Several
+    /// servers on one PostgreSQL database must share its contents.
+    #[arg(long, env = "DANGAN_KEY_DIR")]
+    pub key_dir: Option<PathBuf>,
 }
 
 impl fmt::Debug for StoreArgs {
@@ -30,6 +34,7 @@ impl fmt::Debug for StoreArgs {
                 "database_url",
                 &self.database_url.as_ref().map(|_| "<redacted>"),
             )
+            .field("key_dir", &self.key_dir)
             .finish()
     }
 }
@@ -47,6 +52,9 @@ pub struct RuleArgs {
     /// How many hours a sign-in lasts.
     #[arg(long, env = "DANGAN_SESSION_HOURS", default_value_t = 8)]
     pub session_hours: u64,
+    /// How many minutes a query registration lets its staff member open the person's archive.
+    #[arg(long, env = "DANGAN_QUERY_WINDOW_MINUTES", default_value_t = 240)]
+    pub query_window_minutes: u64,
 }
 
 impl Default for RuleArgs {
@@ -55,6 +63,7 @@ impl Default for RuleArgs {
             archive_number_pattern: DEFAULT_PATTERN.to_owned(),
             fonds: None,
             session_hours: 8,
+            query_window_minutes: 240,
         }
     }
 }
@@ -66,6 +75,9 @@ impl RuleArgs {
         if pattern.needs_fonds() && self.fonds.as_deref().is_none_or(|f| f.trim().is_empty()) {
             anyhow::bail!("档号规则使用了 {{fonds}}，请用 --fonds 或 DANGAN_FONDS 指定全宗号");
         }
+        if !(1..=24 * 60).contains(&self.query_window_minutes) {
+            anyhow::bail!("--query-window-minutes 应在1至1440之间");
+        }
         if !(1..=24 * 30).contains(&self.session_hours) {
             anyhow::bail!("--session-hours 应在1至720之间");
         }
@@ -73,6 +85,7 @@ impl RuleArgs {
             archive_number_pattern: pattern,
             fonds: self.fonds.clone(),
             session_ttl: Duration::from_secs(self.session_hours * 3600),
+            query_window: Duration::from_secs(self.query_window_minutes * 60),
         })
     }
 }
@@ -95,20 +108,27 @@ impl StoreArgs {
         }
     }
 
-    /// Opens the store, migrates and seeds, and prints the first administrator's password if
-    /// it was generated now.
+    /// Loads the keys, opens the store, migrates and seeds, and prints the three officers'
+    /// generated passwords if their accounts were created now.
     pub async fn open(&self, settings: Settings) -> anyhow::Result<(App, Bootstrap)> {
         let config = self.store_config()?;
-        let (app, boot) = App::start(&config, settings)
+        let key_dir = self
+            .key_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"));
+        let keys = KeyRing::load_or_create(&key_dir).context("无法读取或创建密钥")?;
+        let (app, boot) = App::start(&config, settings, keys)
             .await
             .context("无法打开数据库")?;
-        if let Some(password) = &boot.admin_password {
-            // Printed to the terminal once, never to the log.
+        // Printed to the terminal once, never to the log.
+        for (username, role, password) in &boot.initial_accounts {
             println!(
-                "已创建首个管理员账号：用户名 {}，初始密码 {password}",
-                dangan_app::FIRST_ADMIN
+                "已创建{}账号：用户名 {username}，初始密码 {password}",
+                role.label()
             );
-            println!("请妥善保管；首次登录后请修改密码。此密码不会再次显示。");
+        }
+        if !boot.initial_accounts.is_empty() {
+            println!("三员账号各自保管；首次登录后须修改密码。这些密码不会再次显示。");
         }
         Ok((app, boot))
     }

@@ -5,6 +5,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod config;
 mod demo_data;
 mod migrate;
@@ -30,6 +31,9 @@ enum Command {
     User(user::UserCommand),
     /// Generate deterministic synthetic persons with their business (生成演示数据).
     DemoData(demo_data::DemoArgs),
+    /// Verify or anchor the operation log (操作日志校验).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +55,7 @@ fn main() -> std::process::ExitCode {
             Command::Migrate(args) => migrate::run(args).await,
             Command::User(cmd) => user::run(cmd).await,
             Command::DemoData(args) => demo_data::run(args).await,
+            Command::Audit(cmd) => audit::run(cmd).await,
         }
     });
     match result {

@@ -21,6 +21,26 @@ pub struct ServeArgs {
     /// Load 200 demo persons (seed 1) before serving, for a first look.
     #[arg(long)]
     demo: bool,
+    /// Minutes between signed anchors of the operation log's head (0: never).
+    #[arg(long, env = "DANGAN_ANCHOR_MINUTES", default_value_t = 10)]
+    anchor_minutes: u64,
+}
+
+/// Signs the operation log's head at intervals, so that truncating the log is detectable.
+fn spawn_anchoring(app: Arc<dangan_app::App>, minutes: u64) {
+    if minutes == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(minutes * 60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.anchor_log(&dangan_app::Actor::system()).await {
+                tracing::error!(error = %e, "cannot anchor the operation log");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {
@@ -68,10 +88,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         app.store().backend().name()
     );
     tracing::info!(%addr, backend = app.store().backend().name(), "listening");
-    axum::serve(listener, dangan_web::router(Arc::clone(&app)))
+    spawn_anchoring(Arc::clone(&app), args.anchor_minutes);
+    let service =
+        dangan_web::router(Arc::clone(&app)).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("服务异常退出")?;
+    // A last anchor, so that the log as it stands at shutdown is signed.
+    if let Err(e) = app.anchor_log(&dangan_app::Actor::system()).await {
+        tracing::error!(error = %e, "cannot anchor the operation log at shutdown");
+    }
     app.store().close().await;
     tracing::info!("stopped");
     Ok(())

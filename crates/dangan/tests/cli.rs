@@ -168,6 +168,14 @@ fn identity_numbers_never_reach_the_log_even_at_debug_level() {
         .next()
         .unwrap()
         .to_owned();
+    let changed = http_json(
+        &addr,
+        "POST",
+        "/api/v1/auth/password",
+        Some(&token),
+        &format!("{{\"current_password\":\"{password}\",\"new_password\":\"new-admin-pass-1\"}}"),
+    );
+    assert!(changed.starts_with("HTTP/1.1 204"), "{changed}");
     let id = "11010519491231002X";
     let created = http_json(
         &addr,

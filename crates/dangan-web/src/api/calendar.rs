@@ -50,7 +50,7 @@ pub async fn add_working_days(
         )
     })?;
     Ok(Json(DateAnswer {
-        date: app.add_working_days(&actor, from, days)?,
+        date: app.add_working_days(&actor, from, days).await?,
     }))
 }
 

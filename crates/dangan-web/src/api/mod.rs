@@ -1,9 +1,13 @@
 //! JSON handlers under `/api/v1`, one module per area.
 
+pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod catalogue;
 pub mod events;
 pub mod health;
+pub mod my;
 pub mod persons;
 pub mod reference;
+pub mod register;

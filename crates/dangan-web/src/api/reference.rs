@@ -15,7 +15,7 @@ pub async fn list_business_types(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
 ) -> Result<Json<Vec<BusinessTypeView>>, ApiError> {
-    Ok(Json(app.business_types(&actor)?))
+    Ok(Json(app.business_types(&actor).await?))
 }
 
 /// `GET /api/v1/divisions/{code}`.
@@ -24,7 +24,7 @@ pub async fn get_division(
     Auth(actor, _): Auth,
     Path(code): Path<String>,
 ) -> Result<Json<&'static Division>, ApiError> {
-    Ok(Json(app.division(&actor, &code)?))
+    Ok(Json(app.division(&actor, &code).await?))
 }
 
 /// Query of the division search.
@@ -40,9 +40,8 @@ pub async fn search_divisions(
     Auth(actor, _): Auth,
     ApiQuery(query): ApiQuery<DivisionQuery>,
 ) -> Result<Json<Vec<&'static Division>>, ApiError> {
-    Ok(Json(app.search_divisions(
-        &actor,
-        &query.q,
-        query.limit.unwrap_or(20),
-    )?))
+    Ok(Json(
+        app.search_divisions(&actor, &query.q, query.limit.unwrap_or(20))
+            .await?,
+    ))
 }

@@ -1,0 +1,181 @@
+//! The agency's keys (密钥), kept as files outside the database:
+//!
+//! - `signing-ed25519.key`: the seed of the Ed25519 key that signs operation-log anchors (and,
+//!   with the electronic archive, the seals of scans);
+//! - `pii-hmac.key`: the HMAC-SHA256 key of keyed hashes of identity numbers (a register can be
+//!   searched by an enquirer's number without storing it).
+//!
+//! Both are 32 random bytes in hex, created on first start in the key directory (mode 0700,
+//! files 0600). Several `serve` nodes on one PostgreSQL share the directory's contents. A stolen
+//! database alone yields neither key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use hmac::{KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::{AppError, AppResult};
+
+/// The agency's keys.
+pub struct KeyRing {
+    signing: SigningKey,
+    pii_key: [u8; 32],
+    key_id: String,
+    dir: PathBuf,
+}
+
+impl fmt::Debug for KeyRing {
+    /// Never prints key material.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("key_id", &self.key_id)
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+const SIGNING_FILE: &str = "signing-ed25519.key";
+const PII_FILE: &str = "pii-hmac.key";
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> AppError {
+    AppError::Internal(format!("{what} {}: {e}", path.display()))
+}
+
+fn random32() -> AppResult<[u8; 32]> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| AppError::Internal(format!("random source: {e}")))?;
+    Ok(b)
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> AppResult<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| io_err("cannot set permissions of", path, e))
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path, _mode: u32) -> AppResult<()> {
+    Ok(())
+}
+
+fn load_or_create_key(dir: &Path, name: &str) -> AppResult<[u8; 32]> {
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = hex::decode(text.trim()).map_err(|_| {
+                AppError::Internal(format!("key file {} is not hex", path.display()))
+            })?;
+            bytes.try_into().map_err(|_| {
+                AppError::Internal(format!("key file {} is not 32 bytes", path.display()))
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = random32()?;
+            // Write to a temporary name with 0600, sync, then rename: a crash never leaves a
+            // half-written key under the real name.
+            let tmp = dir.join(format!(".{name}.tmp"));
+            {
+                use std::io::Write;
+                let mut f =
+                    std::fs::File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
+                restrict(&tmp, 0o600)?;
+                f.write_all(hex::encode(key).as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| io_err("cannot write", &tmp, e))?;
+            }
+            std::fs::rename(&tmp, &path).map_err(|e| io_err("cannot rename", &path, e))?;
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(key)
+        }
+        Err(e) => Err(io_err("cannot read", &path, e)),
+    }
+}
+
+impl KeyRing {
+    /// Loads the keys from `dir`, creating the directory and any missing key.
+    pub fn load_or_create(dir: &Path) -> AppResult<KeyRing> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err("cannot create key directory", dir, e))?;
+        restrict(dir, 0o700)?;
+        let seed = load_or_create_key(dir, SIGNING_FILE)?;
+        let pii_key = load_or_create_key(dir, PII_FILE)?;
+        let signing = SigningKey::from_bytes(&seed);
+        let key_id = hex::encode(&Sha256::digest(signing.verifying_key().as_bytes())[..8]);
+        Ok(KeyRing {
+            signing,
+            pii_key,
+            key_id,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// A short id of the signing key: the first 8 bytes of SHA-256 of its public key, in hex.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The public key in hex, for whoever must verify signatures outside Dangan.
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.signing.verifying_key().as_bytes())
+    }
+
+    /// Signs a message; hex of the 64-byte signature.
+    pub fn sign(&self, message: &[u8]) -> String {
+        hex::encode(self.signing.sign(message).to_bytes())
+    }
+
+    /// Verifies a hex signature made by this key.
+    pub fn verify(&self, message: &[u8], signature_hex: &str) -> bool {
+        let Ok(bytes) = hex::decode(signature_hex) else {
+            return false;
+        };
+        let Ok(sig) = Signature::from_slice(&bytes) else {
+            return false;
+        };
+        let vk: VerifyingKey = self.signing.verifying_key();
+        vk.verify(message, &sig).is_ok()
+    }
+
+    /// HMAC-SHA256 of a personal value under the agency's key, in hex.
+    pub fn pii_hmac(&self, value: &str) -> String {
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.pii_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_created_once_and_reloaded_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = KeyRing::load_or_create(dir.path()).unwrap();
+        let b = KeyRing::load_or_create(dir.path()).unwrap();
+        assert_eq!(a.key_id(), b.key_id());
+        assert_eq!(a.pii_hmac("x"), b.pii_hmac("x"));
+        let sig = a.sign(b"head");
+        assert!(b.verify(b"head", &sig));
+        assert!(!b.verify(b"head2", &sig));
+        assert!(!format!("{a:?}").contains(&hex::encode(a.pii_key)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_are_readable_by_the_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        KeyRing::load_or_create(&dir.path().join("keys")).unwrap();
+        let mode = std::fs::metadata(dir.path().join("keys").join(SIGNING_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,54 @@
+//! The query register (查询登记簿): register before opening an archive, search, export.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use dangan_app::persons::Page;
+use dangan_app::register::{QueryInput, QueryView, RegisterQuery};
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, AppState, Auth};
+
+/// `POST /api/v1/queries`: registers a query (201); the staff member may then open the
+/// person's archive for the configured window.
+pub async fn register_query(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+    ApiJson(input): ApiJson<QueryInput>,
+) -> Result<(StatusCode, Json<QueryView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.register_query(&actor, &input).await?),
+    ))
+}
+
+/// `POST /api/v1/queries/search`: searches the register (the enquirer's identity number goes in
+/// the body, never in a URL).
+pub async fn search_queries(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+    ApiJson(q): ApiJson<RegisterQuery>,
+) -> Result<Json<Page<QueryView>>, ApiError> {
+    Ok(Json(app.query_register(&actor, &q).await?))
+}
+
+/// `POST /api/v1/queries/export`: the matching registrations as a CSV download.
+pub async fn export_queries(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+    ApiJson(q): ApiJson<RegisterQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let csv = app.export_query_register(&actor, &q).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"query-register.csv\"",
+            ),
+        ],
+        csv,
+    ))
+}
