@@ -252,10 +252,11 @@ impl App {
     }
 
     /// The newest entries matching the filter (the auditor's view).
-    pub async fn search_log(&self, actor: &Actor, filter: &LogFilter) -> AppResult<Vec<LogEntry>> {
+    pub async fn search_log(&self, actor: &Actor, query: &LogQuery) -> AppResult<Vec<LogEntry>> {
         self.authorize(actor, UseCase::ReadLog).await?;
+        let filter = query.clone().into_filter();
         let mut tx = self.store.begin_write().await?;
-        let rows = audit::search(&mut tx, filter).await?;
+        let rows = audit::search(&mut tx, &filter).await?;
         self.log_in(
             &mut tx,
             actor,

@@ -9,4 +9,4 @@ mod router;
 
 pub use error::ApiError;
 pub use extract::AppState;
-pub use router::router;
+pub use router::{router, with_hsts};

@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod cert;
 mod config;
 mod demo_data;
 mod migrate;
@@ -31,6 +32,9 @@ enum Command {
     User(user::UserCommand),
     /// Generate deterministic synthetic persons with their business (生成演示数据).
     DemoData(demo_data::DemoArgs),
+    /// Certificates for TLS (证书).
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
     /// Verify or anchor the operation log (操作日志校验).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -56,6 +60,7 @@ fn main() -> std::process::ExitCode {
             Command::User(cmd) => user::run(cmd).await,
             Command::DemoData(args) => demo_data::run(args).await,
             Command::Audit(cmd) => audit::run(cmd).await,
+            Command::Cert(cmd) => cert::run(cmd),
         }
     });
     match result {

@@ -21,6 +21,12 @@ pub struct ServeArgs {
     /// Load 200 demo persons (seed 1) before serving, for a first look.
     #[arg(long)]
     demo: bool,
+    /// TLS certificate chain (PEM); with `--tls-key` the server speaks HTTPS only.
+    #[arg(long, env = "DANGAN_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "DANGAN_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
     /// Minutes between signed anchors of the operation log's head (0: never).
     #[arg(long, env = "DANGAN_ANCHOR_MINUTES", default_value_t = 10)]
     anchor_minutes: u64,
@@ -79,22 +85,57 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::demo_data::load(&app, 200, 1).await?;
     }
     let app = Arc::new(app);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("无法监听 {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    println!(
-        "Dangan 已启动：http://{addr}  （数据库：{}）",
-        app.store().backend().name()
-    );
-    tracing::info!(%addr, backend = app.store().backend().name(), "listening");
     spawn_anchoring(Arc::clone(&app), args.anchor_minutes);
-    let service =
-        dangan_web::router(Arc::clone(&app)).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("服务异常退出")?;
+    let backend = app.store().backend().name();
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "无法读取 TLS 证书 {} 或私钥 {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let handle = axum_server::Handle::new();
+            let shutdown = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+            });
+            let router = dangan_web::with_hsts(dangan_web::router(Arc::clone(&app)));
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            let server = axum_server::bind_rustls(args.listen, config)
+                .handle(handle.clone())
+                .serve(service);
+            let serving = tokio::spawn(server);
+            let addr = handle
+                .listening()
+                .await
+                .with_context(|| format!("无法监听 {}", args.listen))?;
+            println!("Dangan 已启动：https://{addr}  （数据库：{backend}）");
+            tracing::info!(%addr, backend, tls = true, "listening");
+            serving
+                .await
+                .context("服务异常退出")?
+                .context("服务异常退出")?;
+        }
+        _ => {
+            let listener = tokio::net::TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("无法监听 {}", args.listen))?;
+            let addr = listener.local_addr()?;
+            println!("Dangan 已启动：http://{addr}  （数据库：{backend}）");
+            tracing::info!(%addr, backend, tls = false, "listening");
+            let service = dangan_web::router(Arc::clone(&app))
+                .into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("服务异常退出")?;
+        }
+    }
     // A last anchor, so that the log as it stands at shutdown is signed.
     if let Err(e) = app.anchor_log(&dangan_app::Actor::system()).await {
         tracing::error!(error = %e, "cannot anchor the operation log at shutdown");

@@ -15,7 +15,7 @@ pub async fn search_log(
     Auth(actor, _): Auth,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Json<Vec<LogEntry>>, ApiError> {
-    Ok(Json(app.search_log(&actor, &q.into_filter()).await?))
+    Ok(Json(app.search_log(&actor, &q).await?))
 }
 
 /// `POST /api/v1/audit/verify`: verifies the whole chain and its anchors.
