@@ -1,0 +1,721 @@
+//! Every route × every role against the permission matrix, the insured person's probing of
+//! other people's ids (IDOR), and hostile input. Over a real port, as clients would call.
+
+use std::collections::BTreeSet;
+
+use dangan_app::Role;
+use dangan_app::events::{EventInput, MaterialInput};
+use dangan_app::roles::{Grant, UseCase, grant};
+use dangan_testkit::{TEST_PASSWORD, TestApp, TestDb, TestServer, person_input};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// One route: method, path (with `{person}`, `{event}`, `{user}`, `{token}`), body, and the
+/// use-case the matrix decides it by (`None`: open to anyone signed in or not).
+struct Route {
+    method: Method,
+    path: &'static str,
+    body: Body,
+    use_case: Option<UseCase>,
+}
+
+enum Body {
+    None,
+    Json(fn(usize) -> Value),
+    Text(&'static str),
+}
+
+fn routes() -> Vec<Route> {
+    use Body as B;
+    use UseCase as U;
+    let r = |method: Method, path: &'static str, body: Body, use_case: Option<UseCase>| Route {
+        method,
+        path,
+        body,
+        use_case,
+    };
+    vec![
+        r(Method::GET, "/healthz", B::None, None),
+        r(
+            Method::POST,
+            "/api/v1/auth/login",
+            B::Json(|_| json!({"username": "nobody", "password": "x"})),
+            None,
+        ),
+        r(
+            Method::POST,
+            "/api/v1/auth/insured-login",
+            B::Json(|_| json!({"id_number": "11010519491231002X", "password": "x"})),
+            None,
+        ),
+        r(Method::GET, "/api/v1/auth/me", B::None, None),
+        r(
+            Method::POST,
+            "/api/v1/persons",
+            B::Json(|i| {
+                let p = person_input(500 + i as u32, "新人");
+                json!({"id_number": p.id_number, "name": p.name, "division_code": p.division_code})
+            }),
+            Some(U::WritePersons),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/persons?name=%E5%BC%A0",
+            B::None,
+            Some(U::SearchPersons),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/persons/search",
+            B::Json(|_| json!({"name": "张"})),
+            Some(U::SearchPersons),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/persons/{person}",
+            B::None,
+            Some(U::ReadArchive),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/persons/{person}/events",
+            B::None,
+            Some(U::ReadArchive),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/persons/{other}/account",
+            B::None,
+            Some(U::ManageInsuredAccounts),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/my/person",
+            B::None,
+            Some(U::ReadArchive),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/my/events",
+            B::None,
+            Some(U::ReadArchive),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/events",
+            B::Json(|i| {
+                json!({
+                    "person_id": 1, "business_type": "contribution", "business_date": "2024-05-01",
+                    "source_system": "walk", "external_id": format!("walk-{i}"),
+                    "materials": [{"material_code": "contribution_voucher", "pages": 1}]
+                })
+            }),
+            Some(U::WriteEvents),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/events/{event}",
+            B::None,
+            Some(U::ReadArchive),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/catalogue",
+            B::None,
+            Some(U::ReadCatalogue),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/catalogue",
+            B::Json(|_| {
+                json!({"note": "walk", "entries": [
+                    {"business_type": "enrolment", "material_code": "enrolment_form", "name": "参保登记申请表", "required": true, "retention": "Y"}
+                ]})
+            }),
+            Some(U::EditCatalogue),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/business-types",
+            B::None,
+            Some(U::ReadReference),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/divisions?q=%E6%9C%9D%E9%98%B3",
+            B::None,
+            Some(U::ReadReference),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/divisions/110105",
+            B::None,
+            Some(U::ReadReference),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/calendar/add-working-days?from=2025-09-30&days=1",
+            B::None,
+            Some(U::ReadReference),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/calendar/years",
+            B::None,
+            Some(U::ReadReference),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/calendar/years",
+            B::Text("# years: 2027\n2027-01-01\tholiday\t元旦\n"),
+            Some(U::EditCalendar),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/queries",
+            B::Json(|_| {
+                json!({
+                    "person_id": 1, "enquirer_name": "张三", "enquirer_id_number": "11010519491231002X",
+                    "question": "参保登记", "purpose": "核对"
+                })
+            }),
+            Some(U::RegisterQuery),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/queries/search",
+            B::Json(|_| json!({})),
+            Some(U::ReadQueryRegister),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/queries/export",
+            B::Json(|_| json!({})),
+            Some(U::ReadQueryRegister),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/users",
+            B::Json(|i| json!({"username": format!("walk{i}"), "role": "window"})),
+            Some(U::ManageUsers),
+        ),
+        r(Method::GET, "/api/v1/users", B::None, Some(U::ManageUsers)),
+        r(
+            Method::PUT,
+            "/api/v1/users/{user}/role",
+            B::Json(|_| json!({"role": "window"})),
+            Some(U::ManageUsers),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/tokens",
+            B::Json(|i| json!({"name": format!("walk{i}"), "scopes": ["reference:read"]})),
+            Some(U::ManageTokens),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/tokens",
+            B::None,
+            Some(U::ManageTokens),
+        ),
+        r(
+            Method::DELETE,
+            "/api/v1/tokens/{token}",
+            B::None,
+            Some(U::ManageTokens),
+        ),
+        r(Method::GET, "/api/v1/audit/log", B::None, Some(U::ReadLog)),
+        r(
+            Method::POST,
+            "/api/v1/audit/verify",
+            B::None,
+            Some(U::VerifyLog),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/audit/anchor",
+            B::None,
+            Some(U::VerifyLog),
+        ),
+        // Routes that end or change the caller's session come last.
+        r(
+            Method::POST,
+            "/api/v1/auth/password",
+            B::Json(
+                |_| json!({"current_password": "wrong-one-1", "new_password": "another-pass-2"}),
+            ),
+            Some(U::OwnAccount),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/auth/logout-all",
+            B::None,
+            Some(U::OwnAccount),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/auth/logout",
+            B::None,
+            Some(U::OwnAccount),
+        ),
+    ]
+}
+
+struct Ids {
+    person: i64,
+    other: i64,
+    event: i64,
+    user: i64,
+    token: i64,
+}
+
+fn fill(path: &str, ids: &Ids) -> String {
+    path.replace("{person}", &ids.person.to_string())
+        .replace("{other}", &ids.other.to_string())
+        .replace("{event}", &ids.event.to_string())
+        .replace("{user}", &ids.user.to_string())
+        .replace("{token}", &ids.token.to_string())
+}
+
+async fn call(
+    s: &TestServer,
+    token: Option<&str>,
+    route: &Route,
+    ids: &Ids,
+    i: usize,
+) -> (u16, Value) {
+    let mut req = s.client.request(
+        route.method.clone(),
+        format!("{}{}", s.base_url, fill(route.path, ids)),
+    );
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req = match &route.body {
+        Body::None => req,
+        Body::Json(f) => req.json(&f(i)),
+        Body::Text(t) => req.header("content-type", "text/plain").body(*t),
+    };
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn enrolment(person: i64) -> EventInput {
+    EventInput {
+        person_id: Some(person),
+        business_type: "enrolment".into(),
+        business_date: "2024-03-01".into(),
+        materials: vec![MaterialInput {
+            material_code: "enrolment_form".into(),
+            pages: 1,
+            ..MaterialInput::default()
+        }],
+        ..EventInput::default()
+    }
+}
+
+/// A signed-in client of each role, and the ids it should use.
+async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
+    let t = &s.test_app;
+    let app = &t.app;
+    let someone = app
+        .create_person(&t.admin, &person_input(1, "张三"))
+        .await
+        .unwrap();
+    let event = app
+        .record_event(&t.admin, &enrolment(someone.id.0))
+        .await
+        .unwrap()
+        .event;
+    let insured_input = person_input(2, "李四");
+    let insured = app.create_person(&t.admin, &insured_input).await.unwrap();
+    let own_event = app
+        .record_event(&t.admin, &enrolment(insured.id.0))
+        .await
+        .unwrap()
+        .event;
+    let clerk = t.actor("clerk", Role::Window).await;
+    let opened = app
+        .open_insured_account(&clerk, insured.id)
+        .await
+        .unwrap();
+    let first = app
+        .login_insured(&insured_input.id_number, &opened.initial_password, "t")
+        .await
+        .unwrap();
+    app.change_password(
+        &first.user,
+        &first.token,
+        &opened.initial_password,
+        TEST_PASSWORD,
+    )
+    .await
+    .unwrap();
+    let target_user = t.actor("target", Role::Window).await;
+    let mut out = Vec::new();
+    for (i, role) in Role::STAFF.into_iter().enumerate() {
+        let name = format!("{}{i}", role.code().replace('_', ""));
+        let token = match role {
+            Role::Admin => s.login("admin", TEST_PASSWORD).await,
+            Role::SecurityOfficer => s.login("secadmin", TEST_PASSWORD).await,
+            Role::Auditor => s.login("auditor", TEST_PASSWORD).await,
+            _ => {
+                t.actor(&name, role).await;
+                s.login(&name, TEST_PASSWORD).await
+            }
+        };
+        let tok = app
+            .create_token(
+                &t.security,
+                &format!("victim{i}"),
+                &["reference:read".into()],
+            )
+            .await
+            .unwrap();
+        let ids = Ids {
+            person: someone.id.0,
+            other: someone.id.0,
+            event: event.id.0,
+            user: target_user.user_id().unwrap().0,
+            token: tok.token.id.0,
+        };
+        out.push((name, role, token, ids));
+    }
+    let login: Value = s
+        .client
+        .post(format!("{}/api/v1/auth/insured-login", s.base_url))
+        .json(&json!({"id_number": insured_input.id_number, "password": TEST_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tok = app
+        .create_token(&t.security, "victim-insured", &["reference:read".into()])
+        .await
+        .unwrap();
+    out.push((
+        "insured".into(),
+        Role::Insured,
+        login["token"].as_str().unwrap().to_owned(),
+        Ids {
+            person: insured.id.0,
+            other: someone.id.0,
+            event: own_event.id.0,
+            user: target_user.user_id().unwrap().0,
+            token: tok.token.id.0,
+        },
+    ));
+    let all_scopes: Vec<String> = UseCase::ALL
+        .iter()
+        .filter_map(|u| u.scope())
+        .map(str::to_owned)
+        .collect();
+    let machine = app
+        .create_token(&t.security, "machine-all", &all_scopes)
+        .await
+        .unwrap();
+    let tok = app
+        .create_token(&t.security, "victim-machine", &["reference:read".into()])
+        .await
+        .unwrap();
+    out.push((
+        "machine".into(),
+        Role::Machine,
+        machine.secret,
+        Ids {
+            person: someone.id.0,
+            other: someone.id.0,
+            event: event.id.0,
+            user: target_user.user_id().unwrap().0,
+            token: tok.token.id.0,
+        },
+    ));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_every_role_as_the_matrix_says() {
+    let s = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let actors = cast(&s).await;
+    let mut checked = 0;
+    for (ai, (name, role, token, ids)) in actors.iter().enumerate() {
+        for (ri, route) in routes().iter().enumerate() {
+            let i = ai * 100 + ri;
+            let (status, body) = call(&s, Some(token), route, ids, i).await;
+            let code = body["error"]["code"].as_str().unwrap_or("");
+            let refused = match role {
+                Role::Insured => status == 404 && code == "not_found",
+                _ => status == 403 && code == "forbidden",
+            };
+            let expected_refused = match route.use_case {
+                None => false,
+                Some(uc) => grant(*role, uc) == Grant::No,
+            };
+            // /my/… is the insured person's; staff asking for "my" records find none.
+            let staff_asking_for_my =
+                route.path.starts_with("/api/v1/my/") && *role != Role::Insured;
+            if staff_asking_for_my {
+                assert!(
+                    status == 404 || status == 403,
+                    "{name} {} → {status}",
+                    route.path
+                );
+            } else {
+                assert_eq!(
+                    refused, expected_refused,
+                    "{name} {} {} → {status} {body}",
+                    route.method, route.path
+                );
+            }
+            assert!(
+                status < 500,
+                "{name} {} {} → {status} {body}",
+                route.method,
+                route.path
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, actors.len() * routes().len());
+}
+
+#[test]
+fn the_walk_covers_every_route_in_the_router() {
+    let source = include_str!("../src/router.rs");
+    let mut in_router = BTreeSet::new();
+    for chunk in source.split(".route(").skip(1) {
+        let path = chunk.split('"').nth(1).unwrap();
+        let end = chunk
+            .find(".route(")
+            .or_else(|| chunk.find(".fallback("))
+            .unwrap_or(chunk.len());
+        for method in ["get", "post", "put", "delete"] {
+            if chunk[..end].contains(&format!("{method}(api::")) {
+                let full = if path == "/healthz" {
+                    path.to_owned()
+                } else {
+                    format!("/api/v1{path}")
+                };
+                in_router.insert((method.to_uppercase(), full));
+            }
+        }
+    }
+    let walked: BTreeSet<(String, String)> = routes()
+        .iter()
+        .map(|r| {
+            let p = r
+                .path
+                .split('?')
+                .next()
+                .unwrap()
+                .replace("{person}", "{id}")
+                .replace("{other}", "{id}")
+                .replace("{event}", "{id}")
+                .replace("{user}", "{id}")
+                .replace("{token}", "{id}");
+            (r.method.to_string(), p)
+        })
+        .collect();
+    let in_router: BTreeSet<(String, String)> = in_router
+        .into_iter()
+        .map(|(m, p)| (m, p.replace("{code}", "110105")))
+        .collect();
+    let missing: Vec<_> = in_router.difference(&walked).collect();
+    assert!(
+        missing.is_empty(),
+        "routes not in the permission walk: {missing:?}"
+    );
+    assert!(in_router.len() >= 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_insured_person_probing_other_ids_gets_404_everywhere_and_is_logged() {
+    let s = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let actors = cast(&s).await;
+    let (_, _, token, ids) = actors.iter().find(|a| a.1 == Role::Insured).unwrap();
+    let other = ids.other;
+    let other_event = actors[0].3.event;
+    let probes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/api/v1/persons/{other}"), None),
+        (Method::GET, format!("/api/v1/persons/{other}/events"), None),
+        (Method::GET, format!("/api/v1/events/{other_event}"), None),
+        (
+            Method::POST,
+            format!("/api/v1/persons/{other}/account"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/events".into(),
+            Some(
+                json!({"person_id": other, "business_type": "enrolment", "business_date": "2024-01-01"}),
+            ),
+        ),
+        (
+            Method::POST,
+            "/api/v1/queries".into(),
+            Some(
+                json!({"person_id": other, "enquirer_name": "李四", "enquirer_id_number": "11010519491231002X", "question": "x", "purpose": "y"}),
+            ),
+        ),
+        (
+            Method::POST,
+            "/api/v1/persons/search".into(),
+            Some(json!({"name": "张"})),
+        ),
+        (Method::GET, "/api/v1/persons/999999".into(), None),
+    ];
+    for (method, path, body) in &probes {
+        let mut req = s
+            .client
+            .request(method.clone(), format!("{}{path}", s.base_url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 404, "{method} {path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            body["error"]["code"], "not_found",
+            "{method} {path}: the same answer whether or not it exists"
+        );
+    }
+    let auditor = s.login("auditor", TEST_PASSWORD).await;
+    let log: Value = s
+        .client
+        .get(format!(
+            "{}/api/v1/audit/log?actor_kind=insured&actor_id={}&outcome=not_found&limit=100",
+            s.base_url, ids.person
+        ))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(log.as_array().unwrap().len() >= probes.len(), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_gets_a_clear_4xx_and_changes_nothing() {
+    let s = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let t = &s.test_app;
+    let p = t
+        .app
+        .create_person(&t.admin, &person_input(9, "张三"))
+        .await
+        .unwrap();
+    let token = s.login("admin", TEST_PASSWORD).await;
+    let url = |p: &str| format!("{}{p}", s.base_url);
+    let count = || async {
+        let v: Value = s
+            .client
+            .post(url("/api/v1/persons/search"))
+            .bearer_auth(&token)
+            .json(&json!({"division_code": "430321"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["total"].as_i64().unwrap()
+    };
+    assert_eq!(count().await, 1);
+
+    // SQL metacharacters in every text field are data, never SQL.
+    let sql = "'; DROP TABLE persons; --";
+    let res = s.client.post(url("/api/v1/persons")).bearer_auth(&token)
+        .json(&json!({"id_number": person_input(10, "x").id_number, "name": sql, "division_code": "430321"}))
+        .send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let res = s
+        .client
+        .post(url("/api/v1/persons/search"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "' OR '1'='1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["total"], 0);
+    let res = s.client.post(url("/api/v1/events")).bearer_auth(&token)
+        .json(&json!({"person_id": p.id.0, "business_type": "enrolment", "business_date": "2024-01-01", "remarks": sql, "handler": "O'Brien",
+                      "materials": [{"material_code": "enrolment_form", "pages": 1, "remarks": "\" OR 1=1 --"}]}))
+        .send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let ev: Value = res.json().await.unwrap();
+    assert_eq!(ev["event"]["remarks"], sql);
+    assert_eq!(ev["event"]["handler"], "O'Brien");
+    assert_eq!(count().await, 1, "the persons table is intact");
+
+    // Path traversal in names.
+    for path in [
+        "/api/v1/divisions/..%2F..%2Fetc%2Fpasswd",
+        "/api/v1/persons/..%2F1",
+        "/api/v1/../../etc/passwd",
+        "/api/v1/events/%2e%2e",
+    ] {
+        let res = s
+            .client
+            .get(url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{path} → {}", res.status());
+    }
+
+    // Control characters (a header-injection attempt carried in a field) are refused.
+    let res = s.client.post(url("/api/v1/events")).bearer_auth(&token)
+        .json(&json!({"person_id": p.id.0, "business_type": "enrolment", "business_date": "2024-01-01", "source_system": "x\r\nSet-Cookie: a=b"}))
+        .send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["field"],
+        "source_system"
+    );
+
+    // A raw request with a broken header line is refused by the HTTP layer.
+    let addr = s.base_url.trim_start_matches("http://").to_owned();
+    let raw = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(&addr).unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\rb\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        let _ = c.read_to_string(&mut out);
+        out
+    })
+    .await
+    .unwrap();
+    assert!(raw.is_empty() || raw.starts_with("HTTP/1.1 400"), "{raw}");
+
+    // A huge body and malformed JSON.
+    let res = s
+        .client
+        .post(url("/api/v1/persons"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(vec![b'['; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let res = s
+        .client
+        .post(url("/api/v1/persons"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"name\": }")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(count().await, 1);
+}

@@ -1,0 +1,239 @@
+//! The operator's view of security: TLS end to end with a self-signed set-up, and
+//! `dangan audit verify` catching an edited, deleted, swapped or truncated log.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use sqlx::{Connection, SqliteConnection};
+
+fn dangan() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dangan"));
+    c.env_remove("DANGAN_DATABASE_URL")
+        .env("DANGAN_LOG", "warn");
+    c
+}
+
+fn run_ok(args: &[&str], data: &Path) -> String {
+    let out = dangan()
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn verify(data: &Path) -> (bool, String) {
+    let out = dangan()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+async fn tamper(data: &Path, statements: &[&str]) {
+    let url = format!("sqlite://{}", data.join("dangan.db").display());
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    for s in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(s.to_string()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_the_first_edited_deleted_swapped_or_truncated_entry() {
+    let base = tempfile::tempdir().unwrap();
+    let data = base.path().join("data");
+    // 3 accounts created at first start, then one entry per demo load; anchored at entry 5.
+    run_ok(&["migrate"], &data);
+    run_ok(&["demo-data", "--persons", "3", "--seed", "1"], &data);
+    run_ok(&["demo-data", "--persons", "3", "--seed", "2"], &data);
+    assert!(run_ok(&["audit", "anchor"], &data).contains("第 5 条"));
+    run_ok(&["demo-data", "--persons", "3", "--seed", "3"], &data);
+    let (ok, text) = verify(&data);
+    assert!(ok, "{text}");
+    assert!(text.contains("共 6 条"), "{text}");
+
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "edit",
+            &["UPDATE operation_log SET detail = detail || 'x' WHERE seq = 2"],
+            "第 2 条",
+        ),
+        (
+            "delete",
+            &["DELETE FROM operation_log WHERE seq = 3"],
+            "第 3 条",
+        ),
+        (
+            "swap",
+            &[
+                "UPDATE operation_log SET seq = -2 WHERE seq = 2",
+                "UPDATE operation_log SET seq = 2 WHERE seq = 3",
+                "UPDATE operation_log SET seq = 3 WHERE seq = -2",
+            ],
+            "第 2 条",
+        ),
+        (
+            "truncate",
+            &[
+                "DELETE FROM operation_log WHERE seq >= 5",
+                "UPDATE operation_log_head SET seq = 4, hash = (SELECT hash FROM operation_log WHERE seq = 4)",
+            ],
+            "截断",
+        ),
+    ];
+    for (what, statements, expected) in cases {
+        let copy = base.path().join(what);
+        copy_dir(&data, &copy);
+        tamper(&copy, statements).await;
+        let (ok, text) = verify(&copy);
+        assert!(!ok, "{what}: verify must fail");
+        assert!(text.contains(expected), "{what}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_works_end_to_end_with_a_self_signed_certificate_and_plain_http_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let out = dangan()
+        .args(["cert", "self-signed", "--out-dir"])
+        .arg(&certs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(certs.join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let mut child = dangan()
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(certs.join("cert.pem"))
+        .arg("--tls-key")
+        .arg(certs.join("key.pem"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let addr = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.split("https://")
+                    .nth(1)
+                    .map(|r| r.split_whitespace().next().unwrap().to_owned())
+            })
+            .expect("serve prints its https address")
+    })
+    .await
+    .unwrap();
+
+    let pem = std::fs::read(certs.join("cert.pem")).unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("https://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    assert_eq!(res.headers()["cache-control"], "no-store");
+
+    // A client that does not trust the certificate refuses to talk.
+    let untrusting = reqwest::Client::builder()
+        .tls_certs_only([])
+        .build()
+        .unwrap();
+    assert!(
+        untrusting
+            .get(format!("https://{addr}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
+
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let plain = {
+        let addr = addr.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            write!(
+                s,
+                "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut buf = Vec::new();
+            let _ = s.read_to_end(&mut buf);
+            buf
+        })
+        .await
+        .unwrap()
+    };
+    assert!(
+        !plain.starts_with(b"HTTP/1.1 200"),
+        "plain HTTP must not be served"
+    );
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+}
