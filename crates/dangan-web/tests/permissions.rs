@@ -336,10 +336,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         .unwrap()
         .event;
     let clerk = t.actor("clerk", Role::Window).await;
-    let opened = app
-        .open_insured_account(&clerk, insured.id)
-        .await
-        .unwrap();
+    let opened = app.open_insured_account(&clerk, insured.id).await.unwrap();
     let first = app
         .login_insured(&insured_input.id_number, &opened.initial_password, "t")
         .await
