@@ -20,6 +20,7 @@ use dangan_store::persons::{self, PersonId};
 use crate::audit::{Op, Outcome};
 use crate::catalogue::{at_version, current};
 use crate::roles::{Actor, Role, UseCase};
+use crate::tasks::Kind;
 use crate::{App, AppError, AppResult, today};
 
 /// The conflict code of a repeated (source system, external id).
@@ -90,6 +91,16 @@ pub struct MaterialView {
     pub appraisal_due: Option<NaiveDate>,
     /// 备注
     pub remarks: Option<String>,
+    /// `normal`, `missing`, `damaged` or `lost`.
+    pub status: String,
+    /// The mark shown beside the item: 正常, 补件, 材料缺失, 损毁 or 档案丢失.
+    pub status_label: String,
+    /// A supplemented material (补件), never the original.
+    pub supplemented: bool,
+    /// When the archive post received it.
+    pub received_on: Option<NaiveDate>,
+    /// The volume it is filed in.
+    pub volume_id: Option<i64>,
 }
 
 /// A business event as shown, with its completeness.
@@ -270,6 +281,23 @@ fn material_view(m: MaterialRow) -> MaterialView {
         retention: m.retention,
         appraisal_due: m.appraisal_due,
         remarks: m.remarks,
+        status_label: match m.status.as_str() {
+            "lost" => "档案丢失",
+            "damaged" => "损毁",
+            "missing" => "材料缺失",
+            _ => {
+                if m.supplement_id.is_some() {
+                    "补件"
+                } else {
+                    "正常"
+                }
+            }
+        }
+        .to_owned(),
+        status: m.status,
+        supplemented: m.supplement_id.is_some(),
+        received_on: m.received_on,
+        volume_id: m.volume_id,
     }
 }
 
@@ -414,12 +442,30 @@ impl App {
                 appraisal_due: m.retention.appraisal_due(m.formation_date),
                 remarks: m.remarks.as_deref(),
             };
-            events::insert_material(&mut tx, event_id, &new_material, now).await?;
+            let id = events::insert_material(&mut tx, event_id, &new_material, now).await?;
+            if m.carrier == Carrier::Electronic {
+                // Born-digital material has no paper to hand over: it is with the archive now.
+                events::mark_received(&mut tx, id, today()).await?;
+            }
+        }
+        if materials.iter().any(|m| m.carrier != Carrier::Electronic) {
+            let title = format!("移交{}材料（业务 {event_id}）", business.name());
+            self.open_task(&mut tx, Kind::Collection, event_id.0, &title, business_date)
+                .await?;
         }
         let row = events::get(&mut tx, event_id)
             .await?
             .ok_or_else(|| AppError::Internal("inserted event not found".to_owned()))?;
         let event = load_view(&mut tx, row).await?;
+        // 前置审核 (S4.1): what is missing becomes supplement requests at once, never nothing.
+        let missing: Vec<(MaterialCode, String)> = event
+            .completeness
+            .missing
+            .iter()
+            .map(|m| (m.material_code.clone(), m.name.clone()))
+            .collect();
+        self.request_supplements(&mut tx, actor, event_id, &missing, business_date)
+            .await?;
         let op = Op::new("event.record", "event", event_id).detail(format!(
             "person {} {} {} materials",
             person.id,

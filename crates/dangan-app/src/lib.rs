@@ -16,16 +16,22 @@ pub mod auth;
 mod bootstrap;
 pub mod calendar;
 pub mod catalogue;
+pub mod corrections;
+pub mod damage;
 pub mod demo;
 mod error;
 pub mod events;
+pub mod handovers;
 pub mod insured;
 pub mod keys;
 pub mod persons;
 pub mod reference;
 pub mod register;
 pub mod roles;
+pub mod supplements;
+pub mod tasks;
 pub mod tokens;
+pub mod volumes;
 
 pub use bootstrap::{Bootstrap, FIRST_ADMIN, FIRST_AUDITOR, FIRST_SECURITY_OFFICER};
 
@@ -53,6 +59,31 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// How long a query registration lets its staff member open the person's archive.
     pub query_window: Duration,
+    /// Working-day deadlines of the posts.
+    pub deadlines: Deadlines,
+    /// Volume thickness rules (组卷规则).
+    pub volume_rules: dangan_domain::volume::VolumeRules,
+}
+
+/// Working-day deadlines (configurable per agency; defaults from the founding guide).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// S2.1: materials reach the archive post this many working days after the business.
+    pub collection_days: u32,
+    /// S2.2: received materials are organised within this many working days.
+    pub organising_days: u32,
+    /// S4.3: a missing material is requested and supplemented within this many working days.
+    pub supplement_days: u32,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            collection_days: 1,
+            organising_days: 3,
+            supplement_days: 5,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -62,6 +93,8 @@ impl Default for Settings {
             fonds: None,
             session_ttl: Duration::from_secs(8 * 3600),
             query_window: Duration::from_secs(4 * 3600),
+            deadlines: Deadlines::default(),
+            volume_rules: dangan_domain::volume::VolumeRules::default(),
         }
     }
 }

@@ -149,11 +149,25 @@ pub enum UseCase {
     VerifyLog,
     /// Change one's own password, sign out (every signed-in person).
     OwnAccount,
+    /// See tasks, handover lists, supplement requests and volumes.
+    ReadWorkflow,
+    /// Hand materials over to the archive post (collection post).
+    HandOver,
+    /// Confirm a handover item by item (archive post).
+    ReceiveHandover,
+    /// Record contacts for, fulfil and close supplement requests.
+    ManageSupplements,
+    /// Build, annotate and seal volumes.
+    Organise,
+    /// Correct a person's archived data with proof.
+    CorrectData,
+    /// Record damage, repairs and losses.
+    RecordDamage,
 }
 
 impl UseCase {
     /// Every use-case, in the order of the rendered matrix.
-    pub const ALL: [UseCase; 17] = [
+    pub const ALL: [UseCase; 24] = [
         UseCase::ReadReference,
         UseCase::ReadCatalogue,
         UseCase::EditCatalogue,
@@ -171,6 +185,13 @@ impl UseCase {
         UseCase::ReadLog,
         UseCase::VerifyLog,
         UseCase::OwnAccount,
+        UseCase::ReadWorkflow,
+        UseCase::HandOver,
+        UseCase::ReceiveHandover,
+        UseCase::ManageSupplements,
+        UseCase::Organise,
+        UseCase::CorrectData,
+        UseCase::RecordDamage,
     ];
 
     /// The Chinese description used in the rendered matrix.
@@ -193,6 +214,13 @@ impl UseCase {
             UseCase::ReadLog => "查看操作日志",
             UseCase::VerifyLog => "校验、锚定操作日志",
             UseCase::OwnAccount => "修改本人密码、退出登录",
+            UseCase::ReadWorkflow => "查看任务、交接单、补件和案卷",
+            UseCase::HandOver => "移交档案材料（收集岗）",
+            UseCase::ReceiveHandover => "接收并逐项确认交接单（档案岗）",
+            UseCase::ManageSupplements => "补件联系、补件登记、材料缺失结案",
+            UseCase::Organise => "组卷、封卷、编制档号",
+            UseCase::CorrectData => "凭证明材料更正档案信息",
+            UseCase::RecordDamage => "登记损毁、修复和丢失",
         }
     }
 
@@ -254,6 +282,12 @@ pub fn grant(role: Role, use_case: UseCase) -> Grant {
         (Archivist | Handler | Window, U::ManageInsuredAccounts) => Yes,
         (Admin | Archivist | Auditor, U::ReadQueryRegister) => Yes,
         (SecurityOfficer, U::ManageUsers | U::ManageTokens) => Yes,
+        (Admin | Archivist | Handler | Window, U::ReadWorkflow) => Yes,
+        (Admin | Archivist | Handler, U::HandOver | U::ManageSupplements) => Yes,
+        (
+            Admin | Archivist,
+            U::ReceiveHandover | U::Organise | U::CorrectData | U::RecordDamage,
+        ) => Yes,
         (Auditor, U::ReadLog | U::VerifyLog) => Yes,
         _ => No,
     }

@@ -111,10 +111,18 @@ pub struct MaterialRow {
     pub remarks: Option<String>,
     /// Recorded at.
     pub created_at: DateTime<Utc>,
+    /// `normal`, `missing` (材料缺失), `damaged` (损毁) or `lost` (档案丢失).
+    pub status: String,
+    /// When the archive post received the paper (or when an electronic item was recorded).
+    pub received_on: Option<NaiveDate>,
+    /// The supplement request this item fulfils (补件), if it is a supplemented material.
+    pub supplement_id: Option<i64>,
+    /// The volume it is filed in, once organised.
+    pub volume_id: Option<i64>,
 }
 
 const EVENT_COLUMNS: &str = "id, person_id, business_type, business_date, handler, source_system, external_id, catalogue_version, remarks, created_by, created_at";
-const MATERIAL_COLUMNS: &str = "id, event_id, material_code, name, formation_date, pages, carrier, retention, appraisal_due, remarks, created_at";
+const MATERIAL_COLUMNS: &str = "id, event_id, material_code, name, formation_date, pages, carrier, retention, appraisal_due, remarks, created_at, status, received_on, supplement_id, volume_id";
 
 /// Inserts an event. A repeated (source, external id) is
 /// `Conflict("business_events_source_system_external_id_key")`.
@@ -211,4 +219,100 @@ pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
     Ok(
         on_conn!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM business_events").fetch_one(c).await)?,
     )
+}
+
+/// One material item.
+pub async fn material(tx: &mut Tx, id: MaterialId) -> StoreResult<Option<MaterialRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {MATERIAL_COLUMNS} FROM material_items WHERE id = $1"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
+}
+
+/// Sets a material's life-cycle status.
+pub async fn set_material_status(tx: &mut Tx, id: MaterialId, status: &str) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE material_items SET status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Marks a material as received by the archive post on `day`.
+pub async fn mark_received(tx: &mut Tx, id: MaterialId, day: NaiveDate) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE material_items SET received_on = $1 WHERE id = $2 AND received_on IS NULL")
+            .bind(day)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Links a supplemented material to its request.
+pub async fn set_supplement(tx: &mut Tx, id: MaterialId, supplement: i64) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE material_items SET supplement_id = $1 WHERE id = $2")
+            .bind(supplement)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// A material ready to be filed in a volume, with what ordering needs.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FilableRow {
+    /// The material.
+    pub id: MaterialId,
+    /// Business type code of its event.
+    pub business_type: String,
+    /// Business date of its event.
+    pub business_date: NaiveDate,
+    /// The person's division code.
+    pub division_code: String,
+    /// The person's identity number (ordering only; never shown).
+    pub id_number: String,
+    /// 形成日期
+    pub formation_date: NaiveDate,
+    /// 材料名称
+    pub name: String,
+    /// 页数
+    pub pages: i64,
+    /// 备注
+    pub remarks: Option<String>,
+    /// Whether it is a supplemented material.
+    pub supplement_id: Option<i64>,
+}
+
+/// Received, not lost, not yet in a sealed volume: the materials a volume build may use,
+/// for business dated in `year`.
+pub async fn filable(tx: &mut Tx, year: i32) -> StoreResult<Vec<FilableRow>> {
+    let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
+    let to = NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap_or(NaiveDate::MAX);
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as(
+            "SELECT m.id, e.business_type, e.business_date, p.division_code, p.id_number, m.formation_date, m.name, m.pages, m.remarks, m.supplement_id
+             FROM material_items m
+             JOIN business_events e ON e.id = m.event_id
+             JOIN persons p ON p.id = e.person_id
+             LEFT JOIN volumes v ON v.id = m.volume_id
+             WHERE m.received_on IS NOT NULL AND m.status <> 'lost'
+               AND (m.volume_id IS NULL OR v.state = 'draft')
+               AND e.business_date >= $1 AND e.business_date < $2
+             ORDER BY m.id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(c)
+        .await
+    })?)
 }

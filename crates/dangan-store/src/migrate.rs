@@ -26,6 +26,11 @@ const SQLITE: &[Migration] = &[
         description: "access_control",
         sql: include_str!("../migrations/sqlite/0002_access_control.sql"),
     },
+    Migration {
+        version: 3,
+        description: "workflow",
+        sql: include_str!("../migrations/sqlite/0003_workflow.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -38,6 +43,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         description: "access_control",
         sql: include_str!("../migrations/postgres/0002_access_control.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "workflow",
+        sql: include_str!("../migrations/postgres/0003_workflow.sql"),
     },
 ];
 

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use dangan_app::{App, Bootstrap, KeyRing, Settings, StoreConfig};
+use dangan_app::{App, Bootstrap, Deadlines, KeyRing, Settings, StoreConfig};
 use dangan_domain::archive_number::{ArchiveNumberPattern, DEFAULT_PATTERN};
+use dangan_domain::volume::VolumeRules;
 
 /// Where the data lives.
 #[derive(Clone, clap::Args)]
@@ -55,6 +56,24 @@ pub struct RuleArgs {
     /// How many minutes a query registration lets its staff member open the person's archive.
     #[arg(long, env = "DANGAN_QUERY_WINDOW_MINUTES", default_value_t = 240)]
     pub query_window_minutes: u64,
+    /// S2.1: working days from the business to the handover of its materials.
+    #[arg(long, env = "DANGAN_COLLECTION_DAYS", default_value_t = 1)]
+    pub collection_days: u32,
+    /// S2.2: working days from receipt to organised volumes.
+    #[arg(long, env = "DANGAN_ORGANISING_DAYS", default_value_t = 3)]
+    pub organising_days: u32,
+    /// S4.3: working days to obtain a missing material.
+    #[arg(long, env = "DANGAN_SUPPLEMENT_DAYS", default_value_t = 5)]
+    pub supplement_days: u32,
+    /// S5.2: the largest thickness of a volume, in millimetres.
+    #[arg(long, env = "DANGAN_VOLUME_MAX_MM", default_value_t = 20.0)]
+    pub volume_max_mm: f64,
+    /// Thickness of one sheet, in millimetres.
+    #[arg(long, env = "DANGAN_SHEET_MM", default_value_t = 0.1)]
+    pub sheet_mm: f64,
+    /// Pages on one sheet: 1 (single-sided) or 2 (double-sided).
+    #[arg(long, env = "DANGAN_PAGES_PER_SHEET", default_value_t = 1)]
+    pub pages_per_sheet: u32,
 }
 
 impl Default for RuleArgs {
@@ -64,6 +83,12 @@ impl Default for RuleArgs {
             fonds: None,
             session_hours: 8,
             query_window_minutes: 240,
+            collection_days: 1,
+            organising_days: 3,
+            supplement_days: 5,
+            volume_max_mm: 20.0,
+            sheet_mm: 0.1,
+            pages_per_sheet: 1,
         }
     }
 }
@@ -74,6 +99,15 @@ impl RuleArgs {
         let pattern = ArchiveNumberPattern::parse(&self.archive_number_pattern)?;
         if pattern.needs_fonds() && self.fonds.as_deref().is_none_or(|f| f.trim().is_empty()) {
             anyhow::bail!("档号规则使用了 {{fonds}}，请用 --fonds 或 DANGAN_FONDS 指定全宗号");
+        }
+        for (name, days) in [
+            ("--collection-days", self.collection_days),
+            ("--organising-days", self.organising_days),
+            ("--supplement-days", self.supplement_days),
+        ] {
+            if !(1..=60).contains(&days) {
+                anyhow::bail!("{name} 应在1至60个工作日之间");
+            }
         }
         if !(1..=24 * 60).contains(&self.query_window_minutes) {
             anyhow::bail!("--query-window-minutes 应在1至1440之间");
@@ -86,6 +120,16 @@ impl RuleArgs {
             fonds: self.fonds.clone(),
             session_ttl: Duration::from_secs(self.session_hours * 3600),
             query_window: Duration::from_secs(self.query_window_minutes * 60),
+            deadlines: Deadlines {
+                collection_days: self.collection_days,
+                organising_days: self.organising_days,
+                supplement_days: self.supplement_days,
+            },
+            volume_rules: VolumeRules::new(
+                self.volume_max_mm,
+                self.sheet_mm,
+                self.pages_per_sheet,
+            )?,
         })
     }
 }

@@ -49,32 +49,42 @@ fn spawn_anchoring(app: Arc<dangan_app::App>, minutes: u64) {
     });
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Listens for SIGTERM and Ctrl-C. The handlers are installed when this is called — before the
+/// server announces its address — so a signal that arrives early still shuts down cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    #[cfg(unix)]
+    let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    async move {
+        #[cfg(unix)]
+        {
+            match (term, int) {
+                (Ok(mut t), Ok(mut i)) => {
+                    tokio::select! {
+                        _ = t.recv() => {},
+                        _ = i.recv() => {},
+                    }
+                }
+                (t, i) => {
+                    tracing::warn!(
+                        term = t.is_ok(),
+                        int = i.is_ok(),
+                        "cannot listen for signals"
+                    );
+                    std::future::pending::<()>().await;
+                }
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::warn!(error = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutdown requested");
     }
-    tracing::info!("shutdown requested");
 }
 
 /// Runs the server until a shutdown signal.
@@ -100,8 +110,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 })?;
             let handle = axum_server::Handle::new();
             let shutdown = handle.clone();
+            let signal = shutdown_signal();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                signal.await;
                 shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
             });
             let router = dangan_web::with_hsts(dangan_web::router(Arc::clone(&app)));
@@ -122,6 +133,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .context("服务异常退出")?;
         }
         _ => {
+            let signal = shutdown_signal();
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
                 .with_context(|| format!("无法监听 {}", args.listen))?;
@@ -131,7 +143,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let service = dangan_web::router(Arc::clone(&app))
                 .into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(signal)
                 .await
                 .context("服务异常退出")?;
         }

@@ -1,0 +1,156 @@
+//! 更正 — corrections of a person's archived data (S9.2): the modification record and the outbox
+//! that carries each correction back to the business system.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::events::MaterialId;
+use crate::persons::PersonId;
+use crate::{StoreResult, Tx, on_conn};
+
+/// A modification record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CorrectionRow {
+    /// Row id.
+    pub id: i64,
+    /// The person.
+    pub person_id: PersonId,
+    /// The field changed.
+    pub field: String,
+    /// Old value (identity numbers masked).
+    pub old_value: String,
+    /// New value.
+    pub new_value: String,
+    /// The proof document (a material of the person).
+    pub proof_material_id: MaterialId,
+    /// 依据
+    pub basis: String,
+    /// Who.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Records a correction and queues it for the business system, in the caller's transaction.
+#[expect(clippy::too_many_arguments, reason = "one column each")]
+pub async fn insert(
+    tx: &mut Tx,
+    person: PersonId,
+    field: &str,
+    old_value: &str,
+    new_value: &str,
+    proof: MaterialId,
+    basis: &str,
+    by: &str,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let id: i64 = on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "INSERT INTO corrections (person_id, field, old_value, new_value, proof_material_id, basis, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(person)
+        .bind(field)
+        .bind(old_value)
+        .bind(new_value)
+        .bind(proof)
+        .bind(basis)
+        .bind(by)
+        .bind(now)
+        .fetch_one(c)
+        .await
+    })?;
+    on_conn!(tx, c => {
+        sqlx::query("INSERT INTO outbox (kind, person_id, payload, created_at) VALUES ('correction', $1, $2, $3)")
+            .bind(person)
+            .bind(payload)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(id)
+}
+
+/// A person's modification records, oldest first.
+pub async fn for_person(tx: &mut Tx, person: PersonId) -> StoreResult<Vec<CorrectionRow>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as("SELECT id, person_id, field, old_value, new_value, proof_material_id, basis, created_by, created_at FROM corrections WHERE person_id = $1 ORDER BY id")
+            .bind(person)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Undelivered outbox payloads, oldest first: (id, kind, person, payload).
+pub async fn pending_outbox(
+    tx: &mut Tx,
+    limit: i64,
+) -> StoreResult<Vec<(i64, String, PersonId, String)>> {
+    let sql = format!(
+        "SELECT id, kind, person_id, payload FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT {}",
+        limit.clamp(1, 1000)
+    );
+    Ok(on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?)
+}
+
+/// A person field a correction may change, with its new value.
+#[derive(Debug, Clone, Copy)]
+pub enum PersonField<'a> {
+    /// 姓名
+    Name(&'a str),
+    /// 行政区划代码
+    Division(&'a str),
+    /// 参保状态
+    Status(&'a str),
+    /// 参保身份
+    Identity(&'a str),
+    /// 缴费档次
+    Tier(Option<i64>),
+}
+
+/// Writes a corrected person field.
+pub async fn update_person_field(
+    tx: &mut Tx,
+    person: PersonId,
+    field: PersonField<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (sql, text, tier) = match field {
+        PersonField::Name(v) => (
+            "UPDATE persons SET name = $1, updated_at = $2 WHERE id = $3",
+            Some(v),
+            None,
+        ),
+        PersonField::Division(v) => (
+            "UPDATE persons SET division_code = $1, updated_at = $2 WHERE id = $3",
+            Some(v),
+            None,
+        ),
+        PersonField::Status(v) => (
+            "UPDATE persons SET status = $1, updated_at = $2 WHERE id = $3",
+            Some(v),
+            None,
+        ),
+        PersonField::Identity(v) => (
+            "UPDATE persons SET identity = $1, updated_at = $2 WHERE id = $3",
+            Some(v),
+            None,
+        ),
+        PersonField::Tier(t) => (
+            "UPDATE persons SET tier = $1, updated_at = $2 WHERE id = $3",
+            None,
+            Some(t),
+        ),
+    };
+    match tier {
+        Some(t) => {
+            on_conn!(tx, c => sqlx::query(sql).bind(t).bind(now).bind(person).execute(c).await.map(|r| r.rows_affected()))?
+        }
+        None => {
+            on_conn!(tx, c => sqlx::query(sql).bind(text).bind(now).bind(person).execute(c).await.map(|r| r.rows_affected()))?
+        }
+    };
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! 补件 — supplement requests for missing required materials (S4.3, S9.1). A request is open,
+//! then either supplemented (a new material item marked 补件 is linked; the original record stays
+//! as it was) or closed as 材料缺失 with an explanation.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::events::{EventId, MaterialId};
+use crate::{StoreResult, Tx, id_type, on_conn};
+
+id_type!(
+    /// The row id of a supplement request.
+    SupplementId
+);
+
+/// A stored request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct SupplementRow {
+    /// Row id.
+    pub id: SupplementId,
+    /// The business event lacking the material.
+    pub event_id: EventId,
+    /// Material code.
+    pub material_code: String,
+    /// 材料名称
+    pub material_name: String,
+    /// Requested on.
+    pub requested_on: NaiveDate,
+    /// Due on (none while the due year's calendar is not loaded).
+    pub due_on: Option<NaiveDate>,
+    /// `open`, `supplemented` or `missing`.
+    pub state: String,
+    /// Contacts made, one per line: `date method who: note`.
+    pub contacts: String,
+    /// The supplemented material.
+    pub fulfilled_by: Option<MaterialId>,
+    /// Closed on.
+    pub closed_on: Option<NaiveDate>,
+    /// Why it was closed as missing, or how it was resolved.
+    pub explanation: Option<String>,
+}
+
+const COLUMNS: &str = "id, event_id, material_code, material_name, requested_on, due_on, state, contacts, fulfilled_by, closed_on, explanation";
+
+/// Opens a request.
+#[expect(clippy::too_many_arguments, reason = "one column each")]
+pub async fn insert(
+    tx: &mut Tx,
+    event: EventId,
+    material_code: &str,
+    material_name: &str,
+    requested_on: NaiveDate,
+    due_on: Option<NaiveDate>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<SupplementId> {
+    let id = on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "INSERT INTO supplements (event_id, material_code, material_name, requested_on, due_on, state, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'open', $6, $7) RETURNING id",
+        )
+        .bind(event)
+        .bind(material_code)
+        .bind(material_name)
+        .bind(requested_on)
+        .bind(due_on)
+        .bind(by)
+        .bind(now)
+        .fetch_one(c)
+        .await
+    })?;
+    Ok(SupplementId(id))
+}
+
+/// One request.
+pub async fn get(tx: &mut Tx, id: SupplementId) -> StoreResult<Option<SupplementRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM supplements WHERE id = $1"));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
+}
+
+/// The requests of an event.
+pub async fn for_event(tx: &mut Tx, event: EventId) -> StoreResult<Vec<SupplementRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM supplements WHERE event_id = $1 ORDER BY id"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(event).fetch_all(c).await)?)
+}
+
+/// Requests in a state (all when `None`), oldest first.
+pub async fn list(tx: &mut Tx, state: Option<&str>, limit: i64) -> StoreResult<Vec<SupplementRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM supplements WHERE ($1 = '' OR state = $1) ORDER BY id LIMIT {}",
+        limit.clamp(1, 1000)
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(state.unwrap_or("")).fetch_all(c).await)?)
+}
+
+/// Appends a contact line to an open request; false when it is not open.
+pub async fn add_contact(tx: &mut Tx, id: SupplementId, line: &str) -> StoreResult<bool> {
+    let n = on_conn!(tx, c => {
+        sqlx::query("UPDATE supplements SET contacts = contacts || $1 WHERE id = $2 AND state = 'open'")
+            .bind(format!("{line}\n"))
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+/// Closes an open request as `supplemented` or `missing`; false when it is not open.
+pub async fn close(
+    tx: &mut Tx,
+    id: SupplementId,
+    state: &str,
+    fulfilled_by: Option<MaterialId>,
+    closed_on: NaiveDate,
+    explanation: &str,
+) -> StoreResult<bool> {
+    let n = on_conn!(tx, c => {
+        sqlx::query("UPDATE supplements SET state = $1, fulfilled_by = $2, closed_on = $3, explanation = $4 WHERE id = $5 AND state = 'open'")
+            .bind(state)
+            .bind(fulfilled_by)
+            .bind(closed_on)
+            .bind(explanation)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
