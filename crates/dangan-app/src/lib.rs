@@ -38,10 +38,13 @@ pub use bootstrap::{Bootstrap, FIRST_ADMIN, FIRST_AUDITOR, FIRST_SECURITY_OFFICE
 /// Typed row ids, re-exported so that the web and CLI layers need not know the store.
 pub mod ids {
     pub use dangan_store::events::{EventId, MaterialId};
+    pub use dangan_store::handovers::HandoverId;
     pub use dangan_store::persons::PersonId;
     pub use dangan_store::register::QueryId;
+    pub use dangan_store::supplements::SupplementId;
     pub use dangan_store::tokens::TokenId;
     pub use dangan_store::users::UserId;
+    pub use dangan_store::volumes::VolumeId;
 }
 pub use dangan_store::{Backend, StoreConfig};
 pub use error::{AppError, AppResult};

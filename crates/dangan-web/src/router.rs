@@ -55,6 +55,46 @@ pub fn router(state: AppState) -> Router {
             post(api::admin::create_token).get(api::admin::list_tokens),
         )
         .route("/tokens/{id}", delete(api::admin::revoke_token))
+        .route("/tasks", get(api::workflow::list_tasks))
+        .route("/handovers", post(api::workflow::create_handover))
+        .route("/handovers/{id}", get(api::workflow::get_handover))
+        .route(
+            "/handovers/{id}/confirm",
+            post(api::workflow::confirm_handover),
+        )
+        .route("/handovers/{id}/print", get(api::print::print_handover))
+        .route("/supplements", get(api::workflow::list_supplements))
+        .route(
+            "/supplements/{id}/contact",
+            post(api::workflow::contact_supplement),
+        )
+        .route(
+            "/supplements/{id}/fulfil",
+            post(api::workflow::fulfil_supplement),
+        )
+        .route(
+            "/supplements/{id}/close",
+            post(api::workflow::close_supplement),
+        )
+        .route("/volumes", get(api::workflow::list_volumes))
+        .route("/volumes/build", post(api::workflow::build_volumes))
+        .route("/volumes/{id}", get(api::workflow::get_volume))
+        .route("/volumes/{id}/seal", post(api::workflow::seal_volume))
+        .route("/volumes/{id}/note", put(api::workflow::set_volume_note))
+        .route("/volumes/{id}/print", get(api::print::print_volume))
+        .route(
+            "/persons/{id}/corrections",
+            post(api::workflow::correct_person).get(api::workflow::list_corrections),
+        )
+        .route("/outbox", get(api::workflow::list_outbox))
+        .route("/materials/{id}/damage", post(api::workflow::record_damage))
+        .route("/materials/{id}/loss", post(api::workflow::record_loss))
+        .route(
+            "/materials/{id}/incidents",
+            get(api::workflow::material_incidents),
+        )
+        .route("/damage/{id}/repair", post(api::workflow::record_repair))
+        .route("/losses/{id}/steps", put(api::workflow::loss_steps))
         .route("/audit/log", get(api::audit::search_log))
         .route("/audit/verify", post(api::audit::verify_log))
         .route("/audit/anchor", post(api::audit::anchor_log))

@@ -263,3 +263,64 @@ on_both_backends! {
         assert_eq!(res.status(), 401);
     }
 }
+
+#[tokio::test]
+async fn the_print_views_carry_the_forms_in_chinese_with_values_escaped() {
+    use dangan_app::events::{EventInput, MaterialInput};
+    let app = TestApp::start(TestDb::sqlite().await).await;
+    let t = token(&app).await;
+    let p = app
+        .app
+        .create_person(&app.admin, &person_input(21, "张三"))
+        .await
+        .unwrap();
+    let input = EventInput {
+        person_id: Some(p.id.0),
+        business_type: "enrolment".into(),
+        business_date: "2024-05-06".into(),
+        materials: vec![MaterialInput {
+            material_code: "enrolment_form".into(),
+            pages: 3,
+            carrier: Some("electronic".into()),
+            remarks: Some("<b>手写补充</b>".into()),
+            ..MaterialInput::default()
+        }],
+        ..EventInput::default()
+    };
+    app.app.record_event(&app.admin, &input).await.unwrap();
+    let drafts = app
+        .app
+        .build_volumes(
+            &app.admin,
+            2024,
+            dangan_domain::business::BusinessClass::Registration,
+        )
+        .await
+        .unwrap();
+    let sealed = app.app.seal_volume(&app.admin, drafts[0].id).await.unwrap();
+    let res = dangan_web::router(Arc::clone(&app.app))
+        .oneshot(get(&format!("/api/v1/volumes/{}/print", sealed.id), &t))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    for words in [
+        "卷内目录",
+        "备考表",
+        "2024-参保登记-001",
+        "参保登记申请表",
+        "@page{size:A4",
+        "保管期限：永久",
+    ] {
+        assert!(html.contains(words), "{words}");
+    }
+    assert!(html.contains("&lt;b&gt;手写补充&lt;/b&gt;"));
+    assert!(!html.contains("<b>手写补充"));
+}

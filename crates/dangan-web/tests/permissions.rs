@@ -237,6 +237,141 @@ fn routes() -> Vec<Route> {
             B::None,
             Some(U::VerifyLog),
         ),
+        r(
+            Method::GET,
+            "/api/v1/tasks?post=collection&state=overdue",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/handovers",
+            B::Json(|_| json!({"items": [{"material_id": 1}]})),
+            Some(U::HandOver),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/handovers/1",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/handovers/1/confirm",
+            B::Json(|_| json!({"items": []})),
+            Some(U::ReceiveHandover),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/handovers/1/print",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/supplements?state=open",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/supplements/1/contact",
+            B::Json(|_| json!({"method": "phone", "who": "本人", "note": "已通知"})),
+            Some(U::ManageSupplements),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/supplements/2/fulfil",
+            B::Json(|_| json!({"pages": 1, "explanation": "补交"})),
+            Some(U::ManageSupplements),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/supplements/1/close",
+            B::Json(|_| json!({"explanation": "材料缺失"})),
+            Some(U::ManageSupplements),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/volumes?year=2024&business_class=registration",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/volumes/build",
+            B::Json(|_| json!({"year": 2024, "business_class": "registration"})),
+            Some(U::Organise),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/volumes/999999",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/volumes/999999/note",
+            B::Json(|_| json!({"note": "备考"})),
+            Some(U::Organise),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/volumes/999999/seal",
+            B::None,
+            Some(U::Organise),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/volumes/999999/print",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/persons/{person}/corrections",
+            B::Json(|_| json!({"field": "tier", "new_value": "300", "basis": "申请表"})),
+            Some(U::CorrectData),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/persons/{person}/corrections",
+            B::None,
+            Some(U::ReadArchive),
+        ),
+        r(Method::GET, "/api/v1/outbox", B::None, Some(U::CorrectData)),
+        r(
+            Method::POST,
+            "/api/v1/materials/999999/damage",
+            B::Json(|_| json!({"degree": "light", "cause": "撕裂"})),
+            Some(U::RecordDamage),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/materials/999999/loss",
+            B::Json(|_| json!({"reported_to": "主任"})),
+            Some(U::RecordDamage),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/materials/999999/incidents",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/damage/999999/repair",
+            B::Json(|_| json!({"result": "修复"})),
+            Some(U::RecordDamage),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/losses/999999/steps",
+            B::Json(
+                |_| json!({"searched_handovers": true, "contacted_person": false, "recollected": false}),
+            ),
+            Some(U::RecordDamage),
+        ),
         // Routes that end or change the caller's session come last.
         r(
             Method::POST,
@@ -513,6 +648,18 @@ fn the_walk_covers_every_route_in_the_router() {
                 .replace("{event}", "{id}")
                 .replace("{user}", "{id}")
                 .replace("{token}", "{id}");
+            let p: String = p
+                .split('/')
+                .map(|seg| {
+                    if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) && seg != "110105"
+                    {
+                        "{id}"
+                    } else {
+                        seg
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
             (r.method.to_string(), p)
         })
         .collect();

@@ -9,5 +9,7 @@ pub mod events;
 pub mod health;
 pub mod my;
 pub mod persons;
+pub mod print;
 pub mod reference;
 pub mod register;
+pub mod workflow;
