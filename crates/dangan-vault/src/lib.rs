@@ -1,0 +1,5 @@
+//! The electronic archive's blobs (`dangan-vault`): encryption at rest, digests and durable,
+//! content-addressed storage. No database and no HTTP here; `dangan-app` records what the vault
+//! stores.
+
+pub mod crypto;
