@@ -3,3 +3,7 @@
 //! stores.
 
 pub mod crypto;
+pub mod store;
+
+pub use crypto::{Cipher, CryptoError};
+pub use store::{Ingested, Vault, VaultError, Verified};

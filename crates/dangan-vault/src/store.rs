@@ -1,0 +1,386 @@
+//! Durable, content-addressed blob storage on a local directory.
+//!
+//! A blob is named by the SHA-256 of its plaintext (`blobs/ab/cd/abcd…`), so identical scans are
+//! stored once. Ingest streams: plaintext is hashed (SHA-256 and SM3) and encrypted record by
+//! record into a temporary file, which is `fsync`ed, renamed to its final name and its directory
+//! `fsync`ed before the caller is told where it is. A crash before the rename leaves only a
+//! temporary file; a crash after it, before the caller commits its metadata, leaves an orphan
+//! blob that [`Vault::remove_orphans`] deletes. Nothing half-written ever has a final name.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use sm3::Sm3;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use crate::crypto::{self, Cipher, CryptoError, Decryptor, Encryptor};
+
+/// Plaintext bytes kept from the start of a file for format identification.
+pub const HEAD_LEN: usize = 256 * 1024;
+
+/// Why a vault operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The file is larger than allowed.
+    #[error("file larger than {0} bytes")]
+    TooLarge(u64),
+    /// An empty upload.
+    #[error("empty file")]
+    Empty,
+    /// Disk or I/O failure.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// Encryption or authentication failure.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The blob is not there.
+    #[error("blob {0} is missing")]
+    Missing(String),
+}
+
+/// What ingest stored.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// SHA-256 of the plaintext (the blob's name), hex.
+    pub sha256: String,
+    /// SM3 of the plaintext, hex.
+    pub sm3: String,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// The cipher.
+    pub cipher: Cipher,
+    /// The blob's data key wrapped under the master key.
+    pub wrapped_key: Vec<u8>,
+    /// True when a blob with these bytes already existed: nothing new was written, and the
+    /// existing blob (with its own wrapped key, known to the caller) stands.
+    pub duplicate: bool,
+    /// The first bytes of the plaintext, for identification.
+    pub head: Vec<u8>,
+}
+
+/// The outcome of re-reading a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// SHA-256 recomputed from the decrypted bytes.
+    pub sha256: String,
+    /// SM3 recomputed.
+    pub sm3: String,
+    /// Size recomputed.
+    pub size: u64,
+}
+
+/// A local-directory vault.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    root: PathBuf,
+    cipher: Cipher,
+}
+
+fn blob_path(root: &Path, sha256: &str) -> PathBuf {
+    let (a, b) = (
+        &sha256[..2.min(sha256.len())],
+        &sha256[2.min(sha256.len())..4.min(sha256.len())],
+    );
+    root.join("blobs")
+        .join(a)
+        .join(b)
+        .join(format!("{sha256}.dgvb"))
+}
+
+async fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    let d = tokio::fs::File::open(dir).await?;
+    d.sync_all().await
+}
+
+impl Vault {
+    /// A vault under `root` (created when missing) that encrypts new blobs with `cipher`.
+    pub async fn open(root: &Path, cipher: Cipher) -> Result<Vault, VaultError> {
+        tokio::fs::create_dir_all(root.join("blobs")).await?;
+        tokio::fs::create_dir_all(root.join("tmp")).await?;
+        Ok(Vault {
+            root: root.to_owned(),
+            cipher,
+        })
+    }
+
+    /// The cipher new blobs get.
+    pub fn cipher(&self) -> Cipher {
+        self.cipher
+    }
+
+    /// Where a blob lives (for tests and operators; callers use the methods).
+    pub fn path_of(&self, sha256: &str) -> PathBuf {
+        blob_path(&self.root, sha256)
+    }
+
+    /// Whether a blob exists.
+    pub async fn exists(&self, sha256: &str) -> bool {
+        tokio::fs::try_exists(self.path_of(sha256))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Streams `input` into the vault: hashes, encrypts under a fresh data key wrapped by
+    /// `master`, writes durably. At most `limit` bytes are accepted.
+    pub async fn ingest(
+        &self,
+        mut input: impl AsyncRead + Unpin,
+        master: &[u8; 32],
+        limit: u64,
+    ) -> Result<Ingested, VaultError> {
+        let data_key = crypto::random_bytes(self.cipher.key_len())?;
+        let wrapped_key = crypto::wrap_key(master, &data_key)?;
+        let mut enc = Encryptor::new(self.cipher, &data_key)?;
+        let tmp_name = format!("{}.tmp", hex::encode(crypto::random_bytes(16)?));
+        let tmp = self.root.join("tmp").join(tmp_name);
+        let result = async {
+            let mut out = tokio::fs::File::create(&tmp).await?;
+            let (mut sha, mut sm3) = (Sha256::new(), Sm3::new());
+            let mut head = Vec::new();
+            let mut size = 0u64;
+            let mut buf = vec![0u8; crypto::CHUNK_SIZE];
+            loop {
+                let n = input.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                size += n as u64;
+                if size > limit {
+                    return Err(VaultError::TooLarge(limit));
+                }
+                let part = &buf[..n];
+                sha.update(part);
+                sm3.update(part);
+                if head.len() < HEAD_LEN {
+                    head.extend_from_slice(&part[..(HEAD_LEN - head.len()).min(n)]);
+                }
+                out.write_all(&enc.update(part)?).await?;
+            }
+            if size == 0 {
+                return Err(VaultError::Empty);
+            }
+            out.write_all(&enc.finish()?).await?;
+            out.sync_all().await?;
+            Ok((
+                hex::encode(sha.finalize()),
+                hex::encode(sm3.finalize()),
+                size,
+                head,
+            ))
+        }
+        .await;
+        let (sha256, sm3, size, head) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        let path = self.path_of(&sha256);
+        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            tokio::fs::remove_file(&tmp).await?;
+            return Ok(Ingested {
+                sha256,
+                sm3,
+                size,
+                cipher: self.cipher,
+                wrapped_key,
+                duplicate: true,
+                head,
+            });
+        }
+        let dir = path
+            .parent()
+            .map(Path::to_owned)
+            .unwrap_or_else(|| self.root.clone());
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::rename(&tmp, &path).await?;
+        sync_dir(&dir).await?;
+        Ok(Ingested {
+            sha256,
+            sm3,
+            size,
+            cipher: self.cipher,
+            wrapped_key,
+            duplicate: false,
+            head,
+        })
+    }
+
+    /// Decrypts a blob into `out`, streaming; fails (after writing what authenticated) if any
+    /// record was changed, reordered or cut.
+    pub async fn read_to(
+        &self,
+        sha256: &str,
+        wrapped_key: &[u8],
+        master: &[u8; 32],
+        out: &mut (impl tokio::io::AsyncWrite + Unpin),
+    ) -> Result<Verified, VaultError> {
+        let key = crypto::unwrap_key(master, wrapped_key)?;
+        let mut file = tokio::fs::File::open(self.path_of(sha256))
+            .await
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    VaultError::Missing(sha256.to_owned())
+                } else {
+                    VaultError::Io(e)
+                }
+            })?;
+        let mut dec = Decryptor::new(&key);
+        let (mut sha, mut sm3) = (Sha256::new(), Sm3::new());
+        let mut size = 0u64;
+        let mut buf = vec![0u8; crypto::CHUNK_SIZE];
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            let plain = dec.update(&buf[..n])?;
+            sha.update(&plain);
+            sm3.update(&plain);
+            size += plain.len() as u64;
+            out.write_all(&plain).await?;
+        }
+        let plain = dec.finish()?;
+        sha.update(&plain);
+        sm3.update(&plain);
+        size += plain.len() as u64;
+        out.write_all(&plain).await?;
+        out.flush().await?;
+        Ok(Verified {
+            sha256: hex::encode(sha.finalize()),
+            sm3: hex::encode(sm3.finalize()),
+            size,
+        })
+    }
+
+    /// Re-reads a blob without keeping the plaintext, recomputing its digests.
+    pub async fn verify(
+        &self,
+        sha256: &str,
+        wrapped_key: &[u8],
+        master: &[u8; 32],
+    ) -> Result<Verified, VaultError> {
+        self.read_to(sha256, wrapped_key, master, &mut tokio::io::sink())
+            .await
+    }
+
+    /// Deletes temporary files and blobs that no metadata knows (`known` holds the digests the
+    /// database records). Returns how many files were removed.
+    pub async fn remove_orphans(&self, known: &HashSet<String>) -> Result<usize, VaultError> {
+        let mut removed = 0;
+        let mut tmp = tokio::fs::read_dir(self.root.join("tmp")).await?;
+        while let Some(e) = tmp.next_entry().await? {
+            tokio::fs::remove_file(e.path()).await?;
+            removed += 1;
+        }
+        let mut stack = vec![self.root.join("blobs")];
+        while let Some(dir) = stack.pop() {
+            let mut rd = tokio::fs::read_dir(&dir).await?;
+            while let Some(e) = rd.next_entry().await? {
+                let p = e.path();
+                if e.file_type().await?.is_dir() {
+                    stack.push(p);
+                } else if let Some(name) = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(".dgvb"))
+                    && !known.contains(name)
+                {
+                    tokio::fs::remove_file(&p).await?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MASTER: [u8; 32] = [3u8; 32];
+
+    #[tokio::test]
+    async fn a_file_is_stored_once_encrypted_and_reads_back_with_its_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(dir.path(), Cipher::Aes256Gcm).await.unwrap();
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let a = vault.ingest(&data[..], &MASTER, 10_000_000).await.unwrap();
+        assert!(!a.duplicate);
+        assert_eq!(a.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(a.size, 300_000);
+        let on_disk = std::fs::read(vault.path_of(&a.sha256)).unwrap();
+        assert!(
+            !on_disk
+                .windows(64)
+                .any(|w| data.windows(64).next() == Some(w)),
+            "no plaintext on disk"
+        );
+        let b = vault.ingest(&data[..], &MASTER, 10_000_000).await.unwrap();
+        assert!(b.duplicate, "identical bytes are stored once");
+        let mut back = Vec::new();
+        let v = vault
+            .read_to(&a.sha256, &a.wrapped_key, &MASTER, &mut back)
+            .await
+            .unwrap();
+        assert_eq!(back, data);
+        assert_eq!((v.sha256, v.sm3), (a.sha256.clone(), a.sm3.clone()));
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_flipped_byte_on_disk_fails_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(dir.path(), Cipher::Sm4Gcm).await.unwrap();
+        let a = vault
+            .ingest(&[1u8; 100_000][..], &MASTER, 1_000_000)
+            .await
+            .unwrap();
+        let path = vault.path_of(&a.sha256);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[5000] ^= 0x40;
+        std::fs::write(&path, bytes).unwrap();
+        assert!(matches!(
+            vault.verify(&a.sha256, &a.wrapped_key, &MASTER).await,
+            Err(VaultError::Crypto(CryptoError::Tampered(0)))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_or_empty_upload_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(dir.path(), Cipher::Aes256Gcm).await.unwrap();
+        assert!(matches!(
+            vault.ingest(&[0u8; 2048][..], &MASTER, 1024).await,
+            Err(VaultError::TooLarge(1024))
+        ));
+        assert!(matches!(
+            vault.ingest(&[][..], &MASTER, 1024).await,
+            Err(VaultError::Empty)
+        ));
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+        assert_eq!(vault.remove_orphans(&HashSet::new()).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn orphans_are_removed_and_known_blobs_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(dir.path(), Cipher::Aes256Gcm).await.unwrap();
+        let keep = vault.ingest(&b"keep"[..], &MASTER, 100).await.unwrap();
+        let orphan = vault.ingest(&b"orphan"[..], &MASTER, 100).await.unwrap();
+        std::fs::write(dir.path().join("tmp").join("x.tmp"), b"half").unwrap();
+        let known: HashSet<String> = [keep.sha256.clone()].into();
+        assert_eq!(vault.remove_orphans(&known).await.unwrap(), 2);
+        assert!(vault.exists(&keep.sha256).await);
+        assert!(!vault.exists(&orphan.sha256).await);
+    }
+}
