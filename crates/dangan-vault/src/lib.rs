@@ -3,6 +3,7 @@
 //! stores.
 
 pub mod crypto;
+pub mod identify;
 pub mod store;
 
 pub use crypto::{Cipher, CryptoError};
