@@ -2,6 +2,7 @@
 //!
 //! - `signing-ed25519.key`: the seed of the Ed25519 key that signs operation-log anchors (and,
 //!   with the electronic archive, the seals of scans);
+//! - `master-aes256.key`: the master key that wraps every blob's data key (S7.4);
 //! - `pii-hmac.key`: the HMAC-SHA256 key of keyed hashes of identity numbers (a register can be
 //!   searched by an enquirer's number without storing it).
 //!
@@ -22,6 +23,8 @@ use crate::{AppError, AppResult};
 pub struct KeyRing {
     signing: SigningKey,
     pii_key: [u8; 32],
+    master: [u8; 32],
+    master_id: String,
     key_id: String,
     dir: PathBuf,
 }
@@ -38,6 +41,7 @@ impl fmt::Debug for KeyRing {
 
 const SIGNING_FILE: &str = "signing-ed25519.key";
 const PII_FILE: &str = "pii-hmac.key";
+const MASTER_FILE: &str = "master-aes256.key";
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> AppError {
     AppError::Internal(format!("{what} {}: {e}", path.display()))
@@ -103,11 +107,15 @@ impl KeyRing {
         restrict(dir, 0o700)?;
         let seed = load_or_create_key(dir, SIGNING_FILE)?;
         let pii_key = load_or_create_key(dir, PII_FILE)?;
+        let master = load_or_create_key(dir, MASTER_FILE)?;
+        let master_id = hex::encode(&Sha256::digest(Sha256::digest(master))[..8]);
         let signing = SigningKey::from_bytes(&seed);
         let key_id = hex::encode(&Sha256::digest(signing.verifying_key().as_bytes())[..8]);
         Ok(KeyRing {
             signing,
             pii_key,
+            master,
+            master_id,
             key_id,
             dir: dir.to_owned(),
         })
@@ -138,6 +146,16 @@ impl KeyRing {
         };
         let vk: VerifyingKey = self.signing.verifying_key();
         vk.verify(message, &sig).is_ok()
+    }
+
+    /// The master key that wraps the vault's data keys (AES-256).
+    pub fn master_key(&self) -> &[u8; 32] {
+        &self.master
+    }
+
+    /// A short id of the master key (first 8 bytes of SHA-256(SHA-256(key)), hex).
+    pub fn master_key_id(&self) -> &str {
+        &self.master_id
     }
 
     /// HMAC-SHA256 of a personal value under the agency's key, in hex.

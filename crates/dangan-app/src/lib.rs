@@ -21,6 +21,7 @@ pub mod damage;
 pub mod demo;
 mod error;
 pub mod events;
+pub mod files;
 pub mod handovers;
 pub mod insured;
 pub mod keys;
@@ -38,6 +39,7 @@ pub use bootstrap::{Bootstrap, FIRST_ADMIN, FIRST_AUDITOR, FIRST_SECURITY_OFFICE
 /// Typed row ids, re-exported so that the web and CLI layers need not know the store.
 pub mod ids {
     pub use dangan_store::events::{EventId, MaterialId};
+    pub use dangan_store::files::FileId;
     pub use dangan_store::handovers::HandoverId;
     pub use dangan_store::persons::PersonId;
     pub use dangan_store::register::QueryId;
@@ -66,6 +68,21 @@ pub struct Settings {
     pub deadlines: Deadlines,
     /// Volume thickness rules (组卷规则).
     pub volume_rules: dangan_domain::volume::VolumeRules,
+    /// The electronic archive's storage; `None` runs without one (file use-cases refuse).
+    pub vault: Option<VaultSettings>,
+}
+
+/// Where and how scans are stored.
+#[derive(Debug, Clone)]
+pub struct VaultSettings {
+    /// The vault directory.
+    pub root: std::path::PathBuf,
+    /// The cipher of new blobs.
+    pub cipher: dangan_vault::Cipher,
+    /// The largest upload in bytes.
+    pub max_upload: u64,
+    /// The minimum resolution of the archival policy.
+    pub min_dpi: u32,
 }
 
 /// Working-day deadlines (configurable per agency; defaults from the founding guide).
@@ -98,6 +115,7 @@ impl Default for Settings {
             query_window: Duration::from_secs(4 * 3600),
             deadlines: Deadlines::default(),
             volume_rules: dangan_domain::volume::VolumeRules::default(),
+            vault: None,
         }
     }
 }
@@ -112,6 +130,8 @@ pub struct App {
     calendar: RwLock<Arc<WorkCalendar>>,
     /// The agency's signing and HMAC keys.
     keys: KeyRing,
+    /// The electronic archive's blob store.
+    vault: Option<dangan_vault::Vault>,
 }
 
 /// Dates are calendar dates in Asia/Shanghai (UTC+8 all year, no daylight saving).
@@ -149,11 +169,20 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let report = bootstrap::run(&store).await?;
         let calendar = calendar::load_from_store(&store).await?;
+        let vault = match &settings.vault {
+            Some(v) => Some(
+                dangan_vault::Vault::open(&v.root, v.cipher)
+                    .await
+                    .map_err(|e| AppError::Internal(format!("vault: {e}")))?,
+            ),
+            None => None,
+        };
         let app = App {
             store,
             settings,
             calendar: RwLock::new(Arc::new(calendar)),
             keys,
+            vault,
         };
         Ok((app, report))
     }

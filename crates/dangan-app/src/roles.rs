@@ -163,11 +163,15 @@ pub enum UseCase {
     CorrectData,
     /// Record damage, repairs and losses.
     RecordDamage,
+    /// Ingest scans into the electronic archive.
+    IngestScans,
+    /// Verify the seals and digests of stored files.
+    VerifyFiles,
 }
 
 impl UseCase {
     /// Every use-case, in the order of the rendered matrix.
-    pub const ALL: [UseCase; 24] = [
+    pub const ALL: [UseCase; 26] = [
         UseCase::ReadReference,
         UseCase::ReadCatalogue,
         UseCase::EditCatalogue,
@@ -192,6 +196,8 @@ impl UseCase {
         UseCase::Organise,
         UseCase::CorrectData,
         UseCase::RecordDamage,
+        UseCase::IngestScans,
+        UseCase::VerifyFiles,
     ];
 
     /// The Chinese description used in the rendered matrix.
@@ -221,6 +227,8 @@ impl UseCase {
             UseCase::Organise => "组卷、封卷、编制档号",
             UseCase::CorrectData => "凭证明材料更正档案信息",
             UseCase::RecordDamage => "登记损毁、修复和丢失",
+            UseCase::IngestScans => "扫描件入库",
+            UseCase::VerifyFiles => "校验电子文件的数字摘要与电子印章",
         }
     }
 
@@ -286,8 +294,9 @@ pub fn grant(role: Role, use_case: UseCase) -> Grant {
         (Admin | Archivist | Handler, U::HandOver | U::ManageSupplements) => Yes,
         (
             Admin | Archivist,
-            U::ReceiveHandover | U::Organise | U::CorrectData | U::RecordDamage,
+            U::ReceiveHandover | U::Organise | U::CorrectData | U::RecordDamage | U::IngestScans,
         ) => Yes,
+        (Admin | Archivist | Auditor, U::VerifyFiles) => Yes,
         (Auditor, U::ReadLog | U::VerifyLog) => Yes,
         _ => No,
     }

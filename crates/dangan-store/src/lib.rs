@@ -26,6 +26,7 @@ pub mod corrections;
 pub mod damage;
 mod error;
 pub mod events;
+pub mod files;
 pub mod handovers;
 pub mod insured;
 mod migrate;

@@ -31,6 +31,11 @@ const SQLITE: &[Migration] = &[
         description: "workflow",
         sql: include_str!("../migrations/sqlite/0003_workflow.sql"),
     },
+    Migration {
+        version: 4,
+        description: "files",
+        sql: include_str!("../migrations/sqlite/0004_files.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -48,6 +53,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         description: "workflow",
         sql: include_str!("../migrations/postgres/0003_workflow.sql"),
+    },
+    Migration {
+        version: 4,
+        description: "files",
+        sql: include_str!("../migrations/postgres/0004_files.sql"),
     },
 ];
 

@@ -118,7 +118,7 @@ pub struct TestApp {
     pub auditor: Actor,
     /// The generated passwords printed at first start (username, password).
     pub initial_passwords: Vec<(String, String)>,
-    /// Keeps the key directory alive.
+    /// Keeps the key directory (and the vault under it, `vault/`) alive.
     pub keys_dir: tempfile::TempDir,
     /// Keeps the database alive.
     pub db: TestDb,
@@ -131,8 +131,16 @@ impl TestApp {
     }
 
     /// Starts the app on `db` with the given settings.
-    pub async fn start_with(db: TestDb, settings: Settings) -> TestApp {
+    pub async fn start_with(db: TestDb, mut settings: Settings) -> TestApp {
         let keys_dir = tempfile::tempdir().expect("key directory");
+        if settings.vault.is_none() {
+            settings.vault = Some(dangan_app::VaultSettings {
+                root: keys_dir.path().join("vault"),
+                cipher: dangan_vault::Cipher::Aes256Gcm,
+                max_upload: 64 * 1024 * 1024,
+                min_dpi: 300,
+            });
+        }
         let keys = KeyRing::load_or_create(keys_dir.path()).expect("keys");
         let (app, boot) = App::start(&db.config, settings, keys)
             .await

@@ -95,6 +95,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/damage/{id}/repair", post(api::workflow::record_repair))
         .route("/losses/{id}/steps", put(api::workflow::loss_steps))
+        .route(
+            "/materials/{id}/files",
+            post(api::files::upload_file).get(api::files::list_files),
+        )
+        .route("/files/{id}/content", get(api::files::download_file))
+        .route("/files/{id}/verification", get(api::files::verify_file))
         .route("/audit/log", get(api::audit::search_log))
         .route("/audit/verify", post(api::audit::verify_log))
         .route("/audit/anchor", post(api::audit::anchor_log))

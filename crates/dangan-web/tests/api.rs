@@ -324,3 +324,108 @@ async fn the_print_views_carry_the_forms_in_chinese_with_values_escaped() {
     assert!(html.contains("&lt;b&gt;手写补充&lt;/b&gt;"));
     assert!(!html.contains("<b>手写补充"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_uploads_streamed_downloads_decrypted_and_verifies_over_http() {
+    use dangan_app::events::{EventInput, MaterialInput};
+    let server = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let app = &server.test_app;
+    let p = app
+        .app
+        .create_person(&app.admin, &person_input(31, "张三"))
+        .await
+        .unwrap();
+    let input = EventInput {
+        person_id: Some(p.id.0),
+        business_type: "enrolment".into(),
+        business_date: "2024-05-06".into(),
+        materials: vec![MaterialInput {
+            material_code: "enrolment_form".into(),
+            pages: 2,
+            ..MaterialInput::default()
+        }],
+        ..EventInput::default()
+    };
+    let m = app
+        .app
+        .record_event(&app.admin, &input)
+        .await
+        .unwrap()
+        .event
+        .materials[0]
+        .id;
+    app.register(&app.admin, p.id).await;
+    let token = server.login("admin", dangan_testkit::TEST_PASSWORD).await;
+    let body: Vec<u8> = b"%PDF-1.7\n<</Type /Page>>\n"
+        .iter()
+        .copied()
+        .chain((0..3_000_000u32).map(|i| (i % 251) as u8))
+        .collect();
+    let url = |p: &str| format!("{}{p}", server.base_url);
+    let res = server
+        .client
+        .post(url(&format!("/api/v1/materials/{m}/files")))
+        .bearer_auth(&token)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "the file name is required");
+    let res = server
+        .client
+        .post(url(&format!("/api/v1/materials/{m}/files")))
+        .bearer_auth(&token)
+        .header(
+            "x-file-name",
+            "2024-%E5%8F%82%E4%BF%9D%E7%99%BB%E8%AE%B0.pdf",
+        )
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        201,
+        "a 3 MB body passes the 2 MB JSON limit: it is streamed"
+    );
+    let f: Value = res.json().await.unwrap();
+    assert_eq!(f["format"], "pdf");
+    assert_eq!(f["original_name"], "2024-参保登记.pdf");
+    assert!(
+        f["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "not_pdfa")
+    );
+    let id = f["id"].as_i64().unwrap();
+    let res = server
+        .client
+        .get(url(&format!("/api/v1/files/{id}/content")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(
+        !res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("参保"),
+        "no S6.1 name in the download header"
+    );
+    assert_eq!(res.bytes().await.unwrap().to_vec(), body);
+    let auditor = server.login("auditor", dangan_testkit::TEST_PASSWORD).await;
+    let v: Value = server
+        .client
+        .get(url(&format!("/api/v1/files/{id}/verification")))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["ok"], true);
+}

@@ -372,6 +372,30 @@ fn routes() -> Vec<Route> {
             ),
             Some(U::RecordDamage),
         ),
+        r(
+            Method::POST,
+            "/api/v1/materials/999999/files",
+            B::Text("%PDF-1.4 walk"),
+            Some(U::IngestScans),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/materials/999999/files",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/files/{file}/content",
+            B::None,
+            Some(U::ReadArchive),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/files/999999/verification",
+            B::None,
+            Some(U::VerifyFiles),
+        ),
         // Routes that end or change the caller's session come last.
         r(
             Method::POST,
@@ -397,6 +421,7 @@ fn routes() -> Vec<Route> {
 }
 
 struct Ids {
+    file: i64,
     person: i64,
     other: i64,
     event: i64,
@@ -405,7 +430,8 @@ struct Ids {
 }
 
 fn fill(path: &str, ids: &Ids) -> String {
-    path.replace("{person}", &ids.person.to_string())
+    path.replace("{file}", &ids.file.to_string())
+        .replace("{person}", &ids.person.to_string())
         .replace("{other}", &ids.other.to_string())
         .replace("{event}", &ids.event.to_string())
         .replace("{user}", &ids.user.to_string())
@@ -470,6 +496,28 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         .await
         .unwrap()
         .event;
+    let someone_file = app
+        .ingest_file(
+            &t.admin,
+            event.materials[0].id,
+            Some("a.pdf"),
+            &b"%PDF-1.4 someone"[..],
+        )
+        .await
+        .unwrap()
+        .id
+        .0;
+    let own_file = app
+        .ingest_file(
+            &t.admin,
+            own_event.materials[0].id,
+            Some("b.pdf"),
+            &b"%PDF-1.4 own"[..],
+        )
+        .await
+        .unwrap()
+        .id
+        .0;
     let clerk = t.actor("clerk", Role::Window).await;
     let opened = app.open_insured_account(&clerk, insured.id).await.unwrap();
     let first = app
@@ -506,6 +554,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
             .await
             .unwrap();
         let ids = Ids {
+            file: someone_file,
             person: someone.id.0,
             other: someone.id.0,
             event: event.id.0,
@@ -533,6 +582,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         Role::Insured,
         login["token"].as_str().unwrap().to_owned(),
         Ids {
+            file: own_file,
             person: insured.id.0,
             other: someone.id.0,
             event: own_event.id.0,
@@ -558,6 +608,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         Role::Machine,
         machine.secret,
         Ids {
+            file: someone_file,
             person: someone.id.0,
             other: someone.id.0,
             event: event.id.0,
@@ -647,7 +698,8 @@ fn the_walk_covers_every_route_in_the_router() {
                 .replace("{other}", "{id}")
                 .replace("{event}", "{id}")
                 .replace("{user}", "{id}")
-                .replace("{token}", "{id}");
+                .replace("{token}", "{id}")
+                .replace("{file}", "{id}");
             let p: String = p
                 .split('/')
                 .map(|seg| {

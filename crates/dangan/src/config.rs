@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use dangan_app::{App, Bootstrap, Deadlines, KeyRing, Settings, StoreConfig};
+use dangan_app::{App, Bootstrap, Deadlines, KeyRing, Settings, StoreConfig, VaultSettings};
 use dangan_domain::archive_number::{ArchiveNumberPattern, DEFAULT_PATTERN};
 use dangan_domain::volume::VolumeRules;
 
@@ -74,6 +74,15 @@ pub struct RuleArgs {
     /// Pages on one sheet: 1 (single-sided) or 2 (double-sided).
     #[arg(long, env = "DANGAN_PAGES_PER_SHEET", default_value_t = 1)]
     pub pages_per_sheet: u32,
+    /// Cipher of new scans at rest: aes-256-gcm or sm4-gcm.
+    #[arg(long, env = "DANGAN_CIPHER", default_value = "aes-256-gcm")]
+    pub cipher: String,
+    /// The largest upload, in MB.
+    #[arg(long, env = "DANGAN_MAX_UPLOAD_MB", default_value_t = 200)]
+    pub max_upload_mb: u64,
+    /// The minimum resolution of the archival policy (dpi).
+    #[arg(long, env = "DANGAN_MIN_DPI", default_value_t = 300)]
+    pub min_dpi: u32,
 }
 
 impl Default for RuleArgs {
@@ -89,6 +98,9 @@ impl Default for RuleArgs {
             volume_max_mm: 20.0,
             sheet_mm: 0.1,
             pages_per_sheet: 1,
+            cipher: "aes-256-gcm".to_owned(),
+            max_upload_mb: 200,
+            min_dpi: 300,
         }
     }
 }
@@ -130,6 +142,14 @@ impl RuleArgs {
                 self.sheet_mm,
                 self.pages_per_sheet,
             )?,
+            vault: Some(VaultSettings {
+                // Set to DATA_DIR/vault when the store is opened.
+                root: PathBuf::new(),
+                cipher: dangan_vault::Cipher::parse(&self.cipher)
+                    .ok_or_else(|| anyhow::anyhow!("--cipher 应为 aes-256-gcm 或 sm4-gcm"))?,
+                max_upload: self.max_upload_mb.clamp(1, 100_000) * 1024 * 1024,
+                min_dpi: self.min_dpi,
+            }),
         })
     }
 }
@@ -154,7 +174,10 @@ impl StoreArgs {
 
     /// Loads the keys, opens the store, migrates and seeds, and prints the three officers'
     /// generated passwords if their accounts were created now.
-    pub async fn open(&self, settings: Settings) -> anyhow::Result<(App, Bootstrap)> {
+    pub async fn open(&self, mut settings: Settings) -> anyhow::Result<(App, Bootstrap)> {
+        if let Some(v) = settings.vault.as_mut() {
+            v.root = self.data_dir.join("vault");
+        }
         let config = self.store_config()?;
         let key_dir = self
             .key_dir

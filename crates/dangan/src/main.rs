@@ -12,6 +12,7 @@ mod demo_data;
 mod migrate;
 mod serve;
 mod user;
+mod verify;
 
 /// Dangan (档案) — 城乡居民基本养老保险档案管理系统
 #[derive(Debug, Parser)]
@@ -32,6 +33,10 @@ enum Command {
     User(user::UserCommand),
     /// Generate deterministic synthetic persons with their business (生成演示数据).
     DemoData(demo_data::DemoArgs),
+    /// Verify stored scans: digests, encryption and seals (校验电子文件).
+    Verify(verify::VerifyArgs),
+    /// Remove blobs no metadata knows, left by a crash (清理无主数据块).
+    Gc(config::StoreArgs),
     /// Certificates for TLS (证书).
     #[command(subcommand)]
     Cert(cert::CertCommand),
@@ -61,6 +66,8 @@ fn main() -> std::process::ExitCode {
             Command::DemoData(args) => demo_data::run(args).await,
             Command::Audit(cmd) => audit::run(cmd).await,
             Command::Cert(cmd) => cert::run(cmd),
+            Command::Verify(args) => verify::run(args).await,
+            Command::Gc(args) => verify::gc(args).await,
         }
     });
     match result {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod calendar;
 pub mod catalogue;
 pub mod events;
+pub mod files;
 pub mod health;
 pub mod my;
 pub mod persons;

@@ -1,0 +1,488 @@
+//! 电子文件 — scans of material items in the electronic archive (S6.1, S6.2, S6.4, S7.4, X2):
+//! ingest (streamed, identified by content, digested with SHA-256 and SM3, encrypted, stored
+//! durably before it is acknowledged), the seal (the agency's Ed25519 signature over a canonical
+//! manifest of the S6.2 metadata, digests, size, format and ingest time), download, and
+//! verification that finds a changed byte in a blob or a changed metadata row.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use tokio::io::AsyncRead;
+
+use dangan_store::events::{self, MaterialId};
+use dangan_store::files::{self, FileId, FileRow, NewFile};
+use dangan_store::{Tx, persons, volumes};
+use dangan_vault::identify::{Format, identify};
+use dangan_vault::store::HEAD_LEN;
+use dangan_vault::{Vault, VaultError};
+
+use crate::audit::{Op, Outcome};
+use crate::roles::{Actor, UseCase};
+use crate::{App, AppError, AppResult, today};
+
+/// A file as shown (no key material, no identity number).
+#[derive(Debug, Clone, Serialize)]
+pub struct FileView {
+    /// Row id.
+    pub id: FileId,
+    /// The material item.
+    pub material_id: MaterialId,
+    /// The name it arrived with.
+    pub original_name: String,
+    /// Format code.
+    pub format: String,
+    /// MIME type.
+    pub mime: String,
+    /// Resolution.
+    pub dpi: Option<i64>,
+    /// Pages.
+    pub pages: Option<i64>,
+    /// PDF/A claim.
+    pub pdfa: Option<String>,
+    /// Meets the archival policy.
+    pub archival: bool,
+    /// Policy flags.
+    pub flags: Vec<String>,
+    /// Identical bytes were already in the archive (stored once).
+    pub duplicate: bool,
+    /// Size in bytes.
+    pub size: i64,
+    /// SHA-256.
+    pub sha256: String,
+    /// SM3.
+    pub sm3: String,
+    /// 扫描人
+    pub scanned_by: String,
+    /// 扫描日期
+    pub scan_date: NaiveDate,
+    /// Ingested at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The result of verifying one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileVerification {
+    /// The file.
+    pub file_id: FileId,
+    /// Everything holds.
+    pub ok: bool,
+    /// The blob decrypts, authenticates and hashes to the recorded digests.
+    pub content_ok: bool,
+    /// The seal is valid over the current metadata.
+    pub seal_ok: bool,
+    /// What is wrong, in Chinese.
+    pub problems: Vec<String>,
+}
+
+fn vault_missing() -> AppError {
+    AppError::Internal("no vault configured".to_owned())
+}
+
+impl App {
+    fn vault(&self) -> AppResult<&Vault> {
+        self.vault.as_ref().ok_or_else(vault_missing)
+    }
+
+    /// The canonical manifest of a file: keys sorted, no whitespace.
+    async fn manifest(&self, tx: &mut Tx, f: &FileRow, archive_number: &str) -> AppResult<String> {
+        let m = events::material(tx, f.material_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+        let e = events::get(tx, m.event_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
+        let p = persons::get(tx, e.person_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("person vanished".to_owned()))?;
+        let blob = files::blob(tx, &f.sha256)
+            .await?
+            .ok_or_else(|| AppError::Internal("blob row missing".to_owned()))?;
+        let mut map = BTreeMap::new();
+        map.insert("archive_number", archive_number.to_owned());
+        map.insert("file_id", f.id.to_string());
+        map.insert("material_id", f.material_id.to_string());
+        map.insert("person_id_number", p.id_number);
+        map.insert("material_name", m.name);
+        map.insert("formation_date", m.formation_date.to_string());
+        map.insert("scan_date", f.scan_date.to_string());
+        map.insert("scanned_by", f.scanned_by.clone());
+        map.insert("sha256", f.sha256.clone());
+        map.insert("sm3", blob.sm3);
+        map.insert("size", blob.size.to_string());
+        map.insert("format", f.format.clone());
+        map.insert("ingested_at", crate::audit::stamp(f.created_at));
+        serde_json::to_string(&map).map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    async fn file_view(&self, tx: &mut Tx, f: FileRow) -> AppResult<FileView> {
+        let blob = files::blob(tx, &f.sha256)
+            .await?
+            .ok_or_else(|| AppError::Internal("blob row missing".to_owned()))?;
+        let format = f.format.clone();
+        Ok(FileView {
+            mime: match format.as_str() {
+                "pdf" => Format::Pdf,
+                "ofd" => Format::Ofd,
+                "tiff" => Format::Tiff,
+                "jpeg" => Format::Jpeg,
+                "png" => Format::Png,
+                "jp2" => Format::Jp2,
+                _ => Format::Other,
+            }
+            .mime()
+            .to_owned(),
+            id: f.id,
+            material_id: f.material_id,
+            original_name: f.original_name,
+            format,
+            dpi: f.dpi,
+            pages: f.pages,
+            pdfa: f.pdfa,
+            archival: f.archival,
+            flags: f.flags.split_whitespace().map(str::to_owned).collect(),
+            duplicate: f.duplicate,
+            size: blob.size,
+            sha256: f.sha256,
+            sm3: blob.sm3,
+            scanned_by: f.scanned_by,
+            scan_date: f.scan_date,
+            created_at: f.created_at,
+        })
+    }
+
+    /// Ingests a scan of a material item. The file is acknowledged only after its blob is
+    /// durably written and its metadata and seal are committed.
+    pub async fn ingest_file(
+        &self,
+        actor: &Actor,
+        material: MaterialId,
+        original_name: Option<&str>,
+        body: impl AsyncRead + Unpin,
+    ) -> AppResult<FileView> {
+        self.authorize(actor, UseCase::IngestScans).await?;
+        let settings = self.settings.vault.as_ref().ok_or_else(vault_missing)?;
+        let name = original_name.map(str::trim).ok_or_else(|| {
+            AppError::invalid_with(
+                "file_name_required",
+                Some("name"),
+                "请提供文件名（接口中为 X-File-Name 请求头，UTF-8，百分号编码）",
+            )
+        })?;
+        if name.is_empty()
+            || name.chars().count() > 200
+            || name.contains(['/', '\\'])
+            || name.chars().any(char::is_control)
+            || name.starts_with('.')
+        {
+            return Err(AppError::invalid_with(
+                "invalid_file_name",
+                Some("name"),
+                "文件名无效：不能为空、不能含路径分隔符或控制字符，且不超过200个字",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let m = events::material(&mut tx, material)
+            .await?
+            .ok_or_else(|| AppError::not_found("material_not_found", "未找到该材料"))?;
+        tx.rollback().await?;
+        if m.status == "lost" {
+            return Err(AppError::Conflict {
+                code: "material_lost",
+                field: None,
+                message: "该材料已登记为档案丢失".to_owned(),
+            });
+        }
+        let stored = self
+            .vault()?
+            .ingest(body, self.keys.master_key(), settings.max_upload)
+            .await
+            .map_err(|e| match e {
+                VaultError::TooLarge(n) => AppError::invalid_with(
+                    "file_too_large",
+                    Some("body"),
+                    format!("文件过大：不能超过 {} MB", n / 1024 / 1024),
+                ),
+                VaultError::Empty => AppError::invalid_with("empty_file", Some("body"), "文件为空"),
+                other => AppError::Internal(other.to_string()),
+            })?;
+        let id = identify(
+            &stored.head,
+            stored.size <= HEAD_LEN as u64,
+            settings.min_dpi,
+        );
+        let now = Utc::now();
+        let mut tx = self.store.begin_write().await?;
+        let existing = files::blob(&mut tx, &stored.sha256).await?;
+        let duplicate = existing.is_some();
+        if existing.is_none() {
+            files::insert_blob(
+                &mut tx,
+                &stored.sha256,
+                &stored.sm3,
+                i64::try_from(stored.size).unwrap_or(i64::MAX),
+                stored.cipher.name(),
+                &hex::encode(&stored.wrapped_key),
+                self.keys.master_key_id(),
+                now,
+            )
+            .await?;
+        }
+        let flags = id.flags.join(" ");
+        let new = NewFile {
+            material_id: material,
+            sha256: &stored.sha256,
+            original_name: name,
+            format: id.format.code(),
+            dpi: id.dpi.map(i64::from),
+            pages: id.pages.map(i64::from),
+            pdfa: id.pdfa.as_deref(),
+            archival: id.archival,
+            flags: &flags,
+            duplicate,
+            scanned_by: &actor.display_name,
+            scan_date: today(),
+            created_at: now,
+        };
+        let fid = files::insert(&mut tx, &new).await?;
+        let row = files::get(&mut tx, fid)
+            .await?
+            .ok_or_else(|| AppError::Internal("file vanished".to_owned()))?;
+        let archive_number = match m.volume_id {
+            Some(v) => volumes::get(&mut tx, dangan_store::volumes::VolumeId(v))
+                .await?
+                .and_then(|v| v.archive_number)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let manifest = self.manifest(&mut tx, &row, &archive_number).await?;
+        let seal = self.keys.sign(manifest.as_bytes());
+        files::seal(&mut tx, fid, &manifest, &seal, self.keys.key_id()).await?;
+        let op = Op::new("file.ingest", "file", fid).detail(format!(
+            "material {material} {} {} bytes{}",
+            id.format.code(),
+            stored.size,
+            if duplicate { " duplicate" } else { "" }
+        ));
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        let row = files::get(&mut tx, fid)
+            .await?
+            .ok_or_else(|| AppError::Internal("file vanished".to_owned()))?;
+        let view = self.file_view(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Opens a file for reading (part of the person's archive: staff need a query
+    /// registration). Returns its view and a reader of the decrypted bytes; a blob that fails
+    /// authentication ends the stream with an error.
+    pub async fn open_file(
+        &self,
+        actor: &Actor,
+        id: FileId,
+    ) -> AppResult<(FileView, tokio::io::DuplexStream)> {
+        let g = self.authorize(actor, UseCase::ReadArchive).await?;
+        let op = Op::new("file.read", "file", id);
+        let mut tx = self.store.begin_write().await?;
+        let Some(f) = files::get(&mut tx, id).await? else {
+            tx.rollback().await?;
+            return Err(self
+                .deny(
+                    actor,
+                    op,
+                    AppError::not_found("file_not_found", "未找到该电子文件"),
+                )
+                .await);
+        };
+        let m = events::material(&mut tx, f.material_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+        let e = events::get(&mut tx, m.event_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
+        if let Some(refusal) = self.archive_access(&mut tx, actor, g, e.person_id).await? {
+            tx.rollback().await?;
+            return Err(self.deny(actor, op, refusal).await);
+        }
+        let blob = files::blob(&mut tx, &f.sha256)
+            .await?
+            .ok_or_else(|| AppError::Internal("blob row missing".to_owned()))?;
+        let view = self.file_view(&mut tx, f).await?;
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        tx.commit().await?;
+        let wrapped =
+            hex::decode(&blob.wrapped_key).map_err(|e| AppError::Internal(e.to_string()))?;
+        let vault = self.vault()?.clone();
+        let master = *self.keys.master_key();
+        let (mut writer, reader) = tokio::io::duplex(256 * 1024);
+        let sha = blob.sha256.clone();
+        tokio::spawn(async move {
+            if let Err(e) = vault.read_to(&sha, &wrapped, &master, &mut writer).await {
+                tracing::error!(error = %e, blob = %sha, "blob failed while streaming");
+            }
+        });
+        Ok((view, reader))
+    }
+
+    /// The files of a material item.
+    pub async fn files_of(&self, actor: &Actor, material: MaterialId) -> AppResult<Vec<FileView>> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let mut tx = self.store.begin().await?;
+        let mut out = Vec::new();
+        for f in files::for_material(&mut tx, material).await? {
+            out.push(self.file_view(&mut tx, f).await?);
+        }
+        tx.rollback().await?;
+        Ok(out)
+    }
+
+    async fn verify_one(&self, id: FileId) -> AppResult<FileVerification> {
+        let mut tx = self.store.begin().await?;
+        let f = files::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("file_not_found", "未找到该电子文件"))?;
+        let blob = files::blob(&mut tx, &f.sha256).await?;
+        let mut problems = Vec::new();
+        // The archive number is taken from the sealed manifest itself: it may be assigned later,
+        // when the volume is sealed, without invalidating the scan's seal.
+        let stored: BTreeMap<String, String> =
+            serde_json::from_str(&f.manifest).unwrap_or_default();
+        let archive_number = stored.get("archive_number").cloned().unwrap_or_default();
+        let seal_ok = match self.manifest(&mut tx, &f, &archive_number).await {
+            Ok(now) => {
+                let signed = self.keys.verify(f.manifest.as_bytes(), &f.seal)
+                    && f.seal_key_id == self.keys.key_id();
+                if !signed {
+                    problems.push("电子印章无效：签名与封存清单不符".to_owned());
+                }
+                if now != f.manifest {
+                    problems.push("元数据与封存清单不符：档案信息被修改".to_owned());
+                }
+                signed && now == f.manifest
+            }
+            Err(e) => {
+                problems.push(format!("元数据不完整：{e}"));
+                false
+            }
+        };
+        tx.rollback().await?;
+        let content_ok = match &blob {
+            None => {
+                problems.push("缺少数据块记录".to_owned());
+                false
+            }
+            Some(b) => {
+                let wrapped = hex::decode(&b.wrapped_key).unwrap_or_default();
+                match self
+                    .vault()?
+                    .verify(&b.sha256, &wrapped, self.keys.master_key())
+                    .await
+                {
+                    Ok(v)
+                        if v.sha256 == b.sha256
+                            && v.sm3 == b.sm3
+                            && i64::try_from(v.size).ok() == Some(b.size) =>
+                    {
+                        true
+                    }
+                    Ok(_) => {
+                        problems.push("数字摘要不符：文件内容被修改".to_owned());
+                        false
+                    }
+                    Err(VaultError::Missing(_)) => {
+                        problems.push("数据块缺失".to_owned());
+                        false
+                    }
+                    Err(e) => {
+                        problems.push(format!("文件内容校验失败（被修改、截断或调换）：{e}"));
+                        false
+                    }
+                }
+            }
+        };
+        if let Some(b) = &blob {
+            let mut tx = self.store.begin_write().await?;
+            files::record_verification(&mut tx, &b.sha256, content_ok, Utc::now()).await?;
+            tx.commit().await?;
+        }
+        Ok(FileVerification {
+            file_id: id,
+            ok: content_ok && seal_ok,
+            content_ok,
+            seal_ok,
+            problems,
+        })
+    }
+
+    /// Verifies one file: decrypts and re-hashes its blob and checks its seal over the current
+    /// metadata.
+    pub async fn verify_file(&self, actor: &Actor, id: FileId) -> AppResult<FileVerification> {
+        self.authorize(actor, UseCase::VerifyFiles).await?;
+        let v = self.verify_one(id).await?;
+        let outcome = if v.ok { Outcome::Ok } else { Outcome::Failed };
+        self.log(
+            actor,
+            &Op::new("file.verify", "file", id).detail(v.problems.join("；")),
+            outcome,
+        )
+        .await?;
+        Ok(v)
+    }
+
+    /// Verifies every file, in id order, calling `progress(done)` as it goes; returns the
+    /// failures.
+    pub async fn verify_all_files(
+        &self,
+        actor: &Actor,
+        progress: impl Fn(usize),
+    ) -> AppResult<(usize, Vec<FileVerification>)> {
+        self.authorize(actor, UseCase::VerifyFiles).await?;
+        let mut after = 0i64;
+        let mut done = 0usize;
+        let mut failures = Vec::new();
+        loop {
+            let mut tx = self.store.begin().await?;
+            let ids = files::ids_after(&mut tx, after, 500).await?;
+            tx.rollback().await?;
+            let Some(last) = ids.last() else { break };
+            after = last.0;
+            for id in ids {
+                let v = self.verify_one(id).await?;
+                if !v.ok {
+                    failures.push(v);
+                }
+                done += 1;
+                progress(done);
+            }
+        }
+        let outcome = if failures.is_empty() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        };
+        self.log(
+            actor,
+            &Op::new("file.verify_all", "file", "")
+                .detail(format!("{done} files, {} failed", failures.len())),
+            outcome,
+        )
+        .await?;
+        Ok((done, failures))
+    }
+
+    /// Removes blobs and temporary files that no metadata knows (after a crash between a blob's
+    /// write and its commit). Returns how many were removed.
+    pub async fn collect_garbage(&self, actor: &Actor) -> AppResult<usize> {
+        self.authorize(actor, UseCase::VerifyFiles).await?;
+        let mut tx = self.store.begin().await?;
+        let known = files::all_blob_digests(&mut tx)
+            .await?
+            .into_iter()
+            .collect();
+        tx.rollback().await?;
+        self.vault()?
+            .remove_orphans(&known)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+}

@@ -1,0 +1,129 @@
+//! The electronic archive on both backends: ingest, duplicates, download, and verification that
+//! catches a flipped byte in a blob and an edited metadata row.
+
+use dangan_app::AppError;
+use dangan_app::events::{EventInput, MaterialInput};
+use dangan_app::ids::MaterialId;
+use dangan_testkit::{TestApp, TestDb, on_both_backends, person_input};
+use sqlx::Connection;
+use tokio::io::AsyncReadExt;
+
+fn code_of<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
+    r.expect_err("an error").code().to_owned()
+}
+
+/// A PNG header declaring 300 dpi, then filler.
+fn scan(len: usize, seed: u8) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    b.extend_from_slice(&13u32.to_be_bytes());
+    b.extend_from_slice(b"IHDR");
+    b.extend_from_slice(&[0; 17]);
+    b.extend_from_slice(&9u32.to_be_bytes());
+    b.extend_from_slice(b"pHYs");
+    b.extend_from_slice(&11811u32.to_be_bytes());
+    b.extend_from_slice(&11811u32.to_be_bytes());
+    b.push(1);
+    b.extend_from_slice(&[0; 4]);
+    b.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    b
+}
+
+async fn material(t: &TestApp) -> (dangan_app::ids::PersonId, MaterialId) {
+    let p = t
+        .app
+        .create_person(&t.admin, &person_input(1, "张三"))
+        .await
+        .unwrap();
+    let input = EventInput {
+        person_id: Some(p.id.0),
+        business_type: "enrolment".into(),
+        business_date: "2024-05-06".into(),
+        materials: vec![MaterialInput {
+            material_code: "enrolment_form".into(),
+            pages: 2,
+            carrier: Some("both".into()),
+            ..MaterialInput::default()
+        }],
+        ..EventInput::default()
+    };
+    let ev = t.app.record_event(&t.admin, &input).await.unwrap().event;
+    (p.id, ev.materials[0].id)
+}
+
+async fn raw(db: &TestDb, sql: &str) {
+    match &db.config {
+        dangan_app::StoreConfig::SqliteFile(path) => {
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        dangan_app::StoreConfig::Postgres(url) => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+on_both_backends! {
+    async fn a_scan_is_stored_once_read_back_and_verified(db: TestDb) {
+        let t = TestApp::start(db).await;
+        let (person, m) = material(&t).await;
+        let data = scan(200_000, 1);
+        let window = t.actor("window1", dangan_app::Role::Window).await;
+        assert_eq!(code_of(t.app.ingest_file(&window, m, Some("a.png"), &data[..]).await), "forbidden");
+        assert_eq!(code_of(t.app.ingest_file(&t.admin, m, Some("../etc/passwd"), &data[..]).await), "invalid_file_name");
+        assert_eq!(code_of(t.app.ingest_file(&t.admin, m, Some("empty.png"), &b""[..]).await), "empty_file");
+        let f = t.app.ingest_file(&t.admin, m, Some("2024-参保登记-申请表.png"), &data[..]).await.unwrap();
+        assert_eq!((f.format.as_str(), f.dpi, f.duplicate), ("png", Some(300), false));
+        assert_eq!(f.flags, ["not_archival_format"], "PNG is kept but flagged");
+        assert_eq!(f.size as usize, data.len());
+        let again = t.app.ingest_file(&t.admin, m, Some("copy.png"), &data[..]).await.unwrap();
+        assert!(again.duplicate, "identical bytes are reported and stored once");
+        assert_eq!(again.sha256, f.sha256);
+
+        assert_eq!(code_of(t.app.open_file(&t.admin, f.id).await), "query_registration_required");
+        t.register(&t.admin, person).await;
+        let (_, mut reader) = t.app.open_file(&t.admin, f.id).await.unwrap();
+        let mut back = Vec::new();
+        reader.read_to_end(&mut back).await.unwrap();
+        assert_eq!(back, data);
+        let v = t.app.verify_file(&t.auditor, f.id).await.unwrap();
+        assert!(v.ok, "{v:?}");
+        let (n, failures) = t.app.verify_all_files(&t.auditor, |_| {}).await.unwrap();
+        assert_eq!((n, failures.len()), (2, 0));
+    }
+
+    async fn a_flipped_byte_or_an_edited_row_fails_verification_naming_the_file(db: TestDb) {
+        let t = TestApp::start(db).await;
+        let (_, m) = material(&t).await;
+        let a = t.app.ingest_file(&t.admin, m, Some("a.png"), &scan(90_000, 2)[..]).await.unwrap();
+        let b = t.app.ingest_file(&t.admin, m, Some("b.png"), &scan(90_000, 3)[..]).await.unwrap();
+        let c = t.app.ingest_file(&t.admin, m, Some("c.png"), &scan(90_000, 4)[..]).await.unwrap();
+        // One flipped byte in a's blob.
+        let path = t.keys_dir.path().join("vault").join("blobs").join(&a.sha256[..2]).join(&a.sha256[2..4]).join(format!("{}.dgvb", a.sha256));
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[40_000] ^= 0x01;
+        std::fs::write(&path, bytes).unwrap();
+        // One edited metadata row of b.
+        raw(&t.db, &format!("UPDATE files SET scanned_by = '他人' WHERE id = {}", b.id)).await;
+        let (n, failures) = t.app.verify_all_files(&t.auditor, |_| {}).await.unwrap();
+        assert_eq!(n, 3);
+        let failed: Vec<_> = failures.iter().map(|f| f.file_id).collect();
+        assert_eq!(failed, [a.id, b.id]);
+        assert!(!failures[0].content_ok && failures[0].seal_ok);
+        assert!(failures[0].problems[0].contains("被修改"));
+        assert!(failures[1].content_ok && !failures[1].seal_ok);
+        assert!(failures[1].problems.iter().any(|p| p.contains("元数据")));
+        assert!(t.app.verify_file(&t.auditor, c.id).await.unwrap().ok);
+        // The material's name is sealed too.
+        raw(&t.db, &format!("UPDATE material_items SET name = '伪造材料' WHERE id = {}", m)).await;
+        assert!(!t.app.verify_file(&t.auditor, c.id).await.unwrap().seal_ok);
+    }
+}

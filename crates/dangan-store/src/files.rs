@@ -1,0 +1,240 @@
+//! 电子文件 — blobs (content-addressed, encrypted) and the files (scans of material items) that
+//! point at them, with their identification and seal.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::events::MaterialId;
+use crate::{StoreResult, Tx, id_type, on_conn};
+
+id_type!(
+    /// The row id of a file.
+    FileId
+);
+
+/// A stored blob.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BlobRow {
+    /// SHA-256 of the plaintext (the blob's name).
+    pub sha256: String,
+    /// SM3 of the plaintext.
+    pub sm3: String,
+    /// Plaintext size.
+    pub size: i64,
+    /// Cipher name.
+    pub cipher: String,
+    /// Data key wrapped by the master key, hex.
+    pub wrapped_key: String,
+    /// Which master key wrapped it.
+    pub master_key_id: String,
+    /// Last verification.
+    pub verified_at: Option<DateTime<Utc>>,
+    /// Its result.
+    pub verify_ok: Option<bool>,
+}
+
+/// A stored file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct FileRow {
+    /// Row id.
+    pub id: FileId,
+    /// The material item it is a scan of.
+    pub material_id: MaterialId,
+    /// The blob.
+    pub sha256: String,
+    /// The name it arrived with.
+    pub original_name: String,
+    /// Format code.
+    pub format: String,
+    /// Resolution.
+    pub dpi: Option<i64>,
+    /// Pages.
+    pub pages: Option<i64>,
+    /// PDF/A claim.
+    pub pdfa: Option<String>,
+    /// Meets the archival policy.
+    pub archival: bool,
+    /// Policy flags, space-separated.
+    pub flags: String,
+    /// The bytes were already stored for another file.
+    pub duplicate: bool,
+    /// 扫描人
+    pub scanned_by: String,
+    /// 扫描日期
+    pub scan_date: NaiveDate,
+    /// The canonical manifest that was sealed.
+    pub manifest: String,
+    /// The seal (signature, hex).
+    pub seal: String,
+    /// The signing key's id.
+    pub seal_key_id: String,
+    /// Ingested at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A file to insert.
+#[derive(Debug, Clone)]
+pub struct NewFile<'a> {
+    /// The material.
+    pub material_id: MaterialId,
+    /// The blob.
+    pub sha256: &'a str,
+    /// Original name.
+    pub original_name: &'a str,
+    /// Format code.
+    pub format: &'a str,
+    /// Resolution.
+    pub dpi: Option<i64>,
+    /// Pages.
+    pub pages: Option<i64>,
+    /// PDF/A claim.
+    pub pdfa: Option<&'a str>,
+    /// Archival.
+    pub archival: bool,
+    /// Flags.
+    pub flags: &'a str,
+    /// Duplicate of stored bytes.
+    pub duplicate: bool,
+    /// 扫描人
+    pub scanned_by: &'a str,
+    /// 扫描日期
+    pub scan_date: NaiveDate,
+    /// Ingested at.
+    pub created_at: DateTime<Utc>,
+}
+
+const FILE_COLUMNS: &str = "id, material_id, sha256, original_name, format, dpi, pages, pdfa, archival, flags, duplicate, scanned_by, scan_date, manifest, seal, seal_key_id, created_at";
+const BLOB_COLUMNS: &str =
+    "sha256, sm3, size, cipher, wrapped_key, master_key_id, verified_at, verify_ok";
+
+/// The blob with this digest.
+pub async fn blob(tx: &mut Tx, sha256: &str) -> StoreResult<Option<BlobRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {BLOB_COLUMNS} FROM blobs WHERE sha256 = $1"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(sha256).fetch_optional(c).await)?)
+}
+
+/// Records a new blob.
+#[expect(clippy::too_many_arguments, reason = "one column each")]
+pub async fn insert_blob(
+    tx: &mut Tx,
+    sha256: &str,
+    sm3: &str,
+    size: i64,
+    cipher: &str,
+    wrapped_key: &str,
+    master_key_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("INSERT INTO blobs (sha256, sm3, size, cipher, wrapped_key, master_key_id, stored_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(sha256)
+            .bind(sm3)
+            .bind(size)
+            .bind(cipher)
+            .bind(wrapped_key)
+            .bind(master_key_id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Records a file; its manifest and seal are filled in by [`seal`] in the same transaction.
+pub async fn insert(tx: &mut Tx, f: &NewFile<'_>) -> StoreResult<FileId> {
+    let id = on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "INSERT INTO files (material_id, sha256, original_name, format, dpi, pages, pdfa, archival, flags, duplicate, scanned_by, scan_date, manifest, seal, seal_key_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '', '', '', $13) RETURNING id",
+        )
+        .bind(f.material_id)
+        .bind(f.sha256)
+        .bind(f.original_name)
+        .bind(f.format)
+        .bind(f.dpi)
+        .bind(f.pages)
+        .bind(f.pdfa)
+        .bind(f.archival)
+        .bind(f.flags)
+        .bind(f.duplicate)
+        .bind(f.scanned_by)
+        .bind(f.scan_date)
+        .bind(f.created_at)
+        .fetch_one(c)
+        .await
+    })?;
+    Ok(FileId(id))
+}
+
+/// Stores a file's manifest and seal.
+pub async fn seal(
+    tx: &mut Tx,
+    id: FileId,
+    manifest: &str,
+    seal: &str,
+    key_id: &str,
+) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE files SET manifest = $1, seal = $2, seal_key_id = $3 WHERE id = $4")
+            .bind(manifest)
+            .bind(seal)
+            .bind(key_id)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// One file.
+pub async fn get(tx: &mut Tx, id: FileId) -> StoreResult<Option<FileRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1"));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
+}
+
+/// The files of a material item.
+pub async fn for_material(tx: &mut Tx, material: MaterialId) -> StoreResult<Vec<FileRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {FILE_COLUMNS} FROM files WHERE material_id = $1 ORDER BY id"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(material).fetch_all(c).await)?)
+}
+
+/// File ids after `after`, at most `limit` (for verifying everything in pages).
+pub async fn ids_after(tx: &mut Tx, after: i64, limit: i64) -> StoreResult<Vec<FileId>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT id FROM files WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Every blob digest (to tell orphans from known blobs).
+pub async fn all_blob_digests(tx: &mut Tx) -> StoreResult<Vec<String>> {
+    Ok(on_conn!(tx, c => sqlx::query_scalar("SELECT sha256 FROM blobs").fetch_all(c).await)?)
+}
+
+/// Records the outcome of verifying a blob.
+pub async fn record_verification(
+    tx: &mut Tx,
+    sha256: &str,
+    ok: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE blobs SET verified_at = $1, verify_ok = $2 WHERE sha256 = $3")
+            .bind(now)
+            .bind(ok)
+            .bind(sha256)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
