@@ -313,7 +313,12 @@ impl App {
         let wrapped =
             hex::decode(&blob.wrapped_key).map_err(|e| AppError::Internal(e.to_string()))?;
         let vault = self.vault()?.clone();
-        let master = *self.keys.master_key();
+        let master = self
+            .keys
+            .master_key_by_id(&blob.master_key_id)
+            .ok_or_else(|| {
+                AppError::Internal(format!("master key {} not available", blob.master_key_id))
+            })?;
         let (mut writer, reader) = tokio::io::duplex(256 * 1024);
         let sha = blob.sha256.clone();
         tokio::spawn(async move {
@@ -373,11 +378,17 @@ impl App {
             }
             Some(b) => {
                 let wrapped = hex::decode(&b.wrapped_key).unwrap_or_default();
-                match self
-                    .vault()?
-                    .verify(&b.sha256, &wrapped, self.keys.master_key())
-                    .await
-                {
+                let Some(master) = self.keys.master_key_by_id(&b.master_key_id) else {
+                    problems.push(format!("缺少主密钥 {}，无法解密", b.master_key_id));
+                    return Ok(FileVerification {
+                        file_id: id,
+                        ok: false,
+                        content_ok: false,
+                        seal_ok,
+                        problems,
+                    });
+                };
+                match self.vault()?.verify(&b.sha256, &wrapped, &master).await {
                     Ok(v)
                         if v.sha256 == b.sha256
                             && v.sm3 == b.sm3
@@ -484,5 +495,56 @@ impl App {
             .remove_orphans(&known)
             .await
             .map_err(|e| AppError::Internal(e.to_string()))
+    }
+}
+
+impl App {
+    /// 密钥轮换: re-wraps every blob's data key under a new master key, without rewriting any
+    /// blob, then makes the new key current and retires the old one. Resumable: a run that
+    /// stopped half-way continues with the same next key. Run it with the server stopped (a
+    /// running server holds the old key ring until restarted).
+    pub async fn rotate_master_key(
+        &self,
+        actor: &Actor,
+        progress: impl Fn(usize),
+    ) -> AppResult<usize> {
+        self.authorize(actor, UseCase::ManageKeys).await?;
+        let (next_id, next) = self.keys.next_master_key()?;
+        let mut done = 0usize;
+        loop {
+            let mut tx = self.store.begin_write().await?;
+            let batch = files::blobs_not_wrapped_by(&mut tx, &next_id, 500).await?;
+            if batch.is_empty() {
+                tx.rollback().await?;
+                break;
+            }
+            for b in &batch {
+                let old = self
+                    .keys
+                    .master_key_by_id(&b.master_key_id)
+                    .ok_or_else(|| {
+                        AppError::Internal(format!("master key {} not available", b.master_key_id))
+                    })?;
+                let wrapped =
+                    hex::decode(&b.wrapped_key).map_err(|e| AppError::Internal(e.to_string()))?;
+                let data_key = dangan_vault::crypto::unwrap_key(&old, &wrapped)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                let rewrapped = dangan_vault::crypto::wrap_key(&next, &data_key)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                files::rewrap(&mut tx, &b.sha256, &hex::encode(rewrapped), &next_id).await?;
+            }
+            tx.commit().await?;
+            done += batch.len();
+            progress(done);
+        }
+        self.keys.finish_rotation()?;
+        self.log(
+            actor,
+            &Op::new("key.rotate", "master_key", next_id)
+                .detail(format!("{done} data keys re-wrapped")),
+            Outcome::Ok,
+        )
+        .await?;
+        Ok(done)
     }
 }

@@ -25,6 +25,9 @@ pub struct KeyRing {
     pii_key: [u8; 32],
     master: [u8; 32],
     master_id: String,
+    /// Every master key this ring can unwrap with, by id: the current one, a rotation's next
+    /// one and retired ones (kept, because older backups hold data keys wrapped by them).
+    masters: std::sync::RwLock<std::collections::BTreeMap<String, [u8; 32]>>,
     key_id: String,
     dir: PathBuf,
 }
@@ -42,6 +45,21 @@ impl fmt::Debug for KeyRing {
 const SIGNING_FILE: &str = "signing-ed25519.key";
 const PII_FILE: &str = "pii-hmac.key";
 const MASTER_FILE: &str = "master-aes256.key";
+const NEXT_MASTER_FILE: &str = "master-aes256.key.next";
+const RETIRED_DIR: &str = "retired";
+
+fn master_id_of(key: &[u8; 32]) -> String {
+    hex::encode(&Sha256::digest(Sha256::digest(key))[..8])
+}
+
+fn read_key(path: &Path) -> AppResult<[u8; 32]> {
+    let text = std::fs::read_to_string(path).map_err(|e| io_err("cannot read", path, e))?;
+    let bytes = hex::decode(text.trim())
+        .map_err(|_| AppError::Internal(format!("key file {} is not hex", path.display())))?;
+    bytes
+        .try_into()
+        .map_err(|_| AppError::Internal(format!("key file {} is not 32 bytes", path.display())))
+}
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> AppError {
     AppError::Internal(format!("{what} {}: {e}", path.display()))
@@ -108,7 +126,20 @@ impl KeyRing {
         let seed = load_or_create_key(dir, SIGNING_FILE)?;
         let pii_key = load_or_create_key(dir, PII_FILE)?;
         let master = load_or_create_key(dir, MASTER_FILE)?;
-        let master_id = hex::encode(&Sha256::digest(Sha256::digest(master))[..8]);
+        let master_id = master_id_of(&master);
+        let mut masters = std::collections::BTreeMap::new();
+        masters.insert(master_id.clone(), master);
+        let next = dir.join(NEXT_MASTER_FILE);
+        if next.exists() {
+            let k = read_key(&next)?;
+            masters.insert(master_id_of(&k), k);
+        }
+        if let Ok(entries) = std::fs::read_dir(dir.join(RETIRED_DIR)) {
+            for e in entries.flatten() {
+                let k = read_key(&e.path())?;
+                masters.insert(master_id_of(&k), k);
+            }
+        }
         let signing = SigningKey::from_bytes(&seed);
         let key_id = hex::encode(&Sha256::digest(signing.verifying_key().as_bytes())[..8]);
         Ok(KeyRing {
@@ -116,6 +147,7 @@ impl KeyRing {
             pii_key,
             master,
             master_id,
+            masters: std::sync::RwLock::new(masters),
             key_id,
             dir: dir.to_owned(),
         })
@@ -151,6 +183,44 @@ impl KeyRing {
     /// The master key that wraps the vault's data keys (AES-256).
     pub fn master_key(&self) -> &[u8; 32] {
         &self.master
+    }
+
+    /// The master key with this id (current, pending or retired).
+    pub fn master_key_by_id(&self, id: &str) -> Option<[u8; 32]> {
+        match self.masters.read() {
+            Ok(m) => m.get(id).copied(),
+            Err(poisoned) => poisoned.into_inner().get(id).copied(),
+        }
+    }
+
+    /// Starts (or resumes) a rotation: the next master key, created once and kept in
+    /// `master-aes256.key.next` until [`KeyRing::finish_rotation`]. Returns its id and key.
+    pub fn next_master_key(&self) -> AppResult<(String, [u8; 32])> {
+        let key = load_or_create_key(&self.dir, NEXT_MASTER_FILE)?;
+        let id = master_id_of(&key);
+        match self.masters.write() {
+            Ok(mut m) => m.insert(id.clone(), key),
+            Err(poisoned) => poisoned.into_inner().insert(id.clone(), key),
+        };
+        Ok((id, key))
+    }
+
+    /// Ends a rotation: the current master key moves to `retired/` (older backups still need
+    /// it), the next one becomes current. Call only after every data key is re-wrapped.
+    pub fn finish_rotation(&self) -> AppResult<()> {
+        let retired = self.dir.join(RETIRED_DIR);
+        std::fs::create_dir_all(&retired).map_err(|e| io_err("cannot create", &retired, e))?;
+        restrict(&retired, 0o700)?;
+        let old = self.dir.join(MASTER_FILE);
+        let kept = retired.join(format!("master-aes256-{}.key", self.master_id));
+        std::fs::copy(&old, &kept).map_err(|e| io_err("cannot retire", &old, e))?;
+        restrict(&kept, 0o600)?;
+        std::fs::rename(self.dir.join(NEXT_MASTER_FILE), &old)
+            .map_err(|e| io_err("cannot activate", &old, e))?;
+        if let Ok(d) = std::fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     }
 
     /// A short id of the master key (first 8 bytes of SHA-256(SHA-256(key)), hex).

@@ -167,11 +167,13 @@ pub enum UseCase {
     IngestScans,
     /// Verify the seals and digests of stored files.
     VerifyFiles,
+    /// Rotate the master key.
+    ManageKeys,
 }
 
 impl UseCase {
     /// Every use-case, in the order of the rendered matrix.
-    pub const ALL: [UseCase; 26] = [
+    pub const ALL: [UseCase; 27] = [
         UseCase::ReadReference,
         UseCase::ReadCatalogue,
         UseCase::EditCatalogue,
@@ -198,6 +200,7 @@ impl UseCase {
         UseCase::RecordDamage,
         UseCase::IngestScans,
         UseCase::VerifyFiles,
+        UseCase::ManageKeys,
     ];
 
     /// The Chinese description used in the rendered matrix.
@@ -229,6 +232,7 @@ impl UseCase {
             UseCase::RecordDamage => "登记损毁、修复和丢失",
             UseCase::IngestScans => "扫描件入库",
             UseCase::VerifyFiles => "校验电子文件的数字摘要与电子印章",
+            UseCase::ManageKeys => "轮换主密钥",
         }
     }
 
@@ -289,7 +293,7 @@ pub fn grant(role: Role, use_case: UseCase) -> Grant {
         (Admin | Archivist, U::AllocateArchiveNumbers) => Yes,
         (Archivist | Handler | Window, U::ManageInsuredAccounts) => Yes,
         (Admin | Archivist | Auditor, U::ReadQueryRegister) => Yes,
-        (SecurityOfficer, U::ManageUsers | U::ManageTokens) => Yes,
+        (SecurityOfficer, U::ManageUsers | U::ManageTokens | U::ManageKeys) => Yes,
         (Admin | Archivist | Handler | Window, U::ReadWorkflow) => Yes,
         (Admin | Archivist | Handler, U::HandOver | U::ManageSupplements) => Yes,
         (

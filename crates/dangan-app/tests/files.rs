@@ -127,3 +127,59 @@ on_both_backends! {
         assert!(!t.app.verify_file(&t.auditor, c.id).await.unwrap().seal_ok);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_master_key_rewraps_data_keys_without_touching_blobs() {
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    let (person, m) = material(&t).await;
+    let a = t
+        .app
+        .ingest_file(&t.admin, m, Some("a.png"), &scan(150_000, 5)[..])
+        .await
+        .unwrap();
+    let b = t
+        .app
+        .ingest_file(&t.admin, m, Some("b.png"), &scan(10_000, 6)[..])
+        .await
+        .unwrap();
+    let blob_path = |sha: &str| {
+        t.keys_dir
+            .path()
+            .join("vault")
+            .join("blobs")
+            .join(&sha[..2])
+            .join(&sha[2..4])
+            .join(format!("{sha}.dgvb"))
+    };
+    let before = std::fs::read(blob_path(&a.sha256)).unwrap();
+    let old_id = t.app.keys().master_key_id().to_owned();
+    assert_eq!(
+        code_of(t.app.rotate_master_key(&t.admin, |_| {}).await),
+        "forbidden"
+    );
+    let n = t.app.rotate_master_key(&t.security, |_| {}).await.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(
+        std::fs::read(blob_path(&a.sha256)).unwrap(),
+        before,
+        "the blob is not rewritten"
+    );
+    assert!(
+        t.keys_dir
+            .path()
+            .join("retired")
+            .join(format!("master-aes256-{old_id}.key"))
+            .exists()
+    );
+    let (ok, failures) = t.app.verify_all_files(&t.auditor, |_| {}).await.unwrap();
+    assert_eq!((ok, failures.len()), (2, 0), "{failures:?}");
+    t.register(&t.admin, person).await;
+    let (_, mut reader) = t.app.open_file(&t.admin, b.id).await.unwrap();
+    let mut back = Vec::new();
+    reader.read_to_end(&mut back).await.unwrap();
+    assert_eq!(back, scan(10_000, 6));
+    // A restarted ring (the next process) has the new key current and the old one retired.
+    let ring = dangan_app::KeyRing::load_or_create(t.keys_dir.path()).unwrap();
+    assert_ne!(ring.master_key_id(), old_id);
+    assert!(ring.master_key_by_id(&old_id).is_some());
+}

@@ -238,3 +238,30 @@ pub async fn record_verification(
     })?;
     Ok(())
 }
+
+/// Blobs whose data key is not yet wrapped by the master key `key_id`, at most `limit`.
+pub async fn blobs_not_wrapped_by(
+    tx: &mut Tx,
+    key_id: &str,
+    limit: i64,
+) -> StoreResult<Vec<BlobRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {BLOB_COLUMNS} FROM blobs WHERE master_key_id <> $1 ORDER BY sha256 LIMIT {}",
+        limit.clamp(1, 10_000)
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(key_id).fetch_all(c).await)?)
+}
+
+/// Replaces a blob's wrapped data key (key rotation; the blob itself is not touched).
+pub async fn rewrap(tx: &mut Tx, sha256: &str, wrapped_key: &str, key_id: &str) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE blobs SET wrapped_key = $1, master_key_id = $2 WHERE sha256 = $3")
+            .bind(wrapped_key)
+            .bind(key_id)
+            .bind(sha256)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}

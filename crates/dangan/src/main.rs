@@ -9,6 +9,7 @@ mod audit;
 mod cert;
 mod config;
 mod demo_data;
+mod key;
 mod migrate;
 mod serve;
 mod user;
@@ -37,6 +38,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Remove blobs no metadata knows, left by a crash (清理无主数据块).
     Gc(config::StoreArgs),
+    /// The master key (主密钥).
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Certificates for TLS (证书).
     #[command(subcommand)]
     Cert(cert::CertCommand),
@@ -68,6 +72,7 @@ fn main() -> std::process::ExitCode {
             Command::Cert(cmd) => cert::run(cmd),
             Command::Verify(args) => verify::run(args).await,
             Command::Gc(args) => verify::gc(args).await,
+            Command::Key(cmd) => key::run(cmd).await,
         }
     });
     match result {
