@@ -81,6 +81,20 @@ fn text(field: &str, s: &str, max: usize, label: &str) -> AppResult<String> {
 }
 
 impl App {
+    /// Logs the change, reads the material's history back and commits.
+    async fn finish_incident(
+        &self,
+        mut tx: dangan_store::Tx,
+        actor: &Actor,
+        op: Op,
+        material: MaterialId,
+    ) -> AppResult<MaterialIncidents> {
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        let view = self.incidents(&mut tx, material).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
     async fn incidents(
         &self,
         tx: &mut dangan_store::Tx,
@@ -175,17 +189,14 @@ impl App {
         )
         .await?;
         events::set_material_status(&mut tx, material, "damaged").await?;
-        self.log_in(
-            &mut tx,
+        self.finish_incident(
+            tx,
             actor,
-            &Op::new("material.damage", "material", material)
+            Op::new("material.damage", "material", material)
                 .detail(format!("report {id}: {degree} {cause}")),
-            Outcome::Ok,
+            material,
         )
-        .await?;
-        let view = self.incidents(&mut tx, material).await?;
-        tx.commit().await?;
-        Ok(view)
+        .await
     }
 
     /// Records the repair of a damage report; the material is normal again.
@@ -224,16 +235,13 @@ impl App {
         if m.status == "damaged" {
             events::set_material_status(&mut tx, material, "normal").await?;
         }
-        self.log_in(
-            &mut tx,
+        self.finish_incident(
+            tx,
             actor,
-            &Op::new("material.repair", "material", material).detail(format!("report {report}")),
-            Outcome::Ok,
+            Op::new("material.repair", "material", material).detail(format!("report {report}")),
+            material,
         )
-        .await?;
-        let view = self.incidents(&mut tx, material).await?;
-        tx.commit().await?;
-        Ok(view)
+        .await
     }
 
     /// Reports a loss; the material is marked 档案丢失 everywhere it appears.
@@ -271,17 +279,14 @@ impl App {
         )
         .await?;
         events::set_material_status(&mut tx, material, "lost").await?;
-        self.log_in(
-            &mut tx,
+        self.finish_incident(
+            tx,
             actor,
-            &Op::new("material.loss", "material", material)
+            Op::new("material.loss", "material", material)
                 .detail(format!("report {id} to {reported_to}")),
-            Outcome::Ok,
+            material,
         )
-        .await?;
-        let view = self.incidents(&mut tx, material).await?;
-        tx.commit().await?;
-        Ok(view)
+        .await
     }
 
     /// Updates the emergency checklist of a loss report.
@@ -308,17 +313,13 @@ impl App {
         )
         .await?
         .ok_or_else(|| AppError::not_found("loss_report_not_found", "未找到该丢失报告"))?;
-        self.log_in(
-            &mut tx,
+        self.finish_incident(
+            tx,
             actor,
-            &Op::new("material.loss_steps", "material", material)
-                .detail(format!("report {report}")),
-            Outcome::Ok,
+            Op::new("material.loss_steps", "material", material).detail(format!("report {report}")),
+            material,
         )
-        .await?;
-        let view = self.incidents(&mut tx, material).await?;
-        tx.commit().await?;
-        Ok(view)
+        .await
     }
 
     /// The damage and loss history of a material.
