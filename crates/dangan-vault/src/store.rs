@@ -9,12 +9,16 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use sm3::Sm3;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::crypto::{self, Cipher, CryptoError, Decryptor, Encryptor};
+
+/// Bytes read and handed to the hashing and encrypting threads at a time.
+const PIPE_BUFFER: usize = 1024 * 1024;
 
 /// Plaintext bytes kept from the start of a file for format identification.
 pub const HEAD_LEN: usize = 256 * 1024;
@@ -134,42 +138,79 @@ impl Vault {
         let mut enc = Encryptor::new(self.cipher, &data_key)?;
         let tmp_name = format!("{}.tmp", hex::encode(crypto::random_bytes(16)?));
         let tmp = self.root.join("tmp").join(tmp_name);
-        let result = async {
-            let mut out = tokio::fs::File::create(&tmp).await?;
-            let (mut sha, mut sm3) = (Sha256::new(), Sm3::new());
+        // Three stages in parallel: this task reads; one blocking thread hashes with SHA-256,
+        // encrypts and writes; another hashes with SM3 (the slowest step). Buffers of 1 MiB are
+        // shared, and the channels are bounded, so memory stays at a few MiB whatever the size.
+        let (to_writer, mut writer_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(4);
+        let (to_sm3, mut sm3_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(4);
+        let tmp_path = tmp.clone();
+        let writer = tokio::task::spawn_blocking(move || -> Result<String, VaultError> {
+            use std::io::Write;
+            let mut out = std::fs::File::create(&tmp_path)?;
+            let mut sha = Sha256::new();
+            while let Some(chunk) = writer_rx.blocking_recv() {
+                sha.update(&chunk[..]);
+                out.write_all(&enc.update(&chunk)?)?;
+            }
+            out.write_all(&enc.finish()?)?;
+            out.sync_all()?;
+            Ok(hex::encode(sha.finalize()))
+        });
+        let hasher = tokio::task::spawn_blocking(move || {
+            let mut sm3 = Sm3::new();
+            while let Some(chunk) = sm3_rx.blocking_recv() {
+                sm3.update(&chunk[..]);
+            }
+            hex::encode(sm3.finalize())
+        });
+        let read = async {
             let mut head = Vec::new();
             let mut size = 0u64;
-            let mut buf = vec![0u8; crypto::CHUNK_SIZE];
             loop {
-                let n = input.read(&mut buf).await?;
-                if n == 0 {
+                let mut buf = vec![0u8; PIPE_BUFFER];
+                let mut filled = 0;
+                while filled < buf.len() {
+                    let n = input.read(&mut buf[filled..]).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                if filled == 0 {
                     break;
                 }
-                size += n as u64;
+                buf.truncate(filled);
+                size += filled as u64;
                 if size > limit {
                     return Err(VaultError::TooLarge(limit));
                 }
-                let part = &buf[..n];
-                sha.update(part);
-                sm3.update(part);
                 if head.len() < HEAD_LEN {
-                    head.extend_from_slice(&part[..(HEAD_LEN - head.len()).min(n)]);
+                    head.extend_from_slice(&buf[..(HEAD_LEN - head.len()).min(filled)]);
                 }
-                out.write_all(&enc.update(part)?).await?;
+                let chunk = Arc::new(buf);
+                let closed = to_writer.send(Arc::clone(&chunk)).await.is_err()
+                    | to_sm3.send(chunk).await.is_err();
+                if closed {
+                    break;
+                }
             }
             if size == 0 {
                 return Err(VaultError::Empty);
             }
-            out.write_all(&enc.finish()?).await?;
-            out.sync_all().await?;
-            Ok((
-                hex::encode(sha.finalize()),
-                hex::encode(sm3.finalize()),
-                size,
-                head,
-            ))
+            Ok((size, head))
         }
         .await;
+        drop((to_writer, to_sm3));
+        let written = writer
+            .await
+            .map_err(|e| VaultError::Io(std::io::Error::other(e)))?;
+        let sm3 = hasher
+            .await
+            .map_err(|e| VaultError::Io(std::io::Error::other(e)))?;
+        let result = match (read, written) {
+            (Ok((size, head)), Ok(sha256)) => Ok((sha256, sm3, size, head)),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
         let (sha256, sm3, size, head) = match result {
             Ok(v) => v,
             Err(e) => {
