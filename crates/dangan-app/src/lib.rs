@@ -23,6 +23,7 @@ mod error;
 pub mod events;
 pub mod files;
 pub mod handovers;
+pub mod hotfolder;
 pub mod insured;
 pub mod keys;
 pub mod persons;

@@ -265,3 +265,48 @@ pub async fn rewrap(tx: &mut Tx, sha256: &str, wrapped_key: &str, key_id: &str) 
     })?;
     Ok(())
 }
+
+/// Whether a material item already has a file with these bytes (a re-run of a hot folder).
+pub async fn material_has(tx: &mut Tx, material: MaterialId, sha256: &str) -> StoreResult<bool> {
+    let n: i64 = on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM files WHERE material_id = $1 AND sha256 = $2")
+            .bind(material)
+            .bind(sha256)
+            .fetch_one(c)
+            .await
+    })?;
+    Ok(n > 0)
+}
+
+/// Puts a hot-folder file on the quarantine list (once per name and content).
+pub async fn quarantine(
+    tx: &mut Tx,
+    file_name: &str,
+    sha256: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query(
+            "INSERT INTO ingest_quarantine (file_name, sha256, reason, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (file_name, sha256) DO UPDATE SET reason = $3",
+        )
+        .bind(file_name)
+        .bind(sha256)
+        .bind(reason)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// The unresolved quarantine list: (id, file name, reason), oldest first.
+pub async fn quarantined(tx: &mut Tx) -> StoreResult<Vec<(i64, String, String)>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as("SELECT id, file_name, reason FROM ingest_quarantine WHERE resolved_at IS NULL ORDER BY id")
+            .fetch_all(c)
+            .await
+    })?)
+}

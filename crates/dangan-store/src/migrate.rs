@@ -36,6 +36,11 @@ const SQLITE: &[Migration] = &[
         description: "files",
         sql: include_str!("../migrations/sqlite/0004_files.sql"),
     },
+    Migration {
+        version: 5,
+        description: "quarantine",
+        sql: include_str!("../migrations/sqlite/0005_quarantine.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -58,6 +63,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         description: "files",
         sql: include_str!("../migrations/postgres/0004_files.sql"),
+    },
+    Migration {
+        version: 5,
+        description: "quarantine",
+        sql: include_str!("../migrations/postgres/0005_quarantine.sql"),
     },
 ];
 

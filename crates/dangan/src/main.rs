@@ -9,6 +9,7 @@ mod audit;
 mod cert;
 mod config;
 mod demo_data;
+mod ingest;
 mod key;
 mod migrate;
 mod serve;
@@ -34,6 +35,8 @@ enum Command {
     User(user::UserCommand),
     /// Generate deterministic synthetic persons with their business (生成演示数据).
     DemoData(demo_data::DemoArgs),
+    /// Ingest a scanner's hot folder (扫描件入库).
+    Ingest(ingest::IngestArgs),
     /// Verify stored scans: digests, encryption and seals (校验电子文件).
     Verify(verify::VerifyArgs),
     /// Remove blobs no metadata knows, left by a crash (清理无主数据块).
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
             Command::Audit(cmd) => audit::run(cmd).await,
             Command::Cert(cmd) => cert::run(cmd),
             Command::Verify(args) => verify::run(args).await,
+            Command::Ingest(args) => ingest::run(args).await,
             Command::Gc(args) => verify::gc(args).await,
             Command::Key(cmd) => key::run(cmd).await,
         }

@@ -340,3 +340,76 @@ fn a_bad_archive_number_pattern_stops_the_server_with_a_chinese_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("档号规则"));
 }
+
+#[test]
+fn a_hot_folder_is_ingested_once_and_unmatched_scans_are_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dangan()
+        .args(["demo-data", "--persons", "3", "--seed", "4", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Find a demo person's enrolment year and identity number through the generator itself.
+    let people = dangan_app::demo::generate(4, 3, &dangan_domain::catalogue::Catalogue::builtin());
+    let p = &people[0];
+    let enrolment = p
+        .events
+        .iter()
+        .find(|e| e.business_type == dangan_domain::business::BusinessType::Enrolment)
+        .unwrap();
+    use chrono::Datelike;
+    let year = enrolment.date.year();
+    let material = &enrolment.materials[0].name;
+    let scans = dir.path().join("scans");
+    std::fs::create_dir_all(&scans).unwrap();
+    std::fs::write(
+        scans.join(format!("{year}-参保登记-{}-{material}.pdf", p.id_number)),
+        b"%PDF-1.4\n<</Type /Page>>",
+    )
+    .unwrap();
+    std::fs::write(
+        scans.join(format!("{year}-参保登记-{}-不存在的材料.pdf", p.id_number)),
+        b"%PDF-1.4 x",
+    )
+    .unwrap();
+    std::fs::write(scans.join("scan0001.jpg"), [0xFF, 0xD8, 0xFF, 0xE0]).unwrap();
+    let run = || {
+        dangan()
+            .args(["ingest", "--data-dir"])
+            .arg(&data)
+            .arg(&scans)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(
+        text.contains("入库 1 个，已存在而跳过 0 个，待处理（隔离） 2 个"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&p.id_number),
+        "identity numbers are printed masked: {text}"
+    );
+    let second = run();
+    let text = String::from_utf8_lossy(&second.stdout).into_owned();
+    assert!(text.contains("入库 0 个，已存在而跳过 1 个"), "{text}");
+    let verify = dangan()
+        .args(["verify", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("共校验 1 个电子文件，0 个有问题"));
+}
