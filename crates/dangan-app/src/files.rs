@@ -18,6 +18,7 @@ use dangan_vault::store::HEAD_LEN;
 use dangan_vault::{Vault, VaultError};
 
 use crate::audit::{Op, Outcome};
+use crate::four::{self, Facts, FourPropertyReport};
 use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult, today};
 
@@ -58,6 +59,8 @@ pub struct FileView {
     pub scan_date: NaiveDate,
     /// Ingested at.
     pub created_at: DateTime<Utc>,
+    /// The four-property check at ingest passed (`None` for files ingested before it existed).
+    pub four_properties_passed: Option<bool>,
 }
 
 /// The result of verifying one file.
@@ -120,6 +123,10 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("blob row missing".to_owned()))?;
         let format = f.format.clone();
+        let four_properties_passed = files::checks(tx, f.id)
+            .await?
+            .and_then(|c| serde_json::from_str::<FourPropertyReport>(&c).ok())
+            .map(|r| r.passed);
         Ok(FileView {
             mime: match format.as_str() {
                 "pdf" => Format::Pdf,
@@ -148,6 +155,7 @@ impl App {
             scanned_by: f.scanned_by,
             scan_date: f.scan_date,
             created_at: f.created_at,
+            four_properties_passed,
         })
     }
 
@@ -211,6 +219,25 @@ impl App {
             stored.size <= HEAD_LEN as u64,
             settings.min_dpi,
         );
+        // A duplicate's bytes on disk are the existing blob's, under its own data key.
+        let (scan_key, scan_master) = {
+            let mut tx = self.store.begin().await?;
+            let existing = files::blob(&mut tx, &stored.sha256).await?;
+            tx.rollback().await?;
+            match existing {
+                Some(b) => (
+                    hex::decode(&b.wrapped_key).unwrap_or_default(),
+                    b.master_key_id,
+                ),
+                None => (
+                    stored.wrapped_key.clone(),
+                    self.keys.master_key_id().to_owned(),
+                ),
+            }
+        };
+        let virus = self
+            .virus_scan(&stored.sha256, &scan_key, &scan_master)
+            .await;
         let now = Utc::now();
         let mut tx = self.store.begin_write().await?;
         let existing = files::blob(&mut tx, &stored.sha256).await?;
@@ -258,6 +285,61 @@ impl App {
         let manifest = self.manifest(&mut tx, &row, &archive_number).await?;
         let seal = self.keys.sign(manifest.as_bytes());
         files::seal(&mut tx, fid, &manifest, &seal, self.keys.key_id()).await?;
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        let extension_matches = match id.format {
+            Format::Pdf => ext == "pdf",
+            Format::Ofd => ext == "ofd",
+            Format::Tiff => ext == "tif" || ext == "tiff",
+            Format::Jpeg => ext == "jpg" || ext == "jpeg",
+            Format::Png => ext == "png",
+            Format::Jp2 => ext == "jp2" || ext == "j2k" || ext == "jpf",
+            Format::Other => false,
+        };
+        let person_id_number = serde_json::from_str::<BTreeMap<String, String>>(&manifest)
+            .ok()
+            .and_then(|m| m.get("person_id_number").cloned())
+            .unwrap_or_default();
+        let mut missing_metadata = Vec::new();
+        if person_id_number.is_empty() {
+            missing_metadata.push("参保人ID");
+        }
+        if m.name.trim().is_empty() {
+            missing_metadata.push("材料名称");
+        }
+        if actor.display_name.trim().is_empty() {
+            missing_metadata.push("扫描人");
+        }
+        let facts = Facts {
+            seal_ok: self.keys.verify(manifest.as_bytes(), &seal),
+            sha256_len_ok: stored.sha256.len() == 64,
+            sm3_present: stored.sm3.len() == 64,
+            size: stored.size,
+            stored: true,
+            duplicate,
+            format_code: id.format.code(),
+            extension_matches,
+            archival_format: !id
+                .flags
+                .iter()
+                .any(|f| f == "not_archival_format" || f == "not_pdfa"),
+            raster: matches!(
+                id.format,
+                Format::Tiff | Format::Jpeg | Format::Png | Format::Jp2
+            ),
+            dpi: id.dpi,
+            min_dpi: settings.min_dpi,
+            formation_date: m.formation_date,
+            scan_date: today(),
+            missing_metadata,
+            archive_number: &archive_number,
+            virus,
+        };
+        let checks = serde_json::to_string(&four::report(&facts))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        files::set_checks(&mut tx, fid, &checks).await?;
         let op = Op::new("file.ingest", "file", fid).detail(format!(
             "material {material} {} {} bytes{}",
             id.format.code(),
@@ -546,5 +628,55 @@ impl App {
         )
         .await?;
         Ok(done)
+    }
+}
+
+impl App {
+    /// Scans a stored blob with ClamAV when `clamscan` is installed, streaming the decrypted bytes
+    /// to its standard input. `None` when ClamAV is not there (the report says so plainly).
+    async fn virus_scan(
+        &self,
+        sha256: &str,
+        wrapped_key: &[u8],
+        master_id: &str,
+    ) -> Option<Result<(), String>> {
+        let installed = std::env::var_os("PATH").is_some_and(|paths| {
+            std::env::split_paths(&paths).any(|p| p.join("clamscan").is_file())
+        });
+        if !installed {
+            return None;
+        }
+        let mut child = tokio::process::Command::new("clamscan")
+            .args(["--no-summary", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut stdin = child.stdin.take()?;
+        let vault = self.vault.as_ref()?;
+        let master = self.keys.master_key_by_id(master_id)?;
+        let fed = vault
+            .read_to(sha256, wrapped_key, &master, &mut stdin)
+            .await;
+        drop(stdin);
+        let out = child.wait_with_output().await.ok()?;
+        Some(match (fed, out.status.code()) {
+            (Err(e), _) => Err(format!("无法读取文件：{e}")),
+            (Ok(_), Some(0)) => Ok(()),
+            (Ok(_), Some(1)) => Err(String::from_utf8_lossy(&out.stdout).trim().to_owned()),
+            (Ok(_), _) => Err("扫描出错".to_owned()),
+        })
+    }
+
+    /// The four-property report of a file.
+    pub async fn file_checks(&self, actor: &Actor, id: FileId) -> AppResult<FourPropertyReport> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let mut tx = self.store.begin().await?;
+        let raw = files::checks(&mut tx, id).await?;
+        tx.rollback().await?;
+        let raw = raw.ok_or_else(|| AppError::not_found("file_not_found", "未找到该电子文件"))?;
+        serde_json::from_str(&raw)
+            .map_err(|_| AppError::not_found("no_checks", "该文件入库时尚未进行四性检测"))
     }
 }

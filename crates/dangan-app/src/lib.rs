@@ -22,6 +22,7 @@ pub mod demo;
 mod error;
 pub mod events;
 pub mod files;
+pub mod four;
 pub mod handovers;
 pub mod hotfolder;
 pub mod insured;

@@ -83,6 +83,14 @@ on_both_backends! {
         let f = t.app.ingest_file(&t.admin, m, Some("2024-参保登记-申请表.png"), &data[..]).await.unwrap();
         assert_eq!((f.format.as_str(), f.dpi, f.duplicate), ("png", Some(300), false));
         assert_eq!(f.flags, ["not_archival_format"], "PNG is kept but flagged");
+        assert_eq!(f.four_properties_passed, Some(false));
+        let report = t.app.file_checks(&t.admin, f.id).await.unwrap();
+        let failed: Vec<&str> = report.checks.iter().filter(|c| c.passed == Some(false)).map(|c| c.code.as_str()).collect();
+        assert_eq!(failed, ["GD-3-1"], "only the format fails: {report:?}");
+        let dpi = report.checks.iter().find(|c| c.code == "GD-3-2").unwrap();
+        assert_eq!(dpi.passed, Some(true));
+        let virus = report.checks.iter().find(|c| c.code == "GD-4-1").unwrap();
+        assert!(virus.passed.is_some() || virus.reason.contains("ClamAV"), "a skipped scan says so plainly");
         assert_eq!(f.size as usize, data.len());
         let again = t.app.ingest_file(&t.admin, m, Some("copy.png"), &data[..]).await.unwrap();
         assert!(again.duplicate, "identical bytes are reported and stored once");

@@ -310,3 +310,23 @@ pub async fn quarantined(tx: &mut Tx) -> StoreResult<Vec<(i64, String, String)>>
             .await
     })?)
 }
+
+/// Stores a file's four-property report (JSON).
+pub async fn set_checks(tx: &mut Tx, id: FileId, checks: &str) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE files SET checks = $1 WHERE id = $2")
+            .bind(checks)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// A file's four-property report (JSON; empty for files ingested before it existed).
+pub async fn checks(tx: &mut Tx, id: FileId) -> StoreResult<Option<String>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT checks FROM files WHERE id = $1").bind(id).fetch_optional(c).await
+    })?)
+}

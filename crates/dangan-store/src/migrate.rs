@@ -41,6 +41,11 @@ const SQLITE: &[Migration] = &[
         description: "quarantine",
         sql: include_str!("../migrations/sqlite/0005_quarantine.sql"),
     },
+    Migration {
+        version: 6,
+        description: "four_properties",
+        sql: include_str!("../migrations/sqlite/0006_four_properties.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -68,6 +73,11 @@ const POSTGRES: &[Migration] = &[
         version: 5,
         description: "quarantine",
         sql: include_str!("../migrations/postgres/0005_quarantine.sql"),
+    },
+    Migration {
+        version: 6,
+        description: "four_properties",
+        sql: include_str!("../migrations/postgres/0006_four_properties.sql"),
     },
 ];
 

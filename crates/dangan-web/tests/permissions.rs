@@ -396,6 +396,12 @@ fn routes() -> Vec<Route> {
             B::None,
             Some(U::VerifyFiles),
         ),
+        r(
+            Method::GET,
+            "/api/v1/files/999999/checks",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
         // Routes that end or change the caller's session come last.
         r(
             Method::POST,

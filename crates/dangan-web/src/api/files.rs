@@ -92,6 +92,17 @@ pub async fn download_file(
         .into_response())
 }
 
+/// `GET /api/v1/files/{id}/checks`: the four-property report made at ingest (四性检测).
+pub async fn file_checks(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<dangan_app::four::FourPropertyReport>, ApiError> {
+    Ok(Json(
+        app.file_checks(&actor, FileId(row_id(&id, "id")?)).await?,
+    ))
+}
+
 /// `GET /api/v1/files/{id}/verification`: digests and seal checked now.
 pub async fn verify_file(
     State(app): State<AppState>,

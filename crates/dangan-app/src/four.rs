@@ -1,0 +1,270 @@
+//! 四性检测 — the four-property check of a file at ingest (X2), in the style of DA/T 70: each check
+//! has a code `GD-<property>-<n>` (1 真实性 authenticity, 2 完整性 integrity, 3 可用性 usability,
+//! 4 安全性 security), a result (passed, failed, or skipped with the reason said plainly) and a
+//! reason. The report is stored with the file and served to archivists.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// One check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// DA/T 70 style code, e.g. `GD-1-1`.
+    pub code: String,
+    /// 真实性 / 完整性 / 可用性 / 安全性.
+    pub property: String,
+    /// What is checked.
+    pub name: String,
+    /// `Some(true)` passed, `Some(false)` failed, `None` skipped.
+    pub passed: Option<bool>,
+    /// Why, in Chinese.
+    pub reason: String,
+}
+
+/// The report of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FourPropertyReport {
+    /// No check failed.
+    pub passed: bool,
+    /// The checks, grouped by property in order.
+    pub checks: Vec<Check>,
+}
+
+/// What ingest knows about a file.
+#[derive(Debug, Clone)]
+pub(crate) struct Facts<'a> {
+    pub seal_ok: bool,
+    pub sha256_len_ok: bool,
+    pub sm3_present: bool,
+    pub size: u64,
+    pub stored: bool,
+    pub duplicate: bool,
+    pub format_code: &'a str,
+    pub extension_matches: bool,
+    pub archival_format: bool,
+    pub raster: bool,
+    pub dpi: Option<u32>,
+    pub min_dpi: u32,
+    pub formation_date: NaiveDate,
+    pub scan_date: NaiveDate,
+    pub missing_metadata: Vec<&'static str>,
+    pub archive_number: &'a str,
+    pub virus: Option<Result<(), String>>,
+}
+
+fn check(
+    code: &str,
+    property: &str,
+    name: &str,
+    passed: Option<bool>,
+    reason: impl Into<String>,
+) -> Check {
+    Check {
+        code: code.into(),
+        property: property.into(),
+        name: name.into(),
+        passed,
+        reason: reason.into(),
+    }
+}
+
+/// Builds the report from the facts.
+pub(crate) fn report(f: &Facts<'_>) -> FourPropertyReport {
+    let (a, i, u, s) = ("真实性", "完整性", "可用性", "安全性");
+    let mut checks = vec![
+        check(
+            "GD-1-1",
+            a,
+            "固化信息有效性（数字摘要与电子印章）",
+            Some(f.seal_ok && f.sha256_len_ok && f.sm3_present),
+            if f.seal_ok {
+                "SHA-256、SM3 摘要已计算，机构电子印章有效"
+            } else {
+                "电子印章或数字摘要无效"
+            },
+        ),
+        check(
+            "GD-1-2",
+            a,
+            "元数据准确性（日期合理）",
+            Some(f.formation_date <= f.scan_date),
+            if f.formation_date <= f.scan_date {
+                "形成日期不晚于扫描日期".to_owned()
+            } else {
+                format!("形成日期{}晚于扫描日期{}", f.formation_date, f.scan_date)
+            },
+        ),
+        check(
+            "GD-1-3",
+            a,
+            "内容真实性（内容与文件名一致）",
+            Some(f.extension_matches),
+            if f.extension_matches {
+                format!("内容识别为 {}，与扩展名一致", f.format_code)
+            } else {
+                format!("内容识别为 {}，与文件扩展名不符", f.format_code)
+            },
+        ),
+        check(
+            "GD-2-1",
+            i,
+            "数据总量",
+            Some(f.size > 0),
+            format!("{} 字节", f.size),
+        ),
+        check(
+            "GD-2-2",
+            i,
+            "元数据完整性（S6.2 必填项）",
+            Some(f.missing_metadata.is_empty()),
+            if f.missing_metadata.is_empty() {
+                if f.archive_number.is_empty() {
+                    "必填项齐全；档案编号在封卷时赋予".to_owned()
+                } else {
+                    format!("必填项齐全，档案编号 {}", f.archive_number)
+                }
+            } else {
+                format!("缺少：{}", f.missing_metadata.join("、"))
+            },
+        ),
+        check(
+            "GD-2-3",
+            i,
+            "内容完整性（已持久保存）",
+            Some(f.stored),
+            if f.stored {
+                "加密数据块已落盘并同步"
+            } else {
+                "数据块缺失"
+            },
+        ),
+        check(
+            "GD-3-1",
+            u,
+            "格式符合归档要求",
+            Some(f.archival_format),
+            if f.archival_format {
+                format!("{} 为归档格式", f.format_code)
+            } else {
+                format!(
+                    "{} 不是归档格式（PDF/A、OFD、TIFF、JPEG、JPEG 2000），已保存并标记",
+                    f.format_code
+                )
+            },
+        ),
+        match (f.raster, f.dpi) {
+            (false, _) => check("GD-3-2", u, "扫描分辨率", None, "版式文件不适用"),
+            (true, Some(d)) => check(
+                "GD-3-2",
+                u,
+                "扫描分辨率",
+                Some(d >= f.min_dpi),
+                format!("{d} dpi（要求不低于 {} dpi）", f.min_dpi),
+            ),
+            (true, None) => check("GD-3-2", u, "扫描分辨率", Some(false), "文件未记录分辨率"),
+        },
+        check(
+            "GD-3-3",
+            u,
+            "可读性（格式可识别）",
+            Some(f.format_code != "other"),
+            if f.format_code == "other" {
+                "无法识别文件格式"
+            } else {
+                "文件格式可识别"
+            },
+        ),
+    ];
+    checks.push(match &f.virus {
+        None => check(
+            "GD-4-1",
+            s,
+            "病毒检测",
+            None,
+            "本机未安装 ClamAV（clamscan），已跳过",
+        ),
+        Some(Ok(())) => check("GD-4-1", s, "病毒检测", Some(true), "ClamAV 未发现病毒"),
+        Some(Err(found)) => check(
+            "GD-4-1",
+            s,
+            "病毒检测",
+            Some(false),
+            format!("ClamAV：{found}"),
+        ),
+    });
+    checks.push(check(
+        "GD-4-2",
+        s,
+        "重复检测",
+        Some(true),
+        if f.duplicate {
+            "与已有文件内容相同，仅保存一份并已标记"
+        } else {
+            "未发现重复内容"
+        },
+    ));
+    FourPropertyReport {
+        passed: checks.iter().all(|c| c.passed != Some(false)),
+        checks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Facts<'static> {
+        Facts {
+            seal_ok: true,
+            sha256_len_ok: true,
+            sm3_present: true,
+            size: 10,
+            stored: true,
+            duplicate: false,
+            format_code: "tiff",
+            extension_matches: true,
+            archival_format: true,
+            raster: true,
+            dpi: Some(300),
+            min_dpi: 300,
+            formation_date: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+            scan_date: NaiveDate::from_ymd_opt(2024, 2, 1).unwrap(),
+            missing_metadata: vec![],
+            archive_number: "",
+            virus: None,
+        }
+    }
+
+    #[test]
+    fn a_good_scan_passes_with_the_virus_scan_said_to_be_skipped() {
+        let r = report(&facts());
+        assert!(r.passed);
+        let virus = r.checks.iter().find(|c| c.code == "GD-4-1").unwrap();
+        assert_eq!(virus.passed, None);
+        assert!(virus.reason.contains("ClamAV"));
+        let codes: Vec<&str> = r.checks.iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "GD-1-1", "GD-1-2", "GD-1-3", "GD-2-1", "GD-2-2", "GD-2-3", "GD-3-1", "GD-3-2",
+                "GD-3-3", "GD-4-1", "GD-4-2"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_low_resolution_mislabelled_scan_fails_those_checks() {
+        let mut f = facts();
+        f.dpi = Some(150);
+        f.extension_matches = false;
+        let r = report(&f);
+        assert!(!r.passed);
+        let failed: Vec<&str> = r
+            .checks
+            .iter()
+            .filter(|c| c.passed == Some(false))
+            .map(|c| c.code.as_str())
+            .collect();
+        assert_eq!(failed, ["GD-1-3", "GD-3-2"]);
+    }
+}
