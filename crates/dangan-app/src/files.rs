@@ -63,6 +63,61 @@ pub struct FileView {
     pub four_properties_passed: Option<bool>,
 }
 
+/// One byte range of a download (`Range: bytes=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `bytes=a-`
+    From(u64),
+    /// `bytes=a-b`
+    FromTo(u64, u64),
+    /// `bytes=-n`: the last n bytes.
+    Suffix(u64),
+}
+
+impl ByteRange {
+    /// Parses a single-range `Range` header value; `None` for anything else (the caller then
+    /// sends the whole file, as HTTP allows).
+    pub fn parse(header: &str) -> Option<ByteRange> {
+        let spec = header.trim().strip_prefix("bytes=")?;
+        if spec.contains(',') {
+            return None;
+        }
+        let (a, b) = spec.split_once('-')?;
+        match (a.trim(), b.trim()) {
+            ("", n) => n.parse().ok().map(ByteRange::Suffix),
+            (a, "") => a.parse().ok().map(ByteRange::From),
+            (a, b) => Some(ByteRange::FromTo(a.parse().ok()?, b.parse().ok()?)),
+        }
+    }
+
+    /// The inclusive byte positions for a file of `size` bytes, or `None` when unsatisfiable.
+    pub fn resolve(self, size: u64) -> Option<(u64, u64)> {
+        if size == 0 {
+            return None;
+        }
+        let (s, e) = match self {
+            ByteRange::From(a) => (a, size - 1),
+            ByteRange::FromTo(a, b) => (a, b.min(size - 1)),
+            ByteRange::Suffix(0) => return None,
+            ByteRange::Suffix(n) => (size.saturating_sub(n), size - 1),
+        };
+        (s <= e && s < size).then_some((s, e))
+    }
+}
+
+/// An opened file: its view, the range being sent, and the decrypted bytes.
+#[derive(Debug)]
+pub struct OpenedFile {
+    /// The file.
+    pub view: FileView,
+    /// The inclusive range being sent, when one was asked and fits.
+    pub range: Option<(u64, u64)>,
+    /// A range was asked that does not fit the file (HTTP 416).
+    pub unsatisfiable: bool,
+    /// The decrypted bytes (empty when unsatisfiable).
+    pub reader: tokio::io::DuplexStream,
+}
+
 /// The result of verifying one file.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileVerification {
@@ -363,6 +418,18 @@ impl App {
         actor: &Actor,
         id: FileId,
     ) -> AppResult<(FileView, tokio::io::DuplexStream)> {
+        let opened = self.open_file_range(actor, id, None).await?;
+        Ok((opened.view, opened.reader))
+    }
+
+    /// As [`App::open_file`], for one byte range (an HTTP `Range` request). A range that does
+    /// not fit the file gives `unsatisfiable` and an empty reader.
+    pub async fn open_file_range(
+        &self,
+        actor: &Actor,
+        id: FileId,
+        requested: Option<ByteRange>,
+    ) -> AppResult<OpenedFile> {
         let g = self.authorize(actor, UseCase::ReadArchive).await?;
         let op = Op::new("file.read", "file", id);
         let mut tx = self.store.begin_write().await?;
@@ -403,12 +470,40 @@ impl App {
             })?;
         let (mut writer, reader) = tokio::io::duplex(256 * 1024);
         let sha = blob.sha256.clone();
+        let size = u64::try_from(view.size).unwrap_or(0);
+        let range = requested.and_then(|r| r.resolve(size));
+        let unsatisfiable = requested.is_some() && range.is_none();
+        if unsatisfiable {
+            drop(writer);
+            return Ok(OpenedFile {
+                view,
+                range,
+                unsatisfiable,
+                reader,
+            });
+        }
         tokio::spawn(async move {
-            if let Err(e) = vault.read_to(&sha, &wrapped, &master, &mut writer).await {
+            let result = match range {
+                Some((start, end)) => {
+                    vault
+                        .read_range(&sha, &wrapped, &master, start, end, &mut writer)
+                        .await
+                }
+                None => vault
+                    .read_to(&sha, &wrapped, &master, &mut writer)
+                    .await
+                    .map(|_| ()),
+            };
+            if let Err(e) = result {
                 tracing::error!(error = %e, blob = %sha, "blob failed while streaming");
             }
         });
-        Ok((view, reader))
+        Ok(OpenedFile {
+            view,
+            range,
+            unsatisfiable,
+            reader,
+        })
     }
 
     /// The files of a material item.
@@ -678,5 +773,34 @@ impl App {
         let raw = raw.ok_or_else(|| AppError::not_found("file_not_found", "未找到该电子文件"))?;
         serde_json::from_str(&raw)
             .map_err(|_| AppError::not_found("no_checks", "该文件入库时尚未进行四性检测"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteRange;
+
+    #[test]
+    fn range_headers_resolve_against_the_size() {
+        assert_eq!(
+            ByteRange::parse("bytes=0-99").unwrap().resolve(1000),
+            Some((0, 99))
+        );
+        assert_eq!(
+            ByteRange::parse("bytes=900-").unwrap().resolve(1000),
+            Some((900, 999))
+        );
+        assert_eq!(
+            ByteRange::parse("bytes=-100").unwrap().resolve(1000),
+            Some((900, 999))
+        );
+        assert_eq!(
+            ByteRange::parse("bytes=990-5000").unwrap().resolve(1000),
+            Some((990, 999))
+        );
+        assert_eq!(ByteRange::parse("bytes=1000-").unwrap().resolve(1000), None);
+        assert_eq!(ByteRange::parse("bytes=5-1").unwrap().resolve(1000), None);
+        assert_eq!(ByteRange::parse("bytes=0-1,5-6"), None);
+        assert_eq!(ByteRange::parse("items=0-1"), None);
     }
 }

@@ -315,6 +315,29 @@ impl Decryptor {
     }
 }
 
+/// Decrypts one record of a blob by its index, for reading a range without the records before
+/// it. `header` is the blob's first [`HEADER_LEN`] bytes; `last` says whether this is the final
+/// record (a wrong claim fails authentication, so a cut blob is still detected).
+pub fn open_record(
+    key: &[u8],
+    header: &[u8],
+    index: u32,
+    last: bool,
+    record: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let mut d = Decryptor::new(key);
+    d.pending.extend_from_slice(header);
+    d.take_header()?;
+    if d.engine.is_none() {
+        return Err(CryptoError::BadHeader("too short"));
+    }
+    d.counter = index;
+    d.record(record, last)
+}
+
+/// Bytes of a full record on disk (plaintext chunk plus tag).
+pub const RECORD_LEN: usize = CHUNK_SIZE + TAG_LEN;
+
 /// Wraps a data key under the master key (AES-256-GCM, random nonce): `nonce ‖ ciphertext ‖ tag`.
 pub fn wrap_key(master: &[u8; 32], data_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let engine = Engine::new(Cipher::Aes256Gcm, master)?;

@@ -417,6 +417,46 @@ async fn a_scan_uploads_streamed_downloads_decrypted_and_verifies_over_http() {
         "no S6.1 name in the download header"
     );
     assert_eq!(res.bytes().await.unwrap().to_vec(), body);
+    let res = server
+        .client
+        .get(url(&format!("/api/v1/files/{id}/content")))
+        .bearer_auth(&token)
+        .header("range", "bytes=70000-200009")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 206);
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes 70000-200009/{}", body.len())
+    );
+    assert_eq!(res.bytes().await.unwrap().to_vec(), &body[70_000..=200_009]);
+    let res = server
+        .client
+        .get(url(&format!("/api/v1/files/{id}/content")))
+        .bearer_auth(&token)
+        .header("range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 206);
+    assert_eq!(
+        res.bytes().await.unwrap().to_vec(),
+        &body[body.len() - 10..]
+    );
+    let res = server
+        .client
+        .get(url(&format!("/api/v1/files/{id}/content")))
+        .bearer_auth(&token)
+        .header("range", format!("bytes={}-", body.len()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 416);
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes */{}", body.len())
+    );
     let auditor = server.login("auditor", dangan_testkit::TEST_PASSWORD).await;
     let v: Value = server
         .client

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use tokio_util::io::{ReaderStream, StreamReader};
 
-use dangan_app::files::{FileVerification, FileView};
+use dangan_app::files::{ByteRange, FileVerification, FileView};
 use dangan_app::ids::{FileId, MaterialId};
 
 use crate::error::ApiError;
@@ -65,13 +65,29 @@ pub async fn list_files(
     ))
 }
 
-/// `GET /api/v1/files/{id}/content`: the decrypted file, streamed.
+/// `GET /api/v1/files/{id}/content`: the decrypted file, streamed; a single `Range: bytes=…`
+/// gets `206 Partial Content` (or `416` when it does not fit), so PDF viewers can seek.
 pub async fn download_file(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (view, reader) = app.open_file(&actor, FileId(row_id(&id, "id")?)).await?;
+    let requested = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(ByteRange::parse);
+    let opened = app
+        .open_file_range(&actor, FileId(row_id(&id, "id")?), requested)
+        .await?;
+    let view = &opened.view;
+    if opened.unsatisfiable {
+        return Ok((
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{}", view.size))],
+        )
+            .into_response());
+    }
     let ext = view
         .original_name
         .rsplit('.')
@@ -81,15 +97,34 @@ pub async fn download_file(
     // The download is named by the file's id, not by the S6.1 name: that carries the identity
     // number, and a browser keeps file names in its history.
     let disposition = format!("attachment; filename=\"dangan-file-{}.{ext}\"", view.id);
-    Ok((
-        [
-            (header::CONTENT_TYPE, view.mime.clone()),
-            (header::CONTENT_LENGTH, view.size.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        Body::from_stream(ReaderStream::new(reader)),
-    )
-        .into_response())
+    let body = Body::from_stream(ReaderStream::new(opened.reader));
+    let mut response = match opened.range {
+        Some((start, end)) => (
+            StatusCode::PARTIAL_CONTENT,
+            [
+                (
+                    header::CONTENT_RANGE,
+                    format!("bytes {start}-{end}/{}", view.size),
+                ),
+                (header::CONTENT_LENGTH, (end - start + 1).to_string()),
+            ],
+            body,
+        )
+            .into_response(),
+        None => ([(header::CONTENT_LENGTH, view.size.to_string())], body).into_response(),
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = view.mime.parse() {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = disposition.parse() {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::ACCEPT_RANGES,
+        axum::http::HeaderValue::from_static("bytes"),
+    );
+    Ok(response)
 }
 
 /// `GET /api/v1/files/{id}/checks`: the four-property report made at ingest (四性检测).
