@@ -9,6 +9,7 @@ use dangan_store::events::{self, MaterialId};
 
 use crate::audit::{Op, Outcome};
 use crate::roles::{Actor, UseCase};
+use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// A damage report as submitted.
@@ -68,18 +69,6 @@ pub struct MaterialIncidents {
     pub losses: Vec<damage::LossRow>,
 }
 
-fn text(field: &str, s: &str, max: usize, label: &str) -> AppResult<String> {
-    let t = s.trim();
-    if t.is_empty() || t.chars().count() > max || t.chars().any(char::is_control) {
-        return Err(AppError::invalid_with(
-            "invalid_text",
-            Some(field),
-            format!("请填写{label}（不超过{max}个字，不能含控制字符）"),
-        ));
-    }
-    Ok(t.to_owned())
-}
-
 impl App {
     /// Logs the change, reads the material's history back and commits.
     async fn finish_incident(
@@ -129,7 +118,7 @@ impl App {
                 ));
             }
         };
-        let cause = text("cause", &input.cause, 100, "损毁原因")?;
+        let cause = text::required("cause", &input.cause, 100, "损毁原因")?;
         let repair_by = match input.repair_by.as_deref().map(str::trim) {
             None | Some("") => {
                 if degree == "light" {
@@ -163,7 +152,7 @@ impl App {
                 ));
             }
             (_, i) => i
-                .map(|i| text("institution", i, 60, "修复机构"))
+                .map(|i| text::required("institution", i, 60, "修复机构"))
                 .transpose()?,
         };
         let mut tx = self.store.begin_write().await?;
@@ -207,7 +196,7 @@ impl App {
         input: &RepairInput,
     ) -> AppResult<MaterialIncidents> {
         self.authorize(actor, UseCase::RecordDamage).await?;
-        let result = text("result", &input.result, 200, "修复结果")?;
+        let result = text::required("result", &input.result, 200, "修复结果")?;
         let on = match input
             .repaired_on
             .as_deref()
@@ -252,11 +241,11 @@ impl App {
         input: &LossInput,
     ) -> AppResult<MaterialIncidents> {
         self.authorize(actor, UseCase::RecordDamage).await?;
-        let reported_to = text("reported_to", &input.reported_to, 60, "报告对象")?;
+        let reported_to = text::required("reported_to", &input.reported_to, 60, "报告对象")?;
         let note = input
             .note
             .as_deref()
-            .map(|n| text("note", n, 300, "情况说明"))
+            .map(|n| text::required("note", n, 300, "情况说明"))
             .transpose()?;
         let mut tx = self.store.begin_write().await?;
         let m = events::material(&mut tx, material)
@@ -300,7 +289,7 @@ impl App {
         let note = steps
             .note
             .as_deref()
-            .map(|n| text("note", n, 300, "情况说明"))
+            .map(|n| text::required("note", n, 300, "情况说明"))
             .transpose()?;
         let mut tx = self.store.begin_write().await?;
         let material = damage::set_loss_steps(

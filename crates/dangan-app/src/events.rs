@@ -21,6 +21,7 @@ use crate::audit::{Op, Outcome};
 use crate::catalogue::{at_version, current};
 use crate::roles::{Actor, Role, UseCase};
 use crate::tasks::Kind;
+use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// The conflict code of a repeated (source system, external id).
@@ -174,20 +175,6 @@ fn parse_date(field: &str, s: &str, label: &str) -> AppResult<NaiveDate> {
 }
 
 use chrono::Datelike;
-
-fn short_text(field: &str, s: Option<&str>, max: usize, label: &str) -> AppResult<Option<String>> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(t) if t.chars().count() > max || t.chars().any(char::is_control) => {
-            Err(AppError::invalid_with(
-                "invalid_text",
-                Some(field),
-                format!("{label}不能超过{max}个字，且不能含控制字符"),
-            ))
-        }
-        Some(t) => Ok(Some(t.to_owned())),
-    }
-}
 
 /// A validated material, ready to insert.
 struct ValidMaterial {
@@ -361,20 +348,20 @@ impl App {
         let business = BusinessType::parse(&input.business_type)
             .map_err(|e| AppError::invalid("business_type", &e))?;
         let business_date = parse_date("business_date", &input.business_date, "办理日期")?;
-        let source_system = short_text(
+        let source_system = text::optional(
             "source_system",
             input.source_system.as_deref(),
             40,
             "来源系统",
         )?
         .unwrap_or_else(|| LOCAL_SOURCE.to_owned());
-        let external_id = short_text(
+        let external_id = text::optional(
             "external_id",
             input.external_id.as_deref(),
             100,
             "来源业务编号",
         )?;
-        let handler = short_text("handler", input.handler.as_deref(), 30, "经办人")?
+        let handler = text::optional("handler", input.handler.as_deref(), 30, "经办人")?
             .unwrap_or_else(|| actor.display_name.clone());
         let remarks = material::remarks(input.remarks.as_deref())
             .map_err(|e| AppError::invalid("remarks", &e))?;

@@ -18,6 +18,7 @@ use dangan_store::{Tx, persons};
 use crate::audit::{Op, Outcome};
 use crate::roles::{Actor, UseCase};
 use crate::tasks::Kind;
+use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// A line handed over.
@@ -118,20 +119,6 @@ pub struct HandoverView {
     pub items: Vec<HandoverItemView>,
 }
 
-fn short(field: &str, s: Option<&str>, max: usize) -> AppResult<Option<String>> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(t) if t.chars().count() > max || t.chars().any(char::is_control) => {
-            Err(AppError::invalid_with(
-                "invalid_text",
-                Some(field),
-                format!("不能超过{max}个字，且不能含控制字符"),
-            ))
-        }
-        Some(t) => Ok(Some(t.to_owned())),
-    }
-}
-
 fn quantity(field: &str, q: Option<i64>) -> AppResult<i64> {
     let q = q.unwrap_or(1);
     if (1..=999).contains(&q) {
@@ -196,7 +183,7 @@ impl App {
                 "交接单应列出1至500件材料",
             ));
         }
-        let note = short("note", input.note.as_deref(), 200)?;
+        let note = text::optional("note", input.note.as_deref(), 200, "备注")?;
         let mut seen = BTreeSet::new();
         let mut tx = self.store.begin_write().await?;
         let id = handovers::insert(
@@ -339,7 +326,7 @@ impl App {
         let mut events_touched = BTreeSet::new();
         for line in &lines {
             let r = receipts[&line.id];
-            let note = short("note", r.note.as_deref(), 200)?;
+            let note = text::optional("note", r.note.as_deref(), 200, "差异说明")?;
             if r.result != "ok" && note.is_none() {
                 return Err(AppError::invalid_with(
                     "difference_note_required",
@@ -378,8 +365,8 @@ impl App {
             }
         }
         for (i, e) in input.extras.iter().enumerate() {
-            let name =
-                short(&format!("extras[{i}].name"), Some(&e.name), 60)?.ok_or_else(|| {
+            let name = text::optional(&format!("extras[{i}].name"), Some(&e.name), 60, "材料名称")?
+                .ok_or_else(|| {
                     AppError::invalid_with(
                         "invalid_text",
                         Some(&format!("extras[{i}].name")),
@@ -387,7 +374,8 @@ impl App {
                     )
                 })?;
             let q = quantity(&format!("extras[{i}].quantity"), e.quantity)?;
-            let note = short(&format!("extras[{i}].note"), e.note.as_deref(), 200)?;
+            let note =
+                text::optional(&format!("extras[{i}].note"), e.note.as_deref(), 200, "说明")?;
             handovers::insert_item(
                 &mut tx,
                 id,

@@ -33,6 +33,7 @@ pub mod register;
 pub mod roles;
 pub mod supplements;
 pub mod tasks;
+mod text;
 pub mod tokens;
 pub mod volumes;
 

@@ -14,6 +14,7 @@ use dangan_store::register::{self, NewQuery, QueryFilter, QueryId, QueryRow};
 use crate::audit::{Op, Outcome};
 use crate::persons::Page;
 use crate::roles::{Actor, UseCase};
+use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// A registration as entered at the window.
@@ -73,18 +74,6 @@ pub struct RegisterQuery {
     pub per_page: Option<u32>,
 }
 
-fn text(field: &str, s: &str, max: usize, label: &str) -> AppResult<String> {
-    let t = s.trim();
-    if t.is_empty() || t.chars().count() > max || t.chars().any(char::is_control) {
-        return Err(AppError::invalid_with(
-            "invalid_text",
-            Some(field),
-            format!("请填写{label}（不超过{max}个字，不能含控制字符）"),
-        ));
-    }
-    Ok(t.to_owned())
-}
-
 fn day_start(field: &str, s: &str) -> AppResult<DateTime<Utc>> {
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
         AppError::invalid_with(
@@ -124,8 +113,8 @@ impl App {
             .map_err(|e| AppError::invalid("enquirer_name", &e))?;
         let id = IdNumber::parse(&input.enquirer_id_number, today())
             .map_err(|e| AppError::invalid("enquirer_id_number", &e))?;
-        let question = text("question", &input.question, 200, "查询内容")?;
-        let purpose = text("purpose", &input.purpose, 200, "查询目的")?;
+        let question = text::required("question", &input.question, 200, "查询内容")?;
+        let purpose = text::required("purpose", &input.purpose, 200, "查询目的")?;
         let mut tx = self.store.begin_write().await?;
         let person = persons::get(&mut tx, PersonId(input.person_id))
             .await?

@@ -15,6 +15,7 @@ use dangan_store::supplements::{self, SupplementId, SupplementRow};
 use crate::audit::{Op, Outcome};
 use crate::roles::{Actor, UseCase};
 use crate::tasks::Kind;
+use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// A request as shown.
@@ -82,18 +83,6 @@ pub struct FulfilInput {
     pub carrier: Option<String>,
     /// How it was obtained, e.g. "2023年6月通过税务部门补件".
     pub explanation: String,
-}
-
-fn text(field: &str, s: &str, max: usize, label: &str) -> AppResult<String> {
-    let t = s.trim();
-    if t.is_empty() || t.chars().count() > max || t.chars().any(char::is_control) {
-        return Err(AppError::invalid_with(
-            "invalid_text",
-            Some(field),
-            format!("请填写{label}（不超过{max}个字，不能含控制字符）"),
-        ));
-    }
-    Ok(t.to_owned())
 }
 
 fn not_open() -> AppError {
@@ -195,8 +184,8 @@ impl App {
                 ));
             }
         };
-        let who = text("who", &input.who, 30, "联系对象")?;
-        let note = text("note", &input.note, 200, "联系情况")?;
+        let who = text::required("who", &input.who, 30, "联系对象")?;
+        let note = text::required("note", &input.note, 200, "联系情况")?;
         let mut tx = self.store.begin_write().await?;
         self.open_request(&mut tx, id).await?;
         let line = format!(
@@ -260,7 +249,7 @@ impl App {
             }
             None => today(),
         };
-        let explanation = text("explanation", &input.explanation, 200, "补件说明")?;
+        let explanation = text::required("explanation", &input.explanation, 200, "补件说明")?;
         let mut tx = self.store.begin_write().await?;
         let req = self.open_request(&mut tx, id).await?;
         let event = events::get(&mut tx, req.event_id)
@@ -334,7 +323,7 @@ impl App {
                 "以“材料缺失”结案须填写情况说明",
             ));
         }
-        let explanation = text("explanation", explanation, 300, "情况说明")?;
+        let explanation = text::required("explanation", explanation, 300, "情况说明")?;
         let mut tx = self.store.begin_write().await?;
         self.open_request(&mut tx, id).await?;
         if !supplements::close(&mut tx, id, "missing", None, today(), &explanation).await? {

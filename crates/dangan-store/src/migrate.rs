@@ -15,71 +15,55 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "foundation",
-        sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "access_control",
-        sql: include_str!("../migrations/sqlite/0002_access_control.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "workflow",
-        sql: include_str!("../migrations/sqlite/0003_workflow.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "files",
-        sql: include_str!("../migrations/sqlite/0004_files.sql"),
-    },
-    Migration {
-        version: 5,
-        description: "quarantine",
-        sql: include_str!("../migrations/sqlite/0005_quarantine.sql"),
-    },
-    Migration {
-        version: 6,
-        description: "four_properties",
-        sql: include_str!("../migrations/sqlite/0006_four_properties.sql"),
-    },
-];
+/// The migrations of one backend. One list for both: a migration is added here once, and the
+/// build fails unless both `migrations/sqlite/` and `migrations/postgres/` have its file.
+macro_rules! migrations {
+    ($backend:literal) => {
+        &[
+            Migration {
+                version: 1,
+                description: "foundation",
+                sql: include_str!(concat!("../migrations/", $backend, "/0001_foundation.sql")),
+            },
+            Migration {
+                version: 2,
+                description: "access_control",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0002_access_control.sql"
+                )),
+            },
+            Migration {
+                version: 3,
+                description: "workflow",
+                sql: include_str!(concat!("../migrations/", $backend, "/0003_workflow.sql")),
+            },
+            Migration {
+                version: 4,
+                description: "files",
+                sql: include_str!(concat!("../migrations/", $backend, "/0004_files.sql")),
+            },
+            Migration {
+                version: 5,
+                description: "quarantine",
+                sql: include_str!(concat!("../migrations/", $backend, "/0005_quarantine.sql")),
+            },
+            Migration {
+                version: 6,
+                description: "four_properties",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0006_four_properties.sql"
+                )),
+            },
+        ]
+    };
+}
 
-const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "foundation",
-        sql: include_str!("../migrations/postgres/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "access_control",
-        sql: include_str!("../migrations/postgres/0002_access_control.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "workflow",
-        sql: include_str!("../migrations/postgres/0003_workflow.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "files",
-        sql: include_str!("../migrations/postgres/0004_files.sql"),
-    },
-    Migration {
-        version: 5,
-        description: "quarantine",
-        sql: include_str!("../migrations/postgres/0005_quarantine.sql"),
-    },
-    Migration {
-        version: 6,
-        description: "four_properties",
-        sql: include_str!("../migrations/postgres/0006_four_properties.sql"),
-    },
-];
+const SQLITE: &[Migration] = migrations!("sqlite");
+const POSTGRES: &[Migration] = migrations!("postgres");
 
 /// What a migration run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
