@@ -11,6 +11,7 @@ use serde::Serialize;
 use tokio::io::AsyncRead;
 
 use dangan_store::events::{self, MaterialId};
+pub use dangan_store::files::ScrubRun;
 use dangan_store::files::{self, FileId, FileRow, NewFile};
 use dangan_store::{Tx, persons, volumes};
 use dangan_vault::identify::{Format, identify};
@@ -618,13 +619,40 @@ impl App {
     }
 
     /// Verifies every file, in id order, calling `progress(done)` as it goes; returns the
-    /// failures.
+    /// failures. The run is recorded among the scrub runs as `manual`.
     pub async fn verify_all_files(
         &self,
         actor: &Actor,
         progress: impl Fn(usize),
     ) -> AppResult<(usize, Vec<FileVerification>)> {
+        self.verify_all(actor, "manual", progress).await
+    }
+
+    /// 巡检 — the scheduled scrub: re-verifies every blob and seal, records the run and, for
+    /// each blob, when it was last verified and whether it passed.
+    pub async fn scrub(&self, actor: &Actor) -> AppResult<(usize, Vec<FileVerification>)> {
+        self.verify_all(actor, "schedule", |_| {}).await
+    }
+
+    /// The latest scrub runs, newest first.
+    pub async fn scrub_runs(&self, actor: &Actor, limit: u32) -> AppResult<Vec<files::ScrubRun>> {
         self.authorize(actor, UseCase::VerifyFiles).await?;
+        let mut tx = self.store.begin().await?;
+        let runs = files::scrub_runs(&mut tx, i64::from(limit.clamp(1, 100))).await?;
+        tx.rollback().await?;
+        Ok(runs)
+    }
+
+    async fn verify_all(
+        &self,
+        actor: &Actor,
+        trigger: &str,
+        progress: impl Fn(usize),
+    ) -> AppResult<(usize, Vec<FileVerification>)> {
+        self.authorize(actor, UseCase::VerifyFiles).await?;
+        let mut tx = self.store.begin_write().await?;
+        let run = files::start_scrub(&mut tx, trigger, Utc::now()).await?;
+        tx.commit().await?;
         let mut after = 0i64;
         let mut done = 0usize;
         let mut failures = Vec::new();
@@ -648,19 +676,36 @@ impl App {
         } else {
             Outcome::Failed
         };
-        self.log(
+        let failed: Vec<FileId> = failures.iter().map(|f| f.file_id).collect();
+        let mut tx = self.store.begin_write().await?;
+        files::finish_scrub(
+            &mut tx,
+            run,
+            i64::try_from(done).unwrap_or(i64::MAX),
+            &failed,
+            Utc::now(),
+        )
+        .await?;
+        let detail = format!("{trigger}: {done} files, {} failed", failures.len());
+        self.log_in(
+            &mut tx,
             actor,
-            &Op::new("file.verify_all", "file", "")
-                .detail(format!("{done} files, {} failed", failures.len())),
+            &Op::new("file.verify_all", "scrub_run", run).detail(detail),
             outcome,
         )
         .await?;
+        tx.commit().await?;
         Ok((done, failures))
     }
 
     /// Removes blobs and temporary files that no metadata knows (after a crash between a blob's
-    /// write and its commit). Returns how many were removed.
-    pub async fn collect_garbage(&self, actor: &Actor) -> AppResult<usize> {
+    /// write and its commit) and that are older than `grace` (a younger one may be an ingest
+    /// still under way in another process). Returns how many were removed.
+    pub async fn collect_garbage(
+        &self,
+        actor: &Actor,
+        grace: std::time::Duration,
+    ) -> AppResult<usize> {
         self.authorize(actor, UseCase::VerifyFiles).await?;
         let mut tx = self.store.begin().await?;
         let known = files::all_blob_digests(&mut tx)
@@ -668,10 +713,18 @@ impl App {
             .into_iter()
             .collect();
         tx.rollback().await?;
-        self.vault()?
-            .remove_orphans(&known)
+        let removed = self
+            .vault()?
+            .remove_orphans(&known, grace)
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        self.log(
+            actor,
+            &Op::new("file.gc", "vault", "").detail(format!("{removed} removed")),
+            Outcome::Ok,
+        )
+        .await?;
+        Ok(removed)
     }
 }
 

@@ -78,8 +78,11 @@ pub struct Settings {
 /// Where and how scans are stored.
 #[derive(Debug, Clone)]
 pub struct VaultSettings {
-    /// The vault directory.
+    /// The vault directory (the blobs themselves with the local backend; the upload spool with
+    /// S3).
     pub root: std::path::PathBuf,
+    /// Blobs in an S3-compatible bucket instead of `root/blobs`.
+    pub s3: Option<dangan_vault::S3Config>,
     /// The cipher of new blobs.
     pub cipher: dangan_vault::Cipher,
     /// The largest upload in bytes.
@@ -174,9 +177,11 @@ impl App {
         let calendar = calendar::load_from_store(&store).await?;
         let vault = match &settings.vault {
             Some(v) => Some(
-                dangan_vault::Vault::open(&v.root, v.cipher)
-                    .await
-                    .map_err(|e| AppError::Internal(format!("vault: {e}")))?,
+                match &v.s3 {
+                    None => dangan_vault::Vault::open(&v.root, v.cipher).await,
+                    Some(s3) => dangan_vault::Vault::open_s3(&v.root, v.cipher, s3).await,
+                }
+                .map_err(|e| AppError::Internal(format!("vault: {e}")))?,
             ),
             None => None,
         };

@@ -130,6 +130,16 @@ on_both_backends! {
         assert!(failures[1].content_ok && !failures[1].seal_ok);
         assert!(failures[1].problems.iter().any(|p| p.contains("元数据")));
         assert!(t.app.verify_file(&t.auditor, c.id).await.unwrap().ok);
+        // The scheduled scrub finds the same two and records its run beside the manual one.
+        let (n, failures) = t.app.scrub(&dangan_app::Actor::system()).await.unwrap();
+        assert_eq!((n, failures.len()), (3, 2));
+        let runs = t.app.scrub_runs(&t.auditor, 10).await.unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[0].trigger.as_str(), runs[1].trigger.as_str()), ("schedule", "manual"));
+        assert!(runs[0].finished_at.is_some());
+        assert_eq!((runs[0].files_checked, runs[0].files_failed), (3, 2));
+        assert_eq!(runs[0].failed_file_ids, format!("{} {}", a.id, b.id));
+        assert_eq!(code_of(t.app.scrub_runs(&t.security, 10).await), "forbidden");
         // The material's name is sealed too.
         raw(&t.db, &format!("UPDATE material_items SET name = '伪造材料' WHERE id = {}", m)).await;
         assert!(!t.app.verify_file(&t.auditor, c.id).await.unwrap().seal_ok);

@@ -330,3 +330,75 @@ pub async fn checks(tx: &mut Tx, id: FileId) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT checks FROM files WHERE id = $1").bind(id).fetch_optional(c).await
     })?)
 }
+
+/// 巡检 — one run that re-verified every file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ScrubRun {
+    /// Row id.
+    pub id: i64,
+    /// `schedule` (inside the server) or `manual` (`dangan verify`).
+    pub trigger: String,
+    /// Started.
+    pub started_at: DateTime<Utc>,
+    /// Finished; `None` while running or when the run was cut short.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Files verified.
+    pub files_checked: i64,
+    /// Files that failed.
+    pub files_failed: i64,
+    /// The failed files' ids, space-separated.
+    pub failed_file_ids: String,
+}
+
+/// Records the start of a scrub run.
+pub async fn start_scrub(tx: &mut Tx, trigger: &str, now: DateTime<Utc>) -> StoreResult<i64> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("INSERT INTO scrub_runs (trigger, started_at) VALUES ($1, $2) RETURNING id")
+            .bind(trigger)
+            .bind(now)
+            .fetch_one(c)
+            .await
+    })?)
+}
+
+/// Records the end of a scrub run.
+pub async fn finish_scrub(
+    tx: &mut Tx,
+    id: i64,
+    checked: i64,
+    failed: &[FileId],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let ids = failed
+        .iter()
+        .map(|f| f.0.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    on_conn!(tx, c => {
+        sqlx::query(
+            "UPDATE scrub_runs SET finished_at = $1, files_checked = $2, files_failed = $3, failed_file_ids = $4 WHERE id = $5",
+        )
+        .bind(now)
+        .bind(checked)
+        .bind(i64::try_from(failed.len()).unwrap_or(i64::MAX))
+        .bind(ids)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// The latest scrub runs, newest first.
+pub async fn scrub_runs(tx: &mut Tx, limit: i64) -> StoreResult<Vec<ScrubRun>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as(
+            "SELECT id, trigger, started_at, finished_at, files_checked, files_failed, failed_file_ids
+             FROM scrub_runs ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(c)
+        .await
+    })?)
+}

@@ -58,6 +58,11 @@ macro_rules! migrations {
                     "/0006_four_properties.sql"
                 )),
             },
+            Migration {
+                version: 7,
+                description: "scrub_runs",
+                sql: include_str!(concat!("../migrations/", $backend, "/0007_scrub_runs.sql")),
+            },
         ]
     };
 }

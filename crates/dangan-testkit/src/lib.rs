@@ -136,6 +136,7 @@ impl TestApp {
         if settings.vault.is_none() {
             settings.vault = Some(dangan_app::VaultSettings {
                 root: keys_dir.path().join("vault"),
+                s3: None,
                 cipher: dangan_vault::Cipher::Aes256Gcm,
                 max_upload: 64 * 1024 * 1024,
                 min_dpi: 300,
@@ -301,4 +302,106 @@ macro_rules! on_both_backends {
             }
         )*
     };
+}
+
+/// A real S3-compatible server (s3s-fs: the S3 protocol over HTTP, objects as files) listening
+/// on 127.0.0.1 with signature-checked credentials, for the S3 backend and backup tests.
+pub struct S3Server {
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+    /// The bucket created for the test.
+    pub bucket: String,
+    /// Where the server keeps its objects (`dir/BUCKET/KEY`), for tamper tests.
+    pub dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for S3Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Server")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .finish()
+    }
+}
+
+/// The test server's access key.
+pub const S3_ACCESS_KEY: &str = "dangan-test";
+/// The test server's secret key.
+pub const S3_SECRET_KEY: &str = "dangan-test-secret-2026";
+
+impl S3Server {
+    /// Starts a server with one empty bucket, `archive`.
+    pub async fn start() -> S3Server {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        let dir = tempfile::tempdir().expect("s3 directory");
+        let bucket = "archive".to_owned();
+        std::fs::create_dir_all(dir.path().join(&bucket)).expect("bucket directory");
+        let fs = s3s_fs::FileSystem::new(dir.path()).expect("s3s-fs");
+        let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(
+            S3_ACCESS_KEY,
+            S3_SECRET_KEY,
+        ));
+        let service = builder.build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind s3");
+        let addr = listener.local_addr().expect("s3 address");
+        let task = tokio::spawn(async move {
+            let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // Connections live in this task's set: stopping the server drops them all, as a
+            // server that goes down would.
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let conn = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
+                connections.spawn(async move {
+                    let _ = conn.await;
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        S3Server {
+            endpoint: format!("http://{addr}"),
+            bucket,
+            dir,
+            task,
+        }
+    }
+
+    /// The vault's configuration for this server.
+    pub fn config(&self) -> dangan_vault::S3Config {
+        dangan_vault::S3Config {
+            endpoint: self.endpoint.clone(),
+            bucket: self.bucket.clone(),
+            region: "us-east-1".to_owned(),
+            access_key: S3_ACCESS_KEY.to_owned(),
+            secret_key: S3_SECRET_KEY.to_owned(),
+            allow_http: true,
+        }
+    }
+
+    /// The file in which the server keeps an object.
+    pub fn object_path(&self, key: &str) -> std::path::PathBuf {
+        self.dir.path().join(&self.bucket).join(key)
+    }
+
+    /// Goes down: the port is closed and every open connection dropped.
+    pub async fn stop(&mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        // The connections' own tasks end at their next poll.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }

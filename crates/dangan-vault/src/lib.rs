@@ -7,4 +7,4 @@ pub mod identify;
 pub mod store;
 
 pub use crypto::{Cipher, CryptoError};
-pub use store::{Ingested, Vault, VaultError, Verified};
+pub use store::{Ingested, S3Config, Vault, VaultError, Verified};

@@ -1,4 +1,5 @@
-//! Durable, content-addressed blob storage on a local directory.
+//! Durable, content-addressed blob storage: a local directory (the default) or an
+//! S3-compatible bucket through the `object_store` crate.
 //!
 //! A blob is named by the SHA-256 of its plaintext (`blobs/ab/cd/abcd…`), so identical scans are
 //! stored once. Ingest streams: plaintext is hashed (SHA-256 and SM3) and encrypted record by
@@ -6,11 +7,22 @@
 //! `fsync`ed before the caller is told where it is. A crash before the rename leaves only a
 //! temporary file; a crash after it, before the caller commits its metadata, leaves an orphan
 //! blob that [`Vault::remove_orphans`] deletes. Nothing half-written ever has a final name.
+//!
+//! With the S3 backend the encrypted blob is spooled to the same local `tmp/` directory while
+//! it is hashed, then uploaded under its final key (`blobs/ab/cd/abcd….dgvb`) in one PUT or one
+//! multipart upload; S3 makes an object visible only when its upload completes, so the same
+//! promise holds. The local backend is our own code rather than `object_store`'s
+//! `LocalFileSystem` because that one does not `fsync` the file or its directory.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use sha2::{Digest, Sha256};
 use sm3::Sm3;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -41,7 +53,80 @@ pub enum VaultError {
     /// The blob is not there.
     #[error("blob {0} is missing")]
     Missing(String),
+    /// The object store (S3) failed.
+    #[error("object store: {0}")]
+    Remote(String),
 }
+
+impl From<object_store::Error> for VaultError {
+    fn from(e: object_store::Error) -> Self {
+        VaultError::Remote(e.to_string())
+    }
+}
+
+/// Where an S3-compatible bucket is and how to sign in to it.
+#[derive(Clone)]
+pub struct S3Config {
+    /// Endpoint URL, e.g. `https://oss-cn-beijing.aliyuncs.com` or `http://127.0.0.1:9000`.
+    pub endpoint: String,
+    /// Bucket name.
+    pub bucket: String,
+    /// Region (many S3-compatible servers ignore it).
+    pub region: String,
+    /// Access key id.
+    pub access_key: String,
+    /// Secret access key (never printed).
+    pub secret_key: String,
+    /// Allow a plain-HTTP endpoint (for a server on the same host or in a test).
+    pub allow_http: bool,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+impl S3Config {
+    /// A client for the bucket (no request is made yet).
+    pub fn client(&self) -> Result<Arc<dyn ObjectStore>, VaultError> {
+        let store = AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_bucket_name(&self.bucket)
+            .with_region(&self.region)
+            .with_access_key_id(&self.access_key)
+            .with_secret_access_key(&self.secret_key)
+            .with_allow_http(self.allow_http)
+            // A few quick retries: an upload is waiting on this, and a bucket that stays down
+            // must fail the request visibly rather than hold it for minutes.
+            .with_retry(object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(20),
+                ..object_store::RetryConfig::default()
+            })
+            .build()?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// Where blobs live.
+#[derive(Debug, Clone)]
+enum Backend {
+    /// `root/blobs/…` on a local file system.
+    Local,
+    /// An object store (S3-compatible).
+    Object(Arc<dyn ObjectStore>),
+}
+
+/// Uploads of more than this many bytes are multipart, in parts of this size.
+const PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// What ingest stored.
 #[derive(Debug, Clone)]
@@ -74,22 +159,64 @@ pub struct Verified {
     pub size: u64,
 }
 
-/// A local-directory vault.
+/// A vault: blobs in a local directory or an S3-compatible bucket, with a local `tmp/` spool.
 #[derive(Debug, Clone)]
 pub struct Vault {
     root: PathBuf,
     cipher: Cipher,
+    backend: Backend,
 }
 
-fn blob_path(root: &Path, sha256: &str) -> PathBuf {
+/// The object key of a blob: the same layout as on disk.
+pub fn blob_key(sha256: &str) -> String {
     let (a, b) = (
         &sha256[..2.min(sha256.len())],
         &sha256[2.min(sha256.len())..4.min(sha256.len())],
     );
-    root.join("blobs")
-        .join(a)
-        .join(b)
-        .join(format!("{sha256}.dgvb"))
+    format!("blobs/{a}/{b}/{sha256}.dgvb")
+}
+
+fn blob_path(root: &Path, sha256: &str) -> PathBuf {
+    root.join(blob_key(sha256))
+}
+
+fn not_found(sha256: &str) -> impl Fn(std::io::Error) -> VaultError + '_ {
+    move |e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            VaultError::Missing(sha256.to_owned())
+        } else {
+            VaultError::Io(e)
+        }
+    }
+}
+
+fn remote_not_found(sha256: &str) -> impl Fn(object_store::Error) -> VaultError + '_ {
+    move |e| match e {
+        object_store::Error::NotFound { .. } => VaultError::Missing(sha256.to_owned()),
+        other => VaultError::from(other),
+    }
+}
+
+/// A blob being read from start to end, whichever backend holds it.
+enum BlobReader {
+    File(tokio::fs::File, Vec<u8>),
+    Stream(futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>),
+}
+
+impl BlobReader {
+    /// The next piece of ciphertext, or `None` at the end.
+    async fn next(&mut self) -> Result<Option<Bytes>, VaultError> {
+        match self {
+            BlobReader::File(file, buf) => {
+                let n = file.read(buf).await?;
+                Ok((n > 0).then(|| Bytes::copy_from_slice(&buf[..n])))
+            }
+            BlobReader::Stream(stream) => match stream.next().await {
+                None => Ok(None),
+                Some(piece) => Ok(Some(piece?)),
+            },
+        }
+    }
 }
 
 async fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -105,7 +232,32 @@ impl Vault {
         Ok(Vault {
             root: root.to_owned(),
             cipher,
+            backend: Backend::Local,
         })
+    }
+
+    /// A vault whose blobs live in an S3-compatible bucket; `spool` is a local directory for
+    /// blobs on their way up. The bucket is checked by listing it once, so a wrong endpoint or
+    /// wrong credentials fail here rather than at the first upload.
+    pub async fn open_s3(spool: &Path, cipher: Cipher, s3: &S3Config) -> Result<Vault, VaultError> {
+        tokio::fs::create_dir_all(spool.join("tmp")).await?;
+        let store = s3.client()?;
+        store
+            .list_with_delimiter(Some(&ObjectPath::from("blobs")))
+            .await?;
+        Ok(Vault {
+            root: spool.to_owned(),
+            cipher,
+            backend: Backend::Object(store),
+        })
+    }
+
+    /// `local` or `s3`, for status pages and logs.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Local => "local",
+            Backend::Object(_) => "s3",
+        }
     }
 
     /// The cipher new blobs get.
@@ -119,10 +271,95 @@ impl Vault {
     }
 
     /// Whether a blob exists.
-    pub async fn exists(&self, sha256: &str) -> bool {
-        tokio::fs::try_exists(self.path_of(sha256))
-            .await
-            .unwrap_or(false)
+    pub async fn exists(&self, sha256: &str) -> Result<bool, VaultError> {
+        match &self.backend {
+            Backend::Local => Ok(tokio::fs::try_exists(self.path_of(sha256)).await?),
+            Backend::Object(store) => match store.head(&ObjectPath::from(blob_key(sha256))).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+
+    /// Gives the spooled, synced temporary file `tmp` its final name (local) or uploads it
+    /// under its final key (S3). Returns true when the blob was already there.
+    async fn publish(&self, tmp: &Path, sha256: &str) -> Result<bool, VaultError> {
+        if self.exists(sha256).await? {
+            tokio::fs::remove_file(tmp).await?;
+            return Ok(true);
+        }
+        match &self.backend {
+            Backend::Local => {
+                let path = self.path_of(sha256);
+                let dir = path
+                    .parent()
+                    .map(Path::to_owned)
+                    .unwrap_or_else(|| self.root.clone());
+                tokio::fs::create_dir_all(&dir).await?;
+                tokio::fs::rename(tmp, &path).await?;
+                sync_dir(&dir).await?;
+            }
+            Backend::Object(store) => {
+                let uploaded = upload(store.as_ref(), tmp, &blob_key(sha256)).await;
+                tokio::fs::remove_file(tmp).await?;
+                uploaded?;
+            }
+        }
+        Ok(false)
+    }
+
+    async fn reader(&self, sha256: &str) -> Result<BlobReader, VaultError> {
+        match &self.backend {
+            Backend::Local => {
+                let file = tokio::fs::File::open(self.path_of(sha256))
+                    .await
+                    .map_err(not_found(sha256))?;
+                Ok(BlobReader::File(file, vec![0u8; crypto::CHUNK_SIZE]))
+            }
+            Backend::Object(store) => {
+                let got = store
+                    .get(&ObjectPath::from(blob_key(sha256)))
+                    .await
+                    .map_err(remote_not_found(sha256))?;
+                Ok(BlobReader::Stream(got.into_stream()))
+            }
+        }
+    }
+
+    /// The stored (encrypted) length of a blob.
+    async fn stored_len(&self, sha256: &str) -> Result<u64, VaultError> {
+        match &self.backend {
+            Backend::Local => Ok(tokio::fs::metadata(self.path_of(sha256))
+                .await
+                .map_err(not_found(sha256))?
+                .len()),
+            Backend::Object(store) => Ok(store
+                .head(&ObjectPath::from(blob_key(sha256)))
+                .await
+                .map_err(remote_not_found(sha256))?
+                .size),
+        }
+    }
+
+    /// Stored bytes `at..at+len` of a blob.
+    async fn read_at(&self, sha256: &str, at: u64, len: usize) -> Result<Bytes, VaultError> {
+        match &self.backend {
+            Backend::Local => {
+                use tokio::io::AsyncSeekExt;
+                let mut file = tokio::fs::File::open(self.path_of(sha256))
+                    .await
+                    .map_err(not_found(sha256))?;
+                file.seek(std::io::SeekFrom::Start(at)).await?;
+                let mut buf = vec![0u8; len];
+                file.read_exact(&mut buf).await?;
+                Ok(Bytes::from(buf))
+            }
+            Backend::Object(store) => Ok(store
+                .get_range(&ObjectPath::from(blob_key(sha256)), at..at + len as u64)
+                .await
+                .map_err(remote_not_found(sha256))?),
+        }
     }
 
     /// Streams `input` into the vault: hashes, encrypts under a fresh data key wrapped by
@@ -218,33 +455,20 @@ impl Vault {
                 return Err(e);
             }
         };
-        let path = self.path_of(&sha256);
-        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            tokio::fs::remove_file(&tmp).await?;
-            return Ok(Ingested {
-                sha256,
-                sm3,
-                size,
-                cipher: self.cipher,
-                wrapped_key,
-                duplicate: true,
-                head,
-            });
-        }
-        let dir = path
-            .parent()
-            .map(Path::to_owned)
-            .unwrap_or_else(|| self.root.clone());
-        tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::rename(&tmp, &path).await?;
-        sync_dir(&dir).await?;
+        let duplicate = match self.publish(&tmp, &sha256).await {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
         Ok(Ingested {
             sha256,
             sm3,
             size,
             cipher: self.cipher,
             wrapped_key,
-            duplicate: false,
+            duplicate,
             head,
         })
     }
@@ -259,25 +483,12 @@ impl Vault {
         out: &mut (impl tokio::io::AsyncWrite + Unpin),
     ) -> Result<Verified, VaultError> {
         let key = crypto::unwrap_key(master, wrapped_key)?;
-        let mut file = tokio::fs::File::open(self.path_of(sha256))
-            .await
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    VaultError::Missing(sha256.to_owned())
-                } else {
-                    VaultError::Io(e)
-                }
-            })?;
+        let mut reader = self.reader(sha256).await?;
         let mut dec = Decryptor::new(&key);
         let (mut sha, mut sm3) = (Sha256::new(), Sm3::new());
         let mut size = 0u64;
-        let mut buf = vec![0u8; crypto::CHUNK_SIZE];
-        loop {
-            let n = file.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            let plain = dec.update(&buf[..n])?;
+        while let Some(piece) = reader.next().await? {
+            let plain = dec.update(&piece)?;
             sha.update(&plain);
             sm3.update(&plain);
             size += plain.len() as u64;
@@ -307,29 +518,14 @@ impl Vault {
         end: u64,
         out: &mut (impl tokio::io::AsyncWrite + Unpin),
     ) -> Result<(), VaultError> {
-        use tokio::io::AsyncSeekExt;
         let key = crypto::unwrap_key(master, wrapped_key)?;
-        let path = self.path_of(sha256);
-        let mut file = tokio::fs::File::open(&path).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                VaultError::Missing(sha256.to_owned())
-            } else {
-                VaultError::Io(e)
-            }
-        })?;
-        let len = file.metadata().await?.len();
-        let mut header = vec![0u8; crypto::HEADER_LEN];
-        file.read_exact(&mut header).await?;
+        let len = self.stored_len(sha256).await?;
+        let header = self.read_at(sha256, 0, crypto::HEADER_LEN).await?;
         let body = len.saturating_sub(crypto::HEADER_LEN as u64);
         let record = crypto::RECORD_LEN as u64;
         let records = body.div_ceil(record).max(1);
         let chunk = crypto::CHUNK_SIZE as u64;
         let (first, last) = (start / chunk, end / chunk);
-        file.seek(std::io::SeekFrom::Start(
-            crypto::HEADER_LEN as u64 + first * record,
-        ))
-        .await?;
-        let mut buf = vec![0u8; crypto::RECORD_LEN];
         for index in first..=last.min(records - 1) {
             let is_last = index == records - 1;
             let want = if is_last {
@@ -337,9 +533,11 @@ impl Vault {
             } else {
                 crypto::RECORD_LEN
             };
-            file.read_exact(&mut buf[..want]).await?;
+            let sealed = self
+                .read_at(sha256, crypto::HEADER_LEN as u64 + index * record, want)
+                .await?;
             let counter = u32::try_from(index).map_err(|_| CryptoError::TooLarge)?;
-            let plain = crypto::open_record(&key, &header, counter, is_last, &buf[..want])?;
+            let plain = crypto::open_record(&key, &header, counter, is_last, &sealed)?;
             let base = index * chunk;
             let from = start.saturating_sub(base) as usize;
             let to = ((end - base + 1) as usize).min(plain.len());
@@ -363,34 +561,105 @@ impl Vault {
     }
 
     /// Deletes temporary files and blobs that no metadata knows (`known` holds the digests the
-    /// database records). Returns how many files were removed.
-    pub async fn remove_orphans(&self, known: &HashSet<String>) -> Result<usize, VaultError> {
+    /// database records) and that are older than `grace`: a younger one may belong to an ingest
+    /// still running in another process, between its blob's write and its commit. Returns how
+    /// many were removed.
+    pub async fn remove_orphans(
+        &self,
+        known: &HashSet<String>,
+        grace: std::time::Duration,
+    ) -> Result<usize, VaultError> {
+        let now = std::time::SystemTime::now();
+        let old = |at: std::time::SystemTime| now.duration_since(at).is_ok_and(|age| age >= grace);
         let mut removed = 0;
         let mut tmp = tokio::fs::read_dir(self.root.join("tmp")).await?;
         while let Some(e) = tmp.next_entry().await? {
-            tokio::fs::remove_file(e.path()).await?;
-            removed += 1;
+            if old(e.metadata().await?.modified()?) {
+                tokio::fs::remove_file(e.path()).await?;
+                removed += 1;
+            }
         }
-        let mut stack = vec![self.root.join("blobs")];
-        while let Some(dir) = stack.pop() {
-            let mut rd = tokio::fs::read_dir(&dir).await?;
-            while let Some(e) = rd.next_entry().await? {
-                let p = e.path();
-                if e.file_type().await?.is_dir() {
-                    stack.push(p);
-                } else if let Some(name) = p
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_suffix(".dgvb"))
-                    && !known.contains(name)
-                {
-                    tokio::fs::remove_file(&p).await?;
+        match &self.backend {
+            Backend::Local => {
+                let mut stack = vec![self.root.join("blobs")];
+                while let Some(dir) = stack.pop() {
+                    let mut rd = tokio::fs::read_dir(&dir).await?;
+                    while let Some(e) = rd.next_entry().await? {
+                        let p = e.path();
+                        if e.file_type().await?.is_dir() {
+                            stack.push(p);
+                        } else if let Some(name) = p
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .and_then(|n| n.strip_suffix(".dgvb"))
+                            && !known.contains(name)
+                            && old(e.metadata().await?.modified()?)
+                        {
+                            tokio::fs::remove_file(&p).await?;
+                            removed += 1;
+                        }
+                    }
+                }
+            }
+            Backend::Object(store) => {
+                let mut listing = store.list(Some(&ObjectPath::from("blobs")));
+                let mut orphans = Vec::new();
+                while let Some(meta) = listing.next().await {
+                    let meta = meta?;
+                    if let Some(name) = meta
+                        .location
+                        .filename()
+                        .and_then(|n| n.strip_suffix(".dgvb"))
+                        && !known.contains(name)
+                        && old(std::time::SystemTime::from(meta.last_modified))
+                    {
+                        orphans.push(meta.location.clone());
+                    }
+                }
+                for location in orphans {
+                    store.delete(&location).await?;
                     removed += 1;
                 }
             }
         }
         Ok(removed)
     }
+}
+
+/// Uploads a local file to `key`: one PUT up to [`PART_SIZE`], otherwise a multipart upload
+/// with two parts in flight, aborted on failure so nothing partial remains.
+async fn upload(store: &dyn ObjectStore, file: &Path, key: &str) -> Result<(), VaultError> {
+    let location = ObjectPath::from(key);
+    let mut input = tokio::fs::File::open(file).await?;
+    let len = input.metadata().await?.len();
+    if len <= PART_SIZE as u64 {
+        let mut buf = Vec::with_capacity(len as usize);
+        input.read_to_end(&mut buf).await?;
+        store.put(&location, Bytes::from(buf).into()).await?;
+        return Ok(());
+    }
+    let mut writer =
+        WriteMultipart::new_with_chunk_size(store.put_multipart(&location).await?, PART_SIZE);
+    let mut buf = vec![0u8; 1024 * 1024];
+    loop {
+        let n = match input.read(&mut buf).await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(e.into());
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        if let Err(e) = writer.wait_for_capacity(2).await {
+            let _ = writer.abort().await;
+            return Err(e.into());
+        }
+        writer.write(&buf[..n]);
+    }
+    writer.finish().await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -491,7 +760,13 @@ mod tests {
             std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
             0
         );
-        assert_eq!(vault.remove_orphans(&HashSet::new()).await.unwrap(), 0);
+        assert_eq!(
+            vault
+                .remove_orphans(&HashSet::new(), std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            0
+        );
     }
 
     #[tokio::test]
@@ -502,8 +777,20 @@ mod tests {
         let orphan = vault.ingest(&b"orphan"[..], &MASTER, 100).await.unwrap();
         std::fs::write(dir.path().join("tmp").join("x.tmp"), b"half").unwrap();
         let known: HashSet<String> = [keep.sha256.clone()].into();
-        assert_eq!(vault.remove_orphans(&known).await.unwrap(), 2);
-        assert!(vault.exists(&keep.sha256).await);
-        assert!(!vault.exists(&orphan.sha256).await);
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(
+            vault.remove_orphans(&known, hour).await.unwrap(),
+            0,
+            "young orphans may be an ingest still under way"
+        );
+        assert_eq!(
+            vault
+                .remove_orphans(&known, std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            2
+        );
+        assert!(vault.exists(&keep.sha256).await.unwrap());
+        assert!(!vault.exists(&orphan.sha256).await.unwrap());
     }
 }

@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{id}/content", get(api::files::download_file))
         .route("/files/{id}/verification", get(api::files::verify_file))
         .route("/files/{id}/checks", get(api::files::file_checks))
+        .route("/vault/scrubs", get(api::files::scrub_runs))
         .route("/audit/log", get(api::audit::search_log))
         .route("/audit/verify", post(api::audit::verify_log))
         .route("/audit/anchor", post(api::audit::anchor_log))

@@ -402,6 +402,12 @@ fn routes() -> Vec<Route> {
             B::None,
             Some(U::ReadWorkflow),
         ),
+        r(
+            Method::GET,
+            "/api/v1/vault/scrubs",
+            B::None,
+            Some(U::VerifyFiles),
+        ),
         // Routes that end or change the caller's session come last.
         r(
             Method::POST,

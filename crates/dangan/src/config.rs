@@ -24,6 +24,25 @@ pub struct StoreArgs {
     /// servers on one PostgreSQL database must share its contents.
     #[arg(long, env = "DANGAN_KEY_DIR")]
     pub key_dir: Option<PathBuf>,
+    /// Where scans are kept: `local` (DATA_DIR/vault/blobs) or `s3` (an S3-compatible bucket;
+    /// DATA_DIR/vault/tmp is then only the upload spool).
+    #[arg(long, env = "DANGAN_BLOB_STORE", default_value = "local")]
+    pub blob_store: String,
+    /// S3 endpoint URL, e.g. `https://obs.cn-north-4.myhuaweicloud.com`.
+    #[arg(long, env = "DANGAN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 bucket.
+    #[arg(long, env = "DANGAN_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3 region.
+    #[arg(long, env = "DANGAN_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// S3 access key id.
+    #[arg(long, env = "DANGAN_S3_ACCESS_KEY")]
+    pub s3_access_key: Option<String>,
+    /// S3 secret key (prefer the environment variable: a flag shows in the process list).
+    #[arg(long, env = "DANGAN_S3_SECRET_KEY", hide_env_values = true)]
+    pub s3_secret_key: Option<String>,
 }
 
 impl fmt::Debug for StoreArgs {
@@ -36,6 +55,15 @@ impl fmt::Debug for StoreArgs {
                 &self.database_url.as_ref().map(|_| "<redacted>"),
             )
             .field("key_dir", &self.key_dir)
+            .field("blob_store", &self.blob_store)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key", &self.s3_access_key)
+            .field(
+                "s3_secret_key",
+                &self.s3_secret_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -145,6 +173,7 @@ impl RuleArgs {
             vault: Some(VaultSettings {
                 // Set to DATA_DIR/vault when the store is opened.
                 root: PathBuf::new(),
+                s3: None,
                 cipher: dangan_vault::Cipher::parse(&self.cipher)
                     .ok_or_else(|| anyhow::anyhow!("--cipher 应为 aes-256-gcm 或 sm4-gcm"))?,
                 max_upload: self.max_upload_mb.clamp(1, 100_000) * 1024 * 1024,
@@ -155,6 +184,33 @@ impl RuleArgs {
 }
 
 impl StoreArgs {
+    /// The S3 bucket to keep scans in, when `--blob-store s3`.
+    pub fn s3_config(&self) -> anyhow::Result<Option<dangan_vault::S3Config>> {
+        match self.blob_store.as_str() {
+            "local" => Ok(None),
+            "s3" => {
+                let need = |v: &Option<String>, flag: &str| {
+                    v.clone()
+                        .filter(|s| !s.trim().is_empty())
+                        .ok_or_else(|| anyhow::anyhow!("--blob-store s3 需要 {flag}"))
+                };
+                let endpoint = need(&self.s3_endpoint, "--s3-endpoint")?;
+                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                    anyhow::bail!("--s3-endpoint 应以 http:// 或 https:// 开头");
+                }
+                Ok(Some(dangan_vault::S3Config {
+                    allow_http: endpoint.starts_with("http://"),
+                    endpoint,
+                    bucket: need(&self.s3_bucket, "--s3-bucket")?,
+                    region: self.s3_region.clone(),
+                    access_key: need(&self.s3_access_key, "--s3-access-key")?,
+                    secret_key: need(&self.s3_secret_key, "--s3-secret-key")?,
+                }))
+            }
+            _ => anyhow::bail!("--blob-store 应为 local 或 s3"),
+        }
+    }
+
     /// The store to open; creates the data directory for SQLite.
     pub fn store_config(&self) -> anyhow::Result<StoreConfig> {
         match &self.database_url {
@@ -177,6 +233,7 @@ impl StoreArgs {
     pub async fn open(&self, mut settings: Settings) -> anyhow::Result<(App, Bootstrap)> {
         if let Some(v) = settings.vault.as_mut() {
             v.root = self.data_dir.join("vault");
+            v.s3 = self.s3_config()?;
         }
         let config = self.store_config()?;
         let key_dir = self

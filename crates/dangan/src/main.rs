@@ -12,6 +12,7 @@ mod demo_data;
 mod ingest;
 mod key;
 mod migrate;
+mod schedule;
 mod serve;
 mod user;
 mod verify;
@@ -40,7 +41,7 @@ enum Command {
     /// Verify stored scans: digests, encryption and seals (校验电子文件).
     Verify(verify::VerifyArgs),
     /// Remove blobs no metadata knows, left by a crash (清理无主数据块).
-    Gc(config::StoreArgs),
+    Gc(verify::GcArgs),
     /// The master key (主密钥).
     #[command(subcommand)]
     Key(key::KeyCommand),

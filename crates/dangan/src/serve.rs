@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Minutes between signed anchors of the operation log's head (0: never).
     #[arg(long, env = "DANGAN_ANCHOR_MINUTES", default_value_t = 10)]
     anchor_minutes: u64,
+    /// Daily time (server local, `HH:MM`) of the 巡检 that re-verifies every stored scan and
+    /// its seal; `off` to disable.
+    #[arg(long, env = "DANGAN_SCRUB_AT", default_value = "03:00")]
+    scrub_at: String,
 }
 
 /// Signs the operation log's head at intervals, so that truncating the log is detectable.
@@ -90,12 +94,15 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 /// Runs the server until a shutdown signal.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.rules.settings()?;
+    let scrub_at = crate::schedule::parse_daily(&args.scrub_at)?;
     let (app, _) = args.store.open(settings).await?;
+    crate::schedule::collect_garbage(&app).await;
     if args.demo {
         crate::demo_data::load(&app, 200, 1).await?;
     }
     let app = Arc::new(app);
     spawn_anchoring(Arc::clone(&app), args.anchor_minutes);
+    crate::schedule::spawn_scrub(Arc::clone(&app), scrub_at);
     let backend = app.store().backend().name();
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {

@@ -55,10 +55,22 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
     anyhow::bail!("{} 个电子文件校验失败", failures.len())
 }
 
+/// Arguments of `gc`.
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Keep orphans younger than this many minutes: they may belong to an ingest still under
+    /// way in another process (0 when nothing else runs on this data).
+    #[arg(long, default_value_t = 60)]
+    grace_minutes: u64,
+}
+
 /// Runs `gc`.
-pub async fn gc(store: StoreArgs) -> anyhow::Result<()> {
-    let (app, _) = store.open(RuleArgs::default().settings()?).await?;
-    let removed = app.collect_garbage(&Actor::system()).await?;
+pub async fn gc(args: GcArgs) -> anyhow::Result<()> {
+    let (app, _) = args.store.open(RuleArgs::default().settings()?).await?;
+    let grace = std::time::Duration::from_secs(args.grace_minutes.saturating_mul(60));
+    let removed = app.collect_garbage(&Actor::system(), grace).await?;
     println!("已清理 {removed} 个无主数据块或临时文件");
     app.store().close().await;
     Ok(())

@@ -138,6 +138,14 @@ pub async fn file_checks(
     ))
 }
 
+/// `GET /api/v1/vault/scrubs`: the latest 巡检 runs (scheduled or by hand), newest first.
+pub async fn scrub_runs(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+) -> Result<Json<Vec<dangan_app::files::ScrubRun>>, ApiError> {
+    Ok(Json(app.scrub_runs(&actor, 20).await?))
+}
+
 /// `GET /api/v1/files/{id}/verification`: digests and seal checked now.
 pub async fn verify_file(
     State(app): State<AppState>,

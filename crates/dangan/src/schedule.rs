@@ -1,0 +1,108 @@
+//! Work `dangan serve` does on its own: the daily 巡检 (scrub) that re-verifies every blob and
+//! seal, and the removal of orphan blobs left by a crash.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, NaiveTime};
+
+use dangan_app::{Actor, App};
+
+/// Orphans younger than this are kept: they may belong to an ingest still running in another
+/// process (`dangan ingest` on the same data directory).
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
+
+/// Parses a daily time `HH:MM`; `off` (or `0`) gives `None`.
+pub fn parse_daily(s: &str) -> anyhow::Result<Option<NaiveTime>> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") || s == "0" {
+        return Ok(None);
+    }
+    NaiveTime::parse_from_str(s, "%H:%M")
+        .map(Some)
+        .map_err(|_| anyhow::anyhow!("时间应写作 时:分（如 03:00），或 off 表示不运行：{s}"))
+}
+
+/// How long from `now` until the next `at` (today if still ahead, otherwise tomorrow).
+pub fn until_next(now: NaiveDateTime, at: NaiveTime) -> Duration {
+    let today = now.date().and_time(at);
+    let next = if today > now {
+        today
+    } else {
+        today + chrono::Duration::days(1)
+    };
+    (next - now).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// Removes orphan blobs older than [`ORPHAN_GRACE`]; failures are logged, never fatal.
+pub async fn collect_garbage(app: &App) {
+    match app.collect_garbage(&Actor::system(), ORPHAN_GRACE).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "orphan blobs removed"),
+        Err(e) => tracing::error!(error = %e, "cannot remove orphan blobs"),
+    }
+}
+
+/// Runs the scrub every day at `at` (server local time), then collects garbage.
+pub fn spawn_scrub(app: Arc<App>, at: Option<NaiveTime>) {
+    let Some(at) = at else { return };
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(until_next(chrono::Local::now().naive_local(), at)).await;
+            match app.scrub(&Actor::system()).await {
+                Ok((n, failures)) if failures.is_empty() => {
+                    tracing::info!(files = n, "scrub: every file verifies");
+                }
+                Ok((n, failures)) => {
+                    let ids: Vec<String> = failures.iter().map(|f| f.file_id.to_string()).collect();
+                    tracing::error!(
+                        files = n,
+                        failed = failures.len(),
+                        ids = %ids.join(" "),
+                        "scrub: files failed verification"
+                    );
+                }
+                Err(e) => tracing::error!(error = %e, "scrub could not run"),
+            }
+            collect_garbage(&app).await;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn the_scrub_runs_later_today_or_else_tomorrow_at_the_set_time() {
+        let three = parse_daily("03:00").unwrap().unwrap();
+        assert_eq!(
+            until_next(at("2026-11-26 01:30:00"), three),
+            Duration::from_secs(90 * 60)
+        );
+        assert_eq!(
+            until_next(at("2026-11-26 03:00:00"), three),
+            Duration::from_secs(24 * 3600)
+        );
+        assert_eq!(
+            until_next(at("2026-12-31 23:00:00"), three),
+            Duration::from_secs(4 * 3600)
+        );
+    }
+
+    #[test]
+    fn off_disables_the_scrub_and_a_bad_time_is_refused_in_chinese() {
+        assert_eq!(parse_daily("off").unwrap(), None);
+        assert!(
+            parse_daily("25:00")
+                .unwrap_err()
+                .to_string()
+                .contains("时:分")
+        );
+        assert!(parse_daily("3点").is_err());
+    }
+}
