@@ -339,8 +339,8 @@ impl App {
             None => String::new(),
         };
         let manifest = self.manifest(&mut tx, &row, &archive_number).await?;
-        let seal = self.keys.sign(manifest.as_bytes());
-        files::seal(&mut tx, fid, &manifest, &seal, self.keys.key_id()).await?;
+        let (seal_key_id, seal) = self.keys.seal(settings.seal, manifest.as_bytes());
+        files::seal(&mut tx, fid, &manifest, &seal, &seal_key_id).await?;
         let ext = name
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())
@@ -369,7 +369,9 @@ impl App {
             missing_metadata.push("扫描人");
         }
         let facts = Facts {
-            seal_ok: self.keys.verify(manifest.as_bytes(), &seal),
+            seal_ok: self
+                .keys
+                .verify_seal(&seal_key_id, manifest.as_bytes(), &seal),
             sha256_len_ok: stored.sha256.len() == 64,
             sm3_present: stored.sm3.len() == 64,
             size: stored.size,
@@ -533,8 +535,9 @@ impl App {
         let archive_number = stored.get("archive_number").cloned().unwrap_or_default();
         let seal_ok = match self.manifest(&mut tx, &f, &archive_number).await {
             Ok(now) => {
-                let signed = self.keys.verify(f.manifest.as_bytes(), &f.seal)
-                    && f.seal_key_id == self.keys.key_id();
+                let signed = self
+                    .keys
+                    .verify_seal(&f.seal_key_id, f.manifest.as_bytes(), &f.seal);
                 if !signed {
                     problems.push("电子印章无效：签名与封存清单不符".to_owned());
                 }

@@ -1,7 +1,9 @@
 //! The agency's keys (密钥), kept as files outside the database:
 //!
-//! - `signing-ed25519.key`: the seed of the Ed25519 key that signs operation-log anchors (and,
-//!   with the electronic archive, the seals of scans);
+//! - `signing-ed25519.key`: the seed of the Ed25519 key that signs operation-log anchors and, by
+//!   default, the seals (电子印章) of scans;
+//! - `signing-sm2.key`: the secret scalar of the SM2 key (GB/T 32918, distinguishing id
+//!   `1234567812345678`) that seals scans when the agency configures SM2;
 //! - `master-aes256.key`: the master key that wraps every blob's data key (S7.4);
 //! - `pii-hmac.key`: the HMAC-SHA256 key of keyed hashes of identity numbers (a register can be
 //!   searched by an enquirer's number without storing it).
@@ -19,9 +21,43 @@ use sha2::{Digest, Sha256};
 
 use crate::{AppError, AppResult};
 
+/// The algorithm of the seals of scans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SealAlgorithm {
+    /// Ed25519 (RFC 8032).
+    #[default]
+    Ed25519,
+    /// SM2 digital signature (GB/T 32918.2) over SM3, with the standard distinguishing id.
+    Sm2,
+}
+
+impl SealAlgorithm {
+    /// `ed25519` or `sm2`.
+    pub fn parse(s: &str) -> Option<SealAlgorithm> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ed25519" => Some(SealAlgorithm::Ed25519),
+            "sm2" => Some(SealAlgorithm::Sm2),
+            _ => None,
+        }
+    }
+
+    /// The name used in configuration and documents.
+    pub fn name(self) -> &'static str {
+        match self {
+            SealAlgorithm::Ed25519 => "ed25519",
+            SealAlgorithm::Sm2 => "sm2",
+        }
+    }
+}
+
+/// The SM2 distinguishing identifier (the default of GB/T 35276).
+const SM2_DIST_ID: &str = "1234567812345678";
+
 /// The agency's keys.
 pub struct KeyRing {
     signing: SigningKey,
+    sm2: sm2::dsa::SigningKey,
+    sm2_key_id: String,
     pii_key: [u8; 32],
     master: [u8; 32],
     master_id: String,
@@ -43,6 +79,7 @@ impl fmt::Debug for KeyRing {
 }
 
 const SIGNING_FILE: &str = "signing-ed25519.key";
+const SM2_FILE: &str = "signing-sm2.key";
 const PII_FILE: &str = "pii-hmac.key";
 const MASTER_FILE: &str = "master-aes256.key";
 const NEXT_MASTER_FILE: &str = "master-aes256.key.next";
@@ -142,8 +179,21 @@ impl KeyRing {
         }
         let signing = SigningKey::from_bytes(&seed);
         let key_id = hex::encode(&Sha256::digest(signing.verifying_key().as_bytes())[..8]);
+        let sm2_secret = load_or_create_key(dir, SM2_FILE)?;
+        let sm2 = sm2::dsa::SigningKey::from_slice(SM2_DIST_ID, &sm2_secret).map_err(|_| {
+            AppError::Internal(format!(
+                "key file {} is not a valid SM2 secret key",
+                dir.join(SM2_FILE).display()
+            ))
+        })?;
+        let sm2_key_id = format!(
+            "sm2-{}",
+            hex::encode(&Sha256::digest(sm2.verifying_key().to_sec1_bytes())[..8])
+        );
         Ok(KeyRing {
             signing,
+            sm2,
+            sm2_key_id,
             pii_key,
             master,
             master_id,
@@ -156,6 +206,48 @@ impl KeyRing {
     /// A short id of the signing key: the first 8 bytes of SHA-256 of its public key, in hex.
     pub fn key_id(&self) -> &str {
         &self.key_id
+    }
+
+    /// Seals a scan's manifest with the configured algorithm: (key id, signature hex). SM2
+    /// signatures are the 64-byte r‖s.
+    pub fn seal(&self, algorithm: SealAlgorithm, manifest: &[u8]) -> (String, String) {
+        match algorithm {
+            SealAlgorithm::Ed25519 => (self.key_id.clone(), self.sign(manifest)),
+            SealAlgorithm::Sm2 => {
+                use sm2::dsa::signature::Signer;
+                let sig: sm2::dsa::Signature = self.sm2.sign(manifest);
+                (self.sm2_key_id.clone(), hex::encode(sig.to_bytes()))
+            }
+        }
+    }
+
+    /// Checks a seal made by [`KeyRing::seal`] with the key named `key_id` (either algorithm,
+    /// so that seals made before a change of configuration still verify). An unknown key id
+    /// fails.
+    pub fn verify_seal(&self, key_id: &str, manifest: &[u8], signature_hex: &str) -> bool {
+        if key_id == self.key_id {
+            return self.verify(manifest, signature_hex);
+        }
+        if key_id != self.sm2_key_id {
+            return false;
+        }
+        use sm2::dsa::signature::Verifier;
+        let Ok(bytes) = hex::decode(signature_hex) else {
+            return false;
+        };
+        let Ok(sig) = sm2::dsa::Signature::from_slice(&bytes) else {
+            return false;
+        };
+        self.sm2.verifying_key().verify(manifest, &sig).is_ok()
+    }
+
+    /// The public key of a seal algorithm in hex (Ed25519: 32 bytes; SM2: uncompressed SEC1
+    /// point), for whoever must check seals outside Dangan.
+    pub fn seal_public_key_hex(&self, algorithm: SealAlgorithm) -> String {
+        match algorithm {
+            SealAlgorithm::Ed25519 => self.public_key_hex(),
+            SealAlgorithm::Sm2 => hex::encode(self.sm2.verifying_key().to_sec1_bytes()),
+        }
     }
 
     /// The public key in hex, for whoever must verify signatures outside Dangan.
@@ -265,5 +357,72 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn sm2_and_ed25519_seals_verify_under_their_own_key_ids_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::load_or_create(dir.path()).unwrap();
+        let manifest = br#"{"archive_number":"2024-A-001","sha256":"ab"}"#;
+        let (sm2_id, sm2_sig) = ring.seal(SealAlgorithm::Sm2, manifest);
+        let (ed_id, ed_sig) = ring.seal(SealAlgorithm::Ed25519, manifest);
+        assert!(sm2_id.starts_with("sm2-") && sm2_id != ed_id);
+        assert_eq!(sm2_sig.len(), 128, "r||s, 64 bytes");
+        assert!(ring.verify_seal(&sm2_id, manifest, &sm2_sig));
+        assert!(ring.verify_seal(&ed_id, manifest, &ed_sig));
+        assert!(!ring.verify_seal(&sm2_id, b"{}", &sm2_sig));
+        assert!(!ring.verify_seal(&ed_id, manifest, &sm2_sig));
+        assert!(!ring.verify_seal("unknown", manifest, &ed_sig));
+        // The key is kept: the next process seals with the same key id.
+        let again = KeyRing::load_or_create(dir.path()).unwrap();
+        assert!(again.verify_seal(&sm2_id, manifest, &sm2_sig));
+    }
+
+    #[test]
+    fn an_sm2_seal_is_a_standard_signature_that_openssl_accepts() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::load_or_create(dir.path()).unwrap();
+        let manifest = "{\"material_name\":\"参保登记表\",\"sha256\":\"00\"}";
+        let (_, sig_hex) = ring.seal(SealAlgorithm::Sm2, manifest.as_bytes());
+        let sig = sm2::dsa::Signature::from_slice(&hex::decode(sig_hex).unwrap()).unwrap();
+        let der = sig.to_der();
+        // SubjectPublicKeyInfo: id-ecPublicKey with the SM2 curve (1.2.156.10197.1.301).
+        let mut spki = hex::decode("3059301306072a8648ce3d020106082a811ccf5501822d034200").unwrap();
+        spki.extend_from_slice(&hex::decode(ring.seal_public_key_hex(SealAlgorithm::Sm2)).unwrap());
+        let work = tempfile::tempdir().unwrap();
+        let (msg, sigf, key) = (
+            work.path().join("m"),
+            work.path().join("s"),
+            work.path().join("k.der"),
+        );
+        std::fs::write(&msg, manifest).unwrap();
+        std::fs::write(&sigf, der.as_bytes()).unwrap();
+        std::fs::write(&key, &spki).unwrap();
+        let run = |m: &Path| {
+            std::process::Command::new("openssl")
+                .args([
+                    "pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-rawin", "-digest", "sm3",
+                ])
+                .args(["-pkeyopt", "distid:1234567812345678", "-inkey"])
+                .arg(&key)
+                .arg("-in")
+                .arg(m)
+                .arg("-sigfile")
+                .arg(&sigf)
+                .output()
+                .expect("openssl is installed")
+        };
+        let out = run(&msg);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&msg, manifest.replace("参保", "伪造")).unwrap();
+        assert!(
+            !run(&msg).status.success(),
+            "a changed manifest fails in OpenSSL too"
+        );
     }
 }

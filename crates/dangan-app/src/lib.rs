@@ -53,7 +53,7 @@ pub mod ids {
 }
 pub use dangan_store::{Backend, StoreConfig};
 pub use error::{AppError, AppResult};
-pub use keys::KeyRing;
+pub use keys::{KeyRing, SealAlgorithm};
 pub use roles::{Actor, Role, Subject, UseCase};
 
 /// Settings of the use-cases (read once from configuration by the binary).
@@ -85,6 +85,8 @@ pub struct VaultSettings {
     pub s3: Option<dangan_vault::S3Config>,
     /// The cipher of new blobs.
     pub cipher: dangan_vault::Cipher,
+    /// The algorithm of new seals.
+    pub seal: SealAlgorithm,
     /// The largest upload in bytes.
     pub max_upload: u64,
     /// The minimum resolution of the archival policy.

@@ -105,6 +105,9 @@ pub struct RuleArgs {
     /// Cipher of new scans at rest: aes-256-gcm or sm4-gcm.
     #[arg(long, env = "DANGAN_CIPHER", default_value = "aes-256-gcm")]
     pub cipher: String,
+    /// Algorithm of the seals (电子印章) of new scans: ed25519 or sm2.
+    #[arg(long, env = "DANGAN_SEAL", default_value = "ed25519")]
+    pub seal: String,
     /// The largest upload, in MB.
     #[arg(long, env = "DANGAN_MAX_UPLOAD_MB", default_value_t = 200)]
     pub max_upload_mb: u64,
@@ -127,6 +130,7 @@ impl Default for RuleArgs {
             sheet_mm: 0.1,
             pages_per_sheet: 1,
             cipher: "aes-256-gcm".to_owned(),
+            seal: "ed25519".to_owned(),
             max_upload_mb: 200,
             min_dpi: 300,
         }
@@ -176,6 +180,8 @@ impl RuleArgs {
                 s3: None,
                 cipher: dangan_vault::Cipher::parse(&self.cipher)
                     .ok_or_else(|| anyhow::anyhow!("--cipher 应为 aes-256-gcm 或 sm4-gcm"))?,
+                seal: dangan_app::SealAlgorithm::parse(&self.seal)
+                    .ok_or_else(|| anyhow::anyhow!("--seal 应为 ed25519 或 sm2"))?,
                 max_upload: self.max_upload_mb.clamp(1, 100_000) * 1024 * 1024,
                 min_dpi: self.min_dpi,
             }),
