@@ -15,6 +15,7 @@ use dangan_domain::id_number::{IdNumber, mask};
 use dangan_store::events::{self, MaterialId};
 use dangan_store::{files, persons};
 
+use crate::four::{self, BatchSummary, FourPropertyReport};
 use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult, today};
 
@@ -27,6 +28,8 @@ pub struct FolderReport {
     pub skipped: usize,
     /// Files put on the quarantine list: (name with the identity number masked, reason).
     pub quarantined: Vec<(String, String)>,
+    /// 四性检测 of the batch: the files ingested now, by property, and the batch's own checks.
+    pub checks: BatchSummary,
 }
 
 /// The parts of an S6.1 name.
@@ -171,6 +174,9 @@ impl App {
         }
         names.sort();
         let mut report = FolderReport::default();
+        // The materials that received files now, and whether every such file has a page count:
+        // their scanned pages are compared with the pages declared.
+        let mut pages: std::collections::BTreeMap<MaterialId, bool> = Default::default();
         for (i, name) in names.iter().enumerate() {
             let path = dir.join(name);
             let sha = sha256_of(&path)
@@ -197,13 +203,87 @@ impl App {
                         let file = tokio::fs::File::open(&path)
                             .await
                             .map_err(|e| AppError::Internal(e.to_string()))?;
-                        self.ingest_file(actor, material, Some(name), file).await?;
+                        let view = self.ingest_file(actor, material, Some(name), file).await?;
                         report.ingested += 1;
+                        let known = pages.entry(material).or_insert(true);
+                        *known &= view.pages.is_some();
+                        let mut tx = self.store.begin().await?;
+                        let raw = files::checks(&mut tx, view.id).await?.unwrap_or_default();
+                        tx.rollback().await?;
+                        if let Ok(r) = serde_json::from_str::<FourPropertyReport>(&raw) {
+                            report.checks.add(&masked_name(name), &r);
+                        }
                     }
                 }
             }
             progress(i + 1, names.len());
         }
+        let accounted = report.ingested + report.skipped + report.quarantined.len();
+        report.checks.batch_checks.push(four::check(
+            "GD-2-4",
+            "完整性",
+            "数据总量（批次）",
+            Some(accounted == names.len()),
+            format!(
+                "文件夹中 {} 个文件：入库 {}、已存在 {}、隔离 {}",
+                names.len(),
+                report.ingested,
+                report.skipped,
+                report.quarantined.len()
+            ),
+        ));
+        let mut mismatched = Vec::new();
+        let mut unknown = 0usize;
+        let mut tx = self.store.begin().await?;
+        for (material, known) in &pages {
+            if !known {
+                unknown += 1;
+                continue;
+            }
+            let all: i64 = files::for_material(&mut tx, *material)
+                .await?
+                .iter()
+                .filter_map(|f| f.pages)
+                .sum();
+            if let Some(m) = events::material(&mut tx, *material).await?
+                && all != m.pages
+            {
+                mismatched.push(format!(
+                    "“{}”登记 {} 页，扫描件共 {} 页",
+                    m.name, m.pages, all
+                ));
+            }
+        }
+        tx.rollback().await?;
+        report.checks.batch_checks.push(if pages.is_empty() {
+            four::check(
+                "GD-2-5",
+                "完整性",
+                "页数与登记一致",
+                None,
+                "本批次没有新入库的文件",
+            )
+        } else if mismatched.is_empty() {
+            four::check(
+                "GD-2-5",
+                "完整性",
+                "页数与登记一致",
+                Some(true),
+                if unknown == 0 {
+                    format!("{} 件材料的扫描页数与登记页数一致", pages.len())
+                } else {
+                    format!("{unknown} 件材料的扫描件未记录页数，其余一致")
+                },
+            )
+        } else {
+            four::check(
+                "GD-2-5",
+                "完整性",
+                "页数与登记一致",
+                Some(false),
+                mismatched.join("；"),
+            )
+        });
         Ok(report)
     }
 }

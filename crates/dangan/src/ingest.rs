@@ -45,6 +45,28 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     for (name, reason) in &report.quarantined {
         println!("  隔离：{name}：{reason}");
     }
+    let c = &report.checks;
+    println!(
+        "四性检测：本批入库 {} 个文件，{} 个全部通过",
+        c.files, c.files_passed
+    );
+    for t in &c.properties {
+        println!(
+            "  {}：通过 {}，未通过 {}，跳过 {}",
+            t.property, t.passed, t.failed, t.skipped
+        );
+    }
+    for f in &c.failures {
+        println!("  未通过：{} {} {}：{}", f.file, f.code, f.name, f.reason);
+    }
+    for b in &c.batch_checks {
+        let verdict = match b.passed {
+            Some(true) => "通过",
+            Some(false) => "未通过",
+            None => "跳过",
+        };
+        println!("  批次 {} {}：{}（{}）", b.code, b.name, verdict, b.reason);
+    }
     app.store().close().await;
     Ok(())
 }

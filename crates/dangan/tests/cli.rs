@@ -398,6 +398,20 @@ fn a_hot_folder_is_ingested_once_and_unmatched_scans_are_quarantined() {
         !text.contains(&p.id_number),
         "identity numbers are printed masked: {text}"
     );
+    // The batch's four-property summary: the PDF is not PDF/A, so its format check fails.
+    assert!(
+        text.contains("四性检测：本批入库 1 个文件，0 个全部通过"),
+        "{text}"
+    );
+    assert!(text.contains("可用性：通过"), "{text}");
+    assert!(text.contains("GD-3-1 格式符合归档要求"), "{text}");
+    assert!(
+        text.contains(
+            "批次 GD-2-4 数据总量（批次）：通过（文件夹中 3 个文件：入库 1、已存在 0、隔离 2）"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("批次 GD-2-5 页数与登记一致"), "{text}");
     let second = run();
     let text = String::from_utf8_lossy(&second.stdout).into_owned();
     assert!(text.contains("入库 0 个，已存在而跳过 1 个"), "{text}");
