@@ -115,7 +115,7 @@ on_both_backends! {
         let b = t.app.ingest_file(&t.admin, m, Some("b.png"), &scan(90_000, 3)[..]).await.unwrap();
         let c = t.app.ingest_file(&t.admin, m, Some("c.png"), &scan(90_000, 4)[..]).await.unwrap();
         // One flipped byte in a's blob.
-        let path = t.keys_dir.path().join("vault").join("blobs").join(&a.sha256[..2]).join(&a.sha256[2..4]).join(format!("{}.dgvb", a.sha256));
+        let path = t.keys_dir.path().join("vault").join("blobs").join(&a.sha256[..2]).join(format!("{}.dgvb", a.sha256));
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[40_000] ^= 0x01;
         std::fs::write(&path, bytes).unwrap();
@@ -166,7 +166,6 @@ async fn rotating_the_master_key_rewraps_data_keys_without_touching_blobs() {
             .join("vault")
             .join("blobs")
             .join(&sha[..2])
-            .join(&sha[2..4])
             .join(format!("{sha}.dgvb"))
     };
     let before = std::fs::read(blob_path(&a.sha256)).unwrap();

@@ -1,7 +1,8 @@
 //! Durable, content-addressed blob storage: a local directory (the default) or an
 //! S3-compatible bucket through the `object_store` crate.
 //!
-//! A blob is named by the SHA-256 of its plaintext (`blobs/ab/cd/abcd…`), so identical scans are
+//! A blob is named by the SHA-256 of its plaintext (`blobs/ab/abcd….dgvb`, one level of 256 directories made when the vault is
+//! opened, so that no ingest has to create and sync a directory), so identical scans are
 //! stored once. Ingest streams: plaintext is hashed (SHA-256 and SM3) and encrypted record by
 //! record into a temporary file, which is `fsync`ed, renamed to its final name and its directory
 //! `fsync`ed before the caller is told where it is. A crash before the rename leaves only a
@@ -9,7 +10,7 @@
 //! blob that [`Vault::remove_orphans`] deletes. Nothing half-written ever has a final name.
 //!
 //! With the S3 backend the encrypted blob is spooled to the same local `tmp/` directory while
-//! it is hashed, then uploaded under its final key (`blobs/ab/cd/abcd….dgvb`) in one PUT or one
+//! it is hashed, then uploaded under its final key (`blobs/ab/abcd….dgvb`) in one PUT or one
 //! multipart upload; S3 makes an object visible only when its upload completes, so the same
 //! promise holds. The local backend is our own code rather than `object_store`'s
 //! `LocalFileSystem` because that one does not `fsync` the file or its directory.
@@ -169,11 +170,8 @@ pub struct Vault {
 
 /// The object key of a blob: the same layout as on disk.
 pub fn blob_key(sha256: &str) -> String {
-    let (a, b) = (
-        &sha256[..2.min(sha256.len())],
-        &sha256[2.min(sha256.len())..4.min(sha256.len())],
-    );
-    format!("blobs/{a}/{b}/{sha256}.dgvb")
+    let a = &sha256[..2.min(sha256.len())];
+    format!("blobs/{a}/{sha256}.dgvb")
 }
 
 fn blob_path(root: &Path, sha256: &str) -> PathBuf {
@@ -227,8 +225,21 @@ async fn sync_dir(dir: &Path) -> std::io::Result<()> {
 impl Vault {
     /// A vault under `root` (created when missing) that encrypts new blobs with `cipher`.
     pub async fn open(root: &Path, cipher: Cipher) -> Result<Vault, VaultError> {
-        tokio::fs::create_dir_all(root.join("blobs")).await?;
+        let blobs = root.join("blobs");
+        tokio::fs::create_dir_all(&blobs).await?;
         tokio::fs::create_dir_all(root.join("tmp")).await?;
+        let mut created = false;
+        for i in 0..=255u8 {
+            let d = blobs.join(hex::encode([i]));
+            if !tokio::fs::try_exists(&d).await? {
+                tokio::fs::create_dir(&d).await?;
+                created = true;
+            }
+        }
+        if created {
+            sync_dir(&blobs).await?;
+            sync_dir(root).await?;
+        }
         Ok(Vault {
             root: root.to_owned(),
             cipher,
@@ -296,7 +307,7 @@ impl Vault {
                     .parent()
                     .map(Path::to_owned)
                     .unwrap_or_else(|| self.root.clone());
-                tokio::fs::create_dir_all(&dir).await?;
+                self.create_durable_dirs(&dir).await?;
                 tokio::fs::rename(tmp, &path).await?;
                 sync_dir(&dir).await?;
             }
@@ -307,6 +318,35 @@ impl Vault {
             }
         }
         Ok(false)
+    }
+
+    /// Creates `dir` (under `root/blobs`) and any missing parent, syncing the parent of each
+    /// directory created so that the new entries survive a crash too.
+    async fn create_durable_dirs(&self, dir: &Path) -> Result<(), VaultError> {
+        if tokio::fs::try_exists(dir).await? {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        let mut at = dir.to_owned();
+        while !tokio::fs::try_exists(&at).await? {
+            missing.push(at.clone());
+            match at.parent() {
+                Some(p) => at = p.to_owned(),
+                None => break,
+            }
+        }
+        for d in missing.iter().rev() {
+            match tokio::fs::create_dir(d).await {
+                Ok(()) => {}
+                // Another ingest made it at the same moment.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            }
+            if let Some(parent) = d.parent() {
+                sync_dir(parent).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn reader(&self, sha256: &str) -> Result<BlobReader, VaultError> {
