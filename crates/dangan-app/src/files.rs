@@ -509,6 +509,47 @@ impl App {
         })
     }
 
+    /// 撤回 — removes a scan uploaded by mistake (wrong person, wrong page), with the reason,
+    /// while its material is not yet in a sealed volume; after sealing, scans are corrected
+    /// through the correction and damage procedures instead. The blob is kept while another file
+    /// holds the same bytes; otherwise it is left for garbage collection.
+    pub async fn withdraw_file(&self, actor: &Actor, id: FileId, reason: &str) -> AppResult<()> {
+        self.authorize(actor, UseCase::IngestScans).await?;
+        let reason = crate::text::required("reason", reason, 500, "撤回原因")?;
+        let mut tx = self.store.begin_write().await?;
+        let f = files::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("file_not_found", "未找到该电子文件"))?;
+        let m = events::material(&mut tx, f.material_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+        if let Some(v) = m.volume_id
+            && volumes::get(&mut tx, dangan_store::volumes::VolumeId(v))
+                .await?
+                .is_some_and(|v| v.sealed_at.is_some())
+        {
+            return Err(AppError::Conflict {
+                code: "volume_sealed",
+                field: None,
+                message: "该材料所在案卷已封卷，扫描件不能撤回；请走档案更正或损毁登记".to_owned(),
+            });
+        }
+        let blob_gone = files::delete(&mut tx, id, &f.sha256).await?;
+        let op = Op::new("file.withdraw", "file", id).detail(format!(
+            "material {} {}{}",
+            f.material_id,
+            reason,
+            if blob_gone {
+                ""
+            } else {
+                " (blob kept: shared)"
+            }
+        ));
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The files of a material item.
     pub async fn files_of(&self, actor: &Actor, material: MaterialId) -> AppResult<Vec<FileView>> {
         self.authorize(actor, UseCase::ReadWorkflow).await?;

@@ -13,6 +13,7 @@ use dangan_store::Store;
 pub mod archive_numbers;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 mod bootstrap;
 pub mod calendar;
 pub mod catalogue;
@@ -140,6 +141,8 @@ pub struct App {
     keys: KeyRing,
     /// The electronic archive's blob store.
     vault: Option<dangan_vault::Vault>,
+    /// How the store was opened (backups take the database's own snapshot).
+    store_config: StoreConfig,
 }
 
 /// Dates are calendar dates in Asia/Shanghai (UTC+8 all year, no daylight saving).
@@ -193,6 +196,7 @@ impl App {
             calendar: RwLock::new(Arc::new(calendar)),
             keys,
             vault,
+            store_config: config.clone(),
         };
         Ok((app, report))
     }

@@ -169,11 +169,15 @@ pub enum UseCase {
     VerifyFiles,
     /// Rotate the master key.
     ManageKeys,
+    /// Write backup sets (备份).
+    RunBackups,
+    /// See backup runs and verify a target's sets.
+    ReadBackups,
 }
 
 impl UseCase {
     /// Every use-case, in the order of the rendered matrix.
-    pub const ALL: [UseCase; 27] = [
+    pub const ALL: [UseCase; 29] = [
         UseCase::ReadReference,
         UseCase::ReadCatalogue,
         UseCase::EditCatalogue,
@@ -201,6 +205,8 @@ impl UseCase {
         UseCase::IngestScans,
         UseCase::VerifyFiles,
         UseCase::ManageKeys,
+        UseCase::RunBackups,
+        UseCase::ReadBackups,
     ];
 
     /// The Chinese description used in the rendered matrix.
@@ -233,6 +239,8 @@ impl UseCase {
             UseCase::IngestScans => "扫描件入库",
             UseCase::VerifyFiles => "校验电子文件的数字摘要与电子印章",
             UseCase::ManageKeys => "轮换主密钥",
+            UseCase::RunBackups => "执行备份",
+            UseCase::ReadBackups => "查看备份状态、校验备份",
         }
     }
 
@@ -302,6 +310,8 @@ pub fn grant(role: Role, use_case: UseCase) -> Grant {
         ) => Yes,
         (Admin | Archivist | Auditor, U::VerifyFiles) => Yes,
         (Auditor, U::ReadLog | U::VerifyLog) => Yes,
+        (Admin, U::RunBackups) => Yes,
+        (Admin | Auditor, U::ReadBackups) => Yes,
         _ => No,
     }
 }

@@ -35,6 +35,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error(transparent)]
     Database(sqlx::Error),
+    /// The operation does not apply to this backend or input.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 impl StoreError {

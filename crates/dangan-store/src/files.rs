@@ -402,3 +402,32 @@ pub async fn scrub_runs(tx: &mut Tx, limit: i64) -> StoreResult<Vec<ScrubRun>> {
         .await
     })?)
 }
+
+/// Deletes a file row; when no other file holds its blob, the blob row too (the blob itself
+/// becomes an orphan for garbage collection). Returns whether the blob row went.
+pub async fn delete(tx: &mut Tx, id: FileId, sha256: &str) -> StoreResult<bool> {
+    on_conn!(tx, c => {
+        sqlx::query("DELETE FROM files WHERE id = $1")
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    let others: i64 = on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM files WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_one(c)
+            .await
+    })?;
+    if others > 0 {
+        return Ok(false);
+    }
+    on_conn!(tx, c => {
+        sqlx::query("DELETE FROM blobs WHERE sha256 = $1")
+            .bind(sha256)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(true)
+}

@@ -20,6 +20,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub mod archive_numbers;
 pub mod audit;
+pub mod backups;
 pub mod calendar;
 pub mod catalogue;
 pub mod corrections;

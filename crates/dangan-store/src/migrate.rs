@@ -63,6 +63,11 @@ macro_rules! migrations {
                 description: "scrub_runs",
                 sql: include_str!(concat!("../migrations/", $backend, "/0007_scrub_runs.sql")),
             },
+            Migration {
+                version: 8,
+                description: "backup_runs",
+                sql: include_str!(concat!("../migrations/", $backend, "/0008_backup_runs.sql")),
+            },
         ]
     };
 }

@@ -5,6 +5,8 @@
 pub mod crypto;
 pub mod identify;
 pub mod store;
+pub mod target;
 
 pub use crypto::{Cipher, CryptoError};
 pub use store::{Ingested, S3Config, Vault, VaultError, Verified};
+pub use target::Target;

@@ -263,6 +263,17 @@ impl Vault {
         })
     }
 
+    /// The vault's blobs seen as a [`Target`] (keys `blobs/ab/<sha256>.dgvb`), for backups.
+    pub fn as_target(&self) -> crate::target::Target {
+        match &self.backend {
+            Backend::Local => crate::target::Target::Local(self.root.clone()),
+            Backend::Object(store) => crate::target::Target::Object {
+                store: Arc::clone(store),
+                prefix: String::new(),
+            },
+        }
+    }
+
     /// `local` or `s3`, for status pages and logs.
     pub fn backend_name(&self) -> &'static str {
         match self.backend {

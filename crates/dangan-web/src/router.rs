@@ -103,6 +103,8 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{id}/verification", get(api::files::verify_file))
         .route("/files/{id}/checks", get(api::files::file_checks))
         .route("/vault/scrubs", get(api::files::scrub_runs))
+        .route("/files/{id}/withdraw", post(api::files::withdraw_file))
+        .route("/backups", get(api::files::backup_runs))
         .route("/audit/log", get(api::audit::search_log))
         .route("/audit/verify", post(api::audit::verify_log))
         .route("/audit/anchor", post(api::audit::anchor_log))

@@ -408,6 +408,18 @@ fn routes() -> Vec<Route> {
             B::None,
             Some(U::VerifyFiles),
         ),
+        r(
+            Method::POST,
+            "/api/v1/files/999999/withdraw",
+            B::Json(|_| json!({"reason": "误传"})),
+            Some(U::IngestScans),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/backups",
+            B::None,
+            Some(U::ReadBackups),
+        ),
         // Routes that end or change the caller's session come last.
         r(
             Method::POST,

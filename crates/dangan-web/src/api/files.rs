@@ -14,7 +14,7 @@ use dangan_app::files::{ByteRange, FileVerification, FileView};
 use dangan_app::ids::{FileId, MaterialId};
 
 use crate::error::ApiError;
-use crate::extract::{AppState, Auth, row_id};
+use crate::extract::{ApiJson, AppState, Auth, row_id};
 
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
@@ -136,6 +136,35 @@ pub async fn file_checks(
     Ok(Json(
         app.file_checks(&actor, FileId(row_id(&id, "id")?)).await?,
     ))
+}
+
+/// The body of a withdrawal.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawForm {
+    /// 撤回原因
+    pub reason: String,
+}
+
+/// `POST /api/v1/files/{id}/withdraw`: removes a scan uploaded by mistake before its volume is
+/// sealed (204).
+pub async fn withdraw_file(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+    Path(id): Path<String>,
+    ApiJson(form): ApiJson<WithdrawForm>,
+) -> Result<StatusCode, ApiError> {
+    app.withdraw_file(&actor, FileId(row_id(&id, "id")?), &form.reason)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/backups`: the latest backup runs of every target, newest first (备份状态).
+pub async fn backup_runs(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+) -> Result<Json<Vec<dangan_app::backup::BackupRun>>, ApiError> {
+    Ok(Json(app.backup_runs(&actor).await?))
 }
 
 /// `GET /api/v1/vault/scrubs`: the latest 巡检 runs (scheduled or by hand), newest first.
