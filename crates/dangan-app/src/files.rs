@@ -773,6 +773,20 @@ impl App {
 }
 
 impl App {
+    /// 导出密钥 — every key of the agency, encrypted under `passphrase` (at least 12
+    /// characters), for keeping apart from the backups. The security officer's use-case; logged.
+    pub async fn export_keys(&self, actor: &Actor, passphrase: &str) -> AppResult<Vec<u8>> {
+        self.authorize(actor, UseCase::ManageKeys).await?;
+        let bytes = self.keys.export(passphrase)?;
+        self.log(
+            actor,
+            &Op::new("key.export", "key_ring", self.keys.key_id()),
+            Outcome::Ok,
+        )
+        .await?;
+        Ok(bytes)
+    }
+
     /// 密钥轮换: re-wraps every blob's data key under a new master key, without rewriting any
     /// blob, then makes the new key current and retires the old one. Resumable: a run that
     /// stopped half-way continues with the same next key. Run it with the server stopped (a

@@ -1,11 +1,13 @@
 //! `dangan` — the records system of a county pension agency, in one binary.
 //!
-//! Subcommands: `serve` (the whole system), `migrate`, `user add`, `demo-data`. Each lives in
-//! its own file; configuration is read in `config.rs`.
+//! Subcommands: `serve` (the whole system), `migrate`, `user add`, `demo-data`, `ingest`,
+//! `verify`, `gc`, `key`, `cert`, `audit`, `backup`, `restore`. Each lives in its own file;
+//! configuration is read in `config.rs`.
 
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod backup;
 mod cert;
 mod config;
 mod demo_data;
@@ -51,6 +53,10 @@ enum Command {
     /// Verify or anchor the operation log (操作日志校验).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Write a backup set to the configured targets, or verify a target (备份).
+    Backup(backup::BackupCommand),
+    /// Rebuild an instance from a target's backup sets into a new data directory (恢复).
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -78,6 +84,8 @@ fn main() -> std::process::ExitCode {
             Command::Ingest(args) => ingest::run(args).await,
             Command::Gc(args) => verify::gc(args).await,
             Command::Key(cmd) => key::run(cmd).await,
+            Command::Backup(cmd) => backup::run(cmd).await,
+            Command::Restore(args) => backup::restore(args).await,
         }
     });
     match result {

@@ -1,5 +1,6 @@
 //! Work `dangan serve` does on its own: the daily 巡检 (scrub) that re-verifies every blob and
-//! seal, and the removal of orphan blobs left by a crash.
+//! seal, the removal of orphan blobs left by a crash, and the backups — each target on its own,
+//! an incremental set every day and a full one on the configured weekday, retried with back-off.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +70,80 @@ pub fn spawn_scrub(app: Arc<App>, at: Option<NaiveTime>) {
     });
 }
 
+/// Parses a weekday: `mon` … `sun` (or 周一 … 周日).
+pub fn parse_weekday(s: &str) -> anyhow::Result<chrono::Weekday> {
+    use chrono::Weekday::*;
+    Ok(match s.trim().to_ascii_lowercase().as_str() {
+        "mon" | "周一" => Mon,
+        "tue" | "周二" => Tue,
+        "wed" | "周三" => Wed,
+        "thu" | "周四" => Thu,
+        "fri" | "周五" => Fri,
+        "sat" | "周六" => Sat,
+        "sun" | "周日" => Sun,
+        _ => anyhow::bail!("星期应为 mon…sun（或 周一…周日）：{s}"),
+    })
+}
+
+/// Waits after a failed backup before trying again: 5, 15 and 45 minutes, then until the next
+/// scheduled run.
+pub const BACKUP_RETRIES: [Duration; 3] = [
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(15 * 60),
+    Duration::from_secs(45 * 60),
+];
+
+/// Backs up to each target daily at `at` (server local time): a full set on `full_day`, an
+/// incremental one otherwise. Targets run independently: one that is down, full or slow never
+/// holds up the other, nor ingest.
+pub fn spawn_backups(
+    app: Arc<App>,
+    targets: Vec<(String, dangan_vault::Target)>,
+    at: Option<NaiveTime>,
+    full_day: chrono::Weekday,
+    keep_fulls: usize,
+) {
+    let Some(at) = at else { return };
+    for (name, target) in targets {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(until_next(chrono::Local::now().naive_local(), at)).await;
+                use chrono::Datelike;
+                let full = chrono::Local::now().weekday() == full_day;
+                for (attempt, wait) in std::iter::once(Duration::ZERO)
+                    .chain(BACKUP_RETRIES)
+                    .enumerate()
+                {
+                    tokio::time::sleep(wait).await;
+                    match app
+                        .backup(
+                            &Actor::system(),
+                            &name,
+                            &target,
+                            full,
+                            keep_fulls,
+                            |_, _| {},
+                        )
+                        .await
+                    {
+                        Ok(r) => {
+                            tracing::info!(target = %name, set = %r.set, kind = %r.kind, "backup done");
+                            break;
+                        }
+                        Err(e) => tracing::error!(
+                            target = %name,
+                            attempt = attempt + 1,
+                            error = %e,
+                            "backup failed"
+                        ),
+                    }
+                }
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +179,17 @@ mod tests {
                 .contains("时:分")
         );
         assert!(parse_daily("3点").is_err());
+    }
+
+    #[test]
+    fn weekdays_are_read_in_english_or_chinese() {
+        assert_eq!(parse_weekday("sun").unwrap(), chrono::Weekday::Sun);
+        assert_eq!(parse_weekday("周三").unwrap(), chrono::Weekday::Wed);
+        assert!(
+            parse_weekday("funday")
+                .unwrap_err()
+                .to_string()
+                .contains("星期")
+        );
     }
 }

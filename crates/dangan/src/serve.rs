@@ -34,6 +34,15 @@ pub struct ServeArgs {
     /// its seal; `off` to disable.
     #[arg(long, env = "DANGAN_SCRUB_AT", default_value = "03:00")]
     scrub_at: String,
+    #[command(flatten)]
+    targets: crate::backup::TargetArgs,
+    /// Daily time (server local, `HH:MM`) of the backups to every configured target; `off` to
+    /// disable.
+    #[arg(long, env = "DANGAN_BACKUP_AT", default_value = "02:00")]
+    backup_at: String,
+    /// The weekday of the full set (`mon` … `sun`); other days are incremental.
+    #[arg(long, env = "DANGAN_BACKUP_FULL_DAY", default_value = "sun")]
+    backup_full_day: String,
 }
 
 /// Signs the operation log's head at intervals, so that truncating the log is detectable.
@@ -95,6 +104,9 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.rules.settings()?;
     let scrub_at = crate::schedule::parse_daily(&args.scrub_at)?;
+    let backup_at = crate::schedule::parse_daily(&args.backup_at)?;
+    let full_day = crate::schedule::parse_weekday(&args.backup_full_day)?;
+    let targets = args.targets.targets().await?;
     let (app, _) = args.store.open(settings).await?;
     crate::schedule::collect_garbage(&app).await;
     if args.demo {
@@ -103,6 +115,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(app);
     spawn_anchoring(Arc::clone(&app), args.anchor_minutes);
     crate::schedule::spawn_scrub(Arc::clone(&app), scrub_at);
+    crate::schedule::spawn_backups(
+        Arc::clone(&app),
+        targets,
+        backup_at,
+        full_day,
+        args.targets.backup_keep_fulls,
+    );
     let backend = app.store().backend().name();
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
