@@ -91,7 +91,10 @@ fn backup_verify_export_import_restore_and_verify_from_the_command_line() {
     ingest_one(&data, &dir.path().join("scans2"), 2);
     let second = ok(backup(&[]));
     assert!(second.contains("增量"), "{second}");
-    assert!(second.contains("2 个对象"), "one new blob and the database: {second}");
+    assert!(
+        second.contains("2 个对象"),
+        "one new blob and the database: {second}"
+    );
     let checked = ok(dangan()
         .args(["backup", "verify", "--target", "local", "--data-dir"])
         .arg(&data)
@@ -137,7 +140,10 @@ fn backup_verify_export_import_restore_and_verify_from_the_command_line() {
         .arg(&new)
         .output()
         .unwrap());
-    assert!(verified.contains("共校验 2 个电子文件，0 个有问题"), "{verified}");
+    assert!(
+        verified.contains("共校验 2 个电子文件，0 个有问题"),
+        "{verified}"
+    );
     let log = ok(dangan()
         .args(["audit", "verify", "--data-dir"])
         .arg(&new)
