@@ -200,3 +200,74 @@ async fn rotating_the_master_key_rewraps_data_keys_without_touching_blobs() {
     assert_ne!(ring.master_key_id(), old_id);
     assert!(ring.master_key_by_id(&old_id).is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mistaken_scan_is_withdrawn_with_its_reason_until_its_volume_is_sealed() {
+    use dangan_domain::business::BusinessClass;
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    let p = t
+        .app
+        .create_person(&t.admin, &person_input(7, "王五"))
+        .await
+        .unwrap();
+    let input = EventInput {
+        person_id: Some(p.id.0),
+        business_type: "enrolment".into(),
+        business_date: "2024-05-06".into(),
+        materials: vec![MaterialInput {
+            material_code: "enrolment_form".into(),
+            pages: 2,
+            carrier: Some("electronic".into()),
+            ..MaterialInput::default()
+        }],
+        ..EventInput::default()
+    };
+    let m = t
+        .app
+        .record_event(&t.admin, &input)
+        .await
+        .unwrap()
+        .event
+        .materials[0]
+        .id;
+    let data = scan(30_000, 11);
+    let a = t
+        .app
+        .ingest_file(&t.admin, m, Some("a.png"), &data[..])
+        .await
+        .unwrap();
+    let same = t
+        .app
+        .ingest_file(&t.admin, m, Some("again.png"), &data[..])
+        .await
+        .unwrap();
+    let blank = t.app.withdraw_file(&t.admin, a.id, "  ").await.unwrap_err();
+    assert_eq!(blank.code(), "invalid_text");
+    assert!(blank.to_string().contains("撤回原因"), "{blank}");
+    let window = t.actor("window7", dangan_app::Role::Window).await;
+    assert_eq!(
+        code_of(t.app.withdraw_file(&window, a.id, "误传").await),
+        "forbidden"
+    );
+    t.app
+        .withdraw_file(&t.admin, same.id, "重复上传")
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(t.app.withdraw_file(&t.admin, same.id, "重复上传").await),
+        "file_not_found"
+    );
+    // The bytes stay: the first file still holds them.
+    assert!(t.app.verify_file(&t.auditor, a.id).await.unwrap().ok);
+    let drafts = t
+        .app
+        .build_volumes(&t.admin, 2024, BusinessClass::Registration)
+        .await
+        .unwrap();
+    t.app.seal_volume(&t.admin, drafts[0].id).await.unwrap();
+    assert_eq!(
+        code_of(t.app.withdraw_file(&t.admin, a.id, "误传").await),
+        "volume_sealed"
+    );
+    assert_eq!(t.app.files_of(&t.admin, m).await.unwrap().len(), 1);
+}
