@@ -117,6 +117,29 @@ pub struct OpenedFile {
     pub unsatisfiable: bool,
     /// The decrypted bytes (empty when unsatisfiable).
     pub reader: tokio::io::DuplexStream,
+    /// The S6.1 name `年度-业务类型-参保人ID-材料名称.ext` with the identity number masked (the
+    /// default download name: browsers keep download names in their history).
+    pub s61_name_masked: String,
+    /// The S6.1 name with the full identity number, for an export asked for explicitly.
+    pub s61_name: String,
+}
+
+/// `年度-业务类型-参保人ID-材料名称.ext`, with characters a file name cannot hold replaced.
+fn s61_name(year: i32, business: &str, id: &str, material: &str, ext: &str) -> String {
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+                    || c.is_control()
+                {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+    };
+    format!("{year}-{}-{id}-{}.{ext}", clean(business), clean(material))
 }
 
 /// The result of verifying one file.
@@ -459,6 +482,22 @@ impl App {
         let blob = files::blob(&mut tx, &f.sha256)
             .await?
             .ok_or_else(|| AppError::Internal("blob row missing".to_owned()))?;
+        let person = persons::get(&mut tx, e.person_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("person vanished".to_owned()))?;
+        let business = dangan_domain::business::BusinessType::parse(&e.business_type)
+            .map(|b| b.name().split('/').next().unwrap_or_default().to_owned())
+            .unwrap_or_else(|_| e.business_type.clone());
+        let ext = f
+            .original_name
+            .rsplit_once('.')
+            .map(|(_, x)| x.to_ascii_lowercase())
+            .filter(|x| x.len() <= 5 && x.chars().all(|c| c.is_ascii_alphanumeric()))
+            .unwrap_or_else(|| "bin".to_owned());
+        let year = chrono::Datelike::year(&e.business_date);
+        let masked = dangan_domain::id_number::mask(&person.id_number);
+        let s61_name_masked = s61_name(year, &business, &masked, &m.name, &ext);
+        let s61_full = s61_name(year, &business, &person.id_number, &m.name, &ext);
         let view = self.file_view(&mut tx, f).await?;
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         tx.commit().await?;
@@ -483,6 +522,8 @@ impl App {
                 range,
                 unsatisfiable,
                 reader,
+                s61_name_masked,
+                s61_name: s61_full,
             });
         }
         tokio::spawn(async move {
@@ -506,6 +547,8 @@ impl App {
             range,
             unsatisfiable,
             reader,
+            s61_name_masked,
+            s61_name: s61_full,
         })
     }
 

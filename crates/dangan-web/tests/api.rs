@@ -409,14 +409,59 @@ async fn a_scan_uploads_streamed_downloads_decrypted_and_verifies_over_http() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/pdf");
-    assert!(
-        !res.headers()["content-disposition"]
+    let named = |res: &reqwest::Response| {
+        let h = res.headers()["content-disposition"]
             .to_str()
             .unwrap()
-            .contains("参保"),
-        "no S6.1 name in the download header"
+            .to_owned();
+        let encoded = h.split("filename*=UTF-8''").nth(1).unwrap().to_owned();
+        let bytes: Vec<u8> = {
+            let b = encoded.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'%' {
+                    out.push(u8::from_str_radix(&encoded[i + 1..i + 3], 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+            out
+        };
+        String::from_utf8(bytes).unwrap()
+    };
+    let masked = dangan_domain::id_number::mask(&p.id_number);
+    let name = named(&res);
+    assert!(
+        name.starts_with("2024-参保登记-") && name.ends_with(".pdf"),
+        "named by the S6.1 rule: {name}"
+    );
+    assert!(
+        name.contains(&masked) && !name.contains(&p.id_number),
+        "the identity number is masked by default: {name}"
     );
     assert_eq!(res.bytes().await.unwrap().to_vec(), body);
+    let res = server
+        .client
+        .get(url(&format!("/api/v1/files/{id}/content?name=full")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        named(&res).contains(&p.id_number),
+        "asked for explicitly, the full S6.1 name"
+    );
+    let res = server
+        .client
+        .get(url(&format!("/api/v1/files/{id}/content?name=yes")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
     let res = server
         .client
         .get(url(&format!("/api/v1/files/{id}/content")))

@@ -14,7 +14,7 @@ use dangan_app::files::{ByteRange, FileVerification, FileView};
 use dangan_app::ids::{FileId, MaterialId};
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, AppState, Auth, row_id};
+use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
 
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
@@ -65,14 +65,48 @@ pub async fn list_files(
     ))
 }
 
+/// Options of a download.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadQuery {
+    /// `masked` (default) or `full`: the identity number in the S6.1 download name.
+    pub name: Option<String>,
+}
+
+/// Percent-encodes a UTF-8 file name for `filename*=` (RFC 5987: only attr-chars stay).
+fn rfc5987(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// `GET /api/v1/files/{id}/content`: the decrypted file, streamed; a single `Range: bytes=…`
 /// gets `206 Partial Content` (or `416` when it does not fit), so PDF viewers can seek.
 pub async fn download_file(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<DownloadQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if query
+        .name
+        .as_deref()
+        .is_some_and(|n| n != "full" && n != "masked")
+    {
+        return Err(dangan_app::AppError::invalid_with(
+            "invalid_name_option",
+            Some("name"),
+            "name 只能是 full 或 masked",
+        )
+        .into());
+    }
     let requested = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
@@ -88,15 +122,25 @@ pub async fn download_file(
         )
             .into_response());
     }
-    let ext = view
-        .original_name
+    let ext = opened
+        .s61_name
         .rsplit('.')
         .next()
-        .filter(|e| e.len() <= 5 && e.chars().all(|c| c.is_ascii_alphanumeric()))
-        .unwrap_or("bin");
-    // The download is named by the file's id, not by the S6.1 name: that carries the identity
-    // number, and a browser keeps file names in its history.
-    let disposition = format!("attachment; filename=\"dangan-file-{}.{ext}\"", view.id);
+        .unwrap_or("bin")
+        .to_owned();
+    // Named by the S6.1 rule. The identity number in it is masked unless `?name=full` asks for
+    // it (an export into another system): a browser keeps download names in its history. The
+    // plain `filename` is an ASCII fallback for old clients.
+    let name = if query.name.as_deref() == Some("full") {
+        &opened.s61_name
+    } else {
+        &opened.s61_name_masked
+    };
+    let disposition = format!(
+        "attachment; filename=\"dangan-file-{}.{ext}\"; filename*=UTF-8''{}",
+        view.id,
+        rfc5987(name)
+    );
     let body = Body::from_stream(ReaderStream::new(opened.reader));
     let mut response = match opened.range {
         Some((start, end)) => (
