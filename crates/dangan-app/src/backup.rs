@@ -569,6 +569,14 @@ async fn restore_blob(
     blob: String,
     o: ObjectEntry,
 ) -> AppResult<u64> {
+    // Resuming: a blob already restored whole is not copied again.
+    if vault.exists(&blob_key(&blob)).await.map_err(remote)?
+        && let Ok(have) = vault.digest(&blob_key(&blob)).await
+        && have.sha256 == o.sha256
+        && have.size == o.size
+    {
+        return Ok(have.size);
+    }
     let c = target
         .copy_to(&o.key, vault, &blob_key(&blob))
         .await
@@ -580,6 +588,54 @@ async fn restore_blob(
         )));
     }
     Ok(c.size)
+}
+
+/// Copies the set's database snapshot into place (SQLite) or through `pg_restore`.
+async fn restore_database(
+    target: &Target,
+    head: &Manifest,
+    here: &Target,
+    data_dir: &Path,
+    config: &StoreConfig,
+) -> AppResult<()> {
+    let db_file = match head.backend.as_str() {
+        "sqlite" => "dangan.db".to_owned(),
+        _ => "restore.pgdump".to_owned(),
+    };
+    let copied = target
+        .copy_to(&head.database.key, here, &db_file)
+        .await
+        .map_err(remote)?;
+    if copied.sha256 != head.database.sha256 {
+        let _ = tokio::fs::remove_file(data_dir.join(&db_file)).await;
+        return Err(AppError::Internal(
+            "数据库快照的摘要与清单不符，备份已损坏".to_owned(),
+        ));
+    }
+    if let StoreConfig::Postgres(url) = config {
+        let dump = data_dir.join(&db_file);
+        let out = tokio::process::Command::new("pg_restore")
+            .args([
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--no-privileges",
+                "--dbname",
+            ])
+            .arg(url)
+            .arg(&dump)
+            .output()
+            .await
+            .map_err(|e| AppError::Internal(format!("无法运行 pg_restore：{e}")))?;
+        let _ = tokio::fs::remove_file(&dump).await;
+        if !out.status.success() {
+            return Err(AppError::Internal(format!(
+                "pg_restore 失败：{}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Where a restore puts things.
@@ -615,9 +671,23 @@ pub async fn restore(
         .map_err(|p| AppError::invalid_with("backup_chain_broken", Some("set"), p))?;
     let head = links[0];
     let db_path = into.data_dir.join("dangan.db");
+    // A restore that was cut short leaves this marker naming its set and whether the database
+    // step finished; running the same restore again resumes there.
+    let marker = into.data_dir.join("restore.incomplete");
+    let resumed = tokio::fs::read_to_string(&marker).await.ok();
+    let db_done = resumed.as_deref() == Some(&format!("{chosen} database-done")[..]);
+    if let Some(r) = &resumed
+        && !r.starts_with(&format!("{chosen} "))
+    {
+        return Err(AppError::Conflict {
+            code: "other_restore_pending",
+            field: Some("set".to_owned()),
+            message: format!("该目录有未完成的另一次恢复（{}），请换用新目录", r.trim()),
+        });
+    }
     let config = match (head.backend.as_str(), &into.database_url) {
         ("sqlite", _) => {
-            if tokio::fs::try_exists(&db_path).await.unwrap_or(false) {
+            if resumed.is_none() && tokio::fs::try_exists(&db_path).await.unwrap_or(false) {
                 return Err(AppError::Conflict {
                     code: "data_dir_not_empty",
                     field: Some("data_dir".to_owned()),
@@ -642,42 +712,20 @@ pub async fn restore(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let here = Target::local(&into.data_dir).await.map_err(remote)?;
-    let db_file = match head.backend.as_str() {
-        "sqlite" => "dangan.db".to_owned(),
-        _ => "restore.pgdump".to_owned(),
-    };
-    let copied = target
-        .copy_to(&head.database.key, &here, &db_file)
+    here.put(
+        "restore.incomplete",
+        format!("{chosen} started").into_bytes(),
+    )
+    .await
+    .map_err(remote)?;
+    if !db_done {
+        restore_database(target, head, &here, &into.data_dir, &config).await?;
+        here.put(
+            "restore.incomplete",
+            format!("{chosen} database-done").into_bytes(),
+        )
         .await
         .map_err(remote)?;
-    if copied.sha256 != head.database.sha256 {
-        let _ = tokio::fs::remove_file(into.data_dir.join(&db_file)).await;
-        return Err(AppError::Internal(
-            "数据库快照的摘要与清单不符，备份已损坏".to_owned(),
-        ));
-    }
-    if let StoreConfig::Postgres(url) = &config {
-        let dump = into.data_dir.join(&db_file);
-        let out = tokio::process::Command::new("pg_restore")
-            .args([
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--no-privileges",
-                "--dbname",
-            ])
-            .arg(url)
-            .arg(&dump)
-            .output()
-            .await
-            .map_err(|e| AppError::Internal(format!("无法运行 pg_restore：{e}")))?;
-        let _ = tokio::fs::remove_file(&dump).await;
-        if !out.status.success() {
-            return Err(AppError::Internal(format!(
-                "pg_restore 失败：{}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
     }
     let store = dangan_store::Store::connect(&config).await?;
     let mut tx = store.begin().await?;
@@ -714,6 +762,7 @@ pub async fn restore(
         bytes += size?;
         progress(blobs, total);
     }
+    here.delete("restore.incomplete").await.map_err(remote)?;
     Ok(RestoreReport {
         set: chosen,
         chain: links.iter().map(|m| m.set.clone()).collect(),

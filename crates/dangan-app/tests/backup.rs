@@ -333,3 +333,82 @@ async fn only_the_newest_full_sets_are_kept_with_their_incrementals() {
         "forbidden"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_restore_resumes_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target::local(dir.path()).await.unwrap();
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    let (_, m) = material(&t).await;
+    let mut shas = Vec::new();
+    for seed in 1..=3u8 {
+        let f = t
+            .app
+            .ingest_file(&t.admin, m, Some("a.png"), &scan(50_000, seed)[..])
+            .await
+            .unwrap();
+        shas.push(f.sha256);
+    }
+    let set = t
+        .app
+        .backup(&t.admin, "local", &target, false, 8, |_, _| {})
+        .await
+        .unwrap();
+    let keys = KeyRing::load_existing(t.keys_dir.path()).unwrap();
+    let new_dir = tempfile::tempdir().unwrap();
+    let into = RestoreInto {
+        data_dir: new_dir.path().to_owned(),
+        database_url: None,
+    };
+    restore(&target, None, &keys, &into, |_, _| {})
+        .await
+        .unwrap();
+    assert!(!new_dir.path().join("restore.incomplete").exists());
+    // As if the process had died after the database and one blob: the marker is back and two
+    // blobs are missing, one of them half-written.
+    std::fs::write(
+        new_dir.path().join("restore.incomplete"),
+        format!("{} database-done", set.set),
+    )
+    .unwrap();
+    let vault = new_dir.path().join("vault");
+    std::fs::remove_file(vault.join(dangan_vault::store::blob_key(&shas[1]))).unwrap();
+    std::fs::write(vault.join(dangan_vault::store::blob_key(&shas[2])), b"half").unwrap();
+    let report = restore(&target, None, &keys, &into, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.blobs, 3);
+    assert!(!new_dir.path().join("restore.incomplete").exists());
+    let (app, _) = App::start(
+        &StoreConfig::SqliteFile(new_dir.path().join("dangan.db")),
+        Settings {
+            vault: Some(VaultSettings {
+                root: vault.clone(),
+                s3: None,
+                cipher: dangan_vault::Cipher::Aes256Gcm,
+                seal: dangan_app::SealAlgorithm::default(),
+                max_upload: 1 << 20,
+                min_dpi: 300,
+            }),
+            ..Settings::default()
+        },
+        KeyRing::load_existing(t.keys_dir.path()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let auditor = app
+        .login("auditor", TEST_PASSWORD, "test")
+        .await
+        .unwrap()
+        .user;
+    let (n, failures) = app.verify_all_files(&auditor, |_| {}).await.unwrap();
+    assert_eq!((n, failures.len()), (3, 0));
+    // A finished restore is not run again over its database.
+    assert_eq!(
+        restore(&target, None, &keys, &into, |_, _| {})
+            .await
+            .unwrap_err()
+            .code(),
+        "data_dir_not_empty"
+    );
+}
