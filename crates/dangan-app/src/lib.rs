@@ -74,6 +74,8 @@ pub struct Settings {
     pub volume_rules: dangan_domain::volume::VolumeRules,
     /// The electronic archive's storage; `None` runs without one (file use-cases refuse).
     pub vault: Option<VaultSettings>,
+    /// S8.2: a kiosk signs its visitor out after this many idle seconds.
+    pub kiosk_idle_seconds: u32,
 }
 
 /// Where and how scans are stored.
@@ -125,6 +127,7 @@ impl Default for Settings {
             deadlines: Deadlines::default(),
             volume_rules: dangan_domain::volume::VolumeRules::default(),
             vault: None,
+            kiosk_idle_seconds: 60,
         }
     }
 }

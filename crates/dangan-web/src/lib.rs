@@ -6,6 +6,7 @@ mod api;
 mod error;
 mod extract;
 mod router;
+mod ui;
 
 pub use error::ApiError;
 pub use extract::AppState;

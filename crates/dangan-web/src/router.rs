@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::health::healthz))
         .nest("/api/v1", v1)
+        .merge(crate::ui::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         // Personal data must not linger in shared caches or be framed by another site.
         .layer(SetResponseHeaderLayer::overriding(
@@ -139,9 +140,10 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // SAMEORIGIN, not DENY: the scan viewer frames a PDF from this same server.
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
+            HeaderValue::from_static("SAMEORIGIN"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
@@ -153,8 +155,10 @@ pub fn router(state: AppState) -> Router {
 
 /// Adds HTTP Strict Transport Security (one year), for a server that speaks TLS.
 pub fn with_hsts(router: Router) -> Router {
-    router.layer(SetResponseHeaderLayer::overriding(
-        header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000"),
-    ))
+    router
+        .layer(axum::Extension(crate::ui::SecureTransport))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ))
 }

@@ -111,6 +111,9 @@ pub struct RuleArgs {
     /// The largest upload, in MB.
     #[arg(long, env = "DANGAN_MAX_UPLOAD_MB", default_value_t = 200)]
     pub max_upload_mb: u64,
+    /// S8.2: seconds of inactivity after which a kiosk signs its visitor out.
+    #[arg(long, env = "DANGAN_KIOSK_IDLE_SECONDS", default_value_t = 60)]
+    pub kiosk_idle_seconds: u32,
     /// The minimum resolution of the archival policy (dpi).
     #[arg(long, env = "DANGAN_MIN_DPI", default_value_t = 300)]
     pub min_dpi: u32,
@@ -133,6 +136,7 @@ impl Default for RuleArgs {
             seal: "ed25519".to_owned(),
             max_upload_mb: 200,
             min_dpi: 300,
+            kiosk_idle_seconds: 60,
         }
     }
 }
@@ -185,6 +189,7 @@ impl RuleArgs {
                 max_upload: self.max_upload_mb.clamp(1, 100_000) * 1024 * 1024,
                 min_dpi: self.min_dpi,
             }),
+            kiosk_idle_seconds: self.kiosk_idle_seconds.clamp(10, 3600),
         })
     }
 }

@@ -1,0 +1,49 @@
+//! 网页界面 — the server-rendered pages in simplified Chinese (S8.1, S8.2, and the staff
+//! workspace), from the same router and behind the same use-cases as the API.
+//!
+//! Sessions: signing in sets `dangan_session` (the same token the API takes as a bearer) with
+//! `HttpOnly`, `SameSite=Strict`, and `Secure` when the server speaks TLS. Every form that
+//! changes something carries `_csrf`, derived from the session token (which a page on another
+//! site can neither read nor guess), and is refused without it. Identity numbers never go in a
+//! URL: searching by one is a POST.
+
+mod pages;
+mod session;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::extract::AppState;
+
+pub use session::SecureTransport;
+
+/// The pages' routes; merged into the application router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route(
+            "/account/password",
+            get(pages::password_form).post(pages::password_change),
+        )
+        .route("/workbench", get(pages::workbench))
+        .route("/persons", get(pages::persons))
+        .route("/persons/search", post(pages::persons_search))
+        .route(
+            "/persons/new",
+            get(pages::person_new).post(pages::person_create),
+        )
+        .route("/persons/{id}", get(pages::person))
+        .route("/persons/{id}/query", post(pages::person_query))
+        .route("/files/{id}", get(pages::file_view))
+        .route("/files/{id}/raw", get(pages::file_raw))
+        .route("/my", get(pages::my))
+        .route("/my/login", post(pages::my_login))
+        .route("/my/logout", post(pages::my_logout))
+        .route("/kiosk", get(pages::kiosk))
+        .route("/kiosk/login", post(pages::kiosk_login))
+        .route("/kiosk/logout", post(pages::kiosk_logout))
+        .route("/static/app.css", get(pages::css))
+        .route("/static/app.js", get(pages::js))
+}

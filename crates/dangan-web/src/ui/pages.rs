@@ -1,0 +1,1003 @@
+//! The page handlers and their templates (askama, compile-checked, HTML-escaped).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Datelike;
+use serde::Deserialize;
+use tokio_util::io::ReaderStream;
+
+use dangan_app::files::FileView;
+use dangan_app::ids::{FileId, PersonId};
+use dangan_app::persons::{PersonInput, PersonQuery, PersonSummary};
+use dangan_app::tasks::{TaskQuery, TaskView};
+use dangan_app::{Actor, AppError, Role, UseCase};
+
+use super::session::{Visitor, set_cookie};
+use crate::extract::AppState;
+
+// ---------------------------------------------------------------- shell
+
+/// One entry of the left navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    label: &'static str,
+    href: &'static str,
+    active: bool,
+}
+
+/// What every staff page shows around its content.
+#[derive(Debug, Clone)]
+pub struct Shell {
+    user: String,
+    role: String,
+    csrf: String,
+    nav: Vec<NavItem>,
+}
+
+/// The navigation: only what the role may use.
+const NAV: [(&str, &str, UseCase); 3] = [
+    ("工作台", "/workbench", UseCase::ReadWorkflow),
+    ("参保人", "/persons", UseCase::SearchPersons),
+    ("登记参保人", "/persons/new", UseCase::WritePersons),
+];
+
+fn shell(actor: &Actor, v: &Visitor, active: &str) -> Shell {
+    Shell {
+        user: actor.display_name.clone(),
+        role: actor.role.label().to_owned(),
+        csrf: v.csrf(),
+        nav: NAV
+            .iter()
+            .filter(|(_, _, uc)| dangan_app::roles::allowed(actor.role, *uc))
+            .map(|(label, href, _)| NavItem {
+                label,
+                href,
+                active: *href == active,
+            })
+            .collect(),
+    }
+}
+
+fn html(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面生成失败").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    shell: Option<Shell>,
+    title: String,
+    message: String,
+    back: String,
+}
+
+fn message(status: StatusCode, shell: Option<Shell>, title: &str, message: &str) -> Response {
+    let mut r = html(&MessagePage {
+        shell,
+        title: title.to_owned(),
+        message: message.to_owned(),
+        back: "/".to_owned(),
+    });
+    *r.status_mut() = status;
+    r
+}
+
+/// A use-case error as a page.
+fn failure(actor: &Actor, v: &Visitor, e: &AppError) -> Response {
+    let status = match e.code() {
+        "forbidden" => StatusCode::FORBIDDEN,
+        c if c.ends_with("not_found") => StatusCode::NOT_FOUND,
+        "internal_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let text = match e.code() {
+        "forbidden" => "您的角色无权使用此功能。".to_owned(),
+        "internal_error" => "系统内部错误，请稍后再试或联系管理员。".to_owned(),
+        _ => e.to_string(),
+    };
+    message(status, Some(shell(actor, v, "")), "无法完成", &text)
+}
+
+/// The signed-in staff member, or a redirect to the sign-in page.
+fn staff(v: &Visitor) -> Result<&Actor, Redirect> {
+    match &v.actor {
+        Some(a) if !matches!(a.role, Role::Insured | Role::Machine) => {
+            if a.must_change_password {
+                Err(Redirect::to("/account/password"))
+            } else {
+                Ok(a)
+            }
+        }
+        _ => Err(Redirect::to("/")),
+    }
+}
+
+fn csrf_refused() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        None,
+        "请求已过期",
+        "表单已过期或来自其他网站，请返回重新操作。",
+    )
+}
+
+/// The Chinese label of an insurance status code.
+fn status_label(code: &str) -> String {
+    dangan_domain::person::InsuranceStatus::parse(code)
+        .map(|s| s.label().to_owned())
+        .unwrap_or_else(|_| code.to_owned())
+}
+
+// ---------------------------------------------------------------- static
+
+/// `GET /static/app.css`
+pub async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
+}
+
+/// `GET /static/app.js`
+pub async fn js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.js"),
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------- sign-in
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    username: String,
+    error: String,
+}
+
+/// `GET /`: the sign-in page, or the workbench when signed in.
+pub async fn home(v: Visitor) -> Response {
+    match &v.actor {
+        Some(a) if matches!(a.role, Role::Insured) => Redirect::to("/my").into_response(),
+        Some(_) => Redirect::to("/workbench").into_response(),
+        None => html(&LoginPage {
+            username: String::new(),
+            error: String::new(),
+        }),
+    }
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+/// `POST /login`
+pub async fn login(State(app): State<AppState>, v: Visitor, Form(f): Form<LoginForm>) -> Response {
+    match app.login(f.username.trim(), &f.password, &v.source).await {
+        Ok(l) => {
+            let to = if l.must_change_password {
+                "/account/password"
+            } else {
+                "/workbench"
+            };
+            let mut r = Redirect::to(to).into_response();
+            r.headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(Some(&l.token), v.secure));
+            r
+        }
+        Err(e) => {
+            let mut r = html(&LoginPage {
+                username: f.username,
+                error: e.to_string(),
+            });
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r
+        }
+    }
+}
+
+/// A form with only the CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /logout`
+pub async fn logout(State(app): State<AppState>, v: Visitor, Form(f): Form<CsrfForm>) -> Response {
+    if let (Some(a), Some(t)) = (&v.actor, &v.token) {
+        if !v.csrf_ok(&f.csrf) {
+            return csrf_refused();
+        }
+        let _ = app.logout(a, t, false).await;
+    }
+    let mut r = Redirect::to("/").into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(None, v.secure));
+    r
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    csrf: String,
+    user: String,
+    error: String,
+    field: String,
+}
+
+/// `GET /account/password`
+pub async fn password_form(v: Visitor) -> Response {
+    let Some(a) = &v.actor else {
+        return Redirect::to("/").into_response();
+    };
+    html(&PasswordPage {
+        csrf: v.csrf(),
+        user: a.display_name.clone(),
+        error: String::new(),
+        field: String::new(),
+    })
+}
+
+/// The password form.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /account/password`
+pub async fn password_change(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let (Some(a), Some(t)) = (&v.actor, &v.token) else {
+        return Redirect::to("/").into_response();
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    match app
+        .change_password(a, t, &f.current_password, &f.new_password)
+        .await
+    {
+        Ok(_) => {
+            let mut r = Redirect::to("/").into_response();
+            r.headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(None, v.secure));
+            r
+        }
+        Err(e) => {
+            let mut r = html(&PasswordPage {
+                csrf: v.csrf(),
+                user: a.display_name.clone(),
+                error: e.to_string(),
+                field: e.field().unwrap_or_default().to_owned(),
+            });
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+    }
+}
+
+// ---------------------------------------------------------------- workbench
+
+#[derive(Template)]
+#[template(path = "workbench.html")]
+struct WorkbenchPage {
+    shell: Shell,
+    overdue: Vec<TaskView>,
+    due: Vec<TaskView>,
+}
+
+/// `GET /workbench`: 工作台 — my open tasks, overdue first.
+pub async fn workbench(State(app): State<AppState>, v: Visitor) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let q = TaskQuery {
+        state: Some("open".to_owned()),
+        ..TaskQuery::default()
+    };
+    match app.tasks(actor, &q).await {
+        Ok(tasks) => {
+            let (overdue, due): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| t.overdue);
+            html(&WorkbenchPage {
+                shell: shell(actor, &v, "/workbench"),
+                overdue,
+                due,
+            })
+        }
+        Err(e) if e.code() == "forbidden" => html(&WorkbenchPage {
+            shell: shell(actor, &v, "/workbench"),
+            overdue: Vec::new(),
+            due: Vec::new(),
+        }),
+        Err(e) => failure(actor, &v, &e),
+    }
+}
+
+// ---------------------------------------------------------------- persons
+
+#[derive(Template)]
+#[template(path = "persons.html")]
+struct PersonsPage {
+    shell: Shell,
+    name: String,
+    division: String,
+    id_number: String,
+    error: String,
+    searched: bool,
+    items: Vec<PersonRow>,
+    total: i64,
+    page: u32,
+    pages: u32,
+    sort: String,
+}
+
+/// One row of the search results.
+#[derive(Debug, Clone)]
+pub struct PersonRow {
+    id: i64,
+    id_number_masked: String,
+    name: String,
+    sex: String,
+    division_name: String,
+    status: String,
+}
+
+impl From<PersonSummary> for PersonRow {
+    fn from(p: PersonSummary) -> Self {
+        PersonRow {
+            id: p.id.0,
+            id_number_masked: p.id_number_masked,
+            name: p.name,
+            sex: p.sex,
+            division_name: p.division_name,
+            status: status_label(&p.status),
+        }
+    }
+}
+
+/// Filters kept in the URL (never an identity number).
+#[derive(Debug, Default, Deserialize)]
+pub struct PersonFilters {
+    name: Option<String>,
+    division: Option<String>,
+    page: Option<u32>,
+    sort: Option<String>,
+}
+
+const PER_PAGE: u32 = 20;
+
+async fn render_persons(
+    app: &AppState,
+    actor: &Actor,
+    v: &Visitor,
+    f: PersonFilters,
+    id_number: Option<String>,
+) -> Response {
+    let name = f.name.unwrap_or_default();
+    let division = f.division.unwrap_or_default();
+    let sort = f.sort.unwrap_or_default();
+    let searched = !name.trim().is_empty()
+        || !division.trim().is_empty()
+        || id_number.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let mut page = PersonsPage {
+        shell: shell(actor, v, "/persons"),
+        name: name.clone(),
+        division: division.clone(),
+        id_number: id_number.clone().unwrap_or_default(),
+        error: String::new(),
+        searched,
+        items: Vec::new(),
+        total: 0,
+        page: f.page.unwrap_or(1).max(1),
+        pages: 1,
+        sort,
+    };
+    if !searched {
+        return html(&page);
+    }
+    let q = PersonQuery {
+        id_number,
+        name: Some(name).filter(|s| !s.trim().is_empty()),
+        division_code: Some(division).filter(|s| !s.trim().is_empty()),
+        page: Some(page.page),
+        per_page: Some(PER_PAGE),
+    };
+    match app.search_persons(actor, &q).await {
+        Ok(mut found) => {
+            match page.sort.as_str() {
+                "name" => found.items.sort_by(|a, b| a.name.cmp(&b.name)),
+                "division" => found
+                    .items
+                    .sort_by(|a, b| a.division_code.cmp(&b.division_code)),
+                _ => {}
+            }
+            page.total = found.total;
+            page.pages =
+                u32::try_from((found.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
+                    .unwrap_or(1)
+                    .max(1);
+            page.items = found.items.into_iter().map(PersonRow::from).collect();
+            html(&page)
+        }
+        Err(e) if e.code() == "forbidden" => failure(actor, v, &e),
+        Err(e) => {
+            page.error = e.to_string();
+            let mut r = html(&page);
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+    }
+}
+
+/// `GET /persons?name=&division=&page=&sort=`: 参保人 — search by name and division.
+pub async fn persons(
+    State(app): State<AppState>,
+    v: Visitor,
+    Query(f): Query<PersonFilters>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    render_persons(&app, &actor, &v, f, None).await
+}
+
+/// The search form (POST, so that an identity number stays out of the URL).
+#[derive(Debug, Deserialize)]
+pub struct SearchForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    id_number: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    division: String,
+}
+
+/// `POST /persons/search`
+pub async fn persons_search(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<SearchForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let filters = PersonFilters {
+        name: Some(f.name),
+        division: Some(f.division),
+        page: Some(1),
+        sort: None,
+    };
+    render_persons(&app, &actor, &v, filters, Some(f.id_number)).await
+}
+
+#[derive(Template)]
+#[template(path = "person_new.html")]
+struct PersonNewPage {
+    shell: Shell,
+    id_number: String,
+    name: String,
+    division: String,
+    tier: String,
+    error: String,
+    field: String,
+}
+
+/// `GET /persons/new`: 登记参保人.
+pub async fn person_new(v: Visitor) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    html(&PersonNewPage {
+        shell: shell(actor, &v, "/persons/new"),
+        id_number: String::new(),
+        name: String::new(),
+        division: String::new(),
+        tier: String::new(),
+        error: String::new(),
+        field: String::new(),
+    })
+}
+
+/// The new-person form.
+#[derive(Debug, Deserialize)]
+pub struct PersonForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    id_number: String,
+    name: String,
+    division: String,
+    #[serde(default)]
+    tier: String,
+}
+
+/// `POST /persons/new`: saves, or shows the form again with the error beside its field.
+pub async fn person_create(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<PersonForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let tier = match f.tier.trim() {
+        "" => Ok(None),
+        t => t.parse::<i64>().map(Some).map_err(|_| ()),
+    };
+    let result = match tier {
+        Ok(tier) => {
+            app.create_person(
+                &actor,
+                &PersonInput {
+                    id_number: f.id_number.clone(),
+                    name: f.name.clone(),
+                    division_code: f.division.clone(),
+                    status: None,
+                    tier,
+                    identity: None,
+                },
+            )
+            .await
+        }
+        Err(()) => Err(AppError::invalid_with(
+            "invalid_tier",
+            Some("tier"),
+            "缴费档次应为整数（元），如 300",
+        )),
+    };
+    match result {
+        Ok(p) => Redirect::to(&format!("/persons/{}", p.id)).into_response(),
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => {
+            let field = match e.field().unwrap_or_default() {
+                "division_code" => "division".to_owned(),
+                other => other.to_owned(),
+            };
+            let mut r = html(&PersonNewPage {
+                shell: shell(&actor, &v, "/persons/new"),
+                id_number: f.id_number,
+                name: f.name,
+                division: f.division,
+                tier: f.tier,
+                error: e.to_string(),
+                field,
+            });
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+    }
+}
+
+/// A material with its scans, as the archive tree shows it.
+#[derive(Debug, Clone)]
+pub struct MaterialNode {
+    name: String,
+    pages: i64,
+    status_label: String,
+    supplemented: bool,
+    remarks: String,
+    files: Vec<FileView>,
+}
+
+/// A business event in the tree.
+#[derive(Debug, Clone)]
+pub struct EventNode {
+    business: String,
+    date: String,
+    complete: bool,
+    missing: Vec<String>,
+    materials: Vec<MaterialNode>,
+}
+
+/// A year in the tree.
+#[derive(Debug, Clone)]
+pub struct YearNode {
+    year: i32,
+    events: Vec<EventNode>,
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    shell: Shell,
+    name: String,
+    id_number_masked: String,
+    division: String,
+    status: String,
+    years: Vec<YearNode>,
+}
+
+#[derive(Template)]
+#[template(path = "person_query.html")]
+struct PersonQueryPage {
+    shell: Shell,
+    id: i64,
+    error: String,
+    field: String,
+    enquirer_name: String,
+    question: String,
+    purpose: String,
+}
+
+/// `GET /persons/{id}`: the archive as a tree 年度 → 业务类型 → 材料, or the query registration
+/// it needs first.
+pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let events = match app.person_events(&actor, PersonId(id)).await {
+        Ok(e) => e,
+        Err(e) if e.code() == "query_registration_required" => {
+            return html(&PersonQueryPage {
+                shell: shell(&actor, &v, "/persons"),
+                id,
+                error: String::new(),
+                field: String::new(),
+                enquirer_name: String::new(),
+                question: String::new(),
+                purpose: String::new(),
+            });
+        }
+        Err(e) => return failure(&actor, &v, &e),
+    };
+    let p = match app.person(&actor, PersonId(id)).await {
+        Ok(p) => p,
+        Err(e) => return failure(&actor, &v, &e),
+    };
+    let mut years: BTreeMap<i32, Vec<EventNode>> = BTreeMap::new();
+    for e in events {
+        let mut materials = Vec::new();
+        for m in e.materials {
+            let files = app.files_of(&actor, m.id).await.unwrap_or_default();
+            materials.push(MaterialNode {
+                name: m.name,
+                pages: m.pages,
+                status_label: m.status_label,
+                supplemented: m.supplemented,
+                remarks: m.remarks.unwrap_or_default(),
+                files,
+            });
+        }
+        years
+            .entry(e.business_date.year())
+            .or_default()
+            .push(EventNode {
+                business: e.business_type_name,
+                date: e.business_date.to_string(),
+                complete: e.completeness.complete,
+                missing: e.completeness.missing.into_iter().map(|m| m.name).collect(),
+                materials,
+            });
+    }
+    html(&PersonPage {
+        shell: shell(&actor, &v, "/persons"),
+        name: p.name,
+        id_number_masked: dangan_domain::id_number::mask(&p.id_number),
+        division: p.division_name,
+        status: status_label(&p.status),
+        years: years
+            .into_iter()
+            .rev()
+            .map(|(year, events)| YearNode { year, events })
+            .collect(),
+    })
+}
+
+/// The query registration form (查询登记).
+#[derive(Debug, Deserialize)]
+pub struct QueryForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    enquirer_name: String,
+    enquirer_id_number: String,
+    question: String,
+    purpose: String,
+}
+
+/// `POST /persons/{id}/query`
+pub async fn person_query(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(f): Form<QueryForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let input = dangan_app::register::QueryInput {
+        person_id: id,
+        enquirer_name: f.enquirer_name.clone(),
+        enquirer_id_number: f.enquirer_id_number,
+        question: f.question.clone(),
+        purpose: f.purpose.clone(),
+    };
+    match app.register_query(&actor, &input).await {
+        Ok(_) => Redirect::to(&format!("/persons/{id}")).into_response(),
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => {
+            let mut r = html(&PersonQueryPage {
+                shell: shell(&actor, &v, "/persons"),
+                id,
+                error: e.to_string(),
+                field: e.field().unwrap_or_default().to_owned(),
+                enquirer_name: f.enquirer_name,
+                question: f.question,
+                purpose: f.purpose,
+            });
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+    }
+}
+
+// ---------------------------------------------------------------- scans
+
+#[derive(Template)]
+#[template(path = "file.html")]
+struct FilePage {
+    shell: Shell,
+    file: FileView,
+    is_pdf: bool,
+    is_image: bool,
+}
+
+/// `GET /files/{id}`: the scan viewer — PDF inline, images with zoom.
+pub async fn file_view(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    // Opening the file is the archive read (registration checked, logged); the bytes are
+    // fetched by the viewer from /raw.
+    match app.open_file(&actor, FileId(id)).await {
+        Ok((file, _)) => {
+            let is_pdf = file.format == "pdf";
+            let is_image = matches!(file.format.as_str(), "png" | "jpeg");
+            html(&FilePage {
+                shell: shell(&actor, &v, "/persons"),
+                file,
+                is_pdf,
+                is_image,
+            })
+        }
+        Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+/// `GET /files/{id}/raw`: the decrypted bytes for the viewer, inline.
+pub async fn file_raw(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
+    let Some(actor) = v.actor.clone() else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    match app.open_file(&actor, FileId(id)).await {
+        Ok((file, reader)) => (
+            [
+                (header::CONTENT_TYPE, file.mime.clone()),
+                (header::CONTENT_LENGTH, file.size.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"dangan-file-{id}\""),
+                ),
+            ],
+            Body::from_stream(ReaderStream::new(reader)),
+        )
+            .into_response(),
+        Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+// ---------------------------------------------------------------- insured self-service
+
+#[derive(Template)]
+#[template(path = "my.html")]
+struct MyPage {
+    kiosk: bool,
+    idle_seconds: u32,
+    csrf: String,
+    signed_in: bool,
+    error: String,
+    name: String,
+    id_number_masked: String,
+    division: String,
+    status: String,
+    events: Vec<EventNode>,
+}
+
+fn my_signed_out(kiosk: bool, error: String, idle_seconds: u32) -> MyPage {
+    MyPage {
+        kiosk,
+        idle_seconds,
+        csrf: String::new(),
+        signed_in: false,
+        error,
+        name: String::new(),
+        id_number_masked: String::new(),
+        division: String::new(),
+        status: String::new(),
+        events: Vec::new(),
+    }
+}
+
+async fn render_my(app: &AppState, v: &Visitor, kiosk: bool) -> Response {
+    let idle = app.settings().kiosk_idle_seconds;
+    let Some(actor) = v.actor.as_ref().filter(|a| a.role == Role::Insured) else {
+        return html(&my_signed_out(kiosk, String::new(), idle));
+    };
+    if actor.must_change_password {
+        return Redirect::to("/account/password").into_response();
+    }
+    let (p, events) = match (app.my_person(actor).await, app.my_events(actor).await) {
+        (Ok(p), Ok(e)) => (p, e),
+        (Err(e), _) | (_, Err(e)) => {
+            return html(&my_signed_out(kiosk, e.to_string(), idle));
+        }
+    };
+    html(&MyPage {
+        kiosk,
+        idle_seconds: idle,
+        csrf: v.csrf(),
+        signed_in: true,
+        error: String::new(),
+        name: p.name,
+        id_number_masked: dangan_domain::id_number::mask(&p.id_number),
+        division: p.division_name,
+        status: status_label(&p.status),
+        events: events
+            .into_iter()
+            .map(|e| EventNode {
+                business: e.business_type_name,
+                date: e.business_date.to_string(),
+                complete: e.completeness.complete,
+                missing: e.completeness.missing.into_iter().map(|m| m.name).collect(),
+                materials: e
+                    .materials
+                    .into_iter()
+                    .map(|m| MaterialNode {
+                        name: m.name,
+                        pages: m.pages,
+                        status_label: m.status_label,
+                        supplemented: m.supplemented,
+                        remarks: String::new(),
+                        files: Vec::new(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+/// `GET /my`: 个人查询 — the insured person's own enrolment and archived materials.
+pub async fn my(State(app): State<AppState>, v: Visitor) -> Response {
+    render_my(&app, &v, false).await
+}
+
+/// `GET /kiosk`: the self-service machine's full-screen page.
+pub async fn kiosk(State(app): State<AppState>, v: Visitor) -> Response {
+    render_my(&app, &v, true).await
+}
+
+/// The insured sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct MyLoginForm {
+    id_number: String,
+    password: String,
+}
+
+async fn insured_login(app: &AppState, v: &Visitor, f: MyLoginForm, kiosk: bool) -> Response {
+    let back = if kiosk { "/kiosk" } else { "/my" };
+    match app
+        .login_insured(&f.id_number, &f.password, &v.source)
+        .await
+    {
+        Ok(l) => {
+            let mut r = Redirect::to(back).into_response();
+            r.headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(Some(&l.token), v.secure));
+            r
+        }
+        Err(e) => {
+            let mut r = html(&my_signed_out(
+                kiosk,
+                e.to_string(),
+                app.settings().kiosk_idle_seconds,
+            ));
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r
+        }
+    }
+}
+
+/// `POST /my/login`
+pub async fn my_login(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<MyLoginForm>,
+) -> Response {
+    insured_login(&app, &v, f, false).await
+}
+
+/// `POST /kiosk/login`
+pub async fn kiosk_login(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<MyLoginForm>,
+) -> Response {
+    insured_login(&app, &v, f, true).await
+}
+
+async fn insured_logout(app: &AppState, v: &Visitor, csrf: &str, back: &str) -> Response {
+    if let (Some(a), Some(t)) = (&v.actor, &v.token) {
+        if !v.csrf_ok(csrf) {
+            return csrf_refused();
+        }
+        let _ = app.logout(a, t, false).await;
+    }
+    let mut r = Redirect::to(back).into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(None, v.secure));
+    r
+}
+
+/// `POST /my/logout`
+pub async fn my_logout(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    insured_logout(&app, &v, &f.csrf, "/my").await
+}
+
+/// `POST /kiosk/logout`: also what the idle timer and the card-removal button send.
+pub async fn kiosk_logout(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    insured_logout(&app, &v, &f.csrf, "/kiosk").await
+}

@@ -1,0 +1,555 @@
+//! The web UI in a real headless Chromium (Debian `chromium` + `chromium-driver`, driven over
+//! WebDriver by fantoccini). Screenshots of the main pages are saved under
+//! `target/ui-screenshots/`. The test command installs Chromium when it is missing; without it
+//! these tests fail, they are never skipped.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use dangan_app::events::{EventInput, MaterialInput};
+use dangan_app::{Role, Settings};
+use dangan_testkit::{TEST_PASSWORD, TestApp, TestDb, TestServer, person_input};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// A chromedriver process and a browser session on it; both end when dropped.
+struct Browser {
+    client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser(width: u32, height: u32) -> Browser {
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (apt-get install chromium chromium-driver; scripts/test does it)");
+    let url = format!("http://127.0.0.1:{port}");
+    let profile = tempfile::tempdir().unwrap().keep();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--lang=zh-CN",
+                format!("--window-size={width},{height}"),
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let mut last = None;
+    for _ in 0..100 {
+        match ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return Browser { client, driver },
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot start a Chromium session: {last:?}");
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// The text of the first element matching `css` once it contains `needle` (pages load and
+/// navigate asynchronously: waits up to 10 s, across navigations).
+async fn expect_text(c: &Client, css: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if t.contains(needle) {
+                return t;
+            }
+            last = t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never showed {needle:?}; last text: {last:?}");
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn staff_login(c: &Client, base: &str, user: &str) {
+    c.goto(&format!("{base}/")).await.unwrap();
+    fill(c, "#username", user).await;
+    fill(c, "#password", TEST_PASSWORD).await;
+    c.find(Locator::Css("#login-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_text(c, "main h1", "工作台").await;
+}
+
+async fn no_horizontal_scroll(c: &Client) -> bool {
+    c.execute(
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_bool()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sign_in_and_a_wrong_check_digit_is_shown_beside_the_field_and_not_saved() {
+    let server = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let b = browser(1280, 800).await;
+    let c = &b.client;
+    let base = &server.base_url;
+    c.goto(&format!("{base}/")).await.unwrap();
+    screenshot(c, "01-login").await;
+    fill(c, "#username", "admin").await;
+    fill(c, "#password", "wrong-password-1").await;
+    c.find(Locator::Css("#login-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_text(c, "#login-error", "密码").await;
+    assert_eq!(
+        c.find(Locator::Css("#username"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("admin"),
+        "the form keeps its input"
+    );
+    staff_login(c, base, "admin").await;
+    screenshot(c, "02-workbench").await;
+    let nav = expect_text(c, "nav.side", "工作台").await;
+    assert!(
+        nav.contains("参保人") && nav.contains("登记参保人"),
+        "{nav}"
+    );
+
+    let good = person_input(5, "赵六");
+    let mut wrong = good.id_number.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == '0' { '1' } else { '0' });
+    c.goto(&format!("{base}/persons/new")).await.unwrap();
+    fill(c, "#id_number", &wrong).await;
+    fill(c, "#name", "赵六").await;
+    fill(c, "#division", &good.division_code).await;
+    c.find(Locator::Css("#person-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = expect_text(c, "#error.field-error", "校验位").await;
+    assert!(error.contains("校验位"), "{error}");
+    assert_eq!(
+        c.find(Locator::Css("#id_number"))
+            .await
+            .unwrap()
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true"),
+        "the error is beside the identity number"
+    );
+    assert_eq!(
+        c.find(Locator::Css("#name"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("赵六"),
+        "the form keeps its input"
+    );
+    screenshot(c, "03-person-new-error").await;
+    let found = server
+        .test_app
+        .app
+        .search_persons(
+            &server.test_app.admin,
+            &dangan_app::persons::PersonQuery {
+                name: Some("赵六".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.total, 0, "nothing was saved");
+
+    fill(c, "#id_number", &good.id_number).await;
+    c.find(Locator::Css("#person-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // A new person's archive opens after a query registration.
+    expect_text(c, "main h1", "查询登记").await;
+    let found = server
+        .test_app
+        .app
+        .search_persons(
+            &server.test_app.admin,
+            &dangan_app::persons::PersonQuery {
+                name: Some("赵六".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1);
+    let url = c.current_url().await.unwrap();
+    assert!(
+        !url.as_str().contains(&good.id_number),
+        "no identity number in the URL"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views_a_scan() {
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    let archivist = t.actor("archivist1", Role::Archivist).await;
+    let p = t
+        .app
+        .create_person(&t.admin, &person_input(9, "孙七"))
+        .await
+        .unwrap();
+    let input = EventInput {
+        person_id: Some(p.id.0),
+        business_type: "enrolment".into(),
+        business_date: "2024-05-06".into(),
+        materials: vec![MaterialInput {
+            material_code: "enrolment_form".into(),
+            pages: 1,
+            carrier: Some("electronic".into()),
+            ..MaterialInput::default()
+        }],
+        ..EventInput::default()
+    };
+    let ev = t.app.record_event(&t.admin, &input).await.unwrap().event;
+    assert!(
+        !ev.completeness.complete,
+        "the identity card copy is missing"
+    );
+    // A real 1×1 PNG (what a browser can decode).
+    let png = hex::decode(
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63fccfc0500f000485018084a98c210000000049454e44ae426082",
+    )
+    .unwrap();
+    let f = t
+        .app
+        .ingest_file(
+            &t.admin,
+            ev.materials[0].id,
+            Some("参保登记表.png"),
+            &png[..],
+        )
+        .await
+        .unwrap();
+    let server = TestServer::spawn(t).await;
+    let b = browser(1280, 800).await;
+    let c = &b.client;
+    let base = &server.base_url;
+    let _ = archivist;
+    staff_login(c, base, "archivist1").await;
+    c.goto(&format!("{base}/persons")).await.unwrap();
+    fill(c, "#id_number", &p.id_number).await;
+    c.find(Locator::Css("#search-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_text(c, "#result-count", "共 1 人").await;
+    let row = expect_text(c, "#results tbody tr", "孙七").await;
+    assert!(row.contains("孙七"));
+    assert!(
+        row.contains(&dangan_domain::id_number::mask(&p.id_number)),
+        "masked in the list: {row}"
+    );
+    assert!(!row.contains(&p.id_number));
+    assert!(
+        !c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains(&p.id_number)
+    );
+    screenshot(c, "04-persons").await;
+    c.find(Locator::Css("#results tbody a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_text(c, "main h1", "查询登记").await;
+    fill(c, "#enquirer_name", "孙七").await;
+    fill(c, "#enquirer_id_number", &p.id_number).await;
+    fill(c, "#question", "参保登记材料").await;
+    fill(c, "#purpose", "本人办理业务").await;
+    c.find(Locator::Css("#query-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_text(c, "main h1", "孙七的档案").await;
+    let tree = expect_text(c, "#archive", "2024 年").await;
+    assert!(
+        tree.contains("2024 年") && tree.contains("参保登记"),
+        "{tree}"
+    );
+    assert!(
+        tree.contains("缺 2 件") && tree.contains("应归未归"),
+        "completeness shown: {tree}"
+    );
+    screenshot(c, "05-archive-tree").await;
+    c.find(Locator::Css("a.file-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let img = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("img#viewer"))
+        .await
+        .unwrap();
+    let mut width = None;
+    for _ in 0..50 {
+        width = c
+            .execute(
+                "const i = document.getElementById('viewer'); return i.complete ? i.naturalWidth : -1;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_i64();
+        if width.is_some_and(|w| w >= 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(width, Some(1), "the scan is decrypted and shown");
+    c.find(Locator::Css("[data-zoom=in]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        img.attr("style")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .contains("scale(1.25)")
+    );
+    screenshot(c, "06-scan-viewer").await;
+    let _ = f;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    let me = t
+        .app
+        .create_person(&t.admin, &person_input(21, "周八"))
+        .await
+        .unwrap();
+    let other = t
+        .app
+        .create_person(&t.admin, &person_input(22, "吴九"))
+        .await
+        .unwrap();
+    for p in [&me, &other] {
+        let input = EventInput {
+            person_id: Some(p.id.0),
+            business_type: "enrolment".into(),
+            business_date: "2024-05-06".into(),
+            materials: vec![MaterialInput {
+                material_code: "enrolment_form".into(),
+                pages: 1,
+                ..MaterialInput::default()
+            }],
+            ..EventInput::default()
+        };
+        t.app.record_event(&t.admin, &input).await.unwrap();
+    }
+    let window = t.actor("window1", Role::Window).await;
+    let opened = t.app.open_insured_account(&window, me.id).await.unwrap();
+    let server = TestServer::spawn(t).await;
+    let b = browser(390, 844).await;
+    let c = &b.client;
+    let base = &server.base_url;
+    c.goto(&format!("{base}/my")).await.unwrap();
+    fill(c, "#id_number", &me.id_number).await;
+    fill(c, "#password", &opened.initial_password).await;
+    c.find(Locator::Css("#my-login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // First sign-in: the generated password is changed first.
+    expect_text(c, "main h1", "修改密码").await;
+    fill(c, "#current_password", &opened.initial_password).await;
+    fill(c, "#new_password", "my-own-pass-2026").await;
+    c.find(Locator::Css("main form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.goto(&format!("{base}/my")).await.unwrap();
+    fill(c, "#id_number", &me.id_number).await;
+    fill(c, "#password", "my-own-pass-2026").await;
+    c.find(Locator::Css("#my-login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = expect_text(c, "main", "周八，您好").await;
+    assert!(page.contains("参保登记"));
+    assert!(!page.contains("吴九"), "nothing of another person");
+    assert!(no_horizontal_scroll(c).await, "no layout break at 390×844");
+    screenshot(c, "07-my").await;
+    // Staff pages are not for insured persons.
+    c.goto(&format!("{base}/persons/{}", other.id))
+        .await
+        .unwrap();
+    // The visitor is sent to their own page instead.
+    let page = expect_text(c, "main", "周八").await;
+    assert!(!page.contains("吴九"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kiosk_signs_out_when_idle_and_leaves_nothing_on_screen() {
+    let settings = Settings {
+        kiosk_idle_seconds: 2,
+        ..Settings::default()
+    };
+    let t = TestApp::start_with(TestDb::sqlite().await, settings).await;
+    let me = t
+        .app
+        .create_person(&t.admin, &person_input(31, "郑十"))
+        .await
+        .unwrap();
+    let window = t.actor("window1", Role::Window).await;
+    let opened = t.app.open_insured_account(&window, me.id).await.unwrap();
+    let login = t
+        .app
+        .login_insured(&me.id_number, &opened.initial_password, "test")
+        .await
+        .unwrap();
+    t.app
+        .change_password(
+            &login.user,
+            &login.token,
+            &opened.initial_password,
+            "kiosk-pass-2026",
+        )
+        .await
+        .unwrap();
+    let server = TestServer::spawn(t).await;
+    let b = browser(1280, 800).await;
+    let c = &b.client;
+    let base = &server.base_url;
+    c.goto(&format!("{base}/kiosk")).await.unwrap();
+    // An ID-card reader types the number like a keyboard.
+    fill(c, "#id_number", &me.id_number).await;
+    fill(c, "#password", "kiosk-pass-2026").await;
+    c.find(Locator::Css("#my-login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_text(c, "main h1", "郑十").await;
+    screenshot(c, "08-kiosk").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Signed out after 2 idle seconds.
+    expect_text(c, "main h1", "自助查询").await;
+    let page = c.source().await.unwrap();
+    assert!(
+        !page.contains("郑十"),
+        "nothing of the previous person stays"
+    );
+    // The session is over on the server too.
+    c.goto(&format!("{base}/kiosk")).await.unwrap();
+    expect_text(c, "main h1", "自助查询").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_posted_without_its_csrf_token_is_refused() {
+    let server = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = http
+        .post(format!("{}/login", server.base_url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username=admin&password={TEST_PASSWORD}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let res = http
+        .post(format!("{}/persons/new", server.base_url))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("_csrf=forged&id_number=x&name=x&division=430321")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("表单已过期"));
+}
