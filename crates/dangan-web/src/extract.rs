@@ -1,4 +1,5 @@
-//! Extractors: the signed-in actor from `Authorization: Bearer …`, and JSON/query extractors
+//! Extractors: the signed-in actor from `Authorization: Bearer …` (or, for GET, the pages'
+//! session cookie), and JSON/query extractors
 //! whose rejections use the API's error shape and Chinese messages.
 
 use std::sync::Arc;
@@ -58,7 +59,18 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
+        // The pages' session cookie stands in for the bearer on safe requests only (print
+        // views, downloads opened from a page): a cookie rides along with cross-site requests,
+        // so nothing that changes state may accept it here.
+        let cookie = if matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD
+        ) {
+            crate::ui::cookie_token(&parts.headers)
+        } else {
+            None
+        };
+        let token = bearer(parts).or(cookie.as_deref()).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

@@ -12,6 +12,43 @@
       if (img) { img.style.transform = "scale(" + scale + ")"; }
     });
   });
+  // Irreversible actions ask first.
+  document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+    f.addEventListener("submit", function (e) {
+      if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); }
+    });
+  });
+  // Scan upload from the archive tree: the file is the request body, streamed; progress shown.
+  var status = document.getElementById("upload-status");
+  document.querySelectorAll("input[data-upload]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) { return; }
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", "/materials/" + input.getAttribute("data-upload") + "/upload");
+      xhr.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
+      xhr.setRequestHeader("X-CSRF-Token", input.getAttribute("data-csrf"));
+      xhr.upload.onprogress = function (e) {
+        if (status && e.lengthComputable) {
+          status.textContent = "正在上传 " + file.name + "：" + Math.round(100 * e.loaded / e.total) + "%";
+        }
+      };
+      xhr.onload = function () {
+        var body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
+        if (xhr.status === 201) {
+          if (status) { status.textContent = "上传完成" + (body.duplicate ? "（与已有文件相同，只存一份）" : ""); }
+          window.location.href = "/files/" + body.id;
+        } else if (status) {
+          status.textContent = "上传失败：" + (body.error || xhr.status);
+          status.className = "status error";
+        }
+      };
+      xhr.onerror = function () { if (status) { status.textContent = "上传失败：网络错误"; } };
+      if (status) { status.textContent = "正在上传 " + file.name + "…"; }
+      xhr.send(file);
+    });
+  });
   // Kiosk: sign out after the configured idle time; nothing of the person stays on screen.
   var idle = parseInt(document.body.getAttribute("data-idle-seconds") || "0", 10);
   var form = document.getElementById("logout-form");

@@ -553,3 +553,159 @@ async fn a_form_posted_without_its_csrf_token_is_refused() {
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("表单已过期"));
 }
+
+async fn logout(c: &Client) {
+    c.find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_text(c, "main h2", "工作人员登录").await;
+}
+
+async fn click(c: &Client, css: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn register_and_open(c: &Client, base: &str, person: i64, id_number: &str) {
+    c.goto(&format!("{base}/persons/{person}")).await.unwrap();
+    expect_text(c, "main h1", "查询登记").await;
+    fill(c, "#enquirer_name", "窗口代办").await;
+    fill(c, "#enquirer_id_number", id_number).await;
+    fill(c, "#question", "参保登记材料").await;
+    fill(c, "#purpose", "办理业务").await;
+    click(c, "#query-form button").await;
+    expect_text(c, "main h1", "的档案").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and_printed() {
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    t.actor("handler1", Role::Handler).await;
+    t.actor("archivist1", Role::Archivist).await;
+    let p = t
+        .app
+        .create_person(&t.admin, &person_input(41, "冯十一"))
+        .await
+        .unwrap();
+    let server = TestServer::spawn(t).await;
+    let b = browser(1280, 800).await;
+    let c = &b.client;
+    let base = &server.base_url;
+
+    // The handler enters an enrolment with one material of three.
+    staff_login(c, base, "handler1").await;
+    register_and_open(c, base, p.id.0, &p.id_number).await;
+    click(c, "#new-event").await;
+    expect_text(c, "main h1", "登记业务").await;
+    c.execute(
+        "document.getElementById('business_date').value = '2024-05-06';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(c, "#m_enrolment_form").await;
+    screenshot(c, "09-event-new").await;
+    click(c, "#event-form button[type=submit]").await;
+    let said = expect_text(c, "#completeness", "缺少").await;
+    assert!(said.contains("身份证复印件"), "{said}");
+    expect_text(c, "#supplement", "补件").await;
+    screenshot(c, "10-event-done").await;
+    click(c, "#to-archive").await;
+    expect_text(c, "#archive", "缺 2 件").await;
+    click(c, "button[id^=handover-]").await;
+    expect_text(c, "#handover-state", "待确认").await;
+    let handover_url = c.current_url().await.unwrap().to_string();
+    logout(c).await;
+
+    // The archivist confirms it item by item and prints it.
+    staff_login(c, base, "archivist1").await;
+    c.goto(&handover_url).await.unwrap();
+    click(c, "input[type=radio][value=ok]").await;
+    screenshot(c, "11-handover").await;
+    click(c, "#confirm").await;
+    expect_text(c, "#handover-state", "已确认").await;
+    let print = c
+        .find(Locator::Css("#print-handover"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    c.goto(&format!("{base}{print}")).await.unwrap();
+    expect_text(c, "body", "交接").await;
+
+    // Scans a page of the received material and views it.
+    register_and_open(c, base, p.id.0, &p.id_number).await;
+    let scan = tempfile::tempdir().unwrap().keep().join("参保登记表.png");
+    std::fs::write(
+        &scan,
+        hex::decode("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63fccfc0500f000485018084a98c210000000049454e44ae426082").unwrap(),
+    )
+    .unwrap();
+    c.find(Locator::Css("input[data-upload]"))
+        .await
+        .unwrap()
+        .send_keys(scan.to_str().unwrap())
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("img#viewer"))
+        .await
+        .unwrap();
+    expect_text(c, "main h1", "参保登记表.png").await;
+
+    // Organises the year's registration volumes, seals one, opens its print view.
+    c.goto(&format!("{base}/volumes?year=2024&class=registration"))
+        .await
+        .unwrap();
+    click(c, "#build-form button").await;
+    expect_text(c, "#volumes", "草稿").await;
+    click(c, "button.seal").await;
+    c.accept_alert().await.unwrap();
+    expect_text(c, "#volumes", "已封卷").await;
+    screenshot(c, "12-volumes").await;
+    let print = c
+        .find(Locator::Css("a.print-link"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    c.goto(&format!("{base}{print}")).await.unwrap();
+    expect_text(c, "body", "卷内").await;
+    screenshot(c, "13-volume-print").await;
+    c.goto(&format!("{base}/volumes?year=2024&class=registration"))
+        .await
+        .unwrap();
+    logout(c).await;
+
+    // The auditor checks the operation log's chain.
+    staff_login(c, base, "auditor").await;
+    let nav = expect_text(c, "nav.side", "操作日志").await;
+    assert!(
+        !nav.contains("参保人"),
+        "an auditor does not search persons: {nav}"
+    );
+    c.goto(&format!("{base}/audit")).await.unwrap();
+    click(c, "#verify-form button").await;
+    expect_text(c, "#verify-result", "日志链完好").await;
+    let log = expect_text(c, "#log", "handover").await;
+    assert!(
+        log.contains("file.ingest") && log.contains("volume.seal"),
+        "{log}"
+    );
+    assert!(!log.contains(&p.id_number), "no identity number in the log");
+    screenshot(c, "14-audit").await;
+}

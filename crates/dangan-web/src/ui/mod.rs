@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use crate::extract::AppState;
 
 pub use session::SecureTransport;
+pub use session::token as cookie_token;
 
 /// The pages' routes; merged into the application router.
 pub fn routes() -> Router<AppState> {
@@ -36,6 +37,17 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/persons/{id}", get(pages::person))
         .route("/persons/{id}/query", post(pages::person_query))
+        .route("/persons/{id}/events/new", get(pages::event_new))
+        .route("/persons/{id}/events", post(pages::event_create))
+        .route("/events/{id}/handover", post(pages::event_handover))
+        .route("/handovers/{id}", get(pages::handover))
+        .route("/handovers/{id}/confirm", post(pages::handover_confirm))
+        .route("/materials/{id}/upload", post(pages::upload))
+        .route("/volumes", get(pages::volumes))
+        .route("/volumes/build", post(pages::volumes_build))
+        .route("/volumes/{id}/seal", post(pages::volume_seal))
+        .route("/audit", get(pages::audit))
+        .route("/audit/verify", post(pages::audit_verify))
         .route("/files/{id}", get(pages::file_view))
         .route("/files/{id}/raw", get(pages::file_raw))
         .route("/my", get(pages::my))

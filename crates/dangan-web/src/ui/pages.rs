@@ -41,10 +41,12 @@ pub struct Shell {
 }
 
 /// The navigation: only what the role may use.
-const NAV: [(&str, &str, UseCase); 3] = [
+const NAV: [(&str, &str, UseCase); 5] = [
     ("工作台", "/workbench", UseCase::ReadWorkflow),
     ("参保人", "/persons", UseCase::SearchPersons),
     ("登记参保人", "/persons/new", UseCase::WritePersons),
+    ("整理", "/volumes", UseCase::Organise),
+    ("操作日志", "/audit", UseCase::ReadLog),
 ];
 
 fn shell(actor: &Actor, v: &Visitor, active: &str) -> Shell {
@@ -612,6 +614,7 @@ pub async fn person_create(
 /// A material with its scans, as the archive tree shows it.
 #[derive(Debug, Clone)]
 pub struct MaterialNode {
+    id: i64,
     name: String,
     pages: i64,
     status_label: String,
@@ -623,6 +626,8 @@ pub struct MaterialNode {
 /// A business event in the tree.
 #[derive(Debug, Clone)]
 pub struct EventNode {
+    id: i64,
+    paper_pending: bool,
     business: String,
     date: String,
     complete: bool,
@@ -641,6 +646,10 @@ pub struct YearNode {
 #[template(path = "person.html")]
 struct PersonPage {
     shell: Shell,
+    id: i64,
+    can_write: bool,
+    can_upload: bool,
+    can_hand_over: bool,
     name: String,
     id_number_masked: String,
     division: String,
@@ -689,9 +698,14 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
     let mut years: BTreeMap<i32, Vec<EventNode>> = BTreeMap::new();
     for e in events {
         let mut materials = Vec::new();
+        let paper_pending = e
+            .materials
+            .iter()
+            .any(|m| m.carrier != "electronic" && m.received_on.is_none() && m.status != "missing");
         for m in e.materials {
             let files = app.files_of(&actor, m.id).await.unwrap_or_default();
             materials.push(MaterialNode {
+                id: m.id.0,
                 name: m.name,
                 pages: m.pages,
                 status_label: m.status_label,
@@ -704,6 +718,8 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
             .entry(e.business_date.year())
             .or_default()
             .push(EventNode {
+                id: e.id.0,
+                paper_pending,
                 business: e.business_type_name,
                 date: e.business_date.to_string(),
                 complete: e.completeness.complete,
@@ -713,6 +729,10 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
     }
     html(&PersonPage {
         shell: shell(&actor, &v, "/persons"),
+        id,
+        can_write: dangan_app::roles::allowed(actor.role, UseCase::WriteEvents),
+        can_upload: dangan_app::roles::allowed(actor.role, UseCase::IngestScans),
+        can_hand_over: dangan_app::roles::allowed(actor.role, UseCase::HandOver),
         name: p.name,
         id_number_masked: dangan_domain::id_number::mask(&p.id_number),
         division: p.division_name,
@@ -891,6 +911,8 @@ async fn render_my(app: &AppState, v: &Visitor, kiosk: bool) -> Response {
         events: events
             .into_iter()
             .map(|e| EventNode {
+                id: e.id.0,
+                paper_pending: false,
                 business: e.business_type_name,
                 date: e.business_date.to_string(),
                 complete: e.completeness.complete,
@@ -899,6 +921,7 @@ async fn render_my(app: &AppState, v: &Visitor, kiosk: bool) -> Response {
                     .materials
                     .into_iter()
                     .map(|m| MaterialNode {
+                        id: m.id.0,
                         name: m.name,
                         pages: m.pages,
                         status_label: m.status_label,
@@ -1000,4 +1023,541 @@ pub async fn kiosk_logout(
     Form(f): Form<CsrfForm>,
 ) -> Response {
     insured_logout(&app, &v, &f.csrf, "/kiosk").await
+}
+
+// ---------------------------------------------------------------- business entry (业务)
+
+/// A catalogue line offered on the business form.
+#[derive(Debug, Clone)]
+pub struct MaterialChoice {
+    code: String,
+    name: String,
+    required: bool,
+}
+
+#[derive(Template)]
+#[template(path = "event_new.html")]
+struct EventNewPage {
+    shell: Shell,
+    person: i64,
+    types: Vec<(String, String)>,
+    business_type: String,
+    date: String,
+    choices: Vec<MaterialChoice>,
+    error: String,
+}
+
+/// The business type in the URL (a code, nothing personal).
+#[derive(Debug, Default, Deserialize)]
+pub struct TypeQuery {
+    #[serde(rename = "type")]
+    business_type: Option<String>,
+}
+
+async fn event_form(
+    app: &AppState,
+    actor: &Actor,
+    v: &Visitor,
+    person: i64,
+    business_type: String,
+    date: String,
+    error: String,
+) -> Response {
+    let types = dangan_domain::business::BusinessType::ALL
+        .into_iter()
+        .map(|b| (b.code().to_owned(), b.name().to_owned()))
+        .collect();
+    let choices = match app.catalogue(actor).await {
+        Ok(cat) => cat
+            .entries
+            .into_iter()
+            .filter(|e| e.business_type.code() == business_type)
+            .map(|e| MaterialChoice {
+                code: e.material_code.to_string(),
+                name: e.name,
+                required: e.required,
+            })
+            .collect(),
+        Err(e) => return failure(actor, v, &e),
+    };
+    let mut r = html(&EventNewPage {
+        shell: shell(actor, v, "/persons"),
+        person,
+        types,
+        business_type,
+        date,
+        choices,
+        error: error.clone(),
+    });
+    if !error.is_empty() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+/// `GET /persons/{id}/events/new?type=`: 业务登记 — the materials of the chosen business type.
+pub async fn event_new(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Query(q): Query<TypeQuery>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let business_type = q.business_type.unwrap_or_else(|| "enrolment".to_owned());
+    let today = dangan_app::today().to_string();
+    event_form(&app, &actor, &v, id, business_type, today, String::new()).await
+}
+
+#[derive(Template)]
+#[template(path = "event_done.html")]
+struct EventDonePage {
+    shell: Shell,
+    person: i64,
+    business: String,
+    complete: bool,
+    missing: Vec<String>,
+}
+
+/// `POST /persons/{id}/events`: records the business; what is missing becomes supplement
+/// requests at once, and the page says so.
+pub async fn event_create(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !v.csrf_ok(&get("_csrf")) {
+        return csrf_refused();
+    }
+    let business_type = get("business_type");
+    let date = get("business_date");
+    let mut materials = Vec::new();
+    for (name, value) in &fields {
+        if let Some(code) = name.strip_prefix("m_")
+            && value == "on"
+        {
+            let pages = get(&format!("p_{code}")).trim().parse::<i64>().unwrap_or(0);
+            materials.push(dangan_app::events::MaterialInput {
+                material_code: code.to_owned(),
+                pages,
+                carrier: Some(get(&format!("c_{code}"))).filter(|c| !c.is_empty()),
+                ..dangan_app::events::MaterialInput::default()
+            });
+        }
+    }
+    let input = dangan_app::events::EventInput {
+        person_id: Some(id),
+        business_type: business_type.clone(),
+        business_date: date.clone(),
+        materials,
+        ..dangan_app::events::EventInput::default()
+    };
+    match app.record_event(&actor, &input).await {
+        Ok(r) => html(&EventDonePage {
+            shell: shell(&actor, &v, "/persons"),
+            person: id,
+            business: r.event.business_type_name,
+            complete: r.event.completeness.complete,
+            missing: r
+                .event
+                .completeness
+                .missing
+                .into_iter()
+                .map(|m| m.name)
+                .collect(),
+        }),
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => event_form(&app, &actor, &v, id, business_type, date, e.to_string()).await,
+    }
+}
+
+// ---------------------------------------------------------------- scan upload
+
+/// `POST /materials/{id}/upload`: the scan viewer's upload (the body is the file; the name in
+/// `X-File-Name`, percent-encoded; the CSRF token in `X-CSRF-Token`). Answers JSON.
+pub async fn upload(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    let Ok(actor) = staff(&v) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"error": "请先登录"})),
+        )
+            .into_response();
+    };
+    let csrf = headers
+        .get("x-csrf-token")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !v.csrf_ok(csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({"error": "表单已过期，请刷新页面"})),
+        )
+            .into_response();
+    }
+    let name = headers
+        .get("x-file-name")
+        .and_then(|h| h.to_str().ok())
+        .map(percent_decode);
+    use futures_util::TryStreamExt;
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream);
+    match app
+        .ingest_file(
+            actor,
+            dangan_app::ids::MaterialId(id),
+            name.as_deref(),
+            reader,
+        )
+        .await
+    {
+        Ok(f) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({"id": f.id.0, "duplicate": f.duplicate})),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({"error": e.to_string(), "code": e.code()})),
+        )
+            .into_response(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..(i + 3).min(s.len())], 16)
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+// ---------------------------------------------------------------- volumes (整理)
+
+#[derive(Template)]
+#[template(path = "volumes.html")]
+struct VolumesPage {
+    shell: Shell,
+    year: i32,
+    class: String,
+    classes: Vec<(String, String)>,
+    volumes: Vec<dangan_app::volumes::VolumeView>,
+    error: String,
+}
+
+/// Year and class in the URL.
+#[derive(Debug, Default, Deserialize)]
+pub struct VolumeFilters {
+    year: Option<i32>,
+    class: Option<String>,
+}
+
+async fn render_volumes(
+    app: &AppState,
+    actor: &Actor,
+    v: &Visitor,
+    year: i32,
+    class: String,
+    error: String,
+) -> Response {
+    use dangan_domain::business::BusinessClass;
+    let classes = BusinessClass::ALL
+        .into_iter()
+        .map(|c| (c.code().to_owned(), c.name().to_owned()))
+        .collect();
+    let volumes = match BusinessClass::parse(&class) {
+        Ok(c) => match app.volumes(actor, year, c).await {
+            Ok(v) => v,
+            Err(e) => return failure(actor, v, &e),
+        },
+        Err(_) => Vec::new(),
+    };
+    html(&VolumesPage {
+        shell: shell(actor, v, "/volumes"),
+        year,
+        class,
+        classes,
+        volumes,
+        error,
+    })
+}
+
+/// `GET /volumes?year=&class=`: 整理 — the volumes of a year and class.
+pub async fn volumes(
+    State(app): State<AppState>,
+    v: Visitor,
+    Query(f): Query<VolumeFilters>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let year = f.year.unwrap_or_else(|| dangan_app::today().year());
+    let class = f.class.unwrap_or_else(|| "registration".to_owned());
+    render_volumes(&app, &actor, &v, year, class, String::new()).await
+}
+
+/// The build form.
+#[derive(Debug, Deserialize)]
+pub struct BuildForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    year: i32,
+    class: String,
+}
+
+/// `POST /volumes/build`: 组卷 — (re)builds the draft volumes of a year and class.
+pub async fn volumes_build(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<BuildForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let class = match dangan_domain::business::BusinessClass::parse(&f.class) {
+        Ok(c) => c,
+        Err(e) => return render_volumes(&app, &actor, &v, f.year, f.class, e.to_string()).await,
+    };
+    match app.build_volumes(&actor, f.year, class).await {
+        Ok(_) => {
+            Redirect::to(&format!("/volumes?year={}&class={}", f.year, f.class)).into_response()
+        }
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => render_volumes(&app, &actor, &v, f.year, f.class, e.to_string()).await,
+    }
+}
+
+/// `POST /volumes/{id}/seal`: 封卷 — numbers the volume; irreversible (the page asks first).
+pub async fn volume_seal(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    match app.seal_volume(&actor, dangan_app::ids::VolumeId(id)).await {
+        Ok(vol) => Redirect::to(&format!(
+            "/volumes?year={}&class={}",
+            vol.year, vol.business_class
+        ))
+        .into_response(),
+        Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+// ---------------------------------------------------------------- handovers (交接)
+
+#[derive(Template)]
+#[template(path = "handover.html")]
+struct HandoverPage {
+    shell: Shell,
+    h: dangan_app::handovers::HandoverView,
+    error: String,
+}
+
+/// `GET /handovers/{id}`: a handover list, to confirm item by item.
+pub async fn handover(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    match app.handover(&actor, dangan_app::ids::HandoverId(id)).await {
+        Ok(h) => html(&HandoverPage {
+            shell: shell(&actor, &v, "/workbench"),
+            h,
+            error: String::new(),
+        }),
+        Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+/// `POST /events/{id}/handover`: 移交 — hands the event's paper materials not yet received
+/// to the archive post.
+pub async fn event_handover(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let event = match app.event(&actor, dangan_app::ids::EventId(id)).await {
+        Ok(e) => e,
+        Err(e) => return failure(&actor, &v, &e),
+    };
+    let items: Vec<_> = event
+        .materials
+        .iter()
+        .filter(|m| m.carrier != "electronic" && m.received_on.is_none() && m.status != "missing")
+        .map(|m| dangan_app::handovers::HandoverItemInput {
+            material_id: m.id.0,
+            quantity: Some(1),
+        })
+        .collect();
+    let input = dangan_app::handovers::HandoverInput { items, note: None };
+    match app.create_handover(&actor, &input).await {
+        Ok(h) => Redirect::to(&format!("/handovers/{}", h.id)).into_response(),
+        Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+/// `POST /handovers/{id}/confirm`: every line's result (`r_{item}` = ok, missing, damaged).
+pub async fn handover_confirm(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    if !v.csrf_ok(csrf) {
+        return csrf_refused();
+    }
+    let items = fields
+        .iter()
+        .filter_map(|(k, val)| {
+            k.strip_prefix("r_")
+                .and_then(|i| i.parse::<i64>().ok())
+                .map(|item_id| dangan_app::handovers::ReceiptInput {
+                    item_id,
+                    result: val.clone(),
+                    note: None,
+                })
+        })
+        .collect();
+    let input = dangan_app::handovers::ConfirmInput {
+        items,
+        extras: Vec::new(),
+    };
+    let hid = dangan_app::ids::HandoverId(id);
+    match app.confirm_handover(&actor, hid, &input).await {
+        Ok(_) => Redirect::to(&format!("/handovers/{id}")).into_response(),
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => match app.handover(&actor, hid).await {
+            Ok(h) => {
+                let mut r = html(&HandoverPage {
+                    shell: shell(&actor, &v, "/workbench"),
+                    h,
+                    error: e.to_string(),
+                });
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                r
+            }
+            Err(e2) => failure(&actor, &v, &e2),
+        },
+    }
+}
+
+// ---------------------------------------------------------------- operation log (操作日志)
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    shell: Shell,
+    entries: Vec<dangan_domain::audit::LogEntry>,
+    verified: Option<dangan_app::audit::VerifyReport>,
+}
+
+/// `GET /audit`: the latest operation-log entries (auditor only).
+pub async fn audit(State(app): State<AppState>, v: Visitor) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let q = dangan_app::audit::LogQuery {
+        limit: Some(100),
+        ..Default::default()
+    };
+    match app.search_log(&actor, &q).await {
+        Ok(entries) => html(&AuditPage {
+            shell: shell(&actor, &v, "/audit"),
+            entries,
+            verified: None,
+        }),
+        Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+/// `POST /audit/verify`: checks the whole chain and shows the result above the entries.
+pub async fn audit_verify(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let report = match app.verify_log(&actor).await {
+        Ok(r) => r,
+        Err(e) => return failure(&actor, &v, &e),
+    };
+    let q = dangan_app::audit::LogQuery {
+        limit: Some(100),
+        ..Default::default()
+    };
+    match app.search_log(&actor, &q).await {
+        Ok(entries) => html(&AuditPage {
+            shell: shell(&actor, &v, "/audit"),
+            entries,
+            verified: Some(report),
+        }),
+        Err(e) => failure(&actor, &v, &e),
+    }
 }
