@@ -452,3 +452,85 @@ mod tests {
         }
     }
 }
+
+/// A one-page PDF standing in for a scan in the demo: the material, the masked identity number
+/// and the date, in Helvetica (ASCII only, so no font needs embedding).
+pub fn demo_scan_pdf(lines: &[String]) -> Vec<u8> {
+    let mut text = String::from("BT /F1 16 Tf 72 770 Td (Dangan demo scan - not a real document) Tj");
+    for l in lines {
+        let safe: String = l
+            .chars()
+            .filter(|c| c.is_ascii() && !matches!(c, '(' | ')' | '\\'))
+            .collect();
+        text.push_str(&format!(" 0 -26 Td ({safe}) Tj"));
+    }
+    text.push_str(" ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>".to_owned(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+impl App {
+    /// Gives the materials of the demo persons of `seed` (the first `n`) a generated scan each,
+    /// so that a first look can open one. Materials that already have a file are skipped.
+    /// Returns how many scans were stored.
+    pub async fn load_demo_scans(&self, actor: &Actor, seed: u64, n: usize) -> AppResult<usize> {
+        self.authorize(actor, UseCase::IngestScans).await?;
+        let mut tx = self.store.begin().await?;
+        let (_, catalogue) = current(&mut tx).await?;
+        tx.rollback().await?;
+        let mut stored = 0;
+        for p in generate(seed, n, &catalogue) {
+            let mut tx = self.store.begin().await?;
+            let Some(row) = persons::find_by_id_number(&mut tx, &p.id_number).await? else {
+                tx.rollback().await?;
+                continue;
+            };
+            let events = dangan_store::events::list_for_person(&mut tx, row.id).await?;
+            let mut todo = Vec::new();
+            for e in events {
+                for m in dangan_store::events::materials(&mut tx, e.id).await? {
+                    if dangan_store::files::for_material(&mut tx, m.id).await?.is_empty() {
+                        todo.push((e.business_date, e.business_type.clone(), m));
+                    }
+                }
+            }
+            tx.rollback().await?;
+            for (date, business, m) in todo {
+                let pdf = demo_scan_pdf(&[
+                    format!("material: {}", m.material_code),
+                    format!("business: {business} {date}"),
+                    format!("insured: {}", dangan_domain::id_number::mask(&p.id_number)),
+                    format!("pages: {}", m.pages),
+                ]);
+                let name = format!("{}-{}.pdf", date.format("%Y"), m.material_code);
+                self.ingest_file(actor, m.id, Some(&name), &pdf[..]).await?;
+                stored += 1;
+            }
+        }
+        Ok(stored)
+    }
+}

@@ -271,3 +271,31 @@ async fn a_mistaken_scan_is_withdrawn_with_its_reason_until_its_volume_is_sealed
     );
     assert_eq!(t.app.files_of(&t.admin, m).await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_persons_get_one_readable_pdf_scan_per_material_once() {
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    t.app
+        .load_demo(&dangan_app::Actor::system(), 3, 5, |_| {})
+        .await
+        .unwrap();
+    let n = t
+        .app
+        .load_demo_scans(&dangan_app::Actor::system(), 3, 2)
+        .await
+        .unwrap();
+    assert!(n >= 2, "{n}");
+    assert_eq!(
+        t.app
+            .load_demo_scans(&dangan_app::Actor::system(), 3, 2)
+            .await
+            .unwrap(),
+        0,
+        "a second run adds nothing"
+    );
+    let (checked, failures) = t.app.verify_all_files(&t.auditor, |_| {}).await.unwrap();
+    assert_eq!((checked, failures.len()), (n, 0));
+    let pdf = dangan_app::demo::demo_scan_pdf(&["material: enrolment_form".to_owned()]);
+    let id = dangan_vault::identify::identify(&pdf, true, 300);
+    assert_eq!((id.format.code(), id.pages), ("pdf", Some(1)));
+}

@@ -709,3 +709,118 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
     assert!(!log.contains(&p.id_number), "no identity number in the log");
     screenshot(c, "14-audit").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_supplements_corrections_damage_and_the_catalogue_work_from_their_pages() {
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    let p = t
+        .app
+        .create_person(&t.admin, &person_input(51, "陈十二"))
+        .await
+        .unwrap();
+    let input = EventInput {
+        person_id: Some(p.id.0),
+        business_type: "enrolment".into(),
+        business_date: "2024-05-06".into(),
+        materials: vec![MaterialInput {
+            material_code: "enrolment_form".into(),
+            pages: 2,
+            carrier: Some("electronic".into()),
+            ..MaterialInput::default()
+        }],
+        ..EventInput::default()
+    };
+    let ev = t.app.record_event(&t.admin, &input).await.unwrap().event;
+    let server = TestServer::spawn(t).await;
+    let b = browser(1280, 800).await;
+    let c = &b.client;
+    let base = &server.base_url;
+
+    // The security officer opens an account; the password is shown once.
+    staff_login(c, base, "secadmin").await;
+    let nav = expect_text(c, "nav.side", "用户与角色").await;
+    assert!(!nav.contains("参保人"), "{nav}");
+    c.goto(&format!("{base}/users")).await.unwrap();
+    fill(c, "#username", "clerk7").await;
+    fill(c, "#display_name", "李窗口").await;
+    click(c, "#user-form button").await;
+    let pw = expect_text(c, "#initial-password", "").await;
+    assert!(pw.len() >= 10, "{pw}");
+    expect_text(c, "#users", "clerk7").await;
+    c.goto(&format!("{base}/users")).await.unwrap();
+    let again = c.source().await.unwrap();
+    assert!(!again.contains(&pw), "the password is not shown again");
+    screenshot(c, "15-users").await;
+    logout(c).await;
+
+    // The administrator works the supplement, corrects the name, records damage.
+    staff_login(c, base, "admin").await;
+    c.goto(&format!("{base}/supplements")).await.unwrap();
+    let first = expect_text(c, "section.supplement", "身份证复印件").await;
+    assert!(first.contains("期限"), "{first}");
+    screenshot(c, "16-supplements").await;
+    c.execute(
+        "document.querySelectorAll('section.supplement details').forEach(d => d.open = true);",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let form = c
+        .find(Locator::Css("section.supplement form"))
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=who]"))
+        .await
+        .unwrap()
+        .send_keys("本人")
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=note]"))
+        .await
+        .unwrap()
+        .send_keys("电话告知补交")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_text(c, "section.supplement ul", "电话告知补交").await;
+
+    register_and_open(c, base, p.id.0, &p.id_number).await;
+    click(c, "#corrections").await;
+    expect_text(c, "main h1", "更正档案信息").await;
+    fill(c, "#new_value", "陈拾贰").await;
+    fill(c, "#basis", "户口本").await;
+    click(c, "#correction-form button").await;
+    expect_text(c, "#error", "证明材料").await;
+    c.execute(
+        "document.getElementById('proof_material_id').selectedIndex = 1;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    fill(c, "#new_value", "陈拾贰").await;
+    fill(c, "#basis", "户口本").await;
+    click(c, "#correction-form button").await;
+    expect_text(c, "#corrections", "陈拾贰").await;
+    screenshot(c, "17-corrections").await;
+
+    c.goto(&format!(
+        "{base}/materials/{}?person={}",
+        ev.materials[0].id, p.id
+    ))
+    .await
+    .unwrap();
+    fill(c, "#cause", "受潮").await;
+    click(c, "#damage-form button").await;
+    expect_text(c, "#damage", "受潮").await;
+    screenshot(c, "18-damage").await;
+
+    c.goto(&format!("{base}/catalogue")).await.unwrap();
+    let cat = expect_text(c, "#catalogue", "参保登记").await;
+    assert!(cat.contains("永久") || cat.contains("年"), "{cat}");
+    expect_text(c, "#calendar", "2026").await;
+}

@@ -111,6 +111,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     crate::schedule::collect_garbage(&app).await;
     if args.demo {
         crate::demo_data::load(&app, 200, 1).await?;
+        // The first 30 demo persons get a generated scan per material, for a first look at
+        // the scan viewer.
+        let scans = app
+            .load_demo_scans(&dangan_app::Actor::system(), 1, 30)
+            .await?;
+        if scans > 0 {
+            println!("演示扫描件：{scans} 份（前30位演示参保人的每件材料）");
+        }
     }
     let app = Arc::new(app);
     spawn_anchoring(Arc::clone(&app), args.anchor_minutes);

@@ -46,6 +46,17 @@ pub fn routes() -> Router<AppState> {
         .route("/volumes", get(pages::volumes))
         .route("/volumes/build", post(pages::volumes_build))
         .route("/volumes/{id}/seal", post(pages::volume_seal))
+        .route("/supplements", get(pages::supplements))
+        .route("/supplements/{id}", post(pages::supplement_action))
+        .route("/users", get(pages::users).post(pages::user_create))
+        .route("/users/{id}/role", post(pages::user_role))
+        .route("/catalogue", get(pages::catalogue))
+        .route("/materials/{id}", get(pages::material))
+        .route("/materials/{id}/incidents", post(pages::material_incident))
+        .route(
+            "/persons/{id}/corrections",
+            get(pages::corrections).post(pages::correction_create),
+        )
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
         .route("/files/{id}", get(pages::file_view))

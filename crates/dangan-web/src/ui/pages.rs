@@ -41,11 +41,14 @@ pub struct Shell {
 }
 
 /// The navigation: only what the role may use.
-const NAV: [(&str, &str, UseCase); 5] = [
+const NAV: [(&str, &str, UseCase); 8] = [
     ("工作台", "/workbench", UseCase::ReadWorkflow),
     ("参保人", "/persons", UseCase::SearchPersons),
     ("登记参保人", "/persons/new", UseCase::WritePersons),
+    ("补件", "/supplements", UseCase::ManageSupplements),
     ("整理", "/volumes", UseCase::Organise),
+    ("用户与角色", "/users", UseCase::ManageUsers),
+    ("目录与期限", "/catalogue", UseCase::ReadCatalogue),
     ("操作日志", "/audit", UseCase::ReadLog),
 ];
 
@@ -650,6 +653,8 @@ struct PersonPage {
     can_write: bool,
     can_upload: bool,
     can_hand_over: bool,
+    can_correct: bool,
+    can_record_damage: bool,
     name: String,
     id_number_masked: String,
     division: String,
@@ -733,6 +738,8 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
         can_write: dangan_app::roles::allowed(actor.role, UseCase::WriteEvents),
         can_upload: dangan_app::roles::allowed(actor.role, UseCase::IngestScans),
         can_hand_over: dangan_app::roles::allowed(actor.role, UseCase::HandOver),
+        can_correct: dangan_app::roles::allowed(actor.role, UseCase::CorrectData),
+        can_record_damage: dangan_app::roles::allowed(actor.role, UseCase::RecordDamage),
         name: p.name,
         id_number_masked: dangan_domain::id_number::mask(&p.id_number),
         division: p.division_name,
@@ -1559,5 +1566,580 @@ pub async fn audit_verify(
             verified: Some(report),
         }),
         Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+// ---------------------------------------------------------------- supplements (补件)
+
+#[derive(Template)]
+#[template(path = "supplements.html")]
+struct SupplementsPage {
+    shell: Shell,
+    items: Vec<dangan_app::supplements::SupplementView>,
+    error: String,
+}
+
+async fn render_supplements(app: &AppState, actor: &Actor, v: &Visitor, error: String) -> Response {
+    match app.supplements(actor, Some("open")).await {
+        Ok(items) => {
+            let mut r = html(&SupplementsPage {
+                shell: shell(actor, v, "/supplements"),
+                items,
+                error: error.clone(),
+            });
+            if !error.is_empty() {
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            r
+        }
+        Err(e) => failure(actor, v, &e),
+    }
+}
+
+/// `GET /supplements`: 补件 — open requests, oldest due first.
+pub async fn supplements(State(app): State<AppState>, v: Visitor) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    render_supplements(&app, &actor, &v, String::new()).await
+}
+
+/// A supplement action: `contact`, `fulfil` or `missing`, with its fields.
+#[derive(Debug, Deserialize)]
+pub struct SupplementForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    pages: String,
+    #[serde(default)]
+    carrier: String,
+    #[serde(default)]
+    explanation: String,
+}
+
+/// `POST /supplements/{id}`
+pub async fn supplement_action(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(f): Form<SupplementForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let sid = dangan_app::ids::SupplementId(id);
+    let result = match f.action.as_str() {
+        "contact" => app
+            .contact_for_supplement(
+                &actor,
+                sid,
+                &dangan_app::supplements::ContactInput {
+                    method: f.method,
+                    who: f.who,
+                    note: f.note,
+                },
+            )
+            .await
+            .map(|_| ()),
+        "fulfil" => app
+            .fulfil_supplement(
+                &actor,
+                sid,
+                &dangan_app::supplements::FulfilInput {
+                    formation_date: None,
+                    pages: f.pages.trim().parse().unwrap_or(0),
+                    carrier: Some(f.carrier).filter(|c| !c.is_empty()),
+                    explanation: f.explanation,
+                },
+            )
+            .await
+            .map(|_| ()),
+        "missing" => app
+            .close_supplement_as_missing(&actor, sid, &f.explanation)
+            .await
+            .map(|_| ()),
+        _ => Err(AppError::invalid_with(
+            "invalid_action",
+            Some("action"),
+            "未知的操作",
+        )),
+    };
+    match result {
+        Ok(()) => Redirect::to("/supplements").into_response(),
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => render_supplements(&app, &actor, &v, e.to_string()).await,
+    }
+}
+
+// ---------------------------------------------------------------- users (用户与角色)
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    shell: Shell,
+    users: Vec<dangan_app::auth::UserView>,
+    roles: Vec<(String, String)>,
+    created: String,
+    password: String,
+    error: String,
+}
+
+async fn render_users(
+    app: &AppState,
+    actor: &Actor,
+    v: &Visitor,
+    created: String,
+    password: String,
+    error: String,
+) -> Response {
+    match app.users(actor).await {
+        Ok(users) => {
+            let mut r = html(&UsersPage {
+                shell: shell(actor, v, "/users"),
+                users,
+                roles: Role::ALL
+                    .into_iter()
+                    .filter(|r| !matches!(r, Role::Insured | Role::Machine))
+                    .map(|r| (r.code().to_owned(), r.label().to_owned()))
+                    .collect(),
+                created,
+                password,
+                error: error.clone(),
+            });
+            if !error.is_empty() {
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            r
+        }
+        Err(e) => failure(actor, v, &e),
+    }
+}
+
+/// `GET /users`: 用户与角色 (security officer).
+pub async fn users(State(app): State<AppState>, v: Visitor) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    render_users(
+        &app,
+        &actor,
+        &v,
+        String::new(),
+        String::new(),
+        String::new(),
+    )
+    .await
+}
+
+/// The new-user form.
+#[derive(Debug, Deserialize)]
+pub struct UserForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    role: String,
+}
+
+/// `POST /users`: creates an account; the generated password is shown once.
+pub async fn user_create(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<UserForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let role = match Role::parse(&f.role) {
+        Ok(r) => r,
+        Err(e) => {
+            return render_users(
+                &app,
+                &actor,
+                &v,
+                String::new(),
+                String::new(),
+                e.to_string(),
+            )
+            .await;
+        }
+    };
+    let display = Some(f.display_name.trim()).filter(|s| !s.is_empty());
+    match app.add_user(&actor, &f.username, display, role, None).await {
+        Ok((u, pw)) => {
+            render_users(
+                &app,
+                &actor,
+                &v,
+                u.username,
+                pw.unwrap_or_default(),
+                String::new(),
+            )
+            .await
+        }
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => {
+            render_users(
+                &app,
+                &actor,
+                &v,
+                String::new(),
+                String::new(),
+                e.to_string(),
+            )
+            .await
+        }
+    }
+}
+
+/// The role form.
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    role: String,
+    #[serde(default)]
+    disabled: Option<String>,
+}
+
+/// `POST /users/{id}/role`
+pub async fn user_role(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(f): Form<RoleForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let result = match Role::parse(&f.role) {
+        Ok(role) => app
+            .set_user_role(
+                &actor,
+                dangan_app::ids::UserId(id),
+                role,
+                f.disabled.is_some(),
+            )
+            .await
+            .map(|_| ()),
+        Err(e) => Err(AppError::invalid_with(
+            "invalid_role",
+            Some("role"),
+            e.to_string(),
+        )),
+    };
+    match result {
+        Ok(()) => Redirect::to("/users").into_response(),
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => {
+            render_users(
+                &app,
+                &actor,
+                &v,
+                String::new(),
+                String::new(),
+                e.to_string(),
+            )
+            .await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- catalogue and calendar
+
+/// A catalogue line as shown.
+#[derive(Debug, Clone)]
+pub struct CatalogueLine {
+    business: String,
+    material: String,
+    required: bool,
+    retention: String,
+    scan_required: bool,
+}
+
+#[derive(Template)]
+#[template(path = "catalogue.html")]
+struct CataloguePage {
+    shell: Shell,
+    version: i64,
+    lines: Vec<CatalogueLine>,
+    years: Vec<dangan_app::calendar::YearView>,
+}
+
+/// `GET /catalogue`: 目录与期限 — the filing scope with retention, and the working-day calendar.
+pub async fn catalogue(State(app): State<AppState>, v: Visitor) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let cat = match app.catalogue(&actor).await {
+        Ok(c) => c,
+        Err(e) => return failure(&actor, &v, &e),
+    };
+    let years = app.calendar_years(&actor).await.unwrap_or_default();
+    html(&CataloguePage {
+        shell: shell(&actor, &v, "/catalogue"),
+        version: cat.version,
+        lines: cat
+            .entries
+            .into_iter()
+            .map(|e| CatalogueLine {
+                business: e.business_type.name().to_owned(),
+                material: e.name,
+                required: e.required,
+                retention: e.retention.label().to_owned(),
+                scan_required: e.scan_required,
+            })
+            .collect(),
+        years,
+    })
+}
+
+// ---------------------------------------------------------------- corrections, damage, loss
+
+#[derive(Template)]
+#[template(path = "material.html")]
+struct MaterialPage {
+    shell: Shell,
+    person: i64,
+    material: i64,
+    incidents: dangan_app::damage::MaterialIncidents,
+    error: String,
+}
+
+async fn render_material(
+    app: &AppState,
+    actor: &Actor,
+    v: &Visitor,
+    person: i64,
+    material: i64,
+    error: String,
+) -> Response {
+    match app
+        .material_incidents(actor, dangan_app::ids::MaterialId(material))
+        .await
+    {
+        Ok(incidents) => {
+            let mut r = html(&MaterialPage {
+                shell: shell(actor, v, "/persons"),
+                person,
+                material,
+                incidents,
+                error: error.clone(),
+            });
+            if !error.is_empty() {
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            r
+        }
+        Err(e) => failure(actor, v, &e),
+    }
+}
+
+/// The person a material is shown under (kept in the URL for the way back).
+#[derive(Debug, Default, Deserialize)]
+pub struct PersonRef {
+    person: Option<i64>,
+}
+
+/// `GET /materials/{id}?person=`: 损毁与丢失 — a material's damage and loss history.
+pub async fn material(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Query(q): Query<PersonRef>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    render_material(&app, &actor, &v, q.person.unwrap_or(0), id, String::new()).await
+}
+
+/// A damage or loss report.
+#[derive(Debug, Deserialize)]
+pub struct IncidentForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    kind: String,
+    #[serde(default)]
+    person: i64,
+    #[serde(default)]
+    degree: String,
+    #[serde(default)]
+    cause: String,
+    #[serde(default)]
+    reported_to: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /materials/{id}/incidents`: records damage (损毁) or a loss (丢失).
+pub async fn material_incident(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(f): Form<IncidentForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let mid = dangan_app::ids::MaterialId(id);
+    let result = match f.kind.as_str() {
+        "damage" => app
+            .record_damage(
+                &actor,
+                mid,
+                &dangan_app::damage::DamageInput {
+                    degree: f.degree,
+                    cause: f.cause,
+                    repair_by: None,
+                    institution: None,
+                },
+            )
+            .await
+            .map(|_| ()),
+        "loss" => app
+            .record_loss(
+                &actor,
+                mid,
+                &dangan_app::damage::LossInput {
+                    reported_to: f.reported_to,
+                    note: Some(f.note).filter(|n| !n.trim().is_empty()),
+                },
+            )
+            .await
+            .map(|_| ()),
+        _ => Err(AppError::invalid_with(
+            "invalid_kind",
+            Some("kind"),
+            "未知的登记类型",
+        )),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/materials/{id}?person={}", f.person)).into_response(),
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => render_material(&app, &actor, &v, f.person, id, e.to_string()).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "correction.html")]
+struct CorrectionPage {
+    shell: Shell,
+    person: i64,
+    materials: Vec<(i64, String)>,
+    corrections: Vec<dangan_app::corrections::CorrectionView>,
+    error: String,
+}
+
+async fn render_correction(
+    app: &AppState,
+    actor: &Actor,
+    v: &Visitor,
+    person: i64,
+    error: String,
+) -> Response {
+    let pid = PersonId(person);
+    let (events, corrections) = match (
+        app.person_events(actor, pid).await,
+        app.corrections(actor, pid).await,
+    ) {
+        (Ok(e), Ok(c)) => (e, c),
+        (Err(e), _) | (_, Err(e)) => return failure(actor, v, &e),
+    };
+    let materials = events
+        .into_iter()
+        .flat_map(|e| {
+            let date = e.business_date;
+            e.materials
+                .into_iter()
+                .map(move |m| (m.id.0, format!("{date} {}", m.name)))
+        })
+        .collect();
+    let mut r = html(&CorrectionPage {
+        shell: shell(actor, v, "/persons"),
+        person,
+        materials,
+        corrections,
+        error: error.clone(),
+    });
+    if !error.is_empty() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+/// `GET /persons/{id}/corrections`: 更正 — the modification records and the form.
+pub async fn corrections(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    render_correction(&app, &actor, &v, id, String::new()).await
+}
+
+/// The correction form.
+#[derive(Debug, Deserialize)]
+pub struct CorrectionForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    field: String,
+    new_value: String,
+    #[serde(default)]
+    proof_material_id: String,
+    basis: String,
+}
+
+/// `POST /persons/{id}/corrections`: corrects a field with its proof (an archived material).
+pub async fn correction_create(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(f): Form<CorrectionForm>,
+) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !v.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let input = dangan_app::corrections::CorrectionInput {
+        field: f.field,
+        new_value: f.new_value,
+        proof_material_id: f.proof_material_id.trim().parse().ok(),
+        basis: f.basis,
+    };
+    match app.correct_person(&actor, PersonId(id), &input).await {
+        Ok(_) => Redirect::to(&format!("/persons/{id}/corrections")).into_response(),
+        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) => render_correction(&app, &actor, &v, id, e.to_string()).await,
     }
 }
