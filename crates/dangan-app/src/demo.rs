@@ -423,40 +423,11 @@ impl App {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_same_seed_gives_the_same_people() {
-        let cat = Catalogue::builtin();
-        let a = generate(7, 50, &cat);
-        let b = generate(7, 50, &cat);
-        let ids = |v: &[DemoPerson]| v.iter().map(|p| p.id_number.clone()).collect::<Vec<_>>();
-        assert_eq!(ids(&a), ids(&b));
-        assert_ne!(ids(&a), ids(&generate(8, 50, &cat)));
-    }
-
-    #[test]
-    fn generated_people_have_valid_numbers_names_and_an_enrolment() {
-        let cat = Catalogue::builtin();
-        for p in generate(1, 200, &cat) {
-            assert!(IdNumber::parse(&p.id_number, reference_date()).is_ok());
-            assert!(PersonName::parse(&p.name).is_ok());
-            assert!(division::DivisionCode::parse(p.division_code).is_ok());
-            assert_eq!(p.events[0].business_type, BusinessType::Enrolment);
-            let age = IdNumber::parse(&p.id_number, reference_date())
-                .unwrap()
-                .age_at(reference_date());
-            assert!((16..=93).contains(&age), "{age}");
-        }
-    }
-}
-
 /// A one-page PDF standing in for a scan in the demo: the material, the masked identity number
 /// and the date, in Helvetica (ASCII only, so no font needs embedding).
 pub fn demo_scan_pdf(lines: &[String]) -> Vec<u8> {
-    let mut text = String::from("BT /F1 16 Tf 72 770 Td (Dangan demo scan - not a real document) Tj");
+    let mut text =
+        String::from("BT /F1 16 Tf 72 770 Td (Dangan demo scan - not a real document) Tj");
     for l in lines {
         let safe: String = l
             .chars()
@@ -479,7 +450,9 @@ pub fn demo_scan_pdf(lines: &[String]) -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
@@ -513,7 +486,10 @@ impl App {
             let mut todo = Vec::new();
             for e in events {
                 for m in dangan_store::events::materials(&mut tx, e.id).await? {
-                    if dangan_store::files::for_material(&mut tx, m.id).await?.is_empty() {
+                    if dangan_store::files::for_material(&mut tx, m.id)
+                        .await?
+                        .is_empty()
+                    {
                         todo.push((e.business_date, e.business_type.clone(), m));
                     }
                 }
@@ -532,5 +508,35 @@ impl App {
             }
         }
         Ok(stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_people() {
+        let cat = Catalogue::builtin();
+        let a = generate(7, 50, &cat);
+        let b = generate(7, 50, &cat);
+        let ids = |v: &[DemoPerson]| v.iter().map(|p| p.id_number.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&a), ids(&b));
+        assert_ne!(ids(&a), ids(&generate(8, 50, &cat)));
+    }
+
+    #[test]
+    fn generated_people_have_valid_numbers_names_and_an_enrolment() {
+        let cat = Catalogue::builtin();
+        for p in generate(1, 200, &cat) {
+            assert!(IdNumber::parse(&p.id_number, reference_date()).is_ok());
+            assert!(PersonName::parse(&p.name).is_ok());
+            assert!(division::DivisionCode::parse(p.division_code).is_ok());
+            assert_eq!(p.events[0].business_type, BusinessType::Enrolment);
+            let age = IdNumber::parse(&p.id_number, reference_date())
+                .unwrap()
+                .age_at(reference_date());
+            assert!((16..=93).contains(&age), "{age}");
+        }
     }
 }
