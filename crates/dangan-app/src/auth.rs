@@ -315,7 +315,15 @@ impl App {
         }
         let token = random_token(INSURED_PREFIX)?;
         let expires_at = now + session_ttl(self)?;
-        insured::insert_session(&mut tx, &token_digest(&token), person.id, now, expires_at).await?;
+        insured::insert_session(
+            &mut tx,
+            &token_digest(&token),
+            person.id,
+            now,
+            expires_at,
+            false,
+        )
+        .await?;
         let actor = insured_actor(
             person.id,
             &person.id_number,
@@ -330,6 +338,48 @@ impl App {
             expires_at,
             must_change_password: account.must_change_password,
             user: actor,
+        })
+    }
+
+    /// 工作人员协助确认 (S8.2): a window clerk who has checked the person's identity card opens a
+    /// kiosk session for them without their password. The session lasts 15 minutes; the clerk's
+    /// name is logged with it.
+    pub async fn assisted_insured_login(
+        &self,
+        staff: &Actor,
+        id_number: &str,
+        source: &str,
+    ) -> AppResult<Login> {
+        self.authorize(staff, UseCase::ManageInsuredAccounts)
+            .await?;
+        let id =
+            IdNumber::parse(id_number, today()).map_err(|e| AppError::invalid("id_number", &e))?;
+        let mut tx = self.store.begin_write().await?;
+        let Some(person) = persons::find_by_id_number(&mut tx, id.as_str()).await? else {
+            tx.rollback().await?;
+            return Err(AppError::not_found("person_not_found", "未找到该参保人"));
+        };
+        let now = Utc::now();
+        let token = random_token(INSURED_PREFIX)?;
+        let expires_at = now + chrono::Duration::minutes(15);
+        insured::insert_session(
+            &mut tx,
+            &token_digest(&token),
+            person.id,
+            now,
+            expires_at,
+            true,
+        )
+        .await?;
+        let op = Op::new("auth.insured_assisted", "person", person.id)
+            .detail(format!("confirmed by {}", staff.username));
+        self.log_in(&mut tx, staff, &op, Outcome::Ok).await?;
+        tx.commit().await?;
+        Ok(Login {
+            token,
+            expires_at,
+            must_change_password: false,
+            user: insured_actor(person.id, &person.id_number, &person.name, false, source),
         })
     }
 

@@ -185,8 +185,14 @@ pub async fn search(tx: &mut Tx, f: &LogFilter) -> StoreResult<Vec<LogEntry>> {
         format!("${}", binds.len())
     };
     if let Some(p) = &f.action_prefix {
-        let n = bind(p.replace(['%', '_', '\\'], ""));
-        clauses.push(format!("action LIKE {n} || '%'"));
+        // Wildcards in the prefix are matched literally (escaped, not dropped: actions have
+        // underscores).
+        let escaped = p
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let n = bind(escaped);
+        clauses.push(format!("action LIKE {n} || '%' ESCAPE '\\'"));
     }
     if let Some((k, id)) = &f.target {
         let a = bind(k.clone());

@@ -115,13 +115,15 @@ pub async fn insert_session(
     person: PersonId,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    assisted: bool,
 ) -> StoreResult<()> {
     on_conn!(tx, c => {
-        sqlx::query("INSERT INTO insured_sessions (token_hash, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO insured_sessions (token_hash, person_id, created_at, expires_at, assisted) VALUES ($1, $2, $3, $4, $5)")
             .bind(token_hash)
             .bind(person)
             .bind(now)
             .bind(expires_at)
+            .bind(assisted)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
@@ -137,8 +139,9 @@ pub async fn session(
 ) -> StoreResult<Option<(PersonId, bool)>> {
     Ok(on_conn!(tx, c => {
         sqlx::query_as(
-            "SELECT s.person_id, a.must_change_password FROM insured_sessions s JOIN insured_accounts a ON a.person_id = s.person_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+            "SELECT s.person_id, CASE WHEN s.assisted THEN FALSE ELSE a.must_change_password END
+             FROM insured_sessions s LEFT JOIN insured_accounts a ON a.person_id = s.person_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND (s.assisted OR a.person_id IS NOT NULL)",
         )
         .bind(token_hash)
         .bind(now)

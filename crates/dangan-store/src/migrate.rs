@@ -68,6 +68,15 @@ macro_rules! migrations {
                 description: "backup_runs",
                 sql: include_str!(concat!("../migrations/", $backend, "/0008_backup_runs.sql")),
             },
+            Migration {
+                version: 9,
+                description: "assisted_sessions",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0009_assisted_sessions.sql"
+                )),
+            },
         ]
     };
 }

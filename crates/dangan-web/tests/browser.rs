@@ -441,6 +441,8 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
         .click()
         .await
         .unwrap();
+    // The change signs out: wait for the sign-in page before going on.
+    expect_text(c, "main h2", "工作人员登录").await;
     c.goto(&format!("{base}/my")).await.unwrap();
     fill(c, "#id_number", &me.id_number).await;
     fill(c, "#password", "my-own-pass-2026").await;
@@ -823,4 +825,72 @@ async fn users_supplements_corrections_damage_and_the_catalogue_work_from_their_
     let cat = expect_text(c, "#catalogue", "参保登记").await;
     assert!(cat.contains("永久") || cat.contains("年"), "{cat}");
     expect_text(c, "#calendar", "2026").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_clerk_confirms_a_person_at_the_kiosk_and_staff_pages_fit_a_phone() {
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    t.actor("window1", Role::Window).await;
+    t.actor("auditor2", Role::Auditor).await;
+    let p = t
+        .app
+        .create_person(&t.admin, &person_input(61, "褚十三"))
+        .await
+        .unwrap();
+    let server = TestServer::spawn(t).await;
+    let b = browser(390, 844).await;
+    let c = &b.client;
+    let base = &server.base_url;
+    c.goto(&format!("{base}/kiosk")).await.unwrap();
+    c.execute("document.getElementById('assisted').open = true;", vec![])
+        .await
+        .unwrap();
+    fill(c, "#a_id_number", &p.id_number).await;
+    fill(c, "#staff_username", "auditor2").await;
+    fill(c, "#staff_password", TEST_PASSWORD).await;
+    click(c, "#assisted-form button").await;
+    expect_text(c, "#my-error", "无权").await;
+    c.execute("document.getElementById('assisted').open = true;", vec![])
+        .await
+        .unwrap();
+    fill(c, "#a_id_number", &p.id_number).await;
+    fill(c, "#staff_username", "window1").await;
+    fill(c, "#staff_password", TEST_PASSWORD).await;
+    click(c, "#assisted-form button").await;
+    expect_text(c, "main h1", "褚十三").await;
+    let log = server
+        .test_app
+        .app
+        .search_log(
+            &server.test_app.auditor,
+            &dangan_app::audit::LogQuery {
+                action: Some("auth.insured_assisted".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].actor_name, "window1");
+    click(c, "#logout-form button").await;
+    expect_text(c, "main h1", "自助查询").await;
+
+    // Staff pages at 390×844: no sideways scrolling of the page.
+    staff_login(c, base, "admin").await;
+    assert!(no_horizontal_scroll(c).await);
+    c.goto(&format!("{base}/persons?name=%E8%A4%9A"))
+        .await
+        .unwrap();
+    expect_text(c, "#results", "褚十三").await;
+    assert!(
+        no_horizontal_scroll(c).await,
+        "the search results fit a phone"
+    );
+    screenshot(c, "19-persons-phone").await;
+    c.goto(&format!("{base}/catalogue")).await.unwrap();
+    expect_text(c, "#catalogue", "参保登记").await;
+    assert!(
+        no_horizontal_scroll(c).await,
+        "wide tables scroll inside the page"
+    );
 }

@@ -67,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/kiosk", get(pages::kiosk))
         .route("/kiosk/login", post(pages::kiosk_login))
         .route("/kiosk/logout", post(pages::kiosk_logout))
+        .route("/kiosk/assisted", post(pages::kiosk_assisted))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
 }

@@ -41,7 +41,7 @@ pub struct Shell {
 }
 
 /// The navigation: only what the role may use.
-const NAV: [(&str, &str, UseCase); 8] = [
+const NAV: [(&str, &str, UseCase); 9] = [
     ("工作台", "/workbench", UseCase::ReadWorkflow),
     ("参保人", "/persons", UseCase::SearchPersons),
     ("登记参保人", "/persons/new", UseCase::WritePersons),
@@ -49,6 +49,7 @@ const NAV: [(&str, &str, UseCase); 8] = [
     ("整理", "/volumes", UseCase::Organise),
     ("用户与角色", "/users", UseCase::ManageUsers),
     ("目录与期限", "/catalogue", UseCase::ReadCatalogue),
+    ("工作日历", "/catalogue#calendar", UseCase::EditCalendar),
     ("操作日志", "/audit", UseCase::ReadLog),
 ];
 
@@ -2141,5 +2142,49 @@ pub async fn correction_create(
         Ok(_) => Redirect::to(&format!("/persons/{id}/corrections")).into_response(),
         Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
         Err(e) => render_correction(&app, &actor, &v, id, e.to_string()).await,
+    }
+}
+
+/// The staff-assisted kiosk form.
+#[derive(Debug, Deserialize)]
+pub struct AssistedForm {
+    id_number: String,
+    staff_username: String,
+    staff_password: String,
+}
+
+/// `POST /kiosk/assisted`: 工作人员协助确认 — a window clerk signs in on the kiosk for a person
+/// whose identity card they have checked; the clerk's own session ends at once.
+pub async fn kiosk_assisted(
+    State(app): State<AppState>,
+    v: Visitor,
+    Form(f): Form<AssistedForm>,
+) -> Response {
+    let idle = app.settings().kiosk_idle_seconds;
+    let refused = |msg: String| {
+        let mut r = html(&my_signed_out(true, msg, idle));
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        r
+    };
+    let staff = match app
+        .login(f.staff_username.trim(), &f.staff_password, &v.source)
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return refused(e.to_string()),
+    };
+    let opened = app
+        .assisted_insured_login(&staff.user, &f.id_number, &v.source)
+        .await;
+    let _ = app.logout(&staff.user, &staff.token, false).await;
+    match opened {
+        Ok(l) => {
+            let mut r = Redirect::to("/kiosk").into_response();
+            r.headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(Some(&l.token), v.secure));
+            r
+        }
+        Err(e) if e.code() == "forbidden" => refused("该工作人员无权协助参保人查询".to_owned()),
+        Err(e) => refused(e.to_string()),
     }
 }
