@@ -371,6 +371,59 @@ pub async fn insert_person(
     Ok((p.events.len(), materials))
 }
 
+/// The demo person's contributions (each year from enrolment until the year before turning 60,
+/// up to 2025) and, from 60, benefit payments for 2025, as the business system would sync them.
+pub async fn insert_ledger(tx: &mut dangan_store::Tx, p: &DemoPerson) -> AppResult<()> {
+    use chrono::Datelike;
+    use dangan_store::ledger::{self, BenefitPayment, Contribution};
+    let now = Utc::now();
+    let Some(row) = persons::find_by_id_number(tx, &p.id_number).await? else {
+        return Ok(());
+    };
+    let Some(first) = p.events.first() else {
+        return Ok(());
+    };
+    let sixty = p.birth_date.year() + 60;
+    for year in first.date.year()..=2025.min(sixty - 1) {
+        let paid_on = NaiveDate::from_ymd_opt(year, 6, 15).unwrap_or(first.date);
+        ledger::upsert_contribution(
+            tx,
+            &Contribution {
+                person_id: row.id,
+                source_system: DEMO_SOURCE.to_owned(),
+                source_id: format!("C{}-{year}", row.id),
+                year,
+                tier: p.tier,
+                personal_fen: p.tier * 100,
+                subsidy_fen: (30 + p.tier / 20) * 100,
+                collective_fen: 0,
+                paid_on,
+                channel: "银行代扣".to_owned(),
+            },
+            now,
+        )
+        .await?;
+    }
+    if sixty <= 2025 {
+        for month in 1..=12 {
+            ledger::upsert_benefit(
+                tx,
+                &BenefitPayment {
+                    person_id: row.id,
+                    source_system: DEMO_SOURCE.to_owned(),
+                    source_id: format!("B{}-2025-{month:02}", row.id),
+                    month: format!("2025-{month:02}"),
+                    amount_fen: (180 + p.tier / 10) * 100,
+                    status: "paid".to_owned(),
+                },
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 impl App {
     /// Generates and stores `n` demo persons for `seed`, in batches of 500 per transaction,
     /// calling `progress(done)` after each batch. Persons already registered are skipped, so
@@ -407,6 +460,7 @@ impl App {
                     continue;
                 }
                 let (e, m) = insert_person(&mut tx, p, version, &actor.username).await?;
+                insert_ledger(&mut tx, p).await?;
                 report.persons += 1;
                 report.events += e;
                 report.materials += m;

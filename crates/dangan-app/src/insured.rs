@@ -55,7 +55,7 @@ impl App {
         })
     }
 
-    fn own_person(actor: &Actor) -> AppResult<PersonId> {
+    pub(crate) fn own_person(actor: &Actor) -> AppResult<PersonId> {
         match actor.subject {
             Subject::Insured(p) => Ok(p),
             _ => Err(AppError::not_found("not_found", "未找到该记录")),

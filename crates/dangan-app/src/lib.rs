@@ -28,6 +28,7 @@ pub mod handovers;
 pub mod hotfolder;
 pub mod insured;
 pub mod keys;
+pub mod ledger;
 pub mod persons;
 pub mod reference;
 pub mod register;

@@ -30,6 +30,7 @@ pub mod events;
 pub mod files;
 pub mod handovers;
 pub mod insured;
+pub mod ledger;
 mod migrate;
 pub mod persons;
 pub mod register;

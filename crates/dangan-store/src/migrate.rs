@@ -77,6 +77,15 @@ macro_rules! migrations {
                     "/0009_assisted_sessions.sql"
                 )),
             },
+            Migration {
+                version: 10,
+                description: "contributions_benefits",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0010_contributions_benefits.sql"
+                )),
+            },
         ]
     };
 }

@@ -416,6 +416,46 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
         };
         t.app.record_event(&t.admin, &input).await.unwrap();
     }
+    // What the business system synced: two years of contributions and a benefit payment.
+    {
+        use dangan_store::ledger::{self, BenefitPayment, Contribution};
+        let mut tx = t.app.store().begin_write().await.unwrap();
+        for (year, tier) in [(2023, 300), (2024, 500)] {
+            ledger::upsert_contribution(
+                &mut tx,
+                &Contribution {
+                    person_id: me.id,
+                    source_system: "pension".into(),
+                    source_id: format!("JF-{year}"),
+                    year,
+                    tier,
+                    personal_fen: tier * 100,
+                    subsidy_fen: 4_500,
+                    collective_fen: 0,
+                    paid_on: chrono::NaiveDate::from_ymd_opt(year, 6, 1).unwrap(),
+                    channel: "银行代扣".into(),
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        }
+        ledger::upsert_benefit(
+            &mut tx,
+            &BenefitPayment {
+                person_id: me.id,
+                source_system: "pension".into(),
+                source_id: "DY-2025-01".into(),
+                month: "2025-01".into(),
+                amount_fen: 21_050,
+                status: "paid".into(),
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
     let window = t.actor("window1", Role::Window).await;
     let opened = t.app.open_insured_account(&window, me.id).await.unwrap();
     let server = TestServer::spawn(t).await;
@@ -454,6 +494,13 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
         .unwrap();
     let page = expect_text(c, "main", "周八，您好").await;
     assert!(page.contains("参保登记"));
+    let paid = expect_text(c, "#contributions", "2024").await;
+    assert!(paid.contains("500.00") && paid.contains("45.00"), "{paid}");
+    let benefits = expect_text(c, "#benefits", "2025-01").await;
+    assert!(
+        benefits.contains("210.50") && benefits.contains("已发放"),
+        "{benefits}"
+    );
     assert!(!page.contains("吴九"), "nothing of another person");
     assert!(no_horizontal_scroll(c).await, "no layout break at 390×844");
     screenshot(c, "07-my").await;

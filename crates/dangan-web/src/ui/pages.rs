@@ -865,6 +865,7 @@ pub async fn file_raw(State(app): State<AppState>, v: Visitor, Path(id): Path<i6
 #[derive(Template)]
 #[template(path = "my.html")]
 struct MyPage {
+    ledger: dangan_app::ledger::Ledger,
     kiosk: bool,
     idle_seconds: u32,
     csrf: String,
@@ -879,6 +880,10 @@ struct MyPage {
 
 fn my_signed_out(kiosk: bool, error: String, idle_seconds: u32) -> MyPage {
     MyPage {
+        ledger: dangan_app::ledger::Ledger {
+            years: Vec::new(),
+            benefits: Vec::new(),
+        },
         kiosk,
         idle_seconds,
         csrf: String::new(),
@@ -900,13 +905,18 @@ async fn render_my(app: &AppState, v: &Visitor, kiosk: bool) -> Response {
     if actor.must_change_password {
         return Redirect::to("/account/password").into_response();
     }
-    let (p, events) = match (app.my_person(actor).await, app.my_events(actor).await) {
-        (Ok(p), Ok(e)) => (p, e),
-        (Err(e), _) | (_, Err(e)) => {
+    let (p, events, ledger) = match (
+        app.my_person(actor).await,
+        app.my_events(actor).await,
+        app.my_ledger(actor).await,
+    ) {
+        (Ok(p), Ok(e), Ok(l)) => (p, e, l),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             return html(&my_signed_out(kiosk, e.to_string(), idle));
         }
     };
     html(&MyPage {
+        ledger,
         kiosk,
         idle_seconds: idle,
         csrf: v.csrf(),
