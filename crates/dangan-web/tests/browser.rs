@@ -18,7 +18,12 @@ struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends ChromeDriver and every Chromium process it started (they share its process group),
+    /// even when the test panicked.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -34,8 +39,10 @@ fn free_port() -> u16 {
 
 async fn browser(width: u32, height: u32) -> Browser {
     let port = free_port();
+    use std::os::unix::process::CommandExt;
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
