@@ -4,50 +4,10 @@
 
 use dangan_app::backup::{RestoreInto, restore};
 use dangan_app::corrections::CorrectionInput;
-use dangan_app::events::{EventInput, MaterialInput};
-use dangan_app::ids::MaterialId;
 use dangan_app::{App, KeyRing, Settings, StoreConfig, VaultSettings};
-use dangan_testkit::{S3Server, TEST_PASSWORD, TestApp, TestDb, on_both_backends, person_input};
+use dangan_testkit::{S3Server, TEST_PASSWORD, TestApp, TestDb, on_both_backends, png_scan};
 use dangan_vault::Target;
 use tokio::io::AsyncReadExt;
-
-/// A PNG header declaring 300 dpi, then filler.
-fn scan(len: usize, seed: u8) -> Vec<u8> {
-    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
-    b.extend_from_slice(&13u32.to_be_bytes());
-    b.extend_from_slice(b"IHDR");
-    b.extend_from_slice(&[0; 17]);
-    b.extend_from_slice(&9u32.to_be_bytes());
-    b.extend_from_slice(b"pHYs");
-    b.extend_from_slice(&11811u32.to_be_bytes());
-    b.extend_from_slice(&11811u32.to_be_bytes());
-    b.push(1);
-    b.extend_from_slice(&[0; 4]);
-    b.extend((0..len).map(|i| (i as u8).wrapping_mul(37).wrapping_add(seed)));
-    b
-}
-
-async fn material(t: &TestApp) -> (dangan_app::ids::PersonId, MaterialId) {
-    let p = t
-        .app
-        .create_person(&t.admin, &person_input(1, "张三"))
-        .await
-        .unwrap();
-    let input = EventInput {
-        person_id: Some(p.id.0),
-        business_type: "enrolment".into(),
-        business_date: "2024-05-06".into(),
-        materials: vec![MaterialInput {
-            material_code: "enrolment_form".into(),
-            pages: 2,
-            carrier: Some("both".into()),
-            ..MaterialInput::default()
-        }],
-        ..EventInput::default()
-    };
-    let ev = t.app.record_event(&t.admin, &input).await.unwrap().event;
-    (p.id, ev.materials[0].id)
-}
 
 on_both_backends! {
     async fn a_restore_from_full_and_incremental_sets_gives_back_every_file_seal_and_log_entry(db: TestDb) {
@@ -55,10 +15,10 @@ on_both_backends! {
         let target = Target::s3(&s3.config(), "dangan").unwrap();
         let backend = db.backend();
         let t = TestApp::start(db).await;
-        let (person, m) = material(&t).await;
+        let (person, m) = t.enrolment_material().await;
         let mut kept = Vec::new();
         for seed in 1..=3u8 {
-            let data = scan(150_000 + usize::from(seed) * 1000, seed);
+            let data = png_scan(150_000 + usize::from(seed) * 1000, seed);
             let f = t.app.ingest_file(&t.admin, m, Some("a.png"), &data[..]).await.unwrap();
             kept.push((f.id, data));
         }
@@ -66,10 +26,10 @@ on_both_backends! {
         assert_eq!((full.kind.as_str(), full.objects), ("full", 4), "three blobs and the database");
 
         // More work after the full set: two scans, one of them withdrawn; a correction.
-        let d4 = scan(170_000, 4);
+        let d4 = png_scan(170_000, 4);
         let f4 = t.app.ingest_file(&t.admin, m, Some("d.png"), &d4[..]).await.unwrap();
         kept.push((f4.id, d4));
-        let wrong = t.app.ingest_file(&t.admin, m, Some("wrong.png"), &scan(5_000, 9)[..]).await.unwrap();
+        let wrong = t.app.ingest_file(&t.admin, m, Some("wrong.png"), &png_scan(5_000, 9)[..]).await.unwrap();
         t.app.withdraw_file(&t.admin, wrong.id, "误传：不是本人材料").await.unwrap();
         t.app.correct_person(&t.admin, person, &CorrectionInput {
             field: "name".into(),
@@ -158,10 +118,10 @@ async fn a_target_that_goes_down_mid_set_fails_visibly_and_leaves_no_set_that_lo
     let local_dir = tempfile::tempdir().unwrap();
     let local = Target::local(local_dir.path()).await.unwrap();
     let t = TestApp::start(TestDb::sqlite().await).await;
-    let (_, m) = material(&t).await;
+    let (_, m) = t.enrolment_material().await;
     for seed in 1..=12u8 {
         t.app
-            .ingest_file(&t.admin, m, Some("a.png"), &scan(400_000, seed)[..])
+            .ingest_file(&t.admin, m, Some("a.png"), &png_scan(400_000, seed)[..])
             .await
             .unwrap();
     }
@@ -210,10 +170,10 @@ async fn a_corrupted_object_in_a_target_is_found_by_verification_and_refused_by_
     let dir = tempfile::tempdir().unwrap();
     let target = Target::local(dir.path()).await.unwrap();
     let t = TestApp::start(TestDb::sqlite().await).await;
-    let (_, m) = material(&t).await;
+    let (_, m) = t.enrolment_material().await;
     let f = t
         .app
-        .ingest_file(&t.admin, m, Some("a.png"), &scan(100_000, 1)[..])
+        .ingest_file(&t.admin, m, Some("a.png"), &png_scan(100_000, 1)[..])
         .await
         .unwrap();
     let full = t
@@ -222,7 +182,7 @@ async fn a_corrupted_object_in_a_target_is_found_by_verification_and_refused_by_
         .await
         .unwrap();
     t.app
-        .ingest_file(&t.admin, m, Some("b.png"), &scan(100_000, 2)[..])
+        .ingest_file(&t.admin, m, Some("b.png"), &png_scan(100_000, 2)[..])
         .await
         .unwrap();
     let incr = t
@@ -291,11 +251,11 @@ async fn only_the_newest_full_sets_are_kept_with_their_incrementals() {
     let dir = tempfile::tempdir().unwrap();
     let target = Target::local(dir.path()).await.unwrap();
     let t = TestApp::start(TestDb::sqlite().await).await;
-    let (_, m) = material(&t).await;
+    let (_, m) = t.enrolment_material().await;
     let mut sets = Vec::new();
     for (i, full) in [true, false, true, false, true].into_iter().enumerate() {
         t.app
-            .ingest_file(&t.admin, m, Some("a.png"), &scan(20_000, i as u8)[..])
+            .ingest_file(&t.admin, m, Some("a.png"), &png_scan(20_000, i as u8)[..])
             .await
             .unwrap();
         let r = t
@@ -339,12 +299,12 @@ async fn an_interrupted_restore_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let target = Target::local(dir.path()).await.unwrap();
     let t = TestApp::start(TestDb::sqlite().await).await;
-    let (_, m) = material(&t).await;
+    let (_, m) = t.enrolment_material().await;
     let mut shas = Vec::new();
     for seed in 1..=3u8 {
         let f = t
             .app
-            .ingest_file(&t.admin, m, Some("a.png"), &scan(50_000, seed)[..])
+            .ingest_file(&t.admin, m, Some("a.png"), &png_scan(50_000, seed)[..])
             .await
             .unwrap();
         shas.push(f.sha256);

@@ -3,51 +3,12 @@
 
 use dangan_app::AppError;
 use dangan_app::events::{EventInput, MaterialInput};
-use dangan_app::ids::MaterialId;
-use dangan_testkit::{TestApp, TestDb, on_both_backends, person_input};
+use dangan_testkit::{TestApp, TestDb, on_both_backends, person_input, png_scan};
 use sqlx::Connection;
 use tokio::io::AsyncReadExt;
 
 fn code_of<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
     r.expect_err("an error").code().to_owned()
-}
-
-/// A PNG header declaring 300 dpi, then filler.
-fn scan(len: usize, seed: u8) -> Vec<u8> {
-    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
-    b.extend_from_slice(&13u32.to_be_bytes());
-    b.extend_from_slice(b"IHDR");
-    b.extend_from_slice(&[0; 17]);
-    b.extend_from_slice(&9u32.to_be_bytes());
-    b.extend_from_slice(b"pHYs");
-    b.extend_from_slice(&11811u32.to_be_bytes());
-    b.extend_from_slice(&11811u32.to_be_bytes());
-    b.push(1);
-    b.extend_from_slice(&[0; 4]);
-    b.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
-    b
-}
-
-async fn material(t: &TestApp) -> (dangan_app::ids::PersonId, MaterialId) {
-    let p = t
-        .app
-        .create_person(&t.admin, &person_input(1, "张三"))
-        .await
-        .unwrap();
-    let input = EventInput {
-        person_id: Some(p.id.0),
-        business_type: "enrolment".into(),
-        business_date: "2024-05-06".into(),
-        materials: vec![MaterialInput {
-            material_code: "enrolment_form".into(),
-            pages: 2,
-            carrier: Some("both".into()),
-            ..MaterialInput::default()
-        }],
-        ..EventInput::default()
-    };
-    let ev = t.app.record_event(&t.admin, &input).await.unwrap().event;
-    (p.id, ev.materials[0].id)
 }
 
 async fn raw(db: &TestDb, sql: &str) {
@@ -74,8 +35,8 @@ async fn raw(db: &TestDb, sql: &str) {
 on_both_backends! {
     async fn a_scan_is_stored_once_read_back_and_verified(db: TestDb) {
         let t = TestApp::start(db).await;
-        let (person, m) = material(&t).await;
-        let data = scan(200_000, 1);
+        let (person, m) = t.enrolment_material().await;
+        let data = png_scan(200_000, 1);
         let window = t.actor("window1", dangan_app::Role::Window).await;
         assert_eq!(code_of(t.app.ingest_file(&window, m, Some("a.png"), &data[..]).await), "forbidden");
         assert_eq!(code_of(t.app.ingest_file(&t.admin, m, Some("../etc/passwd"), &data[..]).await), "invalid_file_name");
@@ -110,10 +71,10 @@ on_both_backends! {
 
     async fn a_flipped_byte_or_an_edited_row_fails_verification_naming_the_file(db: TestDb) {
         let t = TestApp::start(db).await;
-        let (_, m) = material(&t).await;
-        let a = t.app.ingest_file(&t.admin, m, Some("a.png"), &scan(90_000, 2)[..]).await.unwrap();
-        let b = t.app.ingest_file(&t.admin, m, Some("b.png"), &scan(90_000, 3)[..]).await.unwrap();
-        let c = t.app.ingest_file(&t.admin, m, Some("c.png"), &scan(90_000, 4)[..]).await.unwrap();
+        let (_, m) = t.enrolment_material().await;
+        let a = t.app.ingest_file(&t.admin, m, Some("a.png"), &png_scan(90_000, 2)[..]).await.unwrap();
+        let b = t.app.ingest_file(&t.admin, m, Some("b.png"), &png_scan(90_000, 3)[..]).await.unwrap();
+        let c = t.app.ingest_file(&t.admin, m, Some("c.png"), &png_scan(90_000, 4)[..]).await.unwrap();
         // One flipped byte in a's blob.
         let path = t.keys_dir.path().join("vault").join("blobs").join(&a.sha256[..2]).join(format!("{}.dgvb", a.sha256));
         let mut bytes = std::fs::read(&path).unwrap();
@@ -149,15 +110,15 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_the_master_key_rewraps_data_keys_without_touching_blobs() {
     let t = TestApp::start(TestDb::sqlite().await).await;
-    let (person, m) = material(&t).await;
+    let (person, m) = t.enrolment_material().await;
     let a = t
         .app
-        .ingest_file(&t.admin, m, Some("a.png"), &scan(150_000, 5)[..])
+        .ingest_file(&t.admin, m, Some("a.png"), &png_scan(150_000, 5)[..])
         .await
         .unwrap();
     let b = t
         .app
-        .ingest_file(&t.admin, m, Some("b.png"), &scan(10_000, 6)[..])
+        .ingest_file(&t.admin, m, Some("b.png"), &png_scan(10_000, 6)[..])
         .await
         .unwrap();
     let blob_path = |sha: &str| {
@@ -194,7 +155,7 @@ async fn rotating_the_master_key_rewraps_data_keys_without_touching_blobs() {
     let (_, mut reader) = t.app.open_file(&t.admin, b.id).await.unwrap();
     let mut back = Vec::new();
     reader.read_to_end(&mut back).await.unwrap();
-    assert_eq!(back, scan(10_000, 6));
+    assert_eq!(back, png_scan(10_000, 6));
     // A restarted ring (the next process) has the new key current and the old one retired.
     let ring = dangan_app::KeyRing::load_or_create(t.keys_dir.path()).unwrap();
     assert_ne!(ring.master_key_id(), old_id);
@@ -230,7 +191,7 @@ async fn a_mistaken_scan_is_withdrawn_with_its_reason_until_its_volume_is_sealed
         .event
         .materials[0]
         .id;
-    let data = scan(30_000, 11);
+    let data = png_scan(30_000, 11);
     let a = t
         .app
         .ingest_file(&t.admin, m, Some("a.png"), &data[..])

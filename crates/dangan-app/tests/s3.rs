@@ -3,31 +3,13 @@
 //! verification that catches a flipped or swapped object, garbage collection, and a bucket that
 //! goes down.
 
-use dangan_app::events::{EventInput, MaterialInput};
-use dangan_app::ids::MaterialId;
 use dangan_app::{AppError, Settings, VaultSettings};
-use dangan_testkit::{S3Server, TestApp, TestDb, person_input};
+use dangan_testkit::{S3Server, TestApp, TestDb, png_scan};
 use dangan_vault::store::blob_key;
 use tokio::io::AsyncReadExt;
 
 fn code_of<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
     r.expect_err("an error").code().to_owned()
-}
-
-/// A PNG header declaring 300 dpi, then filler.
-fn scan(len: usize, seed: u8) -> Vec<u8> {
-    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
-    b.extend_from_slice(&13u32.to_be_bytes());
-    b.extend_from_slice(b"IHDR");
-    b.extend_from_slice(&[0; 17]);
-    b.extend_from_slice(&9u32.to_be_bytes());
-    b.extend_from_slice(b"pHYs");
-    b.extend_from_slice(&11811u32.to_be_bytes());
-    b.extend_from_slice(&11811u32.to_be_bytes());
-    b.push(1);
-    b.extend_from_slice(&[0; 4]);
-    b.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
-    b
 }
 
 async fn start(s3: &S3Server, spool: &std::path::Path) -> TestApp {
@@ -45,37 +27,15 @@ async fn start(s3: &S3Server, spool: &std::path::Path) -> TestApp {
     TestApp::start_with(TestDb::sqlite().await, settings).await
 }
 
-async fn material(t: &TestApp) -> (dangan_app::ids::PersonId, MaterialId) {
-    let p = t
-        .app
-        .create_person(&t.admin, &person_input(1, "张三"))
-        .await
-        .unwrap();
-    let input = EventInput {
-        person_id: Some(p.id.0),
-        business_type: "enrolment".into(),
-        business_date: "2024-05-06".into(),
-        materials: vec![MaterialInput {
-            material_code: "enrolment_form".into(),
-            pages: 2,
-            carrier: Some("both".into()),
-            ..MaterialInput::default()
-        }],
-        ..EventInput::default()
-    };
-    let ev = t.app.record_event(&t.admin, &input).await.unwrap().event;
-    (p.id, ev.materials[0].id)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scans_kept_in_an_s3_bucket_are_encrypted_read_back_by_range_and_verified() {
     let s3 = S3Server::start().await;
     let spool = tempfile::tempdir().unwrap();
     let t = start(&s3, spool.path()).await;
-    let (person, m) = material(&t).await;
-    let small = scan(300_000, 1);
+    let (person, m) = t.enrolment_material().await;
+    let small = png_scan(300_000, 1);
     // Larger than one 8 MiB part: a multipart upload.
-    let large = scan(9 * 1024 * 1024 + 123, 2);
+    let large = png_scan(9 * 1024 * 1024 + 123, 2);
     let a = t
         .app
         .ingest_file(&t.admin, m, Some("a.png"), &small[..])
@@ -138,25 +98,25 @@ async fn a_flipped_byte_or_swapped_objects_in_the_bucket_fail_verification() {
     let s3 = S3Server::start().await;
     let spool = tempfile::tempdir().unwrap();
     let t = start(&s3, spool.path()).await;
-    let (_, m) = material(&t).await;
+    let (_, m) = t.enrolment_material().await;
     let a = t
         .app
-        .ingest_file(&t.admin, m, Some("a.png"), &scan(100_000, 3)[..])
+        .ingest_file(&t.admin, m, Some("a.png"), &png_scan(100_000, 3)[..])
         .await
         .unwrap();
     let b = t
         .app
-        .ingest_file(&t.admin, m, Some("b.png"), &scan(100_000, 4)[..])
+        .ingest_file(&t.admin, m, Some("b.png"), &png_scan(100_000, 4)[..])
         .await
         .unwrap();
     let c = t
         .app
-        .ingest_file(&t.admin, m, Some("c.png"), &scan(100_000, 5)[..])
+        .ingest_file(&t.admin, m, Some("c.png"), &png_scan(100_000, 5)[..])
         .await
         .unwrap();
     let d = t
         .app
-        .ingest_file(&t.admin, m, Some("d.png"), &scan(100_000, 6)[..])
+        .ingest_file(&t.admin, m, Some("d.png"), &png_scan(100_000, 6)[..])
         .await
         .unwrap();
     let path = s3.object_path(&blob_key(&a.sha256));
@@ -183,10 +143,10 @@ async fn orphan_objects_are_collected_after_the_grace_period_and_known_ones_kept
     let s3 = S3Server::start().await;
     let spool = tempfile::tempdir().unwrap();
     let t = start(&s3, spool.path()).await;
-    let (_, m) = material(&t).await;
+    let (_, m) = t.enrolment_material().await;
     let a = t
         .app
-        .ingest_file(&t.admin, m, Some("a.png"), &scan(10_000, 7)[..])
+        .ingest_file(&t.admin, m, Some("a.png"), &png_scan(10_000, 7)[..])
         .await
         .unwrap();
     let orphan = "blobs/ff/ff/ffff0000.dgvb";
@@ -214,12 +174,12 @@ async fn when_the_bucket_is_down_an_upload_fails_and_leaves_nothing_behind() {
     let mut s3 = S3Server::start().await;
     let spool = tempfile::tempdir().unwrap();
     let t = start(&s3, spool.path()).await;
-    let (_, m) = material(&t).await;
+    let (_, m) = t.enrolment_material().await;
     s3.stop().await;
     // The server's port is closed now: every attempt (and its retries) is refused.
     let r = t
         .app
-        .ingest_file(&t.admin, m, Some("a.png"), &scan(10_000, 8)[..])
+        .ingest_file(&t.admin, m, Some("a.png"), &png_scan(10_000, 8)[..])
         .await;
     assert_eq!(code_of(r), "internal_error");
     assert!(t.app.files_of(&t.admin, m).await.unwrap().is_empty());

@@ -406,3 +406,53 @@ impl Drop for S3Server {
         self.task.abort();
     }
 }
+
+/// A scan as the vault sees it: a PNG header declaring 300 dpi, then `len` bytes derived from
+/// `seed` (identification reads only the header; browsers cannot decode it).
+pub fn png_scan(len: usize, seed: u8) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    b.extend_from_slice(&13u32.to_be_bytes());
+    b.extend_from_slice(b"IHDR");
+    b.extend_from_slice(&[0; 17]);
+    b.extend_from_slice(&9u32.to_be_bytes());
+    b.extend_from_slice(b"pHYs");
+    b.extend_from_slice(&11811u32.to_be_bytes());
+    b.extend_from_slice(&11811u32.to_be_bytes());
+    b.push(1);
+    b.extend_from_slice(&[0; 4]);
+    b.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    b
+}
+
+impl TestApp {
+    /// 张三 with an enrolment of 2024-05-06 holding one item, the application form (paper and
+    /// electronic): the person and the material.
+    pub async fn enrolment_material(
+        &self,
+    ) -> (dangan_app::ids::PersonId, dangan_app::ids::MaterialId) {
+        let p = self
+            .app
+            .create_person(&self.admin, &person_input(1, "张三"))
+            .await
+            .expect("person");
+        let input = dangan_app::events::EventInput {
+            person_id: Some(p.id.0),
+            business_type: "enrolment".into(),
+            business_date: "2024-05-06".into(),
+            materials: vec![dangan_app::events::MaterialInput {
+                material_code: "enrolment_form".into(),
+                pages: 2,
+                carrier: Some("both".into()),
+                ..dangan_app::events::MaterialInput::default()
+            }],
+            ..dangan_app::events::EventInput::default()
+        };
+        let ev = self
+            .app
+            .record_event(&self.admin, &input)
+            .await
+            .expect("event")
+            .event;
+        (p.id, ev.materials[0].id)
+    }
+}

@@ -318,7 +318,7 @@ impl Vault {
                     .parent()
                     .map(Path::to_owned)
                     .unwrap_or_else(|| self.root.clone());
-                self.create_durable_dirs(&dir).await?;
+                crate::target::create_durable_dirs(&dir).await?;
                 tokio::fs::rename(tmp, &path).await?;
                 sync_dir(&dir).await?;
             }
@@ -329,35 +329,6 @@ impl Vault {
             }
         }
         Ok(false)
-    }
-
-    /// Creates `dir` (under `root/blobs`) and any missing parent, syncing the parent of each
-    /// directory created so that the new entries survive a crash too.
-    async fn create_durable_dirs(&self, dir: &Path) -> Result<(), VaultError> {
-        if tokio::fs::try_exists(dir).await? {
-            return Ok(());
-        }
-        let mut missing = Vec::new();
-        let mut at = dir.to_owned();
-        while !tokio::fs::try_exists(&at).await? {
-            missing.push(at.clone());
-            match at.parent() {
-                Some(p) => at = p.to_owned(),
-                None => break,
-            }
-        }
-        for d in missing.iter().rev() {
-            match tokio::fs::create_dir(d).await {
-                Ok(()) => {}
-                // Another ingest made it at the same moment.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e.into()),
-            }
-            if let Some(parent) = d.parent() {
-                sync_dir(parent).await?;
-            }
-        }
-        Ok(())
     }
 
     async fn reader(&self, sha256: &str) -> Result<BlobReader, VaultError> {

@@ -170,8 +170,9 @@ impl Writer {
     }
 }
 
-/// Creates `dir` and its missing parents, syncing each new directory's parent.
-async fn create_durable_dirs(dir: &Path) -> Result<(), VaultError> {
+/// Creates `dir` and its missing parents, syncing each new directory's parent so that the new
+/// entries survive a crash too.
+pub(crate) async fn create_durable_dirs(dir: &Path) -> Result<(), VaultError> {
     let mut missing = Vec::new();
     let mut at = dir.to_owned();
     while !tokio::fs::try_exists(&at).await? {
