@@ -116,6 +116,24 @@ fn failure(actor: &Actor, v: &Visitor, e: &AppError) -> Response {
     message(status, Some(shell(actor, v, "")), "无法完成", &text)
 }
 
+/// The signed-in staff member (cloned), or return the redirect to the sign-in page.
+macro_rules! staff_or_redirect {
+    ($v:expr) => {
+        match staff(&$v) {
+            Ok(a) => a.clone(),
+            Err(r) => return r.into_response(),
+        }
+    };
+}
+
+/// A form page shown again with its error gets 422.
+fn with_error_status(mut r: Response, failed: bool) -> Response {
+    if failed {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
 /// The signed-in staff member, or a redirect to the sign-in page.
 fn staff(v: &Visitor) -> Result<&Actor, Redirect> {
     match &v.actor {
@@ -472,10 +490,7 @@ pub async fn persons(
     v: Visitor,
     Query(f): Query<PersonFilters>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     render_persons(&app, &actor, &v, f, None).await
 }
 
@@ -497,10 +512,7 @@ pub async fn persons_search(
     v: Visitor,
     Form(f): Form<SearchForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -560,10 +572,7 @@ pub async fn person_create(
     v: Visitor,
     Form(f): Form<PersonForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -678,10 +687,7 @@ struct PersonQueryPage {
 /// `GET /persons/{id}`: the archive as a tree 年度 → 业务类型 → 材料, or the query registration
 /// it needs first.
 pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     let events = match app.person_events(&actor, PersonId(id)).await {
         Ok(e) => e,
         Err(e) if e.code() == "query_registration_required" => {
@@ -771,10 +777,7 @@ pub async fn person_query(
     Path(id): Path<i64>,
     Form(f): Form<QueryForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -817,10 +820,7 @@ struct FilePage {
 
 /// `GET /files/{id}`: the scan viewer — PDF inline, images with zoom.
 pub async fn file_view(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     // Opening the file is the archive read (registration checked, logged); the bytes are
     // fetched by the viewer from /raw.
     match app.open_file(&actor, FileId(id)).await {
@@ -1098,19 +1098,18 @@ async fn event_form(
             .collect(),
         Err(e) => return failure(actor, v, &e),
     };
-    let mut r = html(&EventNewPage {
-        shell: shell(actor, v, "/persons"),
-        person,
-        types,
-        business_type,
-        date,
-        choices,
-        error: error.clone(),
-    });
-    if !error.is_empty() {
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    r
+    with_error_status(
+        html(&EventNewPage {
+            shell: shell(actor, v, "/persons"),
+            person,
+            types,
+            business_type,
+            date,
+            choices,
+            error: error.clone(),
+        }),
+        !error.is_empty(),
+    )
 }
 
 /// `GET /persons/{id}/events/new?type=`: 业务登记 — the materials of the chosen business type.
@@ -1120,10 +1119,7 @@ pub async fn event_new(
     Path(id): Path<i64>,
     Query(q): Query<TypeQuery>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     let business_type = q.business_type.unwrap_or_else(|| "enrolment".to_owned());
     let today = dangan_app::today().to_string();
     event_form(&app, &actor, &v, id, business_type, today, String::new()).await
@@ -1147,10 +1143,7 @@ pub async fn event_create(
     Path(id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     let get = |k: &str| {
         fields
             .iter()
@@ -1336,10 +1329,7 @@ pub async fn volumes(
     v: Visitor,
     Query(f): Query<VolumeFilters>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     let year = f.year.unwrap_or_else(|| dangan_app::today().year());
     let class = f.class.unwrap_or_else(|| "registration".to_owned());
     render_volumes(&app, &actor, &v, year, class, String::new()).await
@@ -1360,10 +1350,7 @@ pub async fn volumes_build(
     v: Visitor,
     Form(f): Form<BuildForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -1387,10 +1374,7 @@ pub async fn volume_seal(
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -1416,10 +1400,7 @@ struct HandoverPage {
 
 /// `GET /handovers/{id}`: a handover list, to confirm item by item.
 pub async fn handover(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     match app.handover(&actor, dangan_app::ids::HandoverId(id)).await {
         Ok(h) => html(&HandoverPage {
             shell: shell(&actor, &v, "/workbench"),
@@ -1438,10 +1419,7 @@ pub async fn event_handover(
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -1472,10 +1450,7 @@ pub async fn handover_confirm(
     Path(id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     let csrf = fields
         .iter()
         .find(|(k, _)| k == "_csrf")
@@ -1531,10 +1506,7 @@ struct AuditPage {
 
 /// `GET /audit`: the latest operation-log entries (auditor only).
 pub async fn audit(State(app): State<AppState>, v: Visitor) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     let q = dangan_app::audit::LogQuery {
         limit: Some(100),
         ..Default::default()
@@ -1555,10 +1527,7 @@ pub async fn audit_verify(
     v: Visitor,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -1592,27 +1561,21 @@ struct SupplementsPage {
 
 async fn render_supplements(app: &AppState, actor: &Actor, v: &Visitor, error: String) -> Response {
     match app.supplements(actor, Some("open")).await {
-        Ok(items) => {
-            let mut r = html(&SupplementsPage {
+        Ok(items) => with_error_status(
+            html(&SupplementsPage {
                 shell: shell(actor, v, "/supplements"),
                 items,
                 error: error.clone(),
-            });
-            if !error.is_empty() {
-                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            }
-            r
-        }
+            }),
+            !error.is_empty(),
+        ),
         Err(e) => failure(actor, v, &e),
     }
 }
 
 /// `GET /supplements`: 补件 — open requests, oldest due first.
 pub async fn supplements(State(app): State<AppState>, v: Visitor) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     render_supplements(&app, &actor, &v, String::new()).await
 }
 
@@ -1643,10 +1606,7 @@ pub async fn supplement_action(
     Path(id): Path<i64>,
     Form(f): Form<SupplementForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -1716,8 +1676,8 @@ async fn render_users(
     error: String,
 ) -> Response {
     match app.users(actor).await {
-        Ok(users) => {
-            let mut r = html(&UsersPage {
+        Ok(users) => with_error_status(
+            html(&UsersPage {
                 shell: shell(actor, v, "/users"),
                 users,
                 roles: Role::ALL
@@ -1728,22 +1688,16 @@ async fn render_users(
                 created,
                 password,
                 error: error.clone(),
-            });
-            if !error.is_empty() {
-                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            }
-            r
-        }
+            }),
+            !error.is_empty(),
+        ),
         Err(e) => failure(actor, v, &e),
     }
 }
 
 /// `GET /users`: 用户与角色 (security officer).
 pub async fn users(State(app): State<AppState>, v: Visitor) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     render_users(
         &app,
         &actor,
@@ -1772,10 +1726,7 @@ pub async fn user_create(
     v: Visitor,
     Form(f): Form<UserForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -1838,10 +1789,7 @@ pub async fn user_role(
     Path(id): Path<i64>,
     Form(f): Form<RoleForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -1901,10 +1849,7 @@ struct CataloguePage {
 
 /// `GET /catalogue`: 目录与期限 — the filing scope with retention, and the working-day calendar.
 pub async fn catalogue(State(app): State<AppState>, v: Visitor) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     let cat = match app.catalogue(&actor).await {
         Ok(c) => c,
         Err(e) => return failure(&actor, &v, &e),
@@ -1952,19 +1897,16 @@ async fn render_material(
         .material_incidents(actor, dangan_app::ids::MaterialId(material))
         .await
     {
-        Ok(incidents) => {
-            let mut r = html(&MaterialPage {
+        Ok(incidents) => with_error_status(
+            html(&MaterialPage {
                 shell: shell(actor, v, "/persons"),
                 person,
                 material,
                 incidents,
                 error: error.clone(),
-            });
-            if !error.is_empty() {
-                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            }
-            r
-        }
+            }),
+            !error.is_empty(),
+        ),
         Err(e) => failure(actor, v, &e),
     }
 }
@@ -1982,10 +1924,7 @@ pub async fn material(
     Path(id): Path<i64>,
     Query(q): Query<PersonRef>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     render_material(&app, &actor, &v, q.person.unwrap_or(0), id, String::new()).await
 }
 
@@ -2014,10 +1953,7 @@ pub async fn material_incident(
     Path(id): Path<i64>,
     Form(f): Form<IncidentForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -2094,25 +2030,21 @@ async fn render_correction(
                 .map(move |m| (m.id.0, format!("{date} {}", m.name)))
         })
         .collect();
-    let mut r = html(&CorrectionPage {
-        shell: shell(actor, v, "/persons"),
-        person,
-        materials,
-        corrections,
-        error: error.clone(),
-    });
-    if !error.is_empty() {
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    r
+    with_error_status(
+        html(&CorrectionPage {
+            shell: shell(actor, v, "/persons"),
+            person,
+            materials,
+            corrections,
+            error: error.clone(),
+        }),
+        !error.is_empty(),
+    )
 }
 
 /// `GET /persons/{id}/corrections`: 更正 — the modification records and the form.
 pub async fn corrections(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     render_correction(&app, &actor, &v, id, String::new()).await
 }
 
@@ -2135,10 +2067,7 @@ pub async fn correction_create(
     Path(id): Path<i64>,
     Form(f): Form<CorrectionForm>,
 ) -> Response {
-    let actor = match staff(&v) {
-        Ok(a) => a.clone(),
-        Err(r) => return r.into_response(),
-    };
+    let actor = staff_or_redirect!(v);
     if !v.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
