@@ -34,6 +34,7 @@ pub mod reference;
 pub mod register;
 pub mod roles;
 pub mod supplements;
+pub mod sync;
 pub mod tasks;
 mod text;
 pub mod tokens;

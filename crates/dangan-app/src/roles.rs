@@ -173,11 +173,13 @@ pub enum UseCase {
     RunBackups,
     /// See backup runs and verify a target's sets.
     ReadBackups,
+    /// Receive contribution and benefit records from the business system (数据同步).
+    SyncRecords,
 }
 
 impl UseCase {
     /// Every use-case, in the order of the rendered matrix.
-    pub const ALL: [UseCase; 29] = [
+    pub const ALL: [UseCase; 30] = [
         UseCase::ReadReference,
         UseCase::ReadCatalogue,
         UseCase::EditCatalogue,
@@ -207,6 +209,7 @@ impl UseCase {
         UseCase::ManageKeys,
         UseCase::RunBackups,
         UseCase::ReadBackups,
+        UseCase::SyncRecords,
     ];
 
     /// The Chinese description used in the rendered matrix.
@@ -241,6 +244,7 @@ impl UseCase {
             UseCase::ManageKeys => "轮换主密钥",
             UseCase::RunBackups => "执行备份",
             UseCase::ReadBackups => "查看备份状态、校验备份",
+            UseCase::SyncRecords => "同步缴费明细与待遇发放",
         }
     }
 
@@ -252,6 +256,7 @@ impl UseCase {
             UseCase::SearchPersons => Some("persons:search"),
             UseCase::WritePersons => Some("persons:write"),
             UseCase::WriteEvents => Some("events:write"),
+            UseCase::SyncRecords => Some("sync:write"),
             _ => None,
         }
     }
@@ -312,6 +317,7 @@ pub fn grant(role: Role, use_case: UseCase) -> Grant {
         (Auditor, U::ReadLog | U::VerifyLog) => Yes,
         (Admin, U::RunBackups) => Yes,
         (Admin | Auditor, U::ReadBackups) => Yes,
+        (Admin, U::SyncRecords) => Yes,
         _ => No,
     }
 }

@@ -105,6 +105,8 @@ pub fn router(state: AppState) -> Router {
         .route("/vault/scrubs", get(api::files::scrub_runs))
         .route("/files/{id}/withdraw", post(api::files::withdraw_file))
         .route("/backups", get(api::files::backup_runs))
+        .route("/sync/contributions", post(api::sync::contributions))
+        .route("/sync/benefits", post(api::sync::benefits))
         .route("/audit/log", get(api::audit::search_log))
         .route("/audit/verify", post(api::audit::verify_log))
         .route("/audit/anchor", post(api::audit::anchor_log))

@@ -420,6 +420,18 @@ fn routes() -> Vec<Route> {
             B::None,
             Some(U::ReadBackups),
         ),
+        r(
+            Method::POST,
+            "/api/v1/sync/contributions",
+            B::Json(|_| json!({"source_system": "pension", "records": []})),
+            Some(U::SyncRecords),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/sync/benefits",
+            B::Json(|_| json!({"source_system": "pension", "records": []})),
+            Some(U::SyncRecords),
+        ),
         // Routes that end or change the caller's session come last.
         r(
             Method::POST,

@@ -13,4 +13,5 @@ pub mod persons;
 pub mod print;
 pub mod reference;
 pub mod register;
+pub mod sync;
 pub mod workflow;
