@@ -501,14 +501,17 @@ impl App {
         Ok(view)
     }
 
-    /// A person's events, oldest first.
-    pub async fn person_events(
+    /// Opens a read of a person's archive: the use-case, the access rule (a query
+    /// registration for staff, their own for insured persons) and an existing person are
+    /// checked, a refusal or a missing person logged under `op`. Returns the write transaction
+    /// in which the caller reads and logs `op`.
+    pub(crate) async fn begin_archive_read(
         &self,
         actor: &Actor,
         person: PersonId,
-    ) -> AppResult<Vec<EventView>> {
+        op: &Op,
+    ) -> AppResult<Tx> {
         let g = self.authorize(actor, UseCase::ReadArchive).await?;
-        let op = Op::new("person.events.read", "person", person);
         let mut tx = self.store.begin_write().await?;
         let exists = persons::get(&mut tx, person).await?.is_some();
         let refusal = if !exists && actor.role != Role::Insured {
@@ -518,13 +521,24 @@ impl App {
         };
         if let Some(refusal) = refusal {
             tx.rollback().await?;
-            return Err(self.deny(actor, op, refusal).await);
+            return Err(self.deny(actor, op.clone(), refusal).await);
         }
         if !exists {
-            self.log_in(&mut tx, actor, &op, Outcome::NotFound).await?;
+            self.log_in(&mut tx, actor, op, Outcome::NotFound).await?;
             tx.commit().await?;
             return Err(crate::persons::person_not_found());
         }
+        Ok(tx)
+    }
+
+    /// A person's events, oldest first.
+    pub async fn person_events(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+    ) -> AppResult<Vec<EventView>> {
+        let op = Op::new("person.events.read", "person", person);
+        let mut tx = self.begin_archive_read(actor, person, &op).await?;
         let rows = events::list_for_person(&mut tx, person).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {

@@ -5,10 +5,10 @@
 use serde::Serialize;
 
 use dangan_store::ledger::{self, BenefitPayment, Contribution};
-use dangan_store::persons::{self, PersonId};
+use dangan_store::persons::PersonId;
 
 use crate::audit::{Op, Outcome};
-use crate::roles::{Actor, Role, UseCase};
+use crate::roles::Actor;
 use crate::{App, AppResult};
 
 /// One year of contributions.
@@ -102,24 +102,8 @@ impl App {
     /// A person's contributions and benefit payments (part of their archive: staff need a query
     /// registration, an insured person sees only their own).
     pub async fn person_ledger(&self, actor: &Actor, person: PersonId) -> AppResult<Ledger> {
-        let g = self.authorize(actor, UseCase::ReadArchive).await?;
         let op = Op::new("person.ledger.read", "person", person);
-        let mut tx = self.store.begin_write().await?;
-        let exists = persons::get(&mut tx, person).await?.is_some();
-        let refusal = if !exists && actor.role != Role::Insured {
-            None
-        } else {
-            self.archive_access(&mut tx, actor, g, person).await?
-        };
-        if let Some(refusal) = refusal {
-            tx.rollback().await?;
-            return Err(self.deny(actor, op, refusal).await);
-        }
-        if !exists {
-            self.log_in(&mut tx, actor, &op, Outcome::NotFound).await?;
-            tx.commit().await?;
-            return Err(crate::persons::person_not_found());
-        }
+        let mut tx = self.begin_archive_read(actor, person, &op).await?;
         let c = ledger::contributions(&mut tx, person).await?;
         let b = ledger::benefits(&mut tx, person).await?;
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;

@@ -23,12 +23,13 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use sm3::Sm3;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::crypto::{self, Cipher, CryptoError, Decryptor, Encryptor};
+use crate::target::Target;
 
 /// Bytes read and handed to the hashing and encrypting threads at a time.
 const PIPE_BUFFER: usize = 1024 * 1024;
@@ -126,9 +127,6 @@ enum Backend {
     Object(Arc<dyn ObjectStore>),
 }
 
-/// Uploads of more than this many bytes are multipart, in parts of this size.
-const PART_SIZE: usize = 8 * 1024 * 1024;
-
 /// What ingest stored.
 #[derive(Debug, Clone)]
 pub struct Ingested {
@@ -192,28 +190,6 @@ fn remote_not_found(sha256: &str) -> impl Fn(object_store::Error) -> VaultError 
     move |e| match e {
         object_store::Error::NotFound { .. } => VaultError::Missing(sha256.to_owned()),
         other => VaultError::from(other),
-    }
-}
-
-/// A blob being read from start to end, whichever backend holds it.
-enum BlobReader {
-    File(tokio::fs::File, Vec<u8>),
-    Stream(futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>),
-}
-
-impl BlobReader {
-    /// The next piece of ciphertext, or `None` at the end.
-    async fn next(&mut self) -> Result<Option<Bytes>, VaultError> {
-        match self {
-            BlobReader::File(file, buf) => {
-                let n = file.read(buf).await?;
-                Ok((n > 0).then(|| Bytes::copy_from_slice(&buf[..n])))
-            }
-            BlobReader::Stream(stream) => match stream.next().await {
-                None => Ok(None),
-                Some(piece) => Ok(Some(piece?)),
-            },
-        }
     }
 }
 
@@ -294,14 +270,7 @@ impl Vault {
 
     /// Whether a blob exists.
     pub async fn exists(&self, sha256: &str) -> Result<bool, VaultError> {
-        match &self.backend {
-            Backend::Local => Ok(tokio::fs::try_exists(self.path_of(sha256)).await?),
-            Backend::Object(store) => match store.head(&ObjectPath::from(blob_key(sha256))).await {
-                Ok(_) => Ok(true),
-                Err(object_store::Error::NotFound { .. }) => Ok(false),
-                Err(e) => Err(e.into()),
-            },
-        }
+        self.as_target().exists(&blob_key(sha256)).await
     }
 
     /// Gives the spooled, synced temporary file `tmp` its final name (local) or uploads it
@@ -322,8 +291,17 @@ impl Vault {
                 tokio::fs::rename(tmp, &path).await?;
                 sync_dir(&dir).await?;
             }
-            Backend::Object(store) => {
-                let uploaded = upload(store.as_ref(), tmp, &blob_key(sha256)).await;
+            Backend::Object(_) => {
+                // One PUT up to a part, otherwise a multipart upload aborted on failure.
+                let spool = Target::Local(tmp.parent().map(Path::to_owned).unwrap_or_default());
+                let name = tmp
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                let uploaded = spool
+                    .copy_to(&name, &self.as_target(), &blob_key(sha256))
+                    .await;
                 tokio::fs::remove_file(tmp).await?;
                 uploaded?;
             }
@@ -331,22 +309,14 @@ impl Vault {
         Ok(false)
     }
 
-    async fn reader(&self, sha256: &str) -> Result<BlobReader, VaultError> {
-        match &self.backend {
-            Backend::Local => {
-                let file = tokio::fs::File::open(self.path_of(sha256))
-                    .await
-                    .map_err(not_found(sha256))?;
-                Ok(BlobReader::File(file, vec![0u8; crypto::CHUNK_SIZE]))
-            }
-            Backend::Object(store) => {
-                let got = store
-                    .get(&ObjectPath::from(blob_key(sha256)))
-                    .await
-                    .map_err(remote_not_found(sha256))?;
-                Ok(BlobReader::Stream(got.into_stream()))
-            }
-        }
+    async fn reader(&self, sha256: &str) -> Result<crate::target::Reader, VaultError> {
+        self.as_target()
+            .reader(&blob_key(sha256))
+            .await
+            .map_err(|e| match e {
+                VaultError::Missing(_) => VaultError::Missing(sha256.to_owned()),
+                other => other,
+            })
     }
 
     /// The stored (encrypted) length of a blob.
@@ -646,42 +616,6 @@ impl Vault {
         }
         Ok(removed)
     }
-}
-
-/// Uploads a local file to `key`: one PUT up to [`PART_SIZE`], otherwise a multipart upload
-/// with two parts in flight, aborted on failure so nothing partial remains.
-async fn upload(store: &dyn ObjectStore, file: &Path, key: &str) -> Result<(), VaultError> {
-    let location = ObjectPath::from(key);
-    let mut input = tokio::fs::File::open(file).await?;
-    let len = input.metadata().await?.len();
-    if len <= PART_SIZE as u64 {
-        let mut buf = Vec::with_capacity(len as usize);
-        input.read_to_end(&mut buf).await?;
-        store.put(&location, Bytes::from(buf).into()).await?;
-        return Ok(());
-    }
-    let mut writer =
-        WriteMultipart::new_with_chunk_size(store.put_multipart(&location).await?, PART_SIZE);
-    let mut buf = vec![0u8; 1024 * 1024];
-    loop {
-        let n = match input.read(&mut buf).await {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = writer.abort().await;
-                return Err(e.into());
-            }
-        };
-        if n == 0 {
-            break;
-        }
-        if let Err(e) = writer.wait_for_capacity(2).await {
-            let _ = writer.abort().await;
-            return Err(e.into());
-        }
-        writer.write(&buf[..n]);
-    }
-    writer.finish().await?;
-    Ok(())
 }
 
 #[cfg(test)]

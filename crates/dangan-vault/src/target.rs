@@ -57,13 +57,14 @@ fn missing(key: &str) -> impl Fn(std::io::Error) -> VaultError + '_ {
 }
 
 /// An object being read, in pieces.
-enum Reader {
+pub(crate) enum Reader {
     File(tokio::fs::File, Vec<u8>),
     Stream(futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>),
 }
 
 impl Reader {
-    async fn next(&mut self) -> Result<Option<Bytes>, VaultError> {
+    /// The next piece, or `None` at the end.
+    pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, VaultError> {
         match self {
             Reader::File(file, buf) => {
                 let n = file.read(buf).await?;
@@ -219,7 +220,7 @@ impl Target {
         ObjectPath::from(format!("{prefix}{key}"))
     }
 
-    async fn reader(&self, key: &str) -> Result<Reader, VaultError> {
+    pub(crate) async fn reader(&self, key: &str) -> Result<Reader, VaultError> {
         match self {
             Target::Local(root) => {
                 let file = tokio::fs::File::open(root.join(key))

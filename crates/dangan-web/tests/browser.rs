@@ -29,6 +29,9 @@ impl Drop for Browser {
     }
 }
 
+/// A real 1×1 PNG (a browser can decode it), hex.
+const TINY_PNG: &str = "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63fccfc0500f000485018084a98c210000000049454e44ae426082";
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -279,10 +282,7 @@ async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views
         "the identity card copy is missing"
     );
     // A real 1×1 PNG (what a browser can decode).
-    let png = hex::decode(
-        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63fccfc0500f000485018084a98c210000000049454e44ae426082",
-    )
-    .unwrap();
+    let png = hex::decode(TINY_PNG).unwrap();
     let f = t
         .app
         .ingest_file(
@@ -703,11 +703,7 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
     // Scans a page of the received material and views it.
     register_and_open(c, base, p.id.0, &p.id_number).await;
     let scan = tempfile::tempdir().unwrap().keep().join("参保登记表.png");
-    std::fs::write(
-        &scan,
-        hex::decode("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63fccfc0500f000485018084a98c210000000049454e44ae426082").unwrap(),
-    )
-    .unwrap();
+    std::fs::write(&scan, hex::decode(TINY_PNG).unwrap()).unwrap();
     c.find(Locator::Css("input[data-upload]"))
         .await
         .unwrap()

@@ -16,7 +16,8 @@ use dangan_app::ids::{FileId, MaterialId};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
 
-fn percent_decode(s: &str) -> Option<String> {
+/// Decodes a percent-encoded UTF-8 header value; `None` when it is not one.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -126,6 +126,18 @@ macro_rules! staff_or_redirect {
     };
 }
 
+/// The signed-in staff member (cloned) whose form carries this session's CSRF token, or
+/// return the redirect to the sign-in page or the refusal.
+macro_rules! staff_form_or_return {
+    ($v:expr, $csrf:expr) => {{
+        let actor = staff_or_redirect!($v);
+        if !$v.csrf_ok($csrf) {
+            return csrf_refused();
+        }
+        actor
+    }};
+}
+
 /// A form page shown again with its error gets 422.
 fn with_error_status(mut r: Response, failed: bool) -> Response {
     if failed {
@@ -512,10 +524,7 @@ pub async fn persons_search(
     v: Visitor,
     Form(f): Form<SearchForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let filters = PersonFilters {
         name: Some(f.name),
         division: Some(f.division),
@@ -572,10 +581,7 @@ pub async fn person_create(
     v: Visitor,
     Form(f): Form<PersonForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let tier = match f.tier.trim() {
         "" => Ok(None),
         t => t.parse::<i64>().map(Some).map_err(|_| ()),
@@ -777,10 +783,7 @@ pub async fn person_query(
     Path(id): Path<i64>,
     Form(f): Form<QueryForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let input = dangan_app::register::QueryInput {
         person_id: id,
         enquirer_name: f.enquirer_name.clone(),
@@ -1228,7 +1231,7 @@ pub async fn upload(
     let name = headers
         .get("x-file-name")
         .and_then(|h| h.to_str().ok())
-        .map(percent_decode);
+        .and_then(crate::api::files::percent_decode);
     use futures_util::TryStreamExt;
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = tokio_util::io::StreamReader::new(stream);
@@ -1252,25 +1255,6 @@ pub async fn upload(
         )
             .into_response(),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..(i + 3).min(s.len())], 16)
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 // ---------------------------------------------------------------- volumes (整理)
@@ -1350,10 +1334,7 @@ pub async fn volumes_build(
     v: Visitor,
     Form(f): Form<BuildForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let class = match dangan_domain::business::BusinessClass::parse(&f.class) {
         Ok(c) => c,
         Err(e) => return render_volumes(&app, &actor, &v, f.year, f.class, e.to_string()).await,
@@ -1374,10 +1355,7 @@ pub async fn volume_seal(
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     match app.seal_volume(&actor, dangan_app::ids::VolumeId(id)).await {
         Ok(vol) => Redirect::to(&format!(
             "/volumes?year={}&class={}",
@@ -1419,10 +1397,7 @@ pub async fn event_handover(
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let event = match app.event(&actor, dangan_app::ids::EventId(id)).await {
         Ok(e) => e,
         Err(e) => return failure(&actor, &v, &e),
@@ -1527,10 +1502,7 @@ pub async fn audit_verify(
     v: Visitor,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let report = match app.verify_log(&actor).await {
         Ok(r) => r,
         Err(e) => return failure(&actor, &v, &e),
@@ -1606,10 +1578,7 @@ pub async fn supplement_action(
     Path(id): Path<i64>,
     Form(f): Form<SupplementForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let sid = dangan_app::ids::SupplementId(id);
     let result = match f.action.as_str() {
         "contact" => app
@@ -1726,10 +1695,7 @@ pub async fn user_create(
     v: Visitor,
     Form(f): Form<UserForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let role = match Role::parse(&f.role) {
         Ok(r) => r,
         Err(e) => {
@@ -1789,10 +1755,7 @@ pub async fn user_role(
     Path(id): Path<i64>,
     Form(f): Form<RoleForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let result = match Role::parse(&f.role) {
         Ok(role) => app
             .set_user_role(
@@ -1953,10 +1916,7 @@ pub async fn material_incident(
     Path(id): Path<i64>,
     Form(f): Form<IncidentForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let mid = dangan_app::ids::MaterialId(id);
     let result = match f.kind.as_str() {
         "damage" => app
@@ -2067,10 +2027,7 @@ pub async fn correction_create(
     Path(id): Path<i64>,
     Form(f): Form<CorrectionForm>,
 ) -> Response {
-    let actor = staff_or_redirect!(v);
-    if !v.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    let actor = staff_form_or_return!(v, &f.csrf);
     let input = dangan_app::corrections::CorrectionInput {
         field: f.field,
         new_value: f.new_value,
