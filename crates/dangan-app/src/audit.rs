@@ -103,7 +103,8 @@ pub(crate) fn anonymous(name: &str, source: &str) -> Actor {
 }
 
 /// The auditor's search of the log, as sent in a query string (no personal data in it).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
     /// Action prefix, e.g. `person.`.
     pub action: Option<String>,
@@ -116,14 +117,41 @@ pub struct LogQuery {
     /// Actor id (with `actor_kind`).
     pub actor_id: Option<String>,
     /// Outcome.
+    #[param(pattern = "^(ok|denied|not_found|invalid|failed)$")]
     pub outcome: Option<String>,
     /// Entries before this sequence number (for paging back).
     pub before: Option<i64>,
     /// Page size (default 100).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
 }
 
 impl LogQuery {
+    /// Refuses a filter no entry can match: control characters (PostgreSQL cannot even compare
+    /// a text with a NUL in it) or more than 100 characters.
+    fn check(&self) -> AppResult<()> {
+        for (field, value) in [
+            ("action", &self.action),
+            ("target_kind", &self.target_kind),
+            ("target_id", &self.target_id),
+            ("actor_kind", &self.actor_kind),
+            ("actor_id", &self.actor_id),
+            ("outcome", &self.outcome),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|v| v.chars().count() > 100 || v.chars().any(char::is_control))
+            {
+                return Err(AppError::invalid_with(
+                    "invalid_log_filter",
+                    Some(field),
+                    "日志查询条件不能超过100个字，且不能含控制字符",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The store's filter.
     pub fn into_filter(self) -> LogFilter {
         LogFilter {
@@ -138,7 +166,7 @@ impl LogQuery {
 }
 
 /// The result of verifying the log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     /// Whether chain, head and anchors are all intact.
     pub ok: bool,
@@ -254,6 +282,7 @@ impl App {
     /// The newest entries matching the filter (the auditor's view).
     pub async fn search_log(&self, actor: &Actor, query: &LogQuery) -> AppResult<Vec<LogEntry>> {
         self.authorize(actor, UseCase::ReadLog).await?;
+        query.check()?;
         let filter = query.clone().into_filter();
         let mut tx = self.store.begin_write().await?;
         let rows = audit::search(&mut tx, &filter).await?;

@@ -21,7 +21,7 @@ use crate::roles::{Actor, Role, Subject, UseCase};
 use crate::{App, AppError, AppResult, today};
 
 /// A successful sign-in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Login {
     /// The bearer token; shown once, stored only as a digest.
     pub token: String,
@@ -34,7 +34,7 @@ pub struct Login {
 }
 
 /// A staff user as shown to the security officer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     /// Row id.
     pub id: UserId,
@@ -198,6 +198,15 @@ impl App {
     /// Signs a staff user in with username and password, from `source` (the client address).
     pub async fn login(&self, username: &str, password: &str, source: &str) -> AppResult<Login> {
         let username = username.trim();
+        // No account has such a name, and PostgreSQL cannot even compare (or log) a text with a
+        // NUL in it: a malformed request, refused before any lookup or lock-out counting.
+        if username.chars().any(char::is_control) {
+            return Err(AppError::invalid_with(
+                "invalid_username",
+                Some("username"),
+                "用户名不能含控制字符",
+            ));
+        }
         let now = Utc::now();
         let mut tx = self.store.begin().await?;
         let user = users::find_by_username(&mut tx, username).await?;

@@ -51,7 +51,7 @@ pub(crate) async fn load_from_store(store: &Store) -> AppResult<WorkCalendar> {
 }
 
 /// A loaded calendar year as listed to users.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct YearView {
     /// The year.
     pub year: i64,

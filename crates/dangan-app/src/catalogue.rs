@@ -13,7 +13,7 @@ use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult};
 
 /// A catalogue version with its entries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CatalogueView {
     /// Version number.
     pub version: i64,
@@ -28,7 +28,7 @@ pub struct CatalogueView {
 }
 
 /// One entry as an administrator submits it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct EntryInput {
     /// Business type code or name.
     pub business_type: String,
@@ -159,11 +159,11 @@ impl App {
         }
         let cat = Catalogue::new(parsed).map_err(|err| AppError::invalid("entries", &err))?;
         let note = note.trim();
-        if note.is_empty() || note.chars().count() > 200 {
+        if note.is_empty() || note.chars().count() > 200 || note.chars().any(char::is_control) {
             return Err(AppError::invalid_with(
                 "invalid_note",
                 Some("note"),
-                "请填写修改说明（不超过200个字）",
+                "请填写修改说明（不超过200个字，不能含控制字符）",
             ));
         }
         let rows: Vec<_> = cat.entries().iter().map(entry_row).collect();

@@ -16,9 +16,10 @@ use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult};
 
 /// A correction as submitted.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct CorrectionInput {
     /// `name`, `division_code`, `status`, `tier` or `identity`.
+    #[schema(pattern = "^(name|division_code|status|tier|identity)$")]
     pub field: String,
     /// The corrected value.
     pub new_value: String,
@@ -29,7 +30,7 @@ pub struct CorrectionInput {
 }
 
 /// A modification record as shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CorrectionView {
     /// Row id.
     pub id: i64,

@@ -13,29 +13,32 @@ use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// A damage report as submitted.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct DamageInput {
     /// `light` or `heavy`.
+    #[schema(pattern = "^(light|heavy)$")]
     pub degree: String,
     /// 原因: damp, insects, tears, fading …
     pub cause: String,
     /// `in_house` or `outside` (default: in-house for light, outside for heavy).
+    #[schema(pattern = "^(in_house|outside)$")]
     pub repair_by: Option<String>,
     /// The outside institution (required when repaired outside).
     pub institution: Option<String>,
 }
 
 /// A repair result.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RepairInput {
     /// 修复结果
     pub result: String,
     /// Repaired on (default today).
+    #[schema(format = Date)]
     pub repaired_on: Option<String>,
 }
 
 /// A loss report as submitted.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct LossInput {
     /// Reported to (the agency's leader, the archives bureau …).
     pub reported_to: String,
@@ -44,7 +47,7 @@ pub struct LossInput {
 }
 
 /// The emergency checklist of a loss.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct LossSteps {
     /// Handover records searched.
     pub searched_handovers: bool,
@@ -57,7 +60,7 @@ pub struct LossSteps {
 }
 
 /// The damage and loss history of a material.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MaterialIncidents {
     /// The material.
     pub material_id: MaterialId,

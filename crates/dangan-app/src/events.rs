@@ -31,15 +31,19 @@ pub(crate) const DUPLICATE_EXTERNAL_ID: &str = "duplicate_external_id";
 pub const LOCAL_SOURCE: &str = "dangan";
 
 /// A business event as submitted.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"person_id": 1, "business_type": "contribution", "business_date": "2025-03-01", "materials": [{"material_code": "contribution_voucher", "pages": 1}]}))]
 pub struct EventInput {
     /// The person's row id (or give `id_number`).
+    #[schema(minimum = 1)]
     pub person_id: Option<i64>,
     /// The person's identity number (or give `person_id`).
+    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
     /// Business type code or Chinese name.
     pub business_type: String,
     /// 办理日期, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub business_date: String,
     /// 经办人 (default: the signed-in user's name).
     pub handler: Option<String>,
@@ -55,15 +59,18 @@ pub struct EventInput {
 }
 
 /// A material item as submitted.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct MaterialInput {
     /// Material type code from the catalogue.
     pub material_code: String,
     /// 形成日期, `YYYY-MM-DD` (default: the business date).
+    #[schema(format = Date)]
     pub formation_date: Option<String>,
     /// 页数
+    #[schema(minimum = 1, maximum = 2000)]
     pub pages: i64,
     /// `paper` (default), `electronic` or `both`.
+    #[schema(pattern = "^(paper|electronic|both)$")]
     pub carrier: Option<String>,
     /// Retention code; default from the catalogue; may be longer, never shorter.
     pub retention: Option<String>,
@@ -72,7 +79,7 @@ pub struct MaterialInput {
 }
 
 /// A material item as shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MaterialView {
     /// Row id.
     pub id: MaterialId,
@@ -105,7 +112,7 @@ pub struct MaterialView {
 }
 
 /// A business event as shown, with its completeness.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     /// Row id.
     pub id: EventId,
@@ -140,7 +147,7 @@ pub struct EventView {
 }
 
 /// The outcome of recording an event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Recorded {
     /// False when the source system's external id was already recorded: the existing event is
     /// returned and nothing was written.
@@ -288,6 +295,14 @@ fn material_view(m: MaterialRow) -> MaterialView {
     }
 }
 
+/// Reads an event by id with its materials and completeness.
+pub(crate) async fn view(tx: &mut Tx, id: EventId) -> AppResult<EventView> {
+    let row = events::get(tx, id)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("event {id} not found")))?;
+    load_view(tx, row).await
+}
+
 /// Reads an event with its materials and recomputes its completeness.
 async fn load_view(tx: &mut Tx, row: EventRow) -> AppResult<EventView> {
     let business = BusinessType::parse(&row.business_type)
@@ -326,6 +341,77 @@ fn unknown_person(field: &str) -> AppError {
     )
 }
 
+/// An event whose fields passed the checks that need no database.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedEvent {
+    business: BusinessType,
+    business_date: NaiveDate,
+    pub(crate) source_system: String,
+    pub(crate) external_id: Option<String>,
+    handler: String,
+    remarks: Option<String>,
+    person_id: Option<i64>,
+    id_number: Option<IdNumber>,
+    pub(crate) materials: Vec<MaterialInput>,
+}
+
+/// What [`App::insert_event`] did.
+pub(crate) enum Inserted {
+    /// The (source system, external id) was recorded before: this is that event.
+    Existing(EventId),
+    /// Recorded now, with its materials' ids in the order given.
+    New(EventId, Vec<MaterialId>),
+}
+
+/// Checks an event's own fields (the person and the materials are checked against the
+/// database and the catalogue when it is inserted).
+pub(crate) fn prepare_event(actor: &Actor, input: &EventInput) -> AppResult<PreparedEvent> {
+    let business = BusinessType::parse(&input.business_type)
+        .map_err(|e| AppError::invalid("business_type", &e))?;
+    let business_date = parse_date("business_date", &input.business_date, "办理日期")?;
+    let source_system = text::optional(
+        "source_system",
+        input.source_system.as_deref(),
+        40,
+        "来源系统",
+    )?
+    .unwrap_or_else(|| LOCAL_SOURCE.to_owned());
+    let external_id = text::optional(
+        "external_id",
+        input.external_id.as_deref(),
+        100,
+        "来源业务编号",
+    )?;
+    let handler = text::optional("handler", input.handler.as_deref(), 30, "经办人")?
+        .unwrap_or_else(|| actor.display_name.clone());
+    let remarks = material::remarks(input.remarks.as_deref())
+        .map_err(|e| AppError::invalid("remarks", &e))?;
+    let id_number = match (&input.person_id, &input.id_number) {
+        (None, Some(s)) => {
+            Some(IdNumber::parse(s, today()).map_err(|e| AppError::invalid("id_number", &e))?)
+        }
+        (Some(_), _) => None,
+        (None, None) => {
+            return Err(AppError::invalid_with(
+                "person_required",
+                Some("person_id"),
+                "请指定参保人（person_id 或 id_number）",
+            ));
+        }
+    };
+    Ok(PreparedEvent {
+        business,
+        business_date,
+        source_system,
+        external_id,
+        handler,
+        remarks,
+        person_id: input.person_id,
+        id_number,
+        materials: input.materials.clone(),
+    })
+}
+
 impl App {
     /// Records a business event with its materials, all or nothing. The response carries the
     /// completeness result: missing required materials (应归未归) do not stop the recording,
@@ -345,79 +431,61 @@ impl App {
 
     async fn record_event_once(&self, actor: &Actor, input: &EventInput) -> AppResult<Recorded> {
         self.authorize(actor, UseCase::WriteEvents).await?;
-        let business = BusinessType::parse(&input.business_type)
-            .map_err(|e| AppError::invalid("business_type", &e))?;
-        let business_date = parse_date("business_date", &input.business_date, "办理日期")?;
-        let source_system = text::optional(
-            "source_system",
-            input.source_system.as_deref(),
-            40,
-            "来源系统",
-        )?
-        .unwrap_or_else(|| LOCAL_SOURCE.to_owned());
-        let external_id = text::optional(
-            "external_id",
-            input.external_id.as_deref(),
-            100,
-            "来源业务编号",
-        )?;
-        let handler = text::optional("handler", input.handler.as_deref(), 30, "经办人")?
-            .unwrap_or_else(|| actor.display_name.clone());
-        let remarks = material::remarks(input.remarks.as_deref())
-            .map_err(|e| AppError::invalid("remarks", &e))?;
-        let id_number = match (&input.person_id, &input.id_number) {
-            (None, Some(s)) => {
-                Some(IdNumber::parse(s, today()).map_err(|e| AppError::invalid("id_number", &e))?)
-            }
-            (Some(_), _) => None,
-            (None, None) => {
-                return Err(AppError::invalid_with(
-                    "person_required",
-                    Some("person_id"),
-                    "请指定参保人（person_id 或 id_number）",
-                ));
-            }
-        };
-
+        let prepared = prepare_event(actor, input)?;
         let mut tx = self.store.begin_write().await?;
-        if let Some(ext) = &external_id
-            && let Some(existing) =
-                events::find_by_external_id(&mut tx, &source_system, ext).await?
+        let (event_id, created) = match self.insert_event(&mut tx, actor, &prepared).await? {
+            Inserted::Existing(id) => (id, false),
+            Inserted::New(id, _) => (id, true),
+        };
+        let row = events::get(&mut tx, event_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("recorded event not found".to_owned()))?;
+        let event = load_view(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(Recorded { created, event })
+    }
+
+    /// Records a prepared event inside the caller's write transaction, or finds the one
+    /// already recorded under its (source system, external id) and logs the replay.
+    pub(crate) async fn insert_event(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        p: &PreparedEvent,
+    ) -> AppResult<Inserted> {
+        if let Some(ext) = &p.external_id
+            && let Some(existing) = events::find_by_external_id(tx, &p.source_system, ext).await?
         {
-            let event = load_view(&mut tx, existing).await?;
-            let op = Op::new("event.record", "event", event.id)
+            let op = Op::new("event.record", "event", existing.id)
                 .detail("replay of a recorded external id");
-            self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-            tx.commit().await?;
-            return Ok(Recorded {
-                created: false,
-                event,
-            });
+            self.log_in(tx, actor, &op, Outcome::Ok).await?;
+            return Ok(Inserted::Existing(existing.id));
         }
-        let person = match (input.person_id, &id_number) {
-            (Some(id), _) => persons::get(&mut tx, PersonId(id))
+        let person = match (p.person_id, &p.id_number) {
+            (Some(id), _) => persons::get(tx, PersonId(id))
                 .await?
                 .ok_or_else(|| unknown_person("person_id"))?,
-            (None, Some(n)) => persons::find_by_id_number(&mut tx, n.as_str())
+            (None, Some(n)) => persons::find_by_id_number(tx, n.as_str())
                 .await?
                 .ok_or_else(|| unknown_person("id_number"))?,
             (None, None) => return Err(unknown_person("person_id")),
         };
-        let (version, catalogue) = current(&mut tx).await?;
-        let materials = validate_materials(&catalogue, business, business_date, &input.materials)?;
+        let (version, catalogue) = current(tx).await?;
+        let materials = validate_materials(&catalogue, p.business, p.business_date, &p.materials)?;
         let now = Utc::now();
         let new = NewEvent {
             person_id: person.id,
-            business_type: business.code(),
-            business_date,
-            handler: &handler,
-            source_system: &source_system,
-            external_id: external_id.as_deref(),
+            business_type: p.business.code(),
+            business_date: p.business_date,
+            handler: &p.handler,
+            source_system: &p.source_system,
+            external_id: p.external_id.as_deref(),
             catalogue_version: version,
-            remarks: remarks.as_deref(),
+            remarks: p.remarks.as_deref(),
             created_by: &actor.username,
         };
-        let event_id = events::insert(&mut tx, &new, now).await?;
+        let event_id = events::insert(tx, &new, now).await?;
+        let mut material_ids = Vec::with_capacity(materials.len());
         for m in &materials {
             let new_material = NewMaterial {
                 material_code: m.code.as_str(),
@@ -429,21 +497,22 @@ impl App {
                 appraisal_due: m.retention.appraisal_due(m.formation_date),
                 remarks: m.remarks.as_deref(),
             };
-            let id = events::insert_material(&mut tx, event_id, &new_material, now).await?;
+            let id = events::insert_material(tx, event_id, &new_material, now).await?;
             if m.carrier == Carrier::Electronic {
                 // Born-digital material has no paper to hand over: it is with the archive now.
-                events::mark_received(&mut tx, id, today()).await?;
+                events::mark_received(tx, id, today()).await?;
             }
+            material_ids.push(id);
         }
         if materials.iter().any(|m| m.carrier != Carrier::Electronic) {
-            let title = format!("移交{}材料（业务 {event_id}）", business.name());
-            self.open_task(&mut tx, Kind::Collection, event_id.0, &title, business_date)
+            let title = format!("移交{}材料（业务 {event_id}）", p.business.name());
+            self.open_task(tx, Kind::Collection, event_id.0, &title, p.business_date)
                 .await?;
         }
-        let row = events::get(&mut tx, event_id)
+        let row = events::get(tx, event_id)
             .await?
             .ok_or_else(|| AppError::Internal("inserted event not found".to_owned()))?;
-        let event = load_view(&mut tx, row).await?;
+        let event = load_view(tx, row).await?;
         // 前置审核 (S4.1): what is missing becomes supplement requests at once, never nothing.
         let missing: Vec<(MaterialCode, String)> = event
             .completeness
@@ -451,20 +520,16 @@ impl App {
             .iter()
             .map(|m| (m.material_code.clone(), m.name.clone()))
             .collect();
-        self.request_supplements(&mut tx, actor, event_id, &missing, business_date)
+        self.request_supplements(tx, actor, event_id, &missing, p.business_date)
             .await?;
         let op = Op::new("event.record", "event", event_id).detail(format!(
             "person {} {} {} materials",
             person.id,
-            business.code(),
+            p.business.code(),
             materials.len()
         ));
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
-        Ok(Recorded {
-            created: true,
-            event,
-        })
+        self.log_in(tx, actor, &op, Outcome::Ok).await?;
+        Ok(Inserted::New(event_id, material_ids))
     }
 
     /// One event with its materials and completeness.

@@ -10,12 +10,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tokio::io::AsyncRead;
 
-use dangan_store::events::{self, MaterialId};
+use dangan_store::events::{self, MaterialId, MaterialRow};
 pub use dangan_store::files::ScrubRun;
 use dangan_store::files::{self, FileId, FileRow, NewFile};
 use dangan_store::{Tx, persons, volumes};
-use dangan_vault::identify::{Format, identify};
-use dangan_vault::store::HEAD_LEN;
+use dangan_vault::identify::{Format, Identified, identify};
+use dangan_vault::store::{HEAD_LEN, Ingested};
 use dangan_vault::{Vault, VaultError};
 
 use crate::audit::{Op, Outcome};
@@ -24,7 +24,7 @@ use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult, today};
 
 /// A file as shown (no key material, no identity number).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FileView {
     /// Row id.
     pub id: FileId,
@@ -143,7 +143,7 @@ fn s61_name(year: i32, business: &str, id: &str, material: &str, ext: &str) -> S
 }
 
 /// The result of verifying one file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FileVerification {
     /// The file.
     pub file_id: FileId,
@@ -159,6 +159,56 @@ pub struct FileVerification {
 
 fn vault_missing() -> AppError {
     AppError::Internal("no vault configured".to_owned())
+}
+
+/// A scan written to the vault and identified, waiting to be recorded on a material.
+pub(crate) struct StagedFile {
+    name: String,
+    stored: Ingested,
+    id: Identified,
+    virus: Option<Result<(), String>>,
+}
+
+impl StagedFile {
+    /// The SHA-256 of its bytes.
+    pub(crate) fn sha256(&self) -> &str {
+        &self.stored.sha256
+    }
+}
+
+/// Checks the name a scan arrived with.
+pub(crate) fn file_name(original_name: Option<&str>) -> AppResult<String> {
+    let name = original_name.map(str::trim).ok_or_else(|| {
+        AppError::invalid_with(
+            "file_name_required",
+            Some("name"),
+            "请提供文件名（接口中为 X-File-Name 请求头，UTF-8，百分号编码）",
+        )
+    })?;
+    if name.is_empty()
+        || name.chars().count() > 200
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+        || name.starts_with('.')
+    {
+        return Err(AppError::invalid_with(
+            "invalid_file_name",
+            Some("name"),
+            "文件名无效：不能为空、不能含路径分隔符或控制字符，且不超过200个字",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn ensure_not_lost(m: &MaterialRow) -> AppResult<()> {
+    if m.status == "lost" {
+        return Err(AppError::Conflict {
+            code: "material_lost",
+            field: None,
+            message: "该材料已登记为档案丢失".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 impl App {
@@ -197,7 +247,7 @@ impl App {
         serde_json::to_string(&map).map_err(|e| AppError::Internal(e.to_string()))
     }
 
-    async fn file_view(&self, tx: &mut Tx, f: FileRow) -> AppResult<FileView> {
+    pub(crate) async fn file_view(&self, tx: &mut Tx, f: FileRow) -> AppResult<FileView> {
         let blob = files::blob(tx, &f.sha256)
             .await?
             .ok_or_else(|| AppError::Internal("blob row missing".to_owned()))?;
@@ -239,7 +289,8 @@ impl App {
     }
 
     /// Ingests a scan of a material item. The file is acknowledged only after its blob is
-    /// durably written and its metadata and seal are committed.
+    /// durably written and its metadata and seal are committed. The same bytes sent again for
+    /// the same material return the file already stored (see [`App::store_file`]).
     pub async fn ingest_file(
         &self,
         actor: &Actor,
@@ -247,39 +298,52 @@ impl App {
         original_name: Option<&str>,
         body: impl AsyncRead + Unpin,
     ) -> AppResult<FileView> {
+        self.store_file(actor, material, original_name, body)
+            .await
+            .map(|(view, _)| view)
+    }
+
+    /// Ingests a scan of a material item; `true` beside the view when it was stored now,
+    /// `false` when the material already held these bytes (a retried upload: nothing is
+    /// written, the existing file is returned).
+    pub async fn store_file(
+        &self,
+        actor: &Actor,
+        material: MaterialId,
+        original_name: Option<&str>,
+        body: impl AsyncRead + Unpin,
+    ) -> AppResult<(FileView, bool)> {
         self.authorize(actor, UseCase::IngestScans).await?;
-        let settings = self.settings.vault.as_ref().ok_or_else(vault_missing)?;
-        let name = original_name.map(str::trim).ok_or_else(|| {
-            AppError::invalid_with(
-                "file_name_required",
-                Some("name"),
-                "请提供文件名（接口中为 X-File-Name 请求头，UTF-8，百分号编码）",
-            )
-        })?;
-        if name.is_empty()
-            || name.chars().count() > 200
-            || name.contains(['/', '\\'])
-            || name.chars().any(char::is_control)
-            || name.starts_with('.')
-        {
-            return Err(AppError::invalid_with(
-                "invalid_file_name",
-                Some("name"),
-                "文件名无效：不能为空、不能含路径分隔符或控制字符，且不超过200个字",
-            ));
-        }
+        let name = file_name(original_name)?;
         let mut tx = self.store.begin().await?;
         let m = events::material(&mut tx, material)
             .await?
             .ok_or_else(|| AppError::not_found("material_not_found", "未找到该材料"))?;
         tx.rollback().await?;
-        if m.status == "lost" {
-            return Err(AppError::Conflict {
-                code: "material_lost",
-                field: None,
-                message: "该材料已登记为档案丢失".to_owned(),
-            });
-        }
+        ensure_not_lost(&m)?;
+        let staged = self.stage_file(name, body).await?;
+        let mut tx = self.store.begin_write().await?;
+        events::lock_material(&mut tx, material).await?;
+        let m = events::material(&mut tx, material)
+            .await?
+            .ok_or_else(|| AppError::not_found("material_not_found", "未找到该材料"))?;
+        let (fid, created) = self.attach_staged(&mut tx, actor, &m, &staged).await?;
+        let row = files::get(&mut tx, fid)
+            .await?
+            .ok_or_else(|| AppError::Internal("file vanished".to_owned()))?;
+        let view = self.file_view(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok((view, created))
+    }
+
+    /// Writes a scan durably into the vault and identifies it, before anything is recorded.
+    /// Until [`App::attach_staged`] commits it, its blob is an orphan that `gc` removes.
+    pub(crate) async fn stage_file(
+        &self,
+        name: String,
+        body: impl AsyncRead + Unpin,
+    ) -> AppResult<StagedFile> {
+        let settings = self.settings.vault.as_ref().ok_or_else(vault_missing)?;
         let stored = self
             .vault()?
             .ingest(body, self.keys.master_key(), settings.max_upload)
@@ -317,13 +381,41 @@ impl App {
         let virus = self
             .virus_scan(&stored.sha256, &scan_key, &scan_master)
             .await;
+        Ok(StagedFile {
+            name,
+            stored,
+            id,
+            virus,
+        })
+    }
+
+    /// Records a staged scan on material `m` inside the caller's write transaction: blob row,
+    /// file row, seal, four-property report and the log entry. When `m` already holds the same
+    /// bytes, nothing is written and `(existing id, false)` is returned.
+    pub(crate) async fn attach_staged(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        m: &MaterialRow,
+        staged: &StagedFile,
+    ) -> AppResult<(FileId, bool)> {
+        let settings = self.settings.vault.as_ref().ok_or_else(vault_missing)?;
+        ensure_not_lost(m)?;
+        let (stored, id, name) = (&staged.stored, &staged.id, staged.name.as_str());
+        let material = m.id;
+        if let Some(existing) = files::on_material(tx, material, &stored.sha256).await? {
+            let op = Op::new("file.ingest", "file", existing).detail(format!(
+                "material {material} repeated upload, nothing stored"
+            ));
+            self.log_in(tx, actor, &op, Outcome::Ok).await?;
+            return Ok((existing, false));
+        }
         let now = Utc::now();
-        let mut tx = self.store.begin_write().await?;
-        let existing = files::blob(&mut tx, &stored.sha256).await?;
+        let existing = files::blob(tx, &stored.sha256).await?;
         let duplicate = existing.is_some();
         if existing.is_none() {
             files::insert_blob(
-                &mut tx,
+                tx,
                 &stored.sha256,
                 &stored.sm3,
                 i64::try_from(stored.size).unwrap_or(i64::MAX),
@@ -350,20 +442,20 @@ impl App {
             scan_date: today(),
             created_at: now,
         };
-        let fid = files::insert(&mut tx, &new).await?;
-        let row = files::get(&mut tx, fid)
+        let fid = files::insert(tx, &new).await?;
+        let row = files::get(tx, fid)
             .await?
             .ok_or_else(|| AppError::Internal("file vanished".to_owned()))?;
         let archive_number = match m.volume_id {
-            Some(v) => volumes::get(&mut tx, dangan_store::volumes::VolumeId(v))
+            Some(v) => volumes::get(tx, dangan_store::volumes::VolumeId(v))
                 .await?
                 .and_then(|v| v.archive_number)
                 .unwrap_or_default(),
             None => String::new(),
         };
-        let manifest = self.manifest(&mut tx, &row, &archive_number).await?;
+        let manifest = self.manifest(tx, &row, &archive_number).await?;
         let (seal_key_id, seal) = self.keys.seal(settings.seal, manifest.as_bytes());
-        files::seal(&mut tx, fid, &manifest, &seal, &seal_key_id).await?;
+        files::seal(tx, fid, &manifest, &seal, &seal_key_id).await?;
         let ext = name
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())
@@ -416,24 +508,19 @@ impl App {
             scan_date: today(),
             missing_metadata,
             archive_number: &archive_number,
-            virus,
+            virus: staged.virus.clone(),
         };
         let checks = serde_json::to_string(&four::report(&facts))
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        files::set_checks(&mut tx, fid, &checks).await?;
+        files::set_checks(tx, fid, &checks).await?;
         let op = Op::new("file.ingest", "file", fid).detail(format!(
             "material {material} {} {} bytes{}",
             id.format.code(),
             stored.size,
             if duplicate { " duplicate" } else { "" }
         ));
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        let row = files::get(&mut tx, fid)
-            .await?
-            .ok_or_else(|| AppError::Internal("file vanished".to_owned()))?;
-        let view = self.file_view(&mut tx, row).await?;
-        tx.commit().await?;
-        Ok(view)
+        self.log_in(tx, actor, &op, Outcome::Ok).await?;
+        Ok((fid, true))
     }
 
     /// Opens a file for reading (part of the person's archive: staff need a query

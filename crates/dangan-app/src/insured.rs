@@ -16,7 +16,7 @@ use crate::roles::{Actor, Subject, UseCase};
 use crate::{App, AppError, AppResult};
 
 /// An opened account: the generated password is shown once, to be handed to the person.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OpenedAccount {
     /// The person.
     pub person_id: PersonId,

@@ -10,6 +10,7 @@ use dangan_domain::archive_number::ArchiveNumberPattern;
 use dangan_domain::calendar::WorkCalendar;
 use dangan_store::Store;
 
+pub mod archive;
 pub mod archive_numbers;
 pub mod audit;
 pub mod auth;
@@ -26,9 +27,12 @@ pub mod files;
 pub mod four;
 pub mod handovers;
 pub mod hotfolder;
+pub mod import;
 pub mod insured;
 pub mod keys;
 pub mod ledger;
+pub mod outbox;
+pub mod person_changes;
 pub mod persons;
 pub mod reference;
 pub mod register;
@@ -78,6 +82,8 @@ pub struct Settings {
     pub vault: Option<VaultSettings>,
     /// S8.2: a kiosk signs its visitor out after this many idle seconds.
     pub kiosk_idle_seconds: u32,
+    /// S9.2: where corrections are delivered; `None` keeps them queued in the outbox.
+    pub webhook: Option<outbox::WebhookSettings>,
 }
 
 /// Where and how scans are stored.
@@ -130,6 +136,7 @@ impl Default for Settings {
             volume_rules: dangan_domain::volume::VolumeRules::default(),
             vault: None,
             kiosk_idle_seconds: 60,
+            webhook: None,
         }
     }
 }

@@ -13,13 +13,16 @@ use crate::roles::{Actor, Role, UseCase};
 use crate::{App, AppError, AppResult, today};
 
 /// A person as entered by staff or sent by the business system.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id_number": "11010519491231002X", "name": "张三", "division_code": "110105"}))]
 pub struct PersonInput {
     /// 公民身份号码 (18 characters; a lower-case x is accepted).
+    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: String,
     /// 姓名
     pub name: String,
     /// 行政区划代码 of the county of residence (6 digits).
+    #[schema(pattern = "^[0-9]{6}$")]
     pub division_code: String,
     /// 参保状态 code (default `active`).
     pub status: Option<String>,
@@ -30,7 +33,7 @@ pub struct PersonInput {
 }
 
 /// A person in full (one person's record: the identity number is shown).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonView {
     /// Row id.
     pub id: PersonId,
@@ -61,7 +64,7 @@ pub struct PersonView {
 }
 
 /// A person in a list: the identity number is masked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonSummary {
     /// Row id.
     pub id: PersonId,
@@ -80,22 +83,27 @@ pub struct PersonSummary {
 }
 
 /// Search criteria; at least one is required.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"name": "张", "page": 1, "per_page": 20}))]
 pub struct PersonQuery {
     /// Exact identity number.
+    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
     /// Name prefix.
     pub name: Option<String>,
     /// County-level division code.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub division_code: Option<String>,
     /// Page number from 1.
+    #[schema(minimum = 1)]
     pub page: Option<u32>,
     /// Page size (1–200, default 50).
+    #[schema(minimum = 1, maximum = 200)]
     pub per_page: Option<u32>,
 }
 
 /// One page of results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<T>,
@@ -260,11 +268,16 @@ impl App {
             .map(|s| IdNumber::parse(&s, today()).map_err(|e| AppError::invalid("id_number", &e)))
             .transpose()?;
         let name = blank(&q.name);
-        if name.as_ref().is_some_and(|n| n.chars().count() > 30) {
+        // Control characters never occur in a name, and PostgreSQL cannot even compare a text
+        // with a NUL in it: refused here, not left to fail as a 500 in the query.
+        if name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 30 || n.chars().any(char::is_control))
+        {
             return Err(AppError::invalid_with(
                 "invalid_name",
                 Some("name"),
-                "姓名查询条件不能超过30个字",
+                "姓名查询条件不能超过30个字，且不能含控制字符",
             ));
         }
         let division = blank(&q.division_code)

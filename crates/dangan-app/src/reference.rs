@@ -9,7 +9,7 @@ use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult};
 
 /// A business type as listed to clients.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BusinessTypeView {
     /// ASCII code.
     pub code: &'static str,

@@ -15,7 +15,7 @@ use dangan_store::tokens::TokenId;
 use dangan_store::users::UserId;
 
 /// A role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 系统管理员 — catalogue, calendar, configuration; reads and writes archives.
@@ -175,11 +175,15 @@ pub enum UseCase {
     ReadBackups,
     /// Receive contribution and benefit records from the business system (数据同步).
     SyncRecords,
+    /// 自动归档 (S6.5): file a completed business with its scans in one request.
+    AutoArchive,
+    /// Send a correction to the business system's webhook again (更正回传重发).
+    ResendOutbox,
 }
 
 impl UseCase {
     /// Every use-case, in the order of the rendered matrix.
-    pub const ALL: [UseCase; 30] = [
+    pub const ALL: [UseCase; 32] = [
         UseCase::ReadReference,
         UseCase::ReadCatalogue,
         UseCase::EditCatalogue,
@@ -210,6 +214,8 @@ impl UseCase {
         UseCase::RunBackups,
         UseCase::ReadBackups,
         UseCase::SyncRecords,
+        UseCase::AutoArchive,
+        UseCase::ResendOutbox,
     ];
 
     /// The Chinese description used in the rendered matrix.
@@ -245,6 +251,8 @@ impl UseCase {
             UseCase::RunBackups => "执行备份",
             UseCase::ReadBackups => "查看备份状态、校验备份",
             UseCase::SyncRecords => "同步缴费明细与待遇发放",
+            UseCase::ResendOutbox => "重新发送更正至业务系统",
+            UseCase::AutoArchive => "自动归档（业务连同扫描件一次归档）",
         }
     }
 
@@ -257,6 +265,8 @@ impl UseCase {
             UseCase::WritePersons => Some("persons:write"),
             UseCase::WriteEvents => Some("events:write"),
             UseCase::SyncRecords => Some("sync:write"),
+            UseCase::IngestScans => Some("files:write"),
+            UseCase::AutoArchive => Some("archive:write"),
             _ => None,
         }
     }
@@ -318,6 +328,8 @@ pub fn grant(role: Role, use_case: UseCase) -> Grant {
         (Admin, U::RunBackups) => Yes,
         (Admin | Auditor, U::ReadBackups) => Yes,
         (Admin, U::SyncRecords) => Yes,
+        (Admin, U::ResendOutbox) => Yes,
+        (Admin | Archivist, U::AutoArchive) => Yes,
         _ => No,
     }
 }
@@ -329,7 +341,7 @@ pub fn allowed(role: Role, use_case: UseCase) -> bool {
 }
 
 /// Who a signed-in actor is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Subject {
     /// A staff user.
@@ -355,7 +367,7 @@ impl Subject {
 }
 
 /// Who is calling.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Actor {
     /// Who.
     pub subject: Subject,

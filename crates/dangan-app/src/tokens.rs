@@ -12,7 +12,7 @@ use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult};
 
 /// A token as listed (never the secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     /// Row id.
     pub id: TokenId,
@@ -29,7 +29,7 @@ pub struct TokenView {
 }
 
 /// A created token: the secret is shown this once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     /// The token's listing.
     pub token: TokenView,

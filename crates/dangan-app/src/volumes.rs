@@ -21,7 +21,7 @@ use crate::tasks::Kind;
 use crate::{App, AppError, AppResult};
 
 /// A line of the contents list (卷内目录).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContentsLine {
     /// 序号
     pub seq: u32,
@@ -42,7 +42,7 @@ pub struct ContentsLine {
 }
 
 /// A volume as shown and printed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VolumeView {
     /// Row id.
     pub id: VolumeId,

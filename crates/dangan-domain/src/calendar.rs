@@ -40,7 +40,19 @@ static BUILTIN: LazyLock<WorkCalendar> = LazyLock::new(|| {
 /// Whether a listed special day is a day off or a make-up working day.
 ///
 /// Serialized as `"holiday"` / `"workday"`, the same words as in the calendar file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DayKind {
     /// An official day off (放假), including weekend days listed inside a holiday block.
@@ -88,7 +100,7 @@ impl fmt::Display for DayKind {
 }
 
 /// One date listed in a State Council notice: a holiday or a make-up working day.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SpecialDay {
     /// The date.
     pub date: NaiveDate,
@@ -169,8 +181,11 @@ pub enum CalendarError {
         date: NaiveDate,
     },
 
-    /// A special day without a usable name (empty, or containing a tab or line break).
-    #[error("{date} 的节日名称为空或含有制表符、换行符；请填写节日名称（如 春节、国庆节）")]
+    /// A special day without a usable name (empty, or containing a control character such as a
+    /// tab or a line break).
+    #[error(
+        "{date} 的节日名称为空或含有控制字符（如制表符、换行符）；请填写节日名称（如 春节、国庆节）"
+    )]
     InvalidName {
         /// The offending date.
         date: NaiveDate,
@@ -402,7 +417,7 @@ fn validate_days(
     let mut map: BTreeMap<NaiveDate, SpecialDay> = BTreeMap::new();
     for (index, day) in days.into_iter().enumerate() {
         let date = day.date;
-        if day.name.trim().is_empty() || day.name.contains(['\t', '\n', '\r']) {
+        if day.name.trim().is_empty() || day.name.chars().any(char::is_control) {
             return Err((index, CalendarError::InvalidName { date }));
         }
         if !years.contains(&date.year()) {
@@ -984,6 +999,20 @@ mod tests {
                 date: ymd(2027, 1, 2)
             })
         );
+    }
+
+    #[test]
+    fn new_rejects_a_name_with_a_control_character() {
+        for name in ["元\0旦", "元\u{1}旦", "元旦\r"] {
+            let day = SpecialDay::new(ymd(2027, 1, 1), DayKind::Holiday, name);
+            assert_eq!(
+                WorkCalendar::new([2027], [day]),
+                Err(CalendarError::InvalidName {
+                    date: ymd(2027, 1, 1)
+                }),
+                "{name:?}"
+            );
+        }
     }
 
     #[test]

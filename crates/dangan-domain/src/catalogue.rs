@@ -60,8 +60,19 @@ impl From<MaterialCode> for String {
     }
 }
 
+impl utoipa::PartialSchema for MaterialCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schema::pattern(
+            "材料类型代码 — a material type code",
+            "^[a-z][a-z0-9_]{1,47}$",
+        )
+    }
+}
+
+impl utoipa::ToSchema for MaterialCode {}
+
 /// One row of the filing catalogue: a material type filed for a business type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CatalogueEntry {
     /// The business type whose events carry this material.
     pub business_type: BusinessType,
@@ -85,8 +96,8 @@ pub enum CatalogueError {
     /// A material code with characters other than `a-z0-9_`.
     #[error("材料类型代码“{0}”格式不正确：应为2至48位小写字母、数字或下划线，并以字母开头")]
     InvalidMaterialCode(String),
-    /// An entry without a name, or a name that is too long.
-    #[error("材料类型“{0}”的名称不能为空且不能超过60个字")]
+    /// An entry without a name, a name that is too long, or one with control characters.
+    #[error("材料类型“{0}”的名称不能为空、不能超过60个字，且不能含控制字符")]
     InvalidName(String),
     /// The same material listed twice for one business type.
     #[error("业务类型“{business}”中材料类型“{material}”重复列出")]
@@ -120,7 +131,7 @@ impl Rejection for CatalogueError {
 }
 
 /// A required material that an event lacks (应归未归).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MissingMaterial {
     /// The material code.
     pub material_code: MaterialCode,
@@ -129,7 +140,7 @@ pub struct MissingMaterial {
 }
 
 /// The result of a completeness check of one business event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Completeness {
     /// True when no required material is missing and nothing is out of scope.
     pub complete: bool,
@@ -151,7 +162,7 @@ impl Catalogue {
         let mut seen = BTreeSet::new();
         for e in &entries {
             let name = e.name.trim();
-            if name.is_empty() || name.chars().count() > 60 {
+            if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
                 return Err(CatalogueError::InvalidName(e.material_code.to_string()));
             }
             if !seen.insert((e.business_type, e.material_code.clone())) {
@@ -313,6 +324,16 @@ mod tests {
         let missing: Vec<_> = result.missing.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(missing, ["身份证复印件", "户口本复印件"]);
         assert!(result.out_of_scope.is_empty());
+    }
+
+    #[test]
+    fn a_material_name_with_a_control_character_is_refused() {
+        let mut entries = default_entries();
+        entries[0].name = "申请表\0".to_owned();
+        assert!(matches!(
+            Catalogue::new(entries),
+            Err(CatalogueError::InvalidName(_))
+        ));
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub enum MaterialError {
     /// Remarks too long.
     #[error("备注过长：不能超过500个字")]
     RemarksTooLong,
+    /// Remarks with a control character (a line break, a tab, a NUL …).
+    #[error("备注不能含控制字符（如换行符、制表符）；请写成一行")]
+    RemarksWithControlCharacter,
 }
 
 impl Rejection for MaterialError {
@@ -37,6 +40,7 @@ impl Rejection for MaterialError {
             MaterialError::InvalidCarrier(_) => "invalid_carrier",
             MaterialError::InvalidPages(_) => "invalid_pages",
             MaterialError::RemarksTooLong => "remarks_too_long",
+            MaterialError::RemarksWithControlCharacter => "invalid_remarks",
         }
     }
 }
@@ -80,11 +84,15 @@ pub fn pages(n: i64) -> Result<u32, MaterialError> {
         .ok_or(MaterialError::InvalidPages(n))
 }
 
-/// Validates remarks (备注): trimmed, at most 500 characters; empty becomes `None`.
+/// Validates remarks (备注): trimmed, at most 500 characters, no control character (one line,
+/// as printed in the contents list; PostgreSQL also refuses a NUL in text); empty becomes `None`.
 pub fn remarks(s: Option<&str>) -> Result<Option<String>, MaterialError> {
     match s.map(str::trim) {
         None | Some("") => Ok(None),
         Some(t) if t.chars().count() > 500 => Err(MaterialError::RemarksTooLong),
+        Some(t) if t.chars().any(char::is_control) => {
+            Err(MaterialError::RemarksWithControlCharacter)
+        }
         Some(t) => Ok(Some(t.to_owned())),
     }
 }
@@ -92,6 +100,18 @@ pub fn remarks(s: Option<&str>) -> Result<Option<String>, MaterialError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remarks_are_one_line_without_control_characters() {
+        assert_eq!(remarks(Some(" 复印件 ")), Ok(Some("复印件".to_owned())));
+        for bad in ["a\0b", "第一行\n第二行", "a\tb"] {
+            assert_eq!(
+                remarks(Some(bad)),
+                Err(MaterialError::RemarksWithControlCharacter),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn page_counts_outside_the_range_are_rejected() {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::{Store, StoreError, StoreResult, Tx, on_conn};
 
 /// One backup run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct BackupRun {
     /// Row id.
     pub id: i64,

@@ -229,6 +229,19 @@ pub async fn material(tx: &mut Tx, id: MaterialId) -> StoreResult<Option<Materia
     Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
 }
 
+/// Locks a material item for the rest of the write transaction, so that two uploads of the
+/// same scan to it cannot both find it absent. SQLite's `BEGIN IMMEDIATE` already serialises
+/// writers; PostgreSQL takes a row lock.
+pub async fn lock_material(tx: &mut Tx, id: MaterialId) -> StoreResult<()> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT id FROM material_items WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Sets a material's life-cycle status.
 pub async fn set_material_status(tx: &mut Tx, id: MaterialId, status: &str) -> StoreResult<()> {
     on_conn!(tx, c => {

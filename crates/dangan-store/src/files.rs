@@ -278,6 +278,21 @@ pub async fn material_has(tx: &mut Tx, material: MaterialId, sha256: &str) -> St
     Ok(n > 0)
 }
 
+/// The file of a material item that holds these bytes, if any (a repeated upload).
+pub async fn on_material(
+    tx: &mut Tx,
+    material: MaterialId,
+    sha256: &str,
+) -> StoreResult<Option<FileId>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT id FROM files WHERE material_id = $1 AND sha256 = $2 ORDER BY id LIMIT 1")
+            .bind(material)
+            .bind(sha256)
+            .fetch_optional(c)
+            .await
+    })?)
+}
+
 /// Puts a hot-folder file on the quarantine list (once per name and content).
 pub async fn quarantine(
     tx: &mut Tx,
@@ -332,7 +347,7 @@ pub async fn checks(tx: &mut Tx, id: FileId) -> StoreResult<Option<String>> {
 }
 
 /// 巡检 — one run that re-verified every file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ScrubRun {
     /// Row id.
     pub id: i64,

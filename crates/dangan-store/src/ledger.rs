@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::persons::PersonId;
-use crate::{StoreResult, Tx, on_conn};
+use crate::{Backend, StoreResult, Tx, on_conn};
 
 /// One contribution record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -131,4 +131,241 @@ pub async fn benefits(tx: &mut Tx, person: PersonId) -> StoreResult<Vec<BenefitP
         .fetch_all(c)
         .await
     })?)
+}
+
+/// The most bind parameters one SQLite statement takes (`SQLITE_MAX_VARIABLE_NUMBER` since
+/// 3.32).
+const SQLITE_MAX_BINDS: usize = 32_766;
+/// The most bind parameters one PostgreSQL statement takes (a 16-bit count in the protocol).
+const POSTGRES_MAX_BINDS: usize = 65_535;
+
+fn max_binds(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => SQLITE_MAX_BINDS,
+        Backend::Postgres => POSTGRES_MAX_BINDS,
+    }
+}
+
+/// The rows to write: the last of several with one (source system, source id), in their order.
+/// One `INSERT … ON CONFLICT DO UPDATE` may not touch a row twice on PostgreSQL, and the last
+/// one sent is the one a row-by-row upsert would have kept.
+fn last_per_source<T>(rows: &[T], key: impl Fn(&T) -> (&str, &str)) -> Vec<&T> {
+    let mut last = std::collections::HashMap::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        last.insert(key(r), i);
+    }
+    if last.len() == rows.len() {
+        return rows.iter().collect();
+    }
+    rows.iter()
+        .enumerate()
+        .filter(|(i, r)| last.get(&key(r)) == Some(i))
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// `INSERT INTO table (cols, updated_at) VALUES (…), (…) … ON CONFLICT (source_system, source_id)
+/// DO UPDATE` for `rows` rows of `cols.len() + 1` parameters each. SQLite gets anonymous `?`:
+/// with numbered or named parameters, preparing and binding a statement of thousands of them
+/// searches SQLite's parameter list once per parameter (quadratic; measured 19 s for 50 000 rows
+/// against 0.2 s).
+fn multi_row_upsert(backend: Backend, table: &str, cols: &[&str], rows: usize) -> String {
+    let per_row = cols.len() + 1;
+    let mut sql = String::with_capacity(200 + rows * per_row * 8);
+    sql.push_str("INSERT INTO ");
+    sql.push_str(table);
+    sql.push_str(" (");
+    for c in cols {
+        sql.push_str(c);
+        sql.push_str(", ");
+    }
+    sql.push_str("updated_at) VALUES ");
+    let mut n = 0;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for i in 0..per_row {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (source_system, source_id) DO UPDATE SET ");
+    for c in cols
+        .iter()
+        .filter(|c| !matches!(**c, "source_system" | "source_id"))
+    {
+        sql.push_str(c);
+        sql.push_str(" = excluded.");
+        sql.push_str(c);
+        sql.push_str(", ");
+    }
+    sql.push_str("updated_at = excluded.updated_at");
+    sql
+}
+
+const CONTRIBUTION_COLUMNS: [&str; 10] = [
+    "person_id",
+    "source_system",
+    "source_id",
+    "year",
+    "tier",
+    "personal_fen",
+    "subsidy_fen",
+    "collective_fen",
+    "paid_on",
+    "channel",
+];
+
+const BENEFIT_COLUMNS: [&str; 6] = [
+    "person_id",
+    "source_system",
+    "source_id",
+    "month",
+    "amount_fen",
+    "status",
+];
+
+/// Inserts or updates many contributions by their source ids: multi-row statements as large as
+/// the backend's bind limit allows, in the caller's transaction (the bulk path of `dangan
+/// import` and of a sync batch). Of several rows with one source id the last wins, as it would
+/// row by row. Returns the number of distinct rows written.
+pub async fn upsert_contributions(
+    tx: &mut Tx,
+    rows: &[Contribution],
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let rows = last_per_source(rows, |c| (c.source_system.as_str(), c.source_id.as_str()));
+    let backend = tx.backend();
+    let per_statement = max_binds(backend) / (CONTRIBUTION_COLUMNS.len() + 1);
+    for chunk in rows.chunks(per_statement) {
+        let sql = multi_row_upsert(backend, "contributions", &CONTRIBUTION_COLUMNS, chunk.len());
+        on_conn!(tx, conn => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for c in chunk {
+                q = q
+                    .bind(c.person_id)
+                    .bind(&c.source_system)
+                    .bind(&c.source_id)
+                    .bind(c.year)
+                    .bind(c.tier)
+                    .bind(c.personal_fen)
+                    .bind(c.subsidy_fen)
+                    .bind(c.collective_fen)
+                    .bind(c.paid_on)
+                    .bind(&c.channel)
+                    .bind(now);
+            }
+            q.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(rows.len())
+}
+
+/// Inserts or updates many benefit payments by their source ids; as
+/// [`upsert_contributions`].
+pub async fn upsert_benefits(
+    tx: &mut Tx,
+    rows: &[BenefitPayment],
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let rows = last_per_source(rows, |b| (b.source_system.as_str(), b.source_id.as_str()));
+    let backend = tx.backend();
+    let per_statement = max_binds(backend) / (BENEFIT_COLUMNS.len() + 1);
+    for chunk in rows.chunks(per_statement) {
+        let sql = multi_row_upsert(backend, "benefit_payments", &BENEFIT_COLUMNS, chunk.len());
+        on_conn!(tx, conn => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for b in chunk {
+                q = q
+                    .bind(b.person_id)
+                    .bind(&b.source_system)
+                    .bind(&b.source_id)
+                    .bind(&b.month)
+                    .bind(b.amount_fen)
+                    .bind(&b.status)
+                    .bind(now);
+            }
+            q.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(rows.len())
+}
+
+/// The person ids of those identity numbers that are registered, in one query per few thousand
+/// numbers (`= ANY($1)` on PostgreSQL, `IN (…)` on SQLite): how a batch of ledger records finds
+/// its persons without a lookup per record. Numbers must be in their stored (normalised) form.
+pub async fn person_ids(tx: &mut Tx, id_numbers: &[&str]) -> StoreResult<Vec<(String, PersonId)>> {
+    let mut out = Vec::with_capacity(id_numbers.len());
+    match tx {
+        Tx::Postgres(t) => {
+            let rows: Vec<(String, PersonId)> =
+                sqlx::query_as("SELECT id_number, id FROM persons WHERE id_number = ANY($1)")
+                    .bind(id_numbers)
+                    .fetch_all(&mut **t)
+                    .await?;
+            out.extend(rows);
+        }
+        Tx::Sqlite(t) => {
+            for chunk in id_numbers.chunks(SQLITE_MAX_BINDS) {
+                // Anonymous `?`: see `multi_row_upsert`.
+                let sql = format!(
+                    "SELECT id_number, id FROM persons WHERE id_number IN ({})",
+                    vec!["?"; chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for n in chunk {
+                    q = q.bind(*n);
+                }
+                let rows: Vec<(String, PersonId)> = q.fetch_all(&mut **t).await?;
+                out.extend(rows);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{last_per_source, multi_row_upsert};
+    use crate::Backend;
+
+    #[test]
+    fn a_multi_row_upsert_updates_all_but_the_key_with_each_dialects_parameters() {
+        let cols = ["person_id", "source_system", "source_id", "x"];
+        let tail = " ON CONFLICT (source_system, source_id) DO UPDATE SET \
+                    person_id = excluded.person_id, x = excluded.x, updated_at = excluded.updated_at";
+        assert_eq!(
+            multi_row_upsert(Backend::Postgres, "t", &cols, 2),
+            format!(
+                "INSERT INTO t (person_id, source_system, source_id, x, updated_at) VALUES \
+                 ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10){tail}"
+            )
+        );
+        assert_eq!(
+            multi_row_upsert(Backend::Sqlite, "t", &cols, 2),
+            format!(
+                "INSERT INTO t (person_id, source_system, source_id, x, updated_at) VALUES \
+                 (?, ?, ?, ?, ?), (?, ?, ?, ?, ?){tail}"
+            )
+        );
+    }
+
+    #[test]
+    fn of_repeated_source_ids_only_the_last_is_written() {
+        let rows = [("a", "1", 1), ("a", "2", 2), ("a", "1", 3), ("b", "1", 4)];
+        let kept: Vec<i32> = last_per_source(&rows, |r| (r.0, r.1))
+            .iter()
+            .map(|r| r.2)
+            .collect();
+        assert_eq!(kept, [2, 3, 4]);
+    }
 }

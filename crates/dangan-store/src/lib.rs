@@ -32,6 +32,8 @@ pub mod handovers;
 pub mod insured;
 pub mod ledger;
 mod migrate;
+pub mod outbox;
+pub mod person_changes;
 pub mod persons;
 pub mod register;
 pub mod supplements;
@@ -229,7 +231,7 @@ impl Tx {
 macro_rules! id_type {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, sqlx::Type)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, sqlx::Type, utoipa::ToSchema)]
         #[serde(transparent)]
         #[sqlx(transparent)]
         pub struct $name(pub i64);

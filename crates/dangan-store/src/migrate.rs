@@ -86,6 +86,24 @@ macro_rules! migrations {
                     "/0010_contributions_benefits.sql"
                 )),
             },
+            Migration {
+                version: 11,
+                description: "outbox_delivery",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0011_outbox_delivery.sql"
+                )),
+            },
+            Migration {
+                version: 12,
+                description: "person_changes",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0012_person_changes.sql"
+                )),
+            },
         ]
     };
 }

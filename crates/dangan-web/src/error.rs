@@ -19,15 +19,22 @@ pub struct ApiError {
     field: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer (its schema is `ApiErrorBody` in the API description).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiErrorBody)]
+pub(crate) struct Body<'a> {
     error: Inner<'a>,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
+/// One error: a stable code for programs, a Chinese message for people.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiErrorDetail)]
+pub(crate) struct Inner<'a> {
+    /// Stable machine code, e.g. `invalid_id_number`, `unauthenticated`, `not_found`.
     code: &'a str,
+    /// What was wrong and how to fix it, in simplified Chinese.
     message: &'a str,
+    /// The input field concerned, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }

@@ -5,9 +5,12 @@
 mod api;
 mod error;
 mod extract;
+mod openapi;
 mod router;
 mod ui;
 
+pub use api::archive::encode_request as encode_archive_request;
 pub use error::ApiError;
 pub use extract::AppState;
+pub use openapi::ApiDoc;
 pub use router::{router, with_hsts};

@@ -10,6 +10,7 @@ use tower_http::trace::TraceLayer;
 use crate::api;
 use crate::error::ApiError;
 use crate::extract::AppState;
+use crate::openapi;
 
 /// JSON bodies larger than this are refused (413) before they are read whole.
 const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -23,6 +24,7 @@ fn span_without_query(req: &axum::http::Request<axum::body::Body>) -> tracing::S
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/auth/login", post(api::auth::login))
         .route("/auth/insured-login", post(api::auth::insured_login))
         .route("/auth/logout", post(api::auth::logout))
@@ -86,7 +88,9 @@ pub fn router(state: AppState) -> Router {
             "/persons/{id}/corrections",
             post(api::workflow::correct_person).get(api::workflow::list_corrections),
         )
-        .route("/outbox", get(api::workflow::list_outbox))
+        .route("/outbox", get(api::outbox::list_outbox))
+        .route("/outbox/{id}/deliveries", get(api::outbox::list_deliveries))
+        .route("/outbox/{id}/resend", post(api::outbox::resend_item))
         .route("/materials/{id}/damage", post(api::workflow::record_damage))
         .route("/materials/{id}/loss", post(api::workflow::record_loss))
         .route(
@@ -107,10 +111,19 @@ pub fn router(state: AppState) -> Router {
         .route("/backups", get(api::files::backup_runs))
         .route("/sync/contributions", post(api::sync::contributions))
         .route("/sync/benefits", post(api::sync::benefits))
+        .route(
+            "/sync/person-changes",
+            post(api::person_changes::sync_person_changes),
+        )
+        .route(
+            "/persons/{id}/changes",
+            get(api::person_changes::list_person_changes),
+        )
         .route("/audit/log", get(api::audit::search_log))
         .route("/audit/verify", post(api::audit::verify_log))
         .route("/audit/anchor", post(api::audit::anchor_log))
         .route("/events", post(api::events::record_event))
+        .route("/archive", post(api::archive::auto_archive))
         .route("/events/{id}", get(api::events::get_event))
         .route(
             "/catalogue",
@@ -131,6 +144,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::health::healthz))
         .nest("/api/v1", v1)
+        .route("/api/docs", get(openapi::docs_index))
+        .route("/api/docs/{*file}", get(openapi::docs_file))
         .merge(crate::ui::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         // Personal data must not linger in shared caches or be framed by another site.

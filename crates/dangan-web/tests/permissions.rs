@@ -341,6 +341,24 @@ fn routes() -> Vec<Route> {
         ),
         r(Method::GET, "/api/v1/outbox", B::None, Some(U::CorrectData)),
         r(
+            Method::GET,
+            "/api/v1/outbox?state=all&limit=10",
+            B::None,
+            Some(U::CorrectData),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/outbox/999999/deliveries",
+            B::None,
+            Some(U::CorrectData),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/outbox/999999/resend",
+            B::None,
+            Some(U::ResendOutbox),
+        ),
+        r(
             Method::POST,
             "/api/v1/materials/999999/damage",
             B::Json(|_| json!({"degree": "light", "cause": "撕裂"})),
@@ -371,6 +389,24 @@ fn routes() -> Vec<Route> {
                 |_| json!({"searched_handovers": true, "contacted_person": false, "recollected": false}),
             ),
             Some(U::RecordDamage),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/sync/person-changes",
+            B::Json(|_| json!({"source_system": "pension", "records": []})),
+            Some(U::SyncRecords),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/persons/{person}/changes",
+            B::None,
+            Some(U::ReadArchive),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/archive",
+            B::Text("not multipart"),
+            Some(U::AutoArchive),
         ),
         r(
             Method::POST,

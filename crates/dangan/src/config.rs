@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use dangan_app::outbox::{Mac, WebhookSettings};
 use dangan_app::{App, Bootstrap, Deadlines, KeyRing, Settings, StoreConfig, VaultSettings};
 use dangan_domain::archive_number::{ArchiveNumberPattern, DEFAULT_PATTERN};
 use dangan_domain::volume::VolumeRules;
@@ -190,6 +191,8 @@ impl RuleArgs {
                 min_dpi: self.min_dpi,
             }),
             kiosk_idle_seconds: self.kiosk_idle_seconds.clamp(10, 3600),
+            // Set by `serve` from its webhook flags; other commands deliver nothing.
+            webhook: None,
         })
     }
 }
@@ -269,6 +272,111 @@ impl StoreArgs {
     }
 }
 
+/// S9.2: where `serve` delivers corrections (更正回传) — the business system's webhook.
+#[derive(Clone, Default, clap::Args)]
+pub struct WebhookArgs {
+    /// The business system's webhook (`http://` or `https://`); corrections are POSTed to it,
+    /// signed. Without it they stay queued in the outbox.
+    #[arg(long, env = "DANGAN_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// A file holding the secret shared with the receiver (surrounding whitespace is ignored).
+    #[arg(long, env = "DANGAN_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// The shared secret itself (prefer the file or the environment variable: a flag shows in
+    /// the process list).
+    #[arg(long, env = "DANGAN_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// The MAC of the `X-Dangan-Signature` header: `hmac-sha256` or `hmac-sm3`.
+    #[arg(long, env = "DANGAN_WEBHOOK_MAC", default_value = "hmac-sha256")]
+    pub webhook_mac: String,
+    /// Seconds to wait after an item's first failed delivery; doubled after each further
+    /// failure, at most an hour.
+    #[arg(long, env = "DANGAN_WEBHOOK_BACKOFF_SECONDS", default_value_t = 30)]
+    pub webhook_backoff_seconds: u64,
+    /// Seconds one delivery attempt may take.
+    #[arg(long, env = "DANGAN_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub webhook_timeout_seconds: u64,
+}
+
+impl fmt::Debug for WebhookArgs {
+    /// The secret is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookArgs")
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret_file", &self.webhook_secret_file)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("webhook_mac", &self.webhook_mac)
+            .field("webhook_backoff_seconds", &self.webhook_backoff_seconds)
+            .field("webhook_timeout_seconds", &self.webhook_timeout_seconds)
+            .finish()
+    }
+}
+
+/// The shortest shared secret accepted.
+const MIN_WEBHOOK_SECRET: usize = 16;
+
+impl WebhookArgs {
+    /// Validates into the use-cases' webhook settings; `None` without a URL. A URL without a
+    /// secret is refused: an unsigned correction must never leave the building.
+    pub fn settings(&self) -> anyhow::Result<Option<WebhookSettings>> {
+        let Some(url) = self
+            .webhook_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        else {
+            return Ok(None);
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            anyhow::bail!(
+                "--webhook-url 应以 http:// 或 https:// 开头 / --webhook-url must start with http:// or https://"
+            );
+        }
+        let secret = match (&self.webhook_secret_file, &self.webhook_secret) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .with_context(|| {
+                    format!(
+                        "无法读取共享密钥文件 {} / cannot read the webhook secret file",
+                        path.display()
+                    )
+                })?
+                .trim()
+                .to_owned(),
+            (None, Some(secret)) => secret.trim().to_owned(),
+            (None, None) => String::new(),
+        };
+        if secret.is_empty() {
+            anyhow::bail!(
+                "已指定 --webhook-url，但没有共享密钥：请用 --webhook-secret-file（或环境变量 DANGAN_WEBHOOK_SECRET）提供，更正不会未经签名发出 / \
+                 --webhook-url is set but no shared secret is given: use --webhook-secret-file (or DANGAN_WEBHOOK_SECRET); corrections are never sent unsigned"
+            );
+        }
+        if secret.len() < MIN_WEBHOOK_SECRET {
+            anyhow::bail!(
+                "共享密钥至少{MIN_WEBHOOK_SECRET}个字符 / the webhook secret must have at least {MIN_WEBHOOK_SECRET} characters"
+            );
+        }
+        let mac = Mac::parse(&self.webhook_mac).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--webhook-mac 应为 hmac-sha256 或 hmac-sm3 / --webhook-mac must be hmac-sha256 or hmac-sm3"
+            )
+        })?;
+        if !(1..=300).contains(&self.webhook_timeout_seconds) {
+            anyhow::bail!("--webhook-timeout-seconds 应在1至300之间 / must be between 1 and 300");
+        }
+        Ok(Some(WebhookSettings {
+            url: url.to_owned(),
+            secret: secret.into_bytes(),
+            mac,
+            timeout: Duration::from_secs(self.webhook_timeout_seconds),
+            backoff: Duration::from_secs(self.webhook_backoff_seconds.min(3600)),
+        }))
+    }
+}
+
 /// Structured logs to standard error; `DANGAN_LOG` sets the filter (default `info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DANGAN_LOG")
@@ -277,4 +385,65 @@ pub fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn webhook(url: Option<&str>, secret: Option<&str>) -> WebhookArgs {
+        WebhookArgs {
+            webhook_url: url.map(str::to_owned),
+            webhook_secret: secret.map(str::to_owned),
+            webhook_mac: "hmac-sha256".to_owned(),
+            webhook_backoff_seconds: 30,
+            webhook_timeout_seconds: 10,
+            ..WebhookArgs::default()
+        }
+    }
+
+    #[test]
+    fn a_webhook_url_without_a_secret_is_refused_in_chinese_and_english() {
+        let e = webhook(Some("https://pension.example/hooks"), None)
+            .settings()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("共享密钥") && e.contains("no shared secret"),
+            "{e}"
+        );
+        assert!(webhook(None, None).settings().unwrap().is_none());
+        assert!(
+            webhook(Some("ftp://x"), Some("0123456789abcdef0123"))
+                .settings()
+                .is_err()
+        );
+        assert!(
+            webhook(Some("https://x"), Some("short"))
+                .settings()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_webhook_secret_is_read_from_its_file_and_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "  0123456789abcdef-from-file\n").unwrap();
+        let mut args = webhook(Some("https://pension.example/hooks"), None);
+        args.webhook_secret_file = Some(file);
+        args.webhook_mac = "hmac-sm3".to_owned();
+        let s = args.settings().unwrap().unwrap();
+        assert_eq!(s.secret, b"0123456789abcdef-from-file");
+        assert_eq!(s.mac, Mac::HmacSm3);
+        assert_eq!(s.backoff, Duration::from_secs(30));
+        args.webhook_secret = Some("0123456789abcdef-on-the-command-line".to_owned());
+        let printed = format!("{args:?} {s:?}");
+        assert!(
+            !printed.contains("from-file") && !printed.contains("command-line"),
+            "{printed}"
+        );
+        args.webhook_mac = "md5".to_owned();
+        assert!(args.settings().is_err());
+    }
 }

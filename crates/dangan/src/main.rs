@@ -1,7 +1,7 @@
 //! `dangan` — the records system of a county pension agency, in one binary.
 //!
-//! Subcommands: `serve` (the whole system), `migrate`, `user add`, `demo-data`, `ingest`,
-//! `verify`, `gc`, `key`, `cert`, `audit`, `backup`, `restore`. Each lives in its own file;
+//! Subcommands: `serve` (the whole system), `migrate`, `user add`, `demo-data`, `ingest`, `import`,
+//! `verify`, `gc`, `key`, `cert`, `audit`, `backup`, `restore`, `simulate`. Each lives in its own file;
 //! configuration is read in `config.rs`.
 
 use clap::{Parser, Subcommand};
@@ -11,11 +11,13 @@ mod backup;
 mod cert;
 mod config;
 mod demo_data;
+mod import;
 mod ingest;
 mod key;
 mod migrate;
 mod schedule;
 mod serve;
+mod simulate;
 mod user;
 mod verify;
 
@@ -40,6 +42,8 @@ enum Command {
     DemoData(demo_data::DemoArgs),
     /// Ingest a scanner's hot folder (扫描件入库).
     Ingest(ingest::IngestArgs),
+    /// Bulk migration of persons, events, contributions or benefits from CSV or JSON Lines (批量导入).
+    Import(import::ImportArgs),
     /// Verify stored scans: digests, encryption and seals (校验电子文件).
     Verify(verify::VerifyArgs),
     /// Remove blobs no metadata knows, left by a crash (清理无主数据块).
@@ -57,6 +61,9 @@ enum Command {
     Backup(backup::BackupCommand),
     /// Rebuild an instance from a target's backup sets into a new data directory (恢复).
     Restore(backup::RestoreArgs),
+    /// Act as the pension business system against a running server: persons, auto-archived
+    /// business with scans, contribution batches, corrections, person changes (业务系统模拟).
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -82,10 +89,12 @@ fn main() -> std::process::ExitCode {
             Command::Cert(cmd) => cert::run(cmd),
             Command::Verify(args) => verify::run(args).await,
             Command::Ingest(args) => ingest::run(args).await,
+            Command::Import(args) => import::run(args).await,
             Command::Gc(args) => verify::gc(args).await,
             Command::Key(cmd) => key::run(cmd).await,
             Command::Backup(cmd) => backup::run(cmd).await,
             Command::Restore(args) => backup::restore(args).await,
+            Command::Simulate(args) => simulate::run(args).await,
         }
     });
     match result {

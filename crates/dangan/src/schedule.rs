@@ -1,6 +1,7 @@
 //! Work `dangan serve` does on its own: the daily 巡检 (scrub) that re-verifies every blob and
 //! seal, the removal of orphan blobs left by a crash, and the backups — each target on its own,
-//! an incremental set every day and a full one on the configured weekday, retried with back-off.
+//! an incremental set every day and a full one on the configured weekday, retried with back-off;
+//! and the delivery of corrections to the business system's webhook.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,6 +143,47 @@ pub fn spawn_backups(
             }
         });
     }
+}
+
+/// How often `serve` looks for corrections due for delivery when the last round had nothing to
+/// deliver.
+pub const OUTBOX_POLL: Duration = Duration::from_secs(5);
+
+/// Delivers the outbox to the business system's webhook (S9.2) while serving: a round every
+/// [`OUTBOX_POLL`], and the next round at once after one that delivered something (a person's
+/// next correction becomes due only when the previous one is acknowledged). Does nothing
+/// without a configured webhook. Failures are recorded per item by the round itself; a round
+/// that cannot run is logged and tried again at the next tick.
+pub fn spawn_outbox_delivery(app: Arc<App>) {
+    if app.settings().webhook.is_none() {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            match app.deliver_outbox_once().await {
+                Ok(round) if round.delivered > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox delivery round could not run"),
+            }
+            tokio::time::sleep(OUTBOX_POLL).await;
+        }
+    });
+}
+
+/// Brings persons up to date with the changes from the business system whose effective date
+/// has come (人员变更): once at start-up, then every day at 00:05 (server local time).
+pub fn spawn_person_changes(app: Arc<App>) {
+    let at = NaiveTime::from_hms_opt(0, 5, 0).unwrap_or(NaiveTime::MIN);
+    tokio::spawn(async move {
+        loop {
+            match app.apply_due_person_changes(&Actor::system()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(fields = n, "person changes that came into force applied"),
+                Err(e) => tracing::error!(error = %e, "cannot apply person changes"),
+            }
+            tokio::time::sleep(until_next(chrono::Local::now().naive_local(), at)).await;
+        }
+    });
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::config::{RuleArgs, StoreArgs};
+use crate::config::{RuleArgs, StoreArgs, WebhookArgs};
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -15,6 +15,8 @@ pub struct ServeArgs {
     store: StoreArgs,
     #[command(flatten)]
     rules: RuleArgs,
+    #[command(flatten)]
+    webhook: WebhookArgs,
     /// Address to listen on.
     #[arg(long, env = "DANGAN_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -102,7 +104,8 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 
 /// Runs the server until a shutdown signal.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let settings = args.rules.settings()?;
+    let mut settings = args.rules.settings()?;
+    settings.webhook = args.webhook.settings()?;
     let scrub_at = crate::schedule::parse_daily(&args.scrub_at)?;
     let backup_at = crate::schedule::parse_daily(&args.backup_at)?;
     let full_day = crate::schedule::parse_weekday(&args.backup_full_day)?;
@@ -123,6 +126,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(app);
     spawn_anchoring(Arc::clone(&app), args.anchor_minutes);
     crate::schedule::spawn_scrub(Arc::clone(&app), scrub_at);
+    crate::schedule::spawn_person_changes(Arc::clone(&app));
+    crate::schedule::spawn_outbox_delivery(Arc::clone(&app));
     crate::schedule::spawn_backups(
         Arc::clone(&app),
         targets,

@@ -14,21 +14,43 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, row_id};
 
 /// A new user.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewUserForm {
+    /// 用户名：2至32位字母、数字、`_`、`-`、`.` — sign-in name.
     username: String,
+    /// 显示名（默认同用户名）— display name.
     display_name: Option<String>,
+    /// 角色代码 — role code: admin, archivist, handler, window, auditor, security_officer.
+    #[schema(pattern = "^(admin|archivist|handler|window|auditor|security_officer)$")]
     role: String,
 }
 
 /// The created user with its generated first password (shown once).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedUser {
+    /// 新用户 — the user.
     user: UserView,
+    /// 初始密码（只出现这一次）— the generated first password, shown once.
     initial_password: Option<String>,
 }
 
 /// `POST /api/v1/users`: creates a staff user with a generated password (201).
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "accounts",
+    request_body = NewUserForm,
+    responses(
+        (status = 201, description = "已创建；初始密码只在此处出现一次 — created; the first password is shown only here", body = CreatedUser),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn create_user(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -54,6 +76,16 @@ pub async fn create_user(
 }
 
 /// `GET /api/v1/users`.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "全部用户 — every user", body = Vec<UserView>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn list_users(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -62,14 +94,36 @@ pub async fn list_users(
 }
 
 /// A role change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RoleForm {
+    /// 角色代码 — role code.
+    #[schema(pattern = "^(admin|archivist|handler|window|auditor|security_officer)$")]
     role: String,
+    /// 停用账号 — disable the account.
     #[serde(default)]
     disabled: bool,
 }
 
 /// `PUT /api/v1/users/{id}/role`: changes a user's role or disables the account.
+#[utoipa::path(
+    put,
+    path = "/users/{id}/role",
+    tag = "accounts",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "用户编号 — the user's row id"),
+    ),
+    request_body = RoleForm,
+    responses(
+        (status = 200, description = "已修改 — changed", body = UserView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn set_role(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -84,13 +138,31 @@ pub async fn set_role(
 }
 
 /// A new API token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
+    /// 令牌名称 — the token's name.
     name: String,
+    /// 权限范围 — scope codes, e.g. `persons:write`, `events:write`, `sync:write`.
     scopes: Vec<String>,
 }
 
 /// `POST /api/v1/tokens`: creates a token (201); the secret is in the response, once.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "accounts",
+    request_body = TokenForm,
+    responses(
+        (status = 201, description = "已创建；密钥只在此处出现一次 — created; the secret is shown only here", body = CreatedToken),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn create_token(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -103,6 +175,16 @@ pub async fn create_token(
 }
 
 /// `GET /api/v1/tokens`.
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "全部接口令牌 — every API token", body = Vec<TokenView>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn list_tokens(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -111,6 +193,21 @@ pub async fn list_tokens(
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes a token (204).
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "accounts",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "令牌编号 — the token's row id"),
+    ),
+    responses(
+        (status = 204, description = "已吊销 — revoked"),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn revoke_token(
     State(app): State<AppState>,
     Auth(actor, _): Auth,

@@ -12,13 +12,31 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, Source};
 
 /// The staff sign-in form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginForm {
+    /// 用户名 — sign-in name.
     username: String,
+    /// 密码 — password.
     password: String,
 }
 
 /// `POST /api/v1/auth/login` → `{"token", "expires_at", "must_change_password", "user"}`.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    security(()),
+    request_body = LoginForm,
+    responses(
+        (status = 200, description = "已登录：令牌只在此处出现一次 — signed in; the token is shown only here", body = Login),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn login(
     State(app): State<AppState>,
     Source(source): Source,
@@ -30,13 +48,31 @@ pub async fn login(
 }
 
 /// The insured person's sign-in form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct InsuredLoginForm {
+    /// 公民身份号码 — identity number.
     id_number: String,
+    /// 密码 — password.
     password: String,
 }
 
 /// `POST /api/v1/auth/insured-login` with identity number and password (S8.1).
+#[utoipa::path(
+    post,
+    path = "/auth/insured-login",
+    tag = "auth",
+    security(()),
+    request_body = InsuredLoginForm,
+    responses(
+        (status = 200, description = "已登录 — signed in", body = Login),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn insured_login(
     State(app): State<AppState>,
     Source(source): Source,
@@ -49,6 +85,16 @@ pub async fn insured_login(
 }
 
 /// `POST /api/v1/auth/logout`: ends the caller's session.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "本次登录已结束 — this session ended"),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn logout(
     State(app): State<AppState>,
     Auth(actor, token): Auth,
@@ -58,6 +104,16 @@ pub async fn logout(
 }
 
 /// `POST /api/v1/auth/logout-all`: ends every session of the caller's account.
+#[utoipa::path(
+    post,
+    path = "/auth/logout-all",
+    tag = "auth",
+    responses(
+        (status = 204, description = "本账号的全部登录已结束 — every session of the account ended"),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn logout_all(
     State(app): State<AppState>,
     Auth(actor, token): Auth,
@@ -67,18 +123,45 @@ pub async fn logout_all(
 }
 
 /// `GET /api/v1/auth/me`: the signed-in actor.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "当前登录者 — the signed-in actor", body = Actor),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn me(Auth(actor, _): Auth) -> Json<Actor> {
     Json(actor)
 }
 
 /// The password-change form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PasswordForm {
+    /// 当前密码 — the current password.
     current_password: String,
+    /// 新密码：10至128位，同时包含字母和数字 — the new password.
     new_password: String,
 }
 
 /// `POST /api/v1/auth/password`: changes the caller's password (204); other sessions end.
+#[utoipa::path(
+    post,
+    path = "/auth/password",
+    tag = "auth",
+    request_body = PasswordForm,
+    responses(
+        (status = 204, description = "密码已修改，其他登录已结束 — password changed; other sessions ended"),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn change_password(
     State(app): State<AppState>,
     Auth(actor, token): Auth,

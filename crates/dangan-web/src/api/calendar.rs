@@ -12,19 +12,40 @@ use crate::error::ApiError;
 use crate::extract::{ApiQuery, ApiText, AppState, Auth};
 
 /// Query of the deadline computation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AddQuery {
+    /// 起始日期 `YYYY-MM-DD` — the start date.
+    #[param(format = Date)]
     from: String,
+    /// 工作日天数（0至3660）— working days to add.
+    #[param(value_type = u32, maximum = 3660)]
     days: String,
 }
 
 /// The computed date.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DateAnswer {
+    /// 截止日期 — the computed date.
     date: NaiveDate,
 }
 
 /// `GET /api/v1/calendar/add-working-days?from=YYYY-MM-DD&days=N` → `{"date": "YYYY-MM-DD"}`.
+#[utoipa::path(
+    get,
+    path = "/calendar/add-working-days",
+    tag = "calendar",
+    params(
+        AddQuery,
+    ),
+    responses(
+        (status = 200, description = "计算出的日期 — the computed date", body = DateAnswer),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn add_working_days(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -55,6 +76,16 @@ pub async fn add_working_days(
 }
 
 /// `GET /api/v1/calendar/years`: loaded years with their special days.
+#[utoipa::path(
+    get,
+    path = "/calendar/years",
+    tag = "calendar",
+    responses(
+        (status = 200, description = "已载入的年份 — loaded years", body = Vec<YearView>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn list_years(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -63,13 +94,28 @@ pub async fn list_years(
 }
 
 /// The years a load wrote.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Loaded {
+    /// 载入或替换的年份 — the years loaded or replaced.
     years: Vec<i32>,
 }
 
 /// `PUT /api/v1/calendar/years` with a calendar TSV body (`date<TAB>holiday|workday<TAB>name`
 /// lines and a `# years: 2027` line): loads or replaces those years, all or nothing.
+#[utoipa::path(
+    put,
+    path = "/calendar/years",
+    tag = "calendar",
+    request_body(content = String, content_type = "text/plain", description = "工作日历文件：`# years: 2027` 一行，及 `日期<TAB>holiday|workday<TAB>名称` 各行 — a calendar file"),
+    responses(
+        (status = 200, description = "已载入 — loaded", body = Loaded),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn load_years(
     State(app): State<AppState>,
     Auth(actor, _): Auth,

@@ -34,7 +34,37 @@ pub(crate) fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `POST /api/v1/materials/{id}/files` with the file as the body and `X-File-Name`.
+/// `POST /api/v1/materials/{id}/files` with the file as the body and `X-File-Name`: 201, or
+/// 200 with the stored file when this material already holds the same bytes.
+#[utoipa::path(
+    post,
+    path = "/materials/{id}/files",
+    tag = "files",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "材料编号 — the material's row id"),
+        ("X-File-Name" = Option<String>, Header, description = "原文件名（UTF-8，百分号编码）— the original file name, percent-encoded UTF-8"),
+    ),
+    request_body(
+        description = "扫描件本身（PDF、OFD、TIFF、JPEG、PNG、JP2；其他格式存入但不符合归档要求）— the file's bytes",
+        content(
+            (crate::openapi::FileBytes = "application/pdf"),
+            (crate::openapi::FileBytes = "image/tiff"),
+            (crate::openapi::FileBytes = "image/jpeg"),
+            (crate::openapi::FileBytes = "image/png"),
+            (crate::openapi::FileBytes = "application/octet-stream"),
+        )
+    ),
+    responses(
+        (status = 201, description = "已入库 — stored", body = FileView),
+        (status = 200, description = "该材料已有相同内容的文件：返回原文件，未重复写入 — the same bytes are already stored for this material", body = FileView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn upload_file(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -49,13 +79,35 @@ pub async fn upload_file(
         .and_then(percent_decode);
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = StreamReader::new(stream);
-    let view = app
-        .ingest_file(&actor, material, name.as_deref(), reader)
+    let (view, created) = app
+        .store_file(&actor, material, name.as_deref(), reader)
         .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    // A retried upload of the same bytes for the same material is answered with the file
+    // already stored: 200 instead of 201, nothing written twice.
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view)))
 }
 
 /// `GET /api/v1/materials/{id}/files`.
+#[utoipa::path(
+    get,
+    path = "/materials/{id}/files",
+    tag = "files",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "材料编号 — the material's row id"),
+    ),
+    responses(
+        (status = 200, description = "电子文件 — the scans", body = Vec<FileView>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn list_files(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -67,10 +119,12 @@ pub async fn list_files(
 }
 
 /// Options of a download.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadQuery {
     /// `masked` (default) or `full`: the identity number in the S6.1 download name.
+    #[param(pattern = "^(full|masked)$")]
     pub name: Option<String>,
 }
 
@@ -89,6 +143,51 @@ fn rfc5987(s: &str) -> String {
 
 /// `GET /api/v1/files/{id}/content`: the decrypted file, streamed; a single `Range: bytes=…`
 /// gets `206 Partial Content` (or `416` when it does not fit), so PDF viewers can seek.
+#[utoipa::path(
+    get,
+    path = "/files/{id}/content",
+    tag = "files",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "电子文件编号 — the file's row id"),
+        DownloadQuery,
+        ("Range" = Option<String>, Header, description = "只取一段：`bytes=起-止`、`bytes=起-` 或 `bytes=-末尾字节数` — a single byte range"),
+    ),
+    responses(
+        (status = 200, description = "解密后的文件 — the decrypted file", content(
+            (crate::openapi::FileBytes = "application/pdf"),
+            (crate::openapi::FileBytes = "application/ofd"),
+            (crate::openapi::FileBytes = "image/tiff"),
+            (crate::openapi::FileBytes = "image/jpeg"),
+            (crate::openapi::FileBytes = "image/png"),
+            (crate::openapi::FileBytes = "image/jp2"),
+            (crate::openapi::FileBytes = "application/octet-stream"),
+        ), headers(
+            ("Content-Disposition" = String, description = "按 S6.1 命名（号码默认脱敏）— named by the S6.1 rule"),
+            ("Accept-Ranges" = String, description = "bytes"),
+        )),
+        (status = 206, description = "所请求的一段 — the range asked for", content(
+            (crate::openapi::FileBytes = "application/pdf"),
+            (crate::openapi::FileBytes = "application/ofd"),
+            (crate::openapi::FileBytes = "image/tiff"),
+            (crate::openapi::FileBytes = "image/jpeg"),
+            (crate::openapi::FileBytes = "image/png"),
+            (crate::openapi::FileBytes = "image/jp2"),
+            (crate::openapi::FileBytes = "application/octet-stream"),
+        ), headers(
+            ("Content-Range" = String, description = "bytes 起-止/总长"),
+            ("Content-Disposition" = String, description = "按 S6.1 命名 — named by the S6.1 rule"),
+            ("Accept-Ranges" = String, description = "bytes"),
+        )),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 416, description = "所请求的范围超出文件长度 — the range does not fit the file", headers(
+            ("Content-Range" = String, description = "bytes */总长"),
+        )),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn download_file(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -173,6 +272,21 @@ pub async fn download_file(
 }
 
 /// `GET /api/v1/files/{id}/checks`: the four-property report made at ingest (四性检测).
+#[utoipa::path(
+    get,
+    path = "/files/{id}/checks",
+    tag = "files",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "电子文件编号 — the file's row id"),
+    ),
+    responses(
+        (status = 200, description = "四性检测报告 — the four-property report", body = dangan_app::four::FourPropertyReport),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn file_checks(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -184,7 +298,7 @@ pub async fn file_checks(
 }
 
 /// The body of a withdrawal.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawForm {
     /// 撤回原因
@@ -193,6 +307,26 @@ pub struct WithdrawForm {
 
 /// `POST /api/v1/files/{id}/withdraw`: removes a scan uploaded by mistake before its volume is
 /// sealed (204).
+#[utoipa::path(
+    post,
+    path = "/files/{id}/withdraw",
+    tag = "files",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "电子文件编号 — the file's row id"),
+    ),
+    request_body = WithdrawForm,
+    responses(
+        (status = 204, description = "已撤回 — withdrawn"),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn withdraw_file(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -205,6 +339,16 @@ pub async fn withdraw_file(
 }
 
 /// `GET /api/v1/backups`: the latest backup runs of every target, newest first (备份状态).
+#[utoipa::path(
+    get,
+    path = "/backups",
+    tag = "files",
+    responses(
+        (status = 200, description = "最近的备份 — the latest backup runs", body = Vec<dangan_app::backup::BackupRun>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn backup_runs(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -213,6 +357,16 @@ pub async fn backup_runs(
 }
 
 /// `GET /api/v1/vault/scrubs`: the latest 巡检 runs (scheduled or by hand), newest first.
+#[utoipa::path(
+    get,
+    path = "/vault/scrubs",
+    tag = "files",
+    responses(
+        (status = 200, description = "最近的巡检 — the latest scrub runs", body = Vec<dangan_app::files::ScrubRun>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn scrub_runs(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -221,6 +375,21 @@ pub async fn scrub_runs(
 }
 
 /// `GET /api/v1/files/{id}/verification`: digests and seal checked now.
+#[utoipa::path(
+    get,
+    path = "/files/{id}/verification",
+    tag = "files",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "电子文件编号 — the file's row id"),
+    ),
+    responses(
+        (status = 200, description = "校验结果 — the verification", body = FileVerification),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn verify_file(
     State(app): State<AppState>,
     Auth(actor, _): Auth,

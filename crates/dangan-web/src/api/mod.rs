@@ -1,6 +1,7 @@
 //! JSON handlers under `/api/v1`, one module per area.
 
 pub mod admin;
+pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
@@ -9,6 +10,8 @@ pub mod events;
 pub mod files;
 pub mod health;
 pub mod my;
+pub mod outbox;
+pub mod person_changes;
 pub mod persons;
 pub mod print;
 pub mod reference;

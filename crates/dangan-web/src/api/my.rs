@@ -14,6 +14,17 @@ use crate::error::ApiError;
 use crate::extract::{AppState, Auth, row_id};
 
 /// `GET /api/v1/my/person`: the signed-in insured person's record.
+#[utoipa::path(
+    get,
+    path = "/my/person",
+    tag = "my",
+    responses(
+        (status = 200, description = "本人档案 — the insured person's own record", body = PersonView),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn my_person(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -22,6 +33,17 @@ pub async fn my_person(
 }
 
 /// `GET /api/v1/my/events`: the signed-in insured person's business and materials.
+#[utoipa::path(
+    get,
+    path = "/my/events",
+    tag = "my",
+    responses(
+        (status = 200, description = "本人的业务与材料 — own business events and materials", body = Vec<EventView>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn my_events(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -31,6 +53,21 @@ pub async fn my_events(
 
 /// `POST /api/v1/persons/{id}/account`: opens or resets the person's online account (201) and
 /// returns the generated first password, once.
+#[utoipa::path(
+    post,
+    path = "/persons/{id}/account",
+    tag = "persons",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "参保人编号 — the person's row id"),
+    ),
+    responses(
+        (status = 201, description = "已开通或重置；初始密码只在此处出现一次 — opened or reset; the first password is shown only here", body = OpenedAccount),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn open_account(
     State(app): State<AppState>,
     Auth(actor, _): Auth,

@@ -14,6 +14,22 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
 
 /// `POST /api/v1/persons`: registers a person (201).
+#[utoipa::path(
+    post,
+    path = "/persons",
+    tag = "persons",
+    request_body = PersonInput,
+    responses(
+        (status = 201, description = "已登记 — registered", body = PersonView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn create_person(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -26,6 +42,21 @@ pub async fn create_person(
 }
 
 /// `POST /api/v1/persons/search` with `{"id_number"|"name"|"division_code", "page", "per_page"}`.
+#[utoipa::path(
+    post,
+    path = "/persons/search",
+    tag = "persons",
+    request_body = PersonQuery,
+    responses(
+        (status = 200, description = "一页结果（号码脱敏）— one page of matches, identity numbers masked", body = Page<PersonSummary>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn search_persons(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -35,16 +66,41 @@ pub async fn search_persons(
 }
 
 /// Query-string filters of `GET /api/v1/persons`: no identity number here, on purpose.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// 姓名前缀 — name prefix.
     name: Option<String>,
+    /// 县级行政区划代码 — county-level division code.
+    #[param(pattern = "^[0-9]{6}$")]
     division_code: Option<String>,
+    /// 页码，从1起 — page number from 1.
+    #[param(minimum = 1)]
     page: Option<u32>,
+    /// 每页条数（1–200，默认50）— page size.
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u32>,
+    /// 不允许：公民身份号码不能放在网址中，带上即 400 `id_number_in_url`；请用
+    /// `POST /persons/search` — refused: identity numbers never go in a URL.
     id_number: Option<String>,
 }
 
 /// `GET /api/v1/persons?name=&division_code=&page=&per_page=`.
+#[utoipa::path(
+    get,
+    path = "/persons",
+    tag = "persons",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "一页结果（号码脱敏）— one page of matches, identity numbers masked", body = Page<PersonSummary>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn list_persons(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -69,6 +125,21 @@ pub async fn list_persons(
 }
 
 /// `GET /api/v1/persons/{id}`.
+#[utoipa::path(
+    get,
+    path = "/persons/{id}",
+    tag = "persons",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "参保人编号 — the person's row id"),
+    ),
+    responses(
+        (status = 200, description = "参保人 — the person", body = PersonView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn get_person(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -79,6 +150,21 @@ pub async fn get_person(
 }
 
 /// `GET /api/v1/persons/{id}/events`.
+#[utoipa::path(
+    get,
+    path = "/persons/{id}/events",
+    tag = "persons",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "参保人编号 — the person's row id"),
+    ),
+    responses(
+        (status = 200, description = "业务与材料 — business events and materials", body = Vec<EventView>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn list_person_events(
     State(app): State<AppState>,
     Auth(actor, _): Auth,

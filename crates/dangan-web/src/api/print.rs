@@ -178,6 +178,21 @@ fn volume_html(v: &VolumeView) -> Html<String> {
 }
 
 /// `GET /api/v1/handovers/{id}/print`.
+#[utoipa::path(
+    get,
+    path = "/handovers/{id}/print",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "交接单编号 — the handover list's row id"),
+    ),
+    responses(
+        (status = 200, description = "档案材料交接表（A4 打印页）— the printable handover list", body = String, content_type = "text/html"),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn print_handover(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -188,6 +203,21 @@ pub async fn print_handover(
 }
 
 /// `GET /api/v1/volumes/{id}/print`: cover, spine label, contents list and 备考表.
+#[utoipa::path(
+    get,
+    path = "/volumes/{id}/print",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "案卷编号 — the volume's row id"),
+    ),
+    responses(
+        (status = 200, description = "案卷封面、脊背、卷内目录和备考表（A4 打印页）— the printable volume", body = String, content_type = "text/html"),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn print_volume(
     State(app): State<AppState>,
     Auth(actor, _): Auth,

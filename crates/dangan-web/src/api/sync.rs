@@ -11,6 +11,21 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth};
 
 /// `POST /api/v1/sync/contributions`
+#[utoipa::path(
+    post,
+    path = "/sync/contributions",
+    tag = "sync",
+    request_body = Batch<ContributionRecord>,
+    responses(
+        (status = 200, description = "已处理；逐条列出被拒记录 — applied; every rejected record listed", body = SyncReport),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn contributions(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -20,6 +35,21 @@ pub async fn contributions(
 }
 
 /// `POST /api/v1/sync/benefits`
+#[utoipa::path(
+    post,
+    path = "/sync/benefits",
+    tag = "sync",
+    request_body = Batch<BenefitRecord>,
+    responses(
+        (status = 200, description = "已处理；逐条列出被拒记录 — applied; every rejected record listed", body = SyncReport),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn benefits(
     State(app): State<AppState>,
     Auth(actor, _): Auth,

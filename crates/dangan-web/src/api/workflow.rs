@@ -19,6 +19,21 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
 
 /// `GET /api/v1/tasks?post=collection|organising&state=open|overdue|done`.
+#[utoipa::path(
+    get,
+    path = "/tasks",
+    tag = "workflow",
+    params(
+        TaskQuery,
+    ),
+    responses(
+        (status = 200, description = "任务 — tasks", body = Vec<TaskView>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn list_tasks(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -28,6 +43,23 @@ pub async fn list_tasks(
 }
 
 /// `POST /api/v1/handovers`: the collection post hands materials over (201).
+#[utoipa::path(
+    post,
+    path = "/handovers",
+    tag = "workflow",
+    request_body = HandoverInput,
+    responses(
+        (status = 201, description = "交接单 — the handover list", body = HandoverView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn create_handover(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -40,6 +72,21 @@ pub async fn create_handover(
 }
 
 /// `GET /api/v1/handovers/{id}`.
+#[utoipa::path(
+    get,
+    path = "/handovers/{id}",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "交接单编号 — the handover list's row id"),
+    ),
+    responses(
+        (status = 200, description = "交接单 — the handover list", body = HandoverView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn get_handover(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -51,6 +98,26 @@ pub async fn get_handover(
 }
 
 /// `POST /api/v1/handovers/{id}/confirm`: the archive post confirms item by item.
+#[utoipa::path(
+    post,
+    path = "/handovers/{id}/confirm",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "交接单编号 — the handover list's row id"),
+    ),
+    request_body = ConfirmInput,
+    responses(
+        (status = 200, description = "已确认 — confirmed", body = HandoverView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn confirm_handover(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -64,12 +131,30 @@ pub async fn confirm_handover(
 }
 
 /// Filter of the supplement list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StateQuery {
+    /// `open`、`supplemented` 或 `missing`（不填为全部）— the state to list.
+    #[param(pattern = "^(open|supplemented|missing)$")]
     state: Option<String>,
 }
 
 /// `GET /api/v1/supplements?state=open|supplemented|missing`.
+#[utoipa::path(
+    get,
+    path = "/supplements",
+    tag = "workflow",
+    params(
+        StateQuery,
+    ),
+    responses(
+        (status = 200, description = "补件 — supplement requests", body = Vec<SupplementView>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn list_supplements(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -79,6 +164,26 @@ pub async fn list_supplements(
 }
 
 /// `POST /api/v1/supplements/{id}/contact`: records whom was contacted and how.
+#[utoipa::path(
+    post,
+    path = "/supplements/{id}/contact",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "补件编号 — the supplement request's row id"),
+    ),
+    request_body = ContactInput,
+    responses(
+        (status = 200, description = "已记录 — recorded", body = SupplementView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn contact_supplement(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -92,6 +197,26 @@ pub async fn contact_supplement(
 }
 
 /// `POST /api/v1/supplements/{id}/fulfil`: files the supplemented material (marked 补件).
+#[utoipa::path(
+    post,
+    path = "/supplements/{id}/fulfil",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "补件编号 — the supplement request's row id"),
+    ),
+    request_body = FulfilInput,
+    responses(
+        (status = 200, description = "已补件 — supplemented", body = SupplementView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn fulfil_supplement(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -105,12 +230,33 @@ pub async fn fulfil_supplement(
 }
 
 /// The explanation of a closure.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CloseForm {
+    /// 情况说明 — why the material cannot be obtained.
     explanation: String,
 }
 
 /// `POST /api/v1/supplements/{id}/close`: closes as 材料缺失 with an explanation.
+#[utoipa::path(
+    post,
+    path = "/supplements/{id}/close",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "补件编号 — the supplement request's row id"),
+    ),
+    request_body = CloseForm,
+    responses(
+        (status = 200, description = "已结案为材料缺失 — closed as missing", body = SupplementView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn close_supplement(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -128,9 +274,16 @@ pub async fn close_supplement(
 }
 
 /// Year and class of a volume build or list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GroupForm {
+    /// 年度 — the year.
+    #[schema(minimum = 1950, maximum = 2200)]
+    #[param(minimum = 1950, maximum = 2200)]
     year: i32,
+    /// 业务类别代码 — the business class code.
+    #[schema(pattern = "^(registration|contribution|benefit|transfer)$")]
+    #[param(pattern = "^(registration|contribution|benefit|transfer)$")]
     business_class: String,
 }
 
@@ -140,6 +293,21 @@ fn class(s: &str) -> Result<BusinessClass, ApiError> {
 }
 
 /// `POST /api/v1/volumes/build` with `{"year", "business_class"}`: rebuilds the drafts.
+#[utoipa::path(
+    post,
+    path = "/volumes/build",
+    tag = "workflow",
+    request_body = GroupForm,
+    responses(
+        (status = 200, description = "重新组卷后的草稿 — the rebuilt drafts", body = Vec<VolumeView>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn build_volumes(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -152,6 +320,21 @@ pub async fn build_volumes(
 }
 
 /// `GET /api/v1/volumes?year=&business_class=`.
+#[utoipa::path(
+    get,
+    path = "/volumes",
+    tag = "workflow",
+    params(
+        GroupForm,
+    ),
+    responses(
+        (status = 200, description = "案卷 — volumes", body = Vec<VolumeView>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn list_volumes(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -164,6 +347,21 @@ pub async fn list_volumes(
 }
 
 /// `GET /api/v1/volumes/{id}`: a volume with its contents list.
+#[utoipa::path(
+    get,
+    path = "/volumes/{id}",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "案卷编号 — the volume's row id"),
+    ),
+    responses(
+        (status = 200, description = "案卷及卷内目录 — the volume and its contents", body = VolumeView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn get_volume(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -175,6 +373,23 @@ pub async fn get_volume(
 }
 
 /// `POST /api/v1/volumes/{id}/seal`: allocates the archive number and freezes the volume.
+#[utoipa::path(
+    post,
+    path = "/volumes/{id}/seal",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "案卷编号 — the volume's row id"),
+    ),
+    responses(
+        (status = 200, description = "已封卷 — sealed", body = VolumeView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn seal_volume(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -187,12 +402,33 @@ pub async fn seal_volume(
 }
 
 /// A 备考 note.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NoteForm {
+    /// 备考 — the note.
     note: String,
 }
 
 /// `PUT /api/v1/volumes/{id}/note`: the 备考 note of a draft (a sealed volume refuses).
+#[utoipa::path(
+    put,
+    path = "/volumes/{id}/note",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "案卷编号 — the volume's row id"),
+    ),
+    request_body = NoteForm,
+    responses(
+        (status = 200, description = "已保存 — saved", body = VolumeView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn set_volume_note(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -206,6 +442,25 @@ pub async fn set_volume_note(
 }
 
 /// `POST /api/v1/persons/{id}/corrections`: corrects a field with proof (201).
+#[utoipa::path(
+    post,
+    path = "/persons/{id}/corrections",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "参保人编号 — the person's row id"),
+    ),
+    request_body = CorrectionInput,
+    responses(
+        (status = 201, description = "已更正 — corrected", body = CorrectionView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn correct_person(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -222,6 +477,21 @@ pub async fn correct_person(
 }
 
 /// `GET /api/v1/persons/{id}/corrections`: the modification records.
+#[utoipa::path(
+    get,
+    path = "/persons/{id}/corrections",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "参保人编号 — the person's row id"),
+    ),
+    responses(
+        (status = 200, description = "修改记录 — the corrections", body = Vec<CorrectionView>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn list_corrections(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -233,15 +503,27 @@ pub async fn list_corrections(
     ))
 }
 
-/// `GET /api/v1/outbox`: corrections waiting to be sent to the business system.
-pub async fn list_outbox(
-    State(app): State<AppState>,
-    Auth(actor, _): Auth,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
-    Ok(Json(app.pending_outbox(&actor).await?))
-}
-
 /// `POST /api/v1/materials/{id}/damage`.
+#[utoipa::path(
+    post,
+    path = "/materials/{id}/damage",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "材料编号 — the material's row id"),
+    ),
+    request_body = DamageInput,
+    responses(
+        (status = 200, description = "损毁与丢失记录 — damage and loss history", body = MaterialIncidents),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn record_damage(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -255,6 +537,26 @@ pub async fn record_damage(
 }
 
 /// `POST /api/v1/damage/{id}/repair`.
+#[utoipa::path(
+    post,
+    path = "/damage/{id}/repair",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "损毁记录编号 — the damage report's row id"),
+    ),
+    request_body = RepairInput,
+    responses(
+        (status = 200, description = "损毁与丢失记录 — damage and loss history", body = MaterialIncidents),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn record_repair(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -268,6 +570,26 @@ pub async fn record_repair(
 }
 
 /// `POST /api/v1/materials/{id}/loss`: reports a loss (the item becomes 档案丢失).
+#[utoipa::path(
+    post,
+    path = "/materials/{id}/loss",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "材料编号 — the material's row id"),
+    ),
+    request_body = LossInput,
+    responses(
+        (status = 200, description = "损毁与丢失记录 — damage and loss history", body = MaterialIncidents),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn record_loss(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -281,6 +603,25 @@ pub async fn record_loss(
 }
 
 /// `PUT /api/v1/losses/{id}/steps`: the emergency checklist.
+#[utoipa::path(
+    put,
+    path = "/losses/{id}/steps",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "丢失记录编号 — the loss report's row id"),
+    ),
+    request_body = LossSteps,
+    responses(
+        (status = 200, description = "损毁与丢失记录 — damage and loss history", body = MaterialIncidents),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn loss_steps(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
@@ -294,6 +635,21 @@ pub async fn loss_steps(
 }
 
 /// `GET /api/v1/materials/{id}/incidents`: damage and loss history.
+#[utoipa::path(
+    get,
+    path = "/materials/{id}/incidents",
+    tag = "workflow",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "材料编号 — the material's row id"),
+    ),
+    responses(
+        (status = 200, description = "损毁与丢失记录 — damage and loss history", body = MaterialIncidents),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn material_incidents(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
