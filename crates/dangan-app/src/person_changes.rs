@@ -22,7 +22,7 @@ use dangan_store::persons::{self, PersonId};
 
 use crate::audit::{Op, Outcome};
 use crate::roles::{Actor, UseCase};
-use crate::sync::{MAX_BATCH, Reject, source_system};
+use crate::sync::{MAX_BATCH, Reject, reject, source_id as check_source_id, source_system};
 use crate::{App, AppError, AppResult, today};
 
 /// One change as sent.
@@ -195,28 +195,6 @@ fn check_date(s: &str, today: NaiveDate) -> AppResult<NaiveDate> {
         )));
     }
     Ok(d)
-}
-
-fn check_source_id(s: &str) -> AppResult<String> {
-    let t = s.trim();
-    if t.is_empty() || t.chars().count() > 64 || t.chars().any(char::is_control) {
-        return Err(AppError::invalid_with(
-            "invalid_source_id",
-            Some("source_id"),
-            "source_id 不能为空，且不超过64个字符",
-        ));
-    }
-    Ok(t.to_owned())
-}
-
-fn reject(index: usize, source_id: &str, e: &AppError) -> Reject {
-    Reject {
-        index,
-        source_id: source_id.to_owned(),
-        field: e.field().unwrap_or_default().to_owned(),
-        code: e.code().to_owned(),
-        message: e.to_string(),
-    }
 }
 
 /// Sets the person's field of `kind`'s group to the change in force today, if there is one.

@@ -138,7 +138,8 @@ pub struct SyncReport {
     pub rejected: Vec<Reject>,
 }
 
-fn reject(index: usize, source_id: &str, e: &AppError) -> Reject {
+/// The report line of a refused record.
+pub(crate) fn reject(index: usize, source_id: &str, e: &AppError) -> Reject {
     Reject {
         index,
         source_id: source_id.to_owned(),
@@ -176,7 +177,8 @@ pub fn parse_yuan(field: &str, v: &Value) -> AppResult<i64> {
     Ok(whole * 100 + frac)
 }
 
-fn source_id(s: &str) -> AppResult<String> {
+/// Checks a record's source id: 1 to 64 characters, no control characters.
+pub(crate) fn source_id(s: &str) -> AppResult<String> {
     let t = s.trim();
     if t.is_empty() || t.chars().count() > 64 || t.chars().any(char::is_control) {
         return Err(AppError::invalid_with(

@@ -4,56 +4,19 @@
 //! metadata knows.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+mod common;
+use common::dangan;
+
 const PASSWORD: &str = "archive-pass-2026";
-
-fn dangan(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dangan"));
-    c.env_remove("DANGAN_DATABASE_URL")
-        .env("DANGAN_LOG", "warn")
-        .env("DANGAN_DATA_DIR", data);
-    c
-}
-
-/// Starts `serve` and returns it with its address once it listens.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the child is returned to the caller, which waits for it"
-)]
-fn serve(data: &Path) -> (Child, String) {
-    let mut child = dangan(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn dangan");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("serve prints its address");
-        if let Some(rest) = line.split("http://").nth(1) {
-            let addr = rest.split_whitespace().next().expect("address").to_owned();
-            return (child, format!("http://{addr}"));
-        }
-    }
-}
 
 fn add_archivist(data: &Path) {
     let mut child = dangan(data)
@@ -111,7 +74,7 @@ async fn every_acknowledged_upload_survives_sigkill_and_nothing_half_written_is_
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     add_archivist(data);
-    let (mut child, base) = serve(data);
+    let (mut child, base) = common::serve(data, "127.0.0.1:0");
     let client = reqwest::Client::new();
     let token = login(&client, &base).await;
     let res = client
@@ -184,7 +147,7 @@ async fn every_acknowledged_upload_survives_sigkill_and_nothing_half_written_is_
     assert!(acknowledged.len() >= 12);
 
     // Restart: every acknowledged scan is listed with its digest.
-    let (child, base) = serve(data);
+    let (child, base) = common::serve(data, "127.0.0.1:0");
     let token = login(&client, &base).await;
     let listed: Vec<Value> = client
         .get(format!("{base}/api/v1/materials/{material}/files"))

@@ -2,22 +2,16 @@
 //! server is killed with SIGKILL while a sync batch is in flight and while the simulator is
 //! filing business; after a restart and a replay every record is there exactly once.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
-fn dangan(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dangan"));
-    c.env_remove("DANGAN_DATABASE_URL")
-        .env("DANGAN_LOG", "warn")
-        .env("DANGAN_DATA_DIR", data);
-    c
-}
+mod common;
+use common::dangan;
 
 /// A port that was free a moment ago, so that a restarted server listens where clients expect.
 fn free_port() -> u16 {
@@ -28,34 +22,8 @@ fn free_port() -> u16 {
 }
 
 /// Starts `serve` on `port` and returns once it listens.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the child is returned to the caller, which kills and waits for it"
-)]
 fn serve(data: &Path, port: u16) -> Child {
-    let mut child = dangan(data)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn dangan");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("serve prints its address");
-        if line.contains("http://") {
-            return child;
-        }
-    }
+    common::serve(data, &format!("127.0.0.1:{port}")).0
 }
 
 /// A machine token with the scopes the business system needs, made with `dangan user token`.
