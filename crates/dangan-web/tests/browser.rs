@@ -860,6 +860,21 @@ async fn users_supplements_corrections_damage_and_the_catalogue_work_from_their_
     expect_text(c, "#corrections", "陈拾贰").await;
     screenshot(c, "17-corrections").await;
 
+    // No webhook is configured here: the correction waits to go back to the business system.
+    click(c, "nav.side a[href='/outbox']").await;
+    let row = expect_text(c, "#outbox", "陈拾贰").await;
+    assert!(row.contains("姓名") && row.contains("尚未尝试"), "{row}");
+    assert!(
+        !row.contains(&p.id_number),
+        "no identity number in the list: {row}"
+    );
+    click(c, "#outbox button").await;
+    expect_text(c, "#done", "重新回传").await;
+    fill(c, "#outbox_id", "999999").await;
+    click(c, "#resend-form button").await;
+    expect_text(c, "#error", "未找到该回传记录").await;
+    screenshot(c, "17b-outbox").await;
+
     c.goto(&format!(
         "{base}/materials/{}?person={}",
         ev.materials[0].id, p.id

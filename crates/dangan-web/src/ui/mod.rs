@@ -57,6 +57,9 @@ pub fn routes() -> Router<AppState> {
             "/persons/{id}/corrections",
             get(pages::corrections).post(pages::correction_create),
         )
+        .route("/outbox", get(pages::outbox))
+        .route("/outbox/resend", post(pages::outbox_resend_by_id))
+        .route("/outbox/{id}/resend", post(pages::outbox_resend))
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
         .route("/files/{id}", get(pages::file_view))
