@@ -437,10 +437,7 @@ impl App {
             Inserted::Existing(id) => (id, false),
             Inserted::New(id, _) => (id, true),
         };
-        let row = events::get(&mut tx, event_id)
-            .await?
-            .ok_or_else(|| AppError::Internal("recorded event not found".to_owned()))?;
-        let event = load_view(&mut tx, row).await?;
+        let event = view(&mut tx, event_id).await?;
         tx.commit().await?;
         Ok(Recorded { created, event })
     }
@@ -509,10 +506,7 @@ impl App {
             self.open_task(tx, Kind::Collection, event_id.0, &title, p.business_date)
                 .await?;
         }
-        let row = events::get(tx, event_id)
-            .await?
-            .ok_or_else(|| AppError::Internal("inserted event not found".to_owned()))?;
-        let event = load_view(tx, row).await?;
+        let event = view(tx, event_id).await?;
         // 前置审核 (S4.1): what is missing becomes supplement requests at once, never nothing.
         let missing: Vec<(MaterialCode, String)> = event
             .completeness

@@ -6,8 +6,6 @@
 //! force is kept in the history but does not overwrite the newer one, and the answer says so; a
 //! status change after a recorded death is refused. Nothing is dropped silently.
 
-use std::collections::HashMap;
-
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,11 +16,13 @@ use dangan_domain::person::{ContributionTier, InsuranceStatus};
 use dangan_store::Tx;
 use dangan_store::corrections::{PersonField, update_person_field};
 use dangan_store::person_changes::{self, ChangeRow, NewChange};
-use dangan_store::persons::{self, PersonId};
+use dangan_store::persons::PersonId;
 
 use crate::audit::{Op, Outcome};
 use crate::roles::{Actor, UseCase};
-use crate::sync::{MAX_BATCH, Reject, reject, source_id as check_source_id, source_system};
+use crate::sync::{
+    Reject, check_batch, person_ids, person_not_found, reject, source_id as check_source_id,
+};
 use crate::{App, AppError, AppResult, today};
 
 /// One change as sent.
@@ -238,14 +238,7 @@ impl App {
         batch: &PersonChangeBatch,
     ) -> AppResult<ChangeReport> {
         self.authorize(actor, UseCase::SyncRecords).await?;
-        let system = source_system(&batch.source_system)?;
-        if batch.records.len() > MAX_BATCH {
-            return Err(AppError::invalid_with(
-                "batch_too_large",
-                Some("records"),
-                format!("一批最多{MAX_BATCH}条记录"),
-            ));
-        }
+        let system = check_batch(&batch.source_system, batch.records.len())?;
         let today = today();
         let mut report = ChangeReport {
             accepted: 0,
@@ -253,39 +246,29 @@ impl App {
             rejected: Vec::new(),
             superseded: Vec::new(),
         };
-        let mut people: HashMap<String, Option<PersonId>> = HashMap::new();
         let mut tx = self.store.begin_write().await?;
+        let ids = person_ids(
+            &mut tx,
+            batch.records.iter().map(|r| r.id_number.as_str()),
+            today,
+        )
+        .await?;
         for (index, r) in batch.records.iter().enumerate() {
-            let checked = async {
+            let checked = (|| {
                 let source_id = check_source_id(&r.source_id)?;
                 let kind = Kind::parse(&r.kind)?;
                 let value = check_value(kind, r.value.as_ref())?;
                 let date = check_date(&r.effective_date, today)?;
                 let number = IdNumber::parse(&r.id_number, today)
                     .map_err(|e| AppError::invalid("id_number", &e))?;
-                let person = match people.get(number.as_str()) {
-                    Some(p) => *p,
-                    None => {
-                        let p = persons::find_by_id_number(&mut tx, number.as_str())
-                            .await?
-                            .map(|p| p.id);
-                        people.insert(number.as_str().to_owned(), p);
-                        p
-                    }
-                }
-                .ok_or_else(|| {
-                    AppError::invalid_with(
-                        "person_not_found",
-                        Some("id_number"),
-                        "未找到该参保人，请先同步参保登记",
-                    )
-                })?;
+                let person = ids
+                    .get(number.as_str())
+                    .copied()
+                    .ok_or_else(person_not_found)?;
                 Ok::<_, AppError>((source_id, kind, value, date, person))
-            }
-            .await;
+            })();
             let (source_id, kind, value, date, person) = match checked {
                 Ok(c) => c,
-                Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
                 Err(e) => {
                     report.rejected.push(reject(index, &r.source_id, &e));
                     continue;

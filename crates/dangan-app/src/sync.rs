@@ -208,7 +208,8 @@ pub fn source_system(s: &str) -> AppResult<String> {
     Ok(t.to_owned())
 }
 
-fn person_not_found() -> AppError {
+/// The refusal of a record whose person is not registered.
+pub(crate) fn person_not_found() -> AppError {
     AppError::invalid_with(
         "person_not_found",
         Some("id_number"),
@@ -444,16 +445,58 @@ pub(crate) async fn person_ids<'a>(
     Ok(ledger::person_ids(tx, &refs).await?.into_iter().collect())
 }
 
+/// Checks a batch's own fields: its size and the sending system's name (returned checked).
+pub(crate) fn check_batch(source_system_name: &str, records: usize) -> AppResult<String> {
+    if records > MAX_BATCH {
+        return Err(AppError::invalid_with(
+            "batch_too_large",
+            Some("records"),
+            format!("一批最多 {MAX_BATCH} 条记录"),
+        ));
+    }
+    source_system(source_system_name)
+}
+
 impl App {
-    fn check_batch<T>(&self, batch: &Batch<T>) -> AppResult<String> {
-        if batch.records.len() > MAX_BATCH {
-            return Err(AppError::invalid_with(
-                "batch_too_large",
-                Some("records"),
-                format!("一批最多 {MAX_BATCH} 条记录"),
-            ));
+    /// One sync batch: every record checked by `check` with the batch's persons looked up
+    /// together, the valid ones written by `write` in one transaction with one log entry
+    /// `action`, every refused one reported.
+    async fn sync_batch<R, T>(
+        &self,
+        actor: &Actor,
+        batch: &Batch<R>,
+        action: &'static str,
+        keys: impl Fn(&R) -> (&str, &str),
+        check: impl Fn(&R, &str, NaiveDate, &dyn Fn(&str) -> Option<PersonId>) -> AppResult<T>,
+        write: impl AsyncFnOnce(&mut dangan_store::Tx, &[T]) -> AppResult<()>,
+    ) -> AppResult<SyncReport> {
+        self.authorize(actor, UseCase::SyncRecords).await?;
+        let system = check_batch(&batch.source_system, batch.records.len())?;
+        let today = today();
+        let mut tx = self.store.begin_write().await?;
+        let ids = person_ids(&mut tx, batch.records.iter().map(|r| keys(r).1), today).await?;
+        let lookup = |n: &str| ids.get(n).copied();
+        let mut valid = Vec::with_capacity(batch.records.len());
+        let mut rejected = Vec::new();
+        for (i, r) in batch.records.iter().enumerate() {
+            match check(r, &system, today, &lookup) {
+                Ok(v) => valid.push(v),
+                Err(e) => rejected.push(reject(i, keys(r).0, &e)),
+            }
         }
-        source_system(&batch.source_system)
+        write(&mut tx, &valid).await?;
+        let report = SyncReport {
+            accepted: valid.len(),
+            rejected,
+        };
+        let op = Op::new(action, "source_system", &system).detail(format!(
+            "{} accepted, {} rejected",
+            report.accepted,
+            report.rejected.len()
+        ));
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        tx.commit().await?;
+        Ok(report)
     }
 
     /// Upserts a batch of contribution records; see the module text.
@@ -462,37 +505,18 @@ impl App {
         actor: &Actor,
         batch: &Batch<ContributionRecord>,
     ) -> AppResult<SyncReport> {
-        self.authorize(actor, UseCase::SyncRecords).await?;
-        let system = self.check_batch(batch)?;
-        let today = today();
-        let mut tx = self.store.begin_write().await?;
-        let ids = person_ids(
-            &mut tx,
-            batch.records.iter().map(|r| r.id_number.as_str()),
-            today,
+        self.sync_batch(
+            actor,
+            batch,
+            "sync.contributions",
+            |r| (r.source_id.as_str(), r.id_number.as_str()),
+            |r, system, today, lookup| check_contribution(r, system, today, lookup),
+            async |tx, valid| {
+                ledger::upsert_contributions(tx, valid, Utc::now()).await?;
+                Ok(())
+            },
         )
-        .await?;
-        let mut valid = Vec::with_capacity(batch.records.len());
-        let mut rejected = Vec::new();
-        for (i, r) in batch.records.iter().enumerate() {
-            match check_contribution(r, &system, today, |n| ids.get(n).copied()) {
-                Ok(c) => valid.push(c),
-                Err(e) => rejected.push(reject(i, &r.source_id, &e)),
-            }
-        }
-        ledger::upsert_contributions(&mut tx, &valid, Utc::now()).await?;
-        let report = SyncReport {
-            accepted: valid.len(),
-            rejected,
-        };
-        let op = Op::new("sync.contributions", "source_system", &system).detail(format!(
-            "{} accepted, {} rejected",
-            report.accepted,
-            report.rejected.len()
-        ));
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
-        Ok(report)
+        .await
     }
 
     /// Upserts a batch of benefit payments; see the module text.
@@ -501,37 +525,18 @@ impl App {
         actor: &Actor,
         batch: &Batch<BenefitRecord>,
     ) -> AppResult<SyncReport> {
-        self.authorize(actor, UseCase::SyncRecords).await?;
-        let system = self.check_batch(batch)?;
-        let today = today();
-        let mut tx = self.store.begin_write().await?;
-        let ids = person_ids(
-            &mut tx,
-            batch.records.iter().map(|r| r.id_number.as_str()),
-            today,
+        self.sync_batch(
+            actor,
+            batch,
+            "sync.benefits",
+            |r| (r.source_id.as_str(), r.id_number.as_str()),
+            |r, system, today, lookup| check_benefit(r, system, today, lookup),
+            async |tx, valid| {
+                ledger::upsert_benefits(tx, valid, Utc::now()).await?;
+                Ok(())
+            },
         )
-        .await?;
-        let mut valid = Vec::with_capacity(batch.records.len());
-        let mut rejected = Vec::new();
-        for (i, r) in batch.records.iter().enumerate() {
-            match check_benefit(r, &system, today, |n| ids.get(n).copied()) {
-                Ok(b) => valid.push(b),
-                Err(e) => rejected.push(reject(i, &r.source_id, &e)),
-            }
-        }
-        ledger::upsert_benefits(&mut tx, &valid, Utc::now()).await?;
-        let report = SyncReport {
-            accepted: valid.len(),
-            rejected,
-        };
-        let op = Op::new("sync.benefits", "source_system", &system).detail(format!(
-            "{} accepted, {} rejected",
-            report.accepted,
-            report.rejected.len()
-        ));
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
-        Ok(report)
+        .await
     }
 }
 
