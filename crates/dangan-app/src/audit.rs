@@ -5,15 +5,27 @@
 //! denied attempt is appended: who (kind, id, name, role), when, from where, what (action), on
 //! which record, with what result. Changes are logged in the same transaction as the change, so
 //! a change without its log entry cannot be committed. Identity numbers appear only masked.
+//!
+//! The log is a keyed hash chain with chained, signed anchors that are copied out of the
+//! database (`docs/audit-log.md`): [`writer`] writes and links entries, [`anchor`] signs and
+//! sends anchors to witnesses, [`verify`] checks everything, [`tsa`] adds RFC 3161 time-stamps.
+
+pub mod anchor;
+pub mod tsa;
+pub mod verify;
+mod writer;
+
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
 
-use dangan_domain::audit::{GENESIS, LogEntry, anchor_message, verify_chain};
-use dangan_store::Tx;
-use dangan_store::audit::{self, Anchor, LogFilter, NewEntry};
+use dangan_domain::audit::{ChainAlgorithm, ChainKey, EntryContent, LogEntry};
+use dangan_store::audit::{self, LogFilter};
 use dangan_store::persons::PersonId;
-use dangan_store::register;
+use dangan_store::{Store, Tx, register};
+
+pub use anchor::{WitnessCopy, WitnessSource};
+pub use verify::{CheckStatus, VerifyCheck, VerifyOptions, VerifyReport, verify_offline};
 
 use crate::roles::{Actor, Grant, Role, Subject, UseCase, grant};
 use crate::{App, AppError, AppResult};
@@ -72,9 +84,9 @@ pub(crate) fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn new_entry(actor: &Actor, op: &Op, outcome: Outcome) -> NewEntry {
+fn new_entry(actor: &Actor, op: &Op, outcome: Outcome) -> EntryContent {
     let (kind, id) = actor.subject.log_parts();
-    NewEntry {
+    EntryContent {
         at: stamp(Utc::now()),
         actor_kind: kind.to_owned(),
         actor_id: id,
@@ -119,7 +131,7 @@ pub struct LogQuery {
     /// Outcome.
     #[param(pattern = "^(ok|denied|not_found|invalid|failed)$")]
     pub outcome: Option<String>,
-    /// Entries before this sequence number (for paging back).
+    /// Entries written before this entry `id` (for paging back).
     pub before: Option<i64>,
     /// Page size (default 100).
     #[param(minimum = 1)]
@@ -165,21 +177,86 @@ impl LogQuery {
     }
 }
 
-/// The result of verifying the log.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct VerifyReport {
-    /// Whether chain, head and anchors are all intact.
-    pub ok: bool,
-    /// Entries checked.
-    pub entries: i64,
-    /// Anchors checked.
-    pub anchors: usize,
-    /// The first bad entry, if any.
-    pub first_bad_seq: Option<i64>,
-    /// What is wrong, in Chinese.
-    pub problem: Option<String>,
-    /// The head hash after the last good entry.
-    pub head_hash: String,
+/// How the log is anchored and witnessed (from configuration).
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// How often `serve` signs the head (`--anchor-minutes`); the verifier treats entries older
+    /// than two intervals without an anchor as tampering.
+    pub anchor_interval: Duration,
+    /// The chain's algorithm when the keyed chain begins (later it is what the key directory
+    /// says).
+    pub chain_algorithm: ChainAlgorithm,
+    /// The algorithm that signs anchors.
+    pub anchor_signature: crate::SealAlgorithm,
+    /// An external witness that receives every anchor as a signed POST.
+    pub witness_url: Option<String>,
+    /// An RFC 3161 time-stamping authority for the anchors.
+    pub tsa_url: Option<String>,
+    /// Backup targets that receive every anchor under `anchors/` (set by `serve`).
+    pub witness_targets: Vec<(String, dangan_vault::Target)>,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            anchor_interval: Duration::from_secs(600),
+            chain_algorithm: ChainAlgorithm::HmacSha256,
+            anchor_signature: crate::SealAlgorithm::Ed25519,
+            witness_url: None,
+            tsa_url: None,
+            witness_targets: Vec::new(),
+        }
+    }
+}
+
+/// The log of one app: the chain's key and set-up, and the writer.
+#[derive(Debug)]
+pub(crate) struct AuditLog {
+    pub(crate) key: ChainKey,
+    pub(crate) config: crate::keys::LogChainConfig,
+    writer: writer::Writer,
+}
+
+impl AuditLog {
+    /// Reads the chain's set-up from the key directory, or begins the keyed chain after the
+    /// unkeyed entries already in the database. Refuses a database with keyed entries and a key
+    /// directory without the set-up (keys not imported: the log could never verify).
+    pub(crate) async fn open(
+        store: &Store,
+        keys: &crate::KeyRing,
+        algorithm: ChainAlgorithm,
+    ) -> AppResult<AuditLog> {
+        let config = match keys.log_chain_config()? {
+            Some(c) => c,
+            None => {
+                let mut tx = store.begin().await?;
+                let keyed = audit::has_keyed_entries(&mut tx).await?;
+                let legacy_until = audit::last_unkeyed_seq(&mut tx).await?;
+                tx.rollback().await?;
+                if keyed {
+                    return Err(AppError::Conflict {
+                        code: "log_key_missing",
+                        field: None,
+                        message: format!(
+                            "操作日志已按密钥链记录，但密钥目录 {} 中没有日志密钥的设置（log-chain.json）：请先用 dangan key import 导入机构密钥",
+                            keys.dir().display()
+                        ),
+                    });
+                }
+                keys.begin_log_chain(crate::keys::LogChainConfig {
+                    algorithm,
+                    legacy_until,
+                })?
+            }
+        };
+        let key = keys.log_chain_key(config.algorithm);
+        let writer = writer::Writer::start(store, &key);
+        Ok(AuditLog {
+            key,
+            config,
+            writer,
+        })
+    }
 }
 
 impl App {
@@ -191,16 +268,33 @@ impl App {
         op: &Op,
         outcome: Outcome,
     ) -> AppResult<()> {
-        audit::append(tx, new_entry(actor, op, outcome)).await?;
+        audit::append(tx, &[new_entry(actor, op, outcome)], &self.audit.key).await?;
         Ok(())
     }
 
-    /// Appends an entry in a transaction of its own.
+    /// Appends an entry that records no change (a read, a denial): committed together with
+    /// whatever other such entries are waiting (group commit); returns once it is durable.
     pub(crate) async fn log(&self, actor: &Actor, op: &Op, outcome: Outcome) -> AppResult<()> {
-        let mut tx = self.store.begin_write().await?;
-        self.log_in(&mut tx, actor, op, outcome).await?;
-        tx.commit().await?;
-        Ok(())
+        self.audit
+            .writer
+            .write(&self.store, &self.audit.key, new_entry(actor, op, outcome))
+            .await
+    }
+
+    /// For the benchmark of the log (`benches/audit_log.rs`): one entry, either in a
+    /// transaction of its own as a change would write it, or through the group commit.
+    #[doc(hidden)]
+    pub async fn bench_append(&self, in_own_transaction: bool) -> AppResult<()> {
+        let actor = Actor::system();
+        let op = Op::new("bench.append", "log", "").detail("benchmark");
+        if in_own_transaction {
+            let mut tx = self.store.begin_write().await?;
+            self.log_in(&mut tx, &actor, &op, Outcome::Ok).await?;
+            tx.commit().await?;
+            Ok(())
+        } else {
+            self.log(&actor, &op, Outcome::Ok).await
+        }
     }
 
     /// Logs a denied attempt and returns the error the caller sees. An insured person sees
@@ -284,6 +378,9 @@ impl App {
         self.authorize(actor, UseCase::ReadLog).await?;
         query.check()?;
         let filter = query.clone().into_filter();
+        if let Err(e) = self.seal_log().await {
+            tracing::error!(error = %e, "cannot link pending entries before a search");
+        }
         let mut tx = self.store.begin_write().await?;
         let rows = audit::search(&mut tx, &filter).await?;
         self.log_in(
@@ -295,148 +392,5 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(rows)
-    }
-
-    /// Verifies the whole chain, the head row and every anchor; names the first bad entry.
-    pub async fn verify_log(&self, actor: &Actor) -> AppResult<VerifyReport> {
-        self.authorize(actor, UseCase::VerifyLog).await?;
-        let report = self.verify_log_unlogged().await?;
-        let outcome = if report.ok {
-            Outcome::Ok
-        } else {
-            Outcome::Failed
-        };
-        let detail = report
-            .problem
-            .clone()
-            .unwrap_or_else(|| format!("{} entries intact", report.entries));
-        self.log(
-            actor,
-            &Op::new("log.verify", "log", "").detail(detail),
-            outcome,
-        )
-        .await?;
-        Ok(report)
-    }
-
-    async fn verify_log_unlogged(&self) -> AppResult<VerifyReport> {
-        let mut tx = self.store.begin().await?;
-        let anchors = audit::anchors(&mut tx).await?;
-        let (head_seq, head_hash) = audit::head(&mut tx).await?;
-        let mut prev = GENESIS.to_owned();
-        let mut seq = 0i64;
-        let mut anchor_iter = anchors.iter().peekable();
-        let fail =
-            |first: i64, problem: String, entries: i64, anchors: usize, prev: &str| VerifyReport {
-                ok: false,
-                entries,
-                anchors,
-                first_bad_seq: Some(first),
-                problem: Some(problem),
-                head_hash: prev.to_owned(),
-            };
-        let mut checked_anchors = 0usize;
-        loop {
-            let page = audit::page(&mut tx, seq, 1000).await?;
-            if page.is_empty() {
-                break;
-            }
-            for e in &page {
-                match verify_chain(std::iter::once(e), &prev, seq) {
-                    Ok((h, s)) => {
-                        prev = h;
-                        seq = s;
-                    }
-                    Err(b) => {
-                        tx.rollback().await?;
-                        return Ok(fail(b.seq(), b.to_string(), seq, checked_anchors, &prev));
-                    }
-                }
-                while let Some(a) = anchor_iter.next_if(|a| a.seq == seq) {
-                    checked_anchors += 1;
-                    if let Some(problem) = self.anchor_problem(a, &prev) {
-                        tx.rollback().await?;
-                        return Ok(fail(a.seq, problem, seq, checked_anchors, &prev));
-                    }
-                }
-            }
-        }
-        tx.rollback().await?;
-        if let Some(a) = anchor_iter.next() {
-            return Ok(fail(
-                seq + 1,
-                format!(
-                    "日志被截断：第{}条已由签名锚点确认，但现存日志只到第{seq}条",
-                    a.seq
-                ),
-                seq,
-                checked_anchors,
-                &prev,
-            ));
-        }
-        if head_seq != seq || head_hash != prev {
-            return Ok(fail(
-                seq.min(head_seq) + 1,
-                format!(
-                    "日志头记录（第{head_seq}条）与现存日志（第{seq}条）不符：日志被截断或篡改"
-                ),
-                seq,
-                checked_anchors,
-                &prev,
-            ));
-        }
-        Ok(VerifyReport {
-            ok: true,
-            entries: seq,
-            anchors: checked_anchors,
-            first_bad_seq: None,
-            problem: None,
-            head_hash: prev,
-        })
-    }
-
-    fn anchor_problem(&self, a: &Anchor, chain_hash: &str) -> Option<String> {
-        if a.key_id != self.keys.key_id() {
-            return Some(format!(
-                "第{}条的签名锚点由未知密钥 {} 签署",
-                a.seq, a.key_id
-            ));
-        }
-        if !self
-            .keys
-            .verify(&anchor_message(a.seq, &a.hash), &a.signature)
-        {
-            return Some(format!("第{}条的签名锚点签名无效", a.seq));
-        }
-        if a.hash != chain_hash {
-            return Some(format!("第{}条及以前的日志与签名锚点不符（被篡改）", a.seq));
-        }
-        None
-    }
-
-    /// Signs the current head, unless it is already anchored. Returns the new anchor.
-    pub async fn anchor_log(&self, actor: &Actor) -> AppResult<Option<Anchor>> {
-        self.authorize(actor, UseCase::VerifyLog).await?;
-        let mut tx = self.store.begin_write().await?;
-        let (seq, hash) = audit::head(&mut tx).await?;
-        let last = audit::anchors(&mut tx)
-            .await?
-            .last()
-            .map(|a| a.seq)
-            .unwrap_or(0);
-        if seq == 0 || seq == last {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        let anchor = Anchor {
-            seq,
-            signature: self.keys.sign(&anchor_message(seq, &hash)),
-            hash,
-            signed_at: Utc::now(),
-            key_id: self.keys.key_id().to_owned(),
-        };
-        audit::insert_anchor(&mut tx, &anchor).await?;
-        tx.commit().await?;
-        Ok(Some(anchor))
     }
 }

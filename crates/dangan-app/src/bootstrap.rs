@@ -3,9 +3,10 @@
 //! exists, and a builtin calendar year only when that year is not loaded.
 
 use chrono::Utc;
+use dangan_domain::audit::{ChainKey, EntryContent};
 use dangan_domain::calendar::WorkCalendar;
 use dangan_domain::catalogue::default_entries;
-use dangan_store::audit::{self, NewEntry};
+use dangan_store::audit;
 use dangan_store::{Store, calendar, catalogue, users};
 
 use crate::audit::stamp;
@@ -47,10 +48,13 @@ pub const FIRST_SECURITY_OFFICER: &str = "secadmin";
 /// The username of the auditor (安全审计员) created on first start.
 pub const FIRST_AUDITOR: &str = "auditor";
 
-pub(crate) async fn run(store: &Store) -> AppResult<Bootstrap> {
-    let report = store.migrate().await?;
+pub(crate) async fn run(
+    store: &Store,
+    log_key: &ChainKey,
+    migrations_applied: Vec<i64>,
+) -> AppResult<Bootstrap> {
     let mut out = Bootstrap {
-        migrations_applied: report.applied,
+        migrations_applied,
         ..Bootstrap::default()
     };
     let now = Utc::now();
@@ -95,7 +99,7 @@ pub(crate) async fn run(store: &Store) -> AppResult<Bootstrap> {
                 now,
             )
             .await?;
-            let entry = NewEntry {
+            let entry = EntryContent {
                 at: stamp(now),
                 actor_kind: "system".to_owned(),
                 actor_name: "system".to_owned(),
@@ -106,9 +110,9 @@ pub(crate) async fn run(store: &Store) -> AppResult<Bootstrap> {
                 target_id: id.to_string(),
                 detail: format!("{username} {}", role.code()),
                 outcome: "ok".to_owned(),
-                ..NewEntry::default()
+                ..EntryContent::default()
             };
-            audit::append(&mut tx, entry).await?;
+            audit::append(&mut tx, &[entry], log_key).await?;
             out.initial_accounts
                 .push((username.to_owned(), role, password));
         }

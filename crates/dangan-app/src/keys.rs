@@ -6,7 +6,13 @@
 //!   `1234567812345678`) that seals scans when the agency configures SM2;
 //! - `master-aes256.key`: the master key that wraps every blob's data key (S7.4);
 //! - `pii-hmac.key`: the HMAC-SHA256 key of keyed hashes of identity numbers (a register can be
-//!   searched by an enquirer's number without storing it).
+//!   searched by an enquirer's number without storing it);
+//! - `log-hmac.key`: the key of the operation log's keyed chain (HMAC-SHA-256 or HMAC-SM3), and
+//!   `log-chain.json` beside it: the chain's algorithm and the last entry of the unkeyed format,
+//!   fixed when the keyed chain began — kept here, so that database access alone can neither
+//!   re-key the chain nor pass keyed entries off as old ones;
+//! - `log-witness/`: a copy of every signed anchor of the log (the local witness), written once
+//!   and never overwritten.
 //!
 //! Both are 32 random bytes in hex, created on first start in the key directory (mode 0700,
 //! files 0600). Several `serve` nodes on one PostgreSQL share the directory's contents. A stolen
@@ -59,6 +65,7 @@ pub struct KeyRing {
     sm2: sm2::dsa::SigningKey,
     sm2_key_id: String,
     pii_key: [u8; 32],
+    log_key: [u8; 32],
     master: [u8; 32],
     master_id: String,
     /// Every master key this ring can unwrap with, by id: the current one, a rotation's next
@@ -84,6 +91,19 @@ const PII_FILE: &str = "pii-hmac.key";
 const MASTER_FILE: &str = "master-aes256.key";
 const NEXT_MASTER_FILE: &str = "master-aes256.key.next";
 const RETIRED_DIR: &str = "retired";
+const LOG_KEY_FILE: &str = "log-hmac.key";
+const LOG_CHAIN_FILE: &str = "log-chain.json";
+/// The local witness: copies of the log's anchors beside the keys.
+pub const LOG_WITNESS_DIR: &str = "log-witness";
+
+/// How the operation log's keyed chain was set up (`log-chain.json` in the key directory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogChainConfig {
+    /// The chain's algorithm.
+    pub algorithm: dangan_domain::audit::ChainAlgorithm,
+    /// Entries up to this sequence number are of the unkeyed v1 format.
+    pub legacy_until: i64,
+}
 
 fn master_id_of(key: &[u8; 32]) -> String {
     hex::encode(&Sha256::digest(Sha256::digest(key))[..8])
@@ -162,6 +182,7 @@ impl KeyRing {
         restrict(dir, 0o700)?;
         let seed = load_or_create_key(dir, SIGNING_FILE)?;
         let pii_key = load_or_create_key(dir, PII_FILE)?;
+        let log_key = load_or_create_key(dir, LOG_KEY_FILE)?;
         let master = load_or_create_key(dir, MASTER_FILE)?;
         let master_id = master_id_of(&master);
         let mut masters = std::collections::BTreeMap::new();
@@ -195,6 +216,7 @@ impl KeyRing {
             sm2,
             sm2_key_id,
             pii_key,
+            log_key,
             master,
             master_id,
             masters: std::sync::RwLock::new(masters),
@@ -320,6 +342,74 @@ impl KeyRing {
         &self.master_id
     }
 
+    /// The key directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The key of the log's chain with its algorithm.
+    pub fn log_chain_key(
+        &self,
+        algorithm: dangan_domain::audit::ChainAlgorithm,
+    ) -> dangan_domain::audit::ChainKey {
+        dangan_domain::audit::ChainKey::new(algorithm, self.log_key)
+    }
+
+    /// The log chain's set-up, when it has begun.
+    pub fn log_chain_config(&self) -> AppResult<Option<LogChainConfig>> {
+        let path = self.dir.join(LOG_CHAIN_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                AppError::Internal(format!("{} is not a log chain set-up: {e}", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err("cannot read", &path, e)),
+        }
+    }
+
+    /// Records the log chain's set-up once (created 0600, never replaced). When another process
+    /// recorded it first, that one is returned.
+    pub fn begin_log_chain(&self, config: LogChainConfig) -> AppResult<LogChainConfig> {
+        let path = self.dir.join(LOG_CHAIN_FILE);
+        let tmp = self
+            .dir
+            .join(format!(".{LOG_CHAIN_FILE}.{}.tmp", std::process::id()));
+        {
+            use std::io::Write;
+            let mut f =
+                std::fs::File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
+            restrict(&tmp, 0o600)?;
+            let text =
+                serde_json::to_vec(&config).map_err(|e| AppError::Internal(e.to_string()))?;
+            f.write_all(&text)
+                .and_then(|()| f.sync_all())
+                .map_err(|e| io_err("cannot write", &tmp, e))?;
+        }
+        // A hard link fails when the name exists: the first process wins, nobody replaces it.
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                if let Ok(d) = std::fs::File::open(&self.dir) {
+                    let _ = d.sync_all();
+                }
+                Ok(config)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self
+                .log_chain_config()?
+                .ok_or_else(|| AppError::Internal(format!("{} vanished", path.display()))),
+            Err(e) => Err(io_err("cannot create", &path, e)),
+        }
+    }
+
+    /// The public keys of this ring (Ed25519 and SM2), for checking anchors and seals.
+    pub fn public_keys(&self) -> Vec<PublicKey> {
+        vec![
+            PublicKey::Ed25519(self.signing.verifying_key()),
+            PublicKey::Sm2(Box::new(self.sm2.verifying_key().clone())),
+        ]
+    }
+
     /// HMAC-SHA256 of a personal value under the agency's key, in hex.
     pub fn pii_hmac(&self, value: &str) -> String {
         let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.pii_key)
@@ -394,6 +484,8 @@ impl KeyRing {
             SIGNING_FILE.to_owned(),
             SM2_FILE.to_owned(),
             PII_FILE.to_owned(),
+            LOG_KEY_FILE.to_owned(),
+            LOG_CHAIN_FILE.to_owned(),
             MASTER_FILE.to_owned(),
             NEXT_MASTER_FILE.to_owned(),
         ];
@@ -486,9 +578,146 @@ impl KeyRing {
     }
 }
 
+/// A public key that checks signatures made by the agency's keys: what an auditor outside
+/// Dangan holds (`dangan audit public-key` prints them).
+#[derive(Clone)]
+pub enum PublicKey {
+    /// Ed25519 (32 bytes).
+    Ed25519(VerifyingKey),
+    /// SM2 (uncompressed SEC1 point), with the standard distinguishing id.
+    Sm2(Box<sm2::dsa::VerifyingKey>),
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.key_id())
+    }
+}
+
+impl PublicKey {
+    /// Parses a public key in hex: 32 bytes are Ed25519, 65 bytes (`04…`) SM2.
+    pub fn parse_hex(text: &str) -> AppResult<PublicKey> {
+        let bad = || {
+            AppError::invalid_with(
+                "invalid_public_key",
+                Some("public_key"),
+                "公钥应为十六进制：Ed25519 公钥 64 位，SM2 公钥 130 位（以 04 开头）",
+            )
+        };
+        let bytes = hex::decode(text.trim()).map_err(|_| bad())?;
+        match bytes.len() {
+            32 => {
+                let arr: [u8; 32] = bytes.try_into().map_err(|_| bad())?;
+                VerifyingKey::from_bytes(&arr)
+                    .map(PublicKey::Ed25519)
+                    .map_err(|_| bad())
+            }
+            65 => sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DIST_ID, &bytes)
+                .map(|k| PublicKey::Sm2(Box::new(k)))
+                .map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    }
+
+    /// The key id that signatures name (the same as [`KeyRing::key_id`] and the SM2 seal id).
+    pub fn key_id(&self) -> String {
+        match self {
+            PublicKey::Ed25519(k) => hex::encode(&Sha256::digest(k.as_bytes())[..8]),
+            PublicKey::Sm2(k) => format!(
+                "sm2-{}",
+                hex::encode(&Sha256::digest(k.to_sec1_bytes())[..8])
+            ),
+        }
+    }
+
+    /// The key in hex.
+    pub fn to_hex(&self) -> String {
+        match self {
+            PublicKey::Ed25519(k) => hex::encode(k.as_bytes()),
+            PublicKey::Sm2(k) => hex::encode(k.to_sec1_bytes()),
+        }
+    }
+
+    /// The algorithm's name.
+    pub fn algorithm(&self) -> SealAlgorithm {
+        match self {
+            PublicKey::Ed25519(_) => SealAlgorithm::Ed25519,
+            PublicKey::Sm2(_) => SealAlgorithm::Sm2,
+        }
+    }
+
+    /// Whether `signature_hex` is this key's signature of `message`.
+    pub fn verify(&self, message: &[u8], signature_hex: &str) -> bool {
+        let Ok(bytes) = hex::decode(signature_hex) else {
+            return false;
+        };
+        match self {
+            PublicKey::Ed25519(k) => Signature::from_slice(&bytes)
+                .map(|sig| k.verify(message, &sig).is_ok())
+                .unwrap_or(false),
+            PublicKey::Sm2(k) => {
+                use sm2::dsa::signature::Verifier as _;
+                sm2::dsa::Signature::from_slice(&bytes)
+                    .map(|sig| k.verify(message, &sig).is_ok())
+                    .unwrap_or(false)
+            }
+        }
+    }
+}
+
+/// Checks a signature against the key it names among `keys`.
+pub fn verify_by_id(keys: &[PublicKey], key_id: &str, message: &[u8], signature_hex: &str) -> bool {
+    keys.iter()
+        .any(|k| k.key_id() == key_id && k.verify(message, signature_hex))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_keys_check_the_rings_signatures_under_the_same_key_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::load_or_create(dir.path()).unwrap();
+        for alg in [SealAlgorithm::Ed25519, SealAlgorithm::Sm2] {
+            let (id, sig) = ring.seal(alg, b"anchor");
+            let public = PublicKey::parse_hex(&ring.seal_public_key_hex(alg)).unwrap();
+            assert_eq!(public.key_id(), id);
+            assert!(verify_by_id(
+                std::slice::from_ref(&public),
+                &id,
+                b"anchor",
+                &sig
+            ));
+            assert!(!verify_by_id(&[public], &id, b"anchor2", &sig));
+        }
+        assert_eq!(
+            PublicKey::parse_hex("abcd").unwrap_err().code(),
+            "invalid_public_key"
+        );
+    }
+
+    #[test]
+    fn the_log_chain_set_up_is_recorded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::load_or_create(dir.path()).unwrap();
+        assert_eq!(ring.log_chain_config().unwrap(), None);
+        let first = LogChainConfig {
+            algorithm: dangan_domain::audit::ChainAlgorithm::HmacSm3,
+            legacy_until: 7,
+        };
+        assert_eq!(ring.begin_log_chain(first).unwrap(), first);
+        let second = LogChainConfig {
+            algorithm: dangan_domain::audit::ChainAlgorithm::HmacSha256,
+            legacy_until: 0,
+        };
+        assert_eq!(
+            ring.begin_log_chain(second).unwrap(),
+            first,
+            "never replaced"
+        );
+        assert_eq!(ring.log_chain_config().unwrap(), Some(first));
+    }
 
     #[test]
     fn keys_are_created_once_and_reloaded_the_same() {

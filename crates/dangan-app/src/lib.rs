@@ -84,6 +84,8 @@ pub struct Settings {
     pub kiosk_idle_seconds: u32,
     /// S9.2: where corrections are delivered; `None` keeps them queued in the outbox.
     pub webhook: Option<outbox::WebhookSettings>,
+    /// S7.5: how the operation log is anchored and witnessed.
+    pub log: audit::LogSettings,
 }
 
 /// Where and how scans are stored.
@@ -137,6 +139,7 @@ impl Default for Settings {
             vault: None,
             kiosk_idle_seconds: 60,
             webhook: None,
+            log: audit::LogSettings::default(),
         }
     }
 }
@@ -155,6 +158,8 @@ pub struct App {
     vault: Option<dangan_vault::Vault>,
     /// How the store was opened (backups take the database's own snapshot).
     store_config: StoreConfig,
+    /// The operation log's key and writer.
+    audit: audit::AuditLog,
 }
 
 /// Dates are calendar dates in Asia/Shanghai (UTC+8 all year, no daylight saving).
@@ -190,7 +195,9 @@ impl App {
         let store = Store::connect(config)
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        let report = bootstrap::run(&store).await?;
+        let migrations = store.migrate().await?;
+        let audit = audit::AuditLog::open(&store, &keys, settings.log.chain_algorithm).await?;
+        let report = bootstrap::run(&store, &audit.key, migrations.applied).await?;
         let calendar = calendar::load_from_store(&store).await?;
         let vault = match &settings.vault {
             Some(v) => Some(
@@ -209,6 +216,7 @@ impl App {
             keys,
             vault,
             store_config: config.clone(),
+            audit,
         };
         Ok((app, report))
     }

@@ -1,41 +1,25 @@
-//! 操作日志 — the append-only operation log, its head row and its signed anchors.
+//! 操作日志 — the append-only operation log, its chain head and its signed anchors.
 //!
-//! [`append`] locks the head row (`FOR UPDATE` on PostgreSQL; SQLite's write transaction locks
-//! the database), so entries form one chain even with many writers. Nothing here updates or
-//! deletes an entry: the only way to change the log is outside Dangan, and the chain shows it.
+//! An entry is written inside the transaction of the change it records, with its own MAC
+//! (`entry_mac`). It joins the keyed chain (`seq`, `prev_hash`, `hash`, `mac`):
+//!
+//! - on **SQLite** at once, in the same transaction: writers are serialised by the database
+//!   anyway, so reading and moving the head row costs nothing extra;
+//! - on **PostgreSQL** right after commit, by the sealer ([`sealable`], [`seal`]): a global
+//!   order taken inside every writing transaction would hold one row lock through every commit
+//!   and allow one commit (one WAL flush) at a time. The sealer links every committed entry it
+//!   sees, in order of writing, and locks the head row so that sealers on several nodes take
+//!   turns; an entry whose transaction commits later simply joins the chain in a later round.
+//!   The chain's order is thus the order in which entries became visible, close to commit order.
+//!
+//! Nothing here rewrites what an entry says; the chain values are written once, by the sealer,
+//! into entries that have none.
 
 use chrono::{DateTime, Utc};
-use dangan_domain::audit::LogEntry;
+use dangan_domain::audit::{ChainKey, EntryContent, LogEntry};
 use serde::Serialize;
 
 use crate::{StoreResult, Tx, on_conn};
-
-/// An entry before it gets its place in the chain.
-#[derive(Debug, Clone, Default)]
-pub struct NewEntry {
-    /// When, RFC 3339 UTC with microseconds.
-    pub at: String,
-    /// Actor kind.
-    pub actor_kind: String,
-    /// Actor id.
-    pub actor_id: String,
-    /// Actor name.
-    pub actor_name: String,
-    /// Role code.
-    pub role: String,
-    /// Client address.
-    pub source: String,
-    /// Action.
-    pub action: String,
-    /// Target kind.
-    pub target_kind: String,
-    /// Target id.
-    pub target_id: String,
-    /// Detail (masked).
-    pub detail: String,
-    /// Outcome.
-    pub outcome: String,
-}
 
 #[derive(sqlx::FromRow)]
 struct Head {
@@ -45,7 +29,8 @@ struct Head {
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    seq: i64,
+    id: i64,
+    seq: Option<i64>,
     at: String,
     actor_kind: String,
     actor_id: String,
@@ -57,33 +42,197 @@ struct Row {
     target_id: String,
     detail: String,
     outcome: String,
+    entry_mac: String,
     prev_hash: String,
     hash: String,
+    mac: String,
 }
 
 impl From<Row> for LogEntry {
     fn from(r: Row) -> LogEntry {
-        LogEntry {
-            seq: r.seq,
-            at: r.at,
-            actor_kind: r.actor_kind,
-            actor_id: r.actor_id,
-            actor_name: r.actor_name,
-            role: r.role,
-            source: r.source,
-            action: r.action,
-            target_kind: r.target_kind,
-            target_id: r.target_id,
-            detail: r.detail,
-            outcome: r.outcome,
-            prev_hash: r.prev_hash,
-            hash: r.hash,
-        }
+        LogEntry::new(
+            r.id,
+            r.seq,
+            EntryContent {
+                at: r.at,
+                actor_kind: r.actor_kind,
+                actor_id: r.actor_id,
+                actor_name: r.actor_name,
+                role: r.role,
+                source: r.source,
+                action: r.action,
+                target_kind: r.target_kind,
+                target_id: r.target_id,
+                detail: r.detail,
+                outcome: r.outcome,
+            },
+            r.entry_mac,
+            r.prev_hash,
+            r.hash,
+            r.mac,
+        )
     }
 }
 
-/// Appends an entry at the head of the chain and returns it sealed.
-pub async fn append(tx: &mut Tx, e: NewEntry) -> StoreResult<LogEntry> {
+const INSERT_SQLITE: &str = "INSERT INTO operation_log (seq, at, actor_kind, actor_id, actor_name, role, source, action, target_kind, target_id, detail, outcome, entry_mac, prev_hash, hash, mac)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+/// Writes entries inside the caller's transaction. On SQLite they join the chain at once; on
+/// PostgreSQL the sealer links them after commit.
+pub async fn append(tx: &mut Tx, entries: &[EntryContent], key: &ChainKey) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    match tx {
+        Tx::Sqlite(t) => {
+            let head: Head =
+                sqlx::query_as("SELECT seq, hash FROM operation_log_head WHERE id = 1")
+                    .fetch_one(&mut **t)
+                    .await?;
+            let (mut seq, mut prev) = (head.seq, head.hash);
+            for e in entries {
+                let entry_mac = key.entry_mac(&e.fields());
+                seq += 1;
+                let (hash, mac) = key.link(seq, &e.fields(), &entry_mac, &prev);
+                sqlx::query(INSERT_SQLITE)
+                    .bind(seq)
+                    .bind(&e.at)
+                    .bind(&e.actor_kind)
+                    .bind(&e.actor_id)
+                    .bind(&e.actor_name)
+                    .bind(&e.role)
+                    .bind(&e.source)
+                    .bind(&e.action)
+                    .bind(&e.target_kind)
+                    .bind(&e.target_id)
+                    .bind(&e.detail)
+                    .bind(&e.outcome)
+                    .bind(&entry_mac)
+                    .bind(&prev)
+                    .bind(&hash)
+                    .bind(&mac)
+                    .execute(&mut **t)
+                    .await?;
+                prev = hash;
+            }
+            sqlx::query("UPDATE operation_log_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(&prev)
+                .execute(&mut **t)
+                .await?;
+        }
+        Tx::Postgres(t) => {
+            if let [e] = entries {
+                // The common case: one entry with a change. A plain insert, no shared row.
+                sqlx::query(
+                    "INSERT INTO operation_log (at, actor_kind, actor_id, actor_name, role, source, action, target_kind, target_id, detail, outcome, entry_mac)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(&e.at)
+                .bind(&e.actor_kind)
+                .bind(&e.actor_id)
+                .bind(&e.actor_name)
+                .bind(&e.role)
+                .bind(&e.source)
+                .bind(&e.action)
+                .bind(&e.target_kind)
+                .bind(&e.target_id)
+                .bind(&e.detail)
+                .bind(&e.outcome)
+                .bind(key.entry_mac(&e.fields()))
+                .execute(&mut **t)
+                .await?;
+                return Ok(());
+            }
+            // Many at once (the group commit of entries that record no change): one statement.
+            let mut cols: [Vec<&str>; 11] = Default::default();
+            let macs: Vec<String> = entries.iter().map(|e| key.entry_mac(&e.fields())).collect();
+            for e in entries {
+                for (col, v) in cols.iter_mut().zip([
+                    &e.at,
+                    &e.actor_kind,
+                    &e.actor_id,
+                    &e.actor_name,
+                    &e.role,
+                    &e.source,
+                    &e.action,
+                    &e.target_kind,
+                    &e.target_id,
+                    &e.detail,
+                    &e.outcome,
+                ]) {
+                    col.push(v.as_str());
+                }
+            }
+            let mut q = sqlx::query(
+                "INSERT INTO operation_log (at, actor_kind, actor_id, actor_name, role, source, action, target_kind, target_id, detail, outcome, entry_mac)
+                 SELECT at, actor_kind, actor_id, actor_name, role, source, action, target_kind, target_id, detail, outcome, entry_mac FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+                 WITH ORDINALITY AS v(at, actor_kind, actor_id, actor_name, role, source, action, target_kind, target_id, detail, outcome, entry_mac, n)
+                 ORDER BY n",
+            );
+            for col in &cols {
+                q = q.bind(col);
+            }
+            q.bind(&macs).execute(&mut **t).await?;
+        }
+    }
+    Ok(())
+}
+
+const COLUMNS: &str = "id, seq, at, actor_kind, actor_id, actor_name, role, source, action, target_kind, target_id, detail, outcome, entry_mac, prev_hash, hash, mac";
+
+/// Committed entries not yet in the chain, in order of writing, at most `limit`.
+pub async fn sealable(tx: &mut Tx, limit: i64) -> StoreResult<Vec<LogEntry>> {
+    let rows: Vec<Row> = match tx {
+        Tx::Sqlite(t) => {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM operation_log WHERE seq IS NULL ORDER BY id LIMIT $1"
+            ));
+            sqlx::query_as(sql).bind(limit).fetch_all(&mut **t).await?
+        }
+        Tx::Postgres(t) => {
+            // Row locks as well: two sealers that both got past the head lock of an earlier
+            // round cannot link the same entry twice.
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM operation_log WHERE seq IS NULL ORDER BY id LIMIT $1 FOR UPDATE"
+            ));
+            sqlx::query_as(sql).bind(limit).fetch_all(&mut **t).await?
+        }
+    };
+    Ok(rows.into_iter().map(LogEntry::from).collect())
+}
+
+/// Entries not yet in the chain (whatever their transaction), in order of writing.
+pub async fn unsealed(tx: &mut Tx, after_id: i64, limit: i64) -> StoreResult<Vec<LogEntry>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM operation_log WHERE seq IS NULL AND id > $1 ORDER BY id LIMIT $2"
+    ));
+    let rows: Vec<Row> =
+        on_conn!(tx, c => sqlx::query_as(sql).bind(after_id).bind(limit).fetch_all(c).await)?;
+    Ok(rows.into_iter().map(LogEntry::from).collect())
+}
+
+/// Locks the head row for a sealer. `None` on PostgreSQL when another sealer holds it.
+pub async fn lock_head(tx: &mut Tx) -> StoreResult<Option<(i64, String)>> {
+    let head: Option<Head> = match tx {
+        Tx::Sqlite(t) => {
+            sqlx::query_as("SELECT seq, hash FROM operation_log_head WHERE id = 1")
+                .fetch_optional(&mut **t)
+                .await?
+        }
+        Tx::Postgres(t) => {
+            sqlx::query_as(
+                "SELECT seq, hash FROM operation_log_head WHERE id = 1 FOR UPDATE SKIP LOCKED",
+            )
+            .fetch_optional(&mut **t)
+            .await?
+        }
+    };
+    Ok(head.map(|h| (h.seq, h.hash)))
+}
+
+/// Locks the head row, waiting for another sealer to finish.
+pub async fn head_for_update(tx: &mut Tx) -> StoreResult<(i64, String)> {
     let head: Head = match tx {
         Tx::Sqlite(t) => {
             sqlx::query_as("SELECT seq, hash FROM operation_log_head WHERE id = 1")
@@ -96,60 +245,85 @@ pub async fn append(tx: &mut Tx, e: NewEntry) -> StoreResult<LogEntry> {
                 .await?
         }
     };
-    let entry = LogEntry {
-        seq: head.seq + 1,
-        at: e.at,
-        actor_kind: e.actor_kind,
-        actor_id: e.actor_id,
-        actor_name: e.actor_name,
-        role: e.role,
-        source: e.source,
-        action: e.action,
-        target_kind: e.target_kind,
-        target_id: e.target_id,
-        detail: e.detail,
-        outcome: e.outcome,
-        prev_hash: String::new(),
-        hash: String::new(),
+    Ok((head.seq, head.hash))
+}
+
+/// The newest entry in the chain.
+pub async fn last_sealed(tx: &mut Tx) -> StoreResult<Option<LogEntry>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM operation_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
+    ));
+    let row: Option<Row> = on_conn!(tx, c => sqlx::query_as(sql).fetch_optional(c).await)?;
+    Ok(row.map(LogEntry::from))
+}
+
+/// The chain values the sealer gives an entry.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// The entry.
+    pub id: i64,
+    /// Its chain position.
+    pub seq: i64,
+    /// The previous entry's hash.
+    pub prev_hash: String,
+    /// Its chain hash.
+    pub hash: String,
+    /// Its chain MAC.
+    pub mac: String,
+}
+
+/// Writes the chain values of entries that have none and moves the head to the last of them.
+pub async fn seal(tx: &mut Tx, links: &[Link]) -> StoreResult<()> {
+    let Some(last) = links.last() else {
+        return Ok(());
+    };
+    match tx {
+        Tx::Sqlite(t) => {
+            for l in links {
+                sqlx::query(
+                    "UPDATE operation_log SET seq = $1, prev_hash = $2, hash = $3, mac = $4 WHERE id = $5 AND seq IS NULL",
+                )
+                .bind(l.seq)
+                .bind(&l.prev_hash)
+                .bind(&l.hash)
+                .bind(&l.mac)
+                .bind(l.id)
+                .execute(&mut **t)
+                .await?;
+            }
+        }
+        Tx::Postgres(t) => {
+            let ids: Vec<i64> = links.iter().map(|l| l.id).collect();
+            let seqs: Vec<i64> = links.iter().map(|l| l.seq).collect();
+            let prevs: Vec<&str> = links.iter().map(|l| l.prev_hash.as_str()).collect();
+            let hashes: Vec<&str> = links.iter().map(|l| l.hash.as_str()).collect();
+            let macs: Vec<&str> = links.iter().map(|l| l.mac.as_str()).collect();
+            sqlx::query(
+                "UPDATE operation_log AS o SET seq = v.seq, prev_hash = v.prev, hash = v.hash, mac = v.mac
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS v(id, seq, prev, hash, mac)
+                 WHERE o.id = v.id AND o.seq IS NULL",
+            )
+            .bind(&ids)
+            .bind(&seqs)
+            .bind(&prevs)
+            .bind(&hashes)
+            .bind(&macs)
+            .execute(&mut **t)
+            .await?;
+        }
     }
-    .seal(&head.hash);
-    on_conn!(tx, c => {
-        sqlx::query(
-            "INSERT INTO operation_log (seq, at, actor_kind, actor_id, actor_name, role, source, action, target_kind, target_id, detail, outcome, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(entry.seq)
-        .bind(&entry.at)
-        .bind(&entry.actor_kind)
-        .bind(&entry.actor_id)
-        .bind(&entry.actor_name)
-        .bind(&entry.role)
-        .bind(&entry.source)
-        .bind(&entry.action)
-        .bind(&entry.target_kind)
-        .bind(&entry.target_id)
-        .bind(&entry.detail)
-        .bind(&entry.outcome)
-        .bind(&entry.prev_hash)
-        .bind(&entry.hash)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
     on_conn!(tx, c => {
         sqlx::query("UPDATE operation_log_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(entry.seq)
-            .bind(&entry.hash)
-            .execute(&mut *c)
+            .bind(last.seq)
+            .bind(&last.hash)
+            .execute(c)
             .await
             .map(|r| r.rows_affected())
     })?;
-    Ok(entry)
+    Ok(())
 }
 
-const COLUMNS: &str = "seq, at, actor_kind, actor_id, actor_name, role, source, action, target_kind, target_id, detail, outcome, prev_hash, hash";
-
-/// Entries with `seq > after`, in stored order of `seq`, at most `limit`.
+/// Entries in the chain with `seq > after`, in order of `seq`, at most `limit`.
 pub async fn page(tx: &mut Tx, after: i64, limit: i64) -> StoreResult<Vec<LogEntry>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM operation_log WHERE seq > $1 ORDER BY seq LIMIT $2"
@@ -170,13 +344,13 @@ pub struct LogFilter {
     pub actor: Option<(String, String)>,
     /// Only entries with this outcome.
     pub outcome: Option<String>,
-    /// Newest first, entries with `seq < before` (all when `None`).
+    /// Newest first, entries written before this id (all when `None`).
     pub before: Option<i64>,
     /// Page size.
     pub limit: i64,
 }
 
-/// Entries matching the filter, newest first.
+/// Entries matching the filter, newest first (by order of writing).
 pub async fn search(tx: &mut Tx, f: &LogFilter) -> StoreResult<Vec<LogEntry>> {
     let mut clauses = Vec::new();
     let mut binds: Vec<String> = Vec::new();
@@ -209,7 +383,7 @@ pub async fn search(tx: &mut Tx, f: &LogFilter) -> StoreResult<Vec<LogEntry>> {
         clauses.push(format!("outcome = {n}"));
     }
     if let Some(b) = f.before {
-        clauses.push(format!("seq < {b}"));
+        clauses.push(format!("id < {b}"));
     }
     let filter = if clauses.is_empty() {
         String::new()
@@ -217,7 +391,7 @@ pub async fn search(tx: &mut Tx, f: &LogFilter) -> StoreResult<Vec<LogEntry>> {
         format!("WHERE {}", clauses.join(" AND "))
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM operation_log {filter} ORDER BY seq DESC LIMIT {}",
+        "SELECT {COLUMNS} FROM operation_log {filter} ORDER BY id DESC LIMIT {}",
         f.limit.clamp(1, 1000)
     );
     let rows: Vec<Row> = on_conn!(tx, c => {
@@ -230,7 +404,7 @@ pub async fn search(tx: &mut Tx, f: &LogFilter) -> StoreResult<Vec<LogEntry>> {
     Ok(rows.into_iter().map(LogEntry::from).collect())
 }
 
-/// The head: the newest entry's seq and hash.
+/// The head row: the newest entry in the chain, as recorded.
 pub async fn head(tx: &mut Tx) -> StoreResult<(i64, String)> {
     let h: Head = on_conn!(tx, c => {
         sqlx::query_as("SELECT seq, hash FROM operation_log_head WHERE id = 1").fetch_one(c).await
@@ -238,9 +412,30 @@ pub async fn head(tx: &mut Tx) -> StoreResult<(i64, String)> {
     Ok((h.seq, h.hash))
 }
 
-/// A signed anchor of the chain head.
+/// Entries of the v1 format (written before the keyed chain): the highest such `seq`, 0 when
+/// there are none.
+pub async fn last_unkeyed_seq(tx: &mut Tx) -> StoreResult<i64> {
+    let n: Option<i64> = on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT MAX(seq) FROM operation_log WHERE entry_mac = ''")
+            .fetch_one(c)
+            .await
+    })?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Whether any entry of the keyed format exists.
+pub async fn has_keyed_entries(tx: &mut Tx) -> StoreResult<bool> {
+    let n: i64 = on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM operation_log WHERE entry_mac <> '' LIMIT 1) AS k")
+            .fetch_one(c)
+            .await
+    })?;
+    Ok(n > 0)
+}
+
+/// A signed anchor of the v1 format (before anchors were chained).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct Anchor {
+pub struct LegacyAnchor {
     /// The anchored entry.
     pub seq: i64,
     /// Its hash.
@@ -249,19 +444,59 @@ pub struct Anchor {
     pub signed_at: DateTime<Utc>,
     /// The signing key's id.
     pub key_id: String,
-    /// Hex signature over `dangan_domain::audit::anchor_message`.
+    /// Hex signature over `dangan_domain::audit::legacy_anchor_message`.
     pub signature: String,
 }
 
-/// Records an anchor (once per seq).
+/// Every anchor of the v1 format, oldest first.
+pub async fn legacy_anchors(tx: &mut Tx) -> StoreResult<Vec<LegacyAnchor>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as("SELECT seq, hash, signed_at, key_id, signature FROM operation_log_anchors ORDER BY seq")
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// A signed anchor of the chain head, chained to the previous anchor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Anchor {
+    /// Its number, from 1.
+    pub n: i64,
+    /// The anchored entry.
+    pub seq: i64,
+    /// That entry's chain hash.
+    pub hash: String,
+    /// When it was signed, RFC 3339 UTC with microseconds, as signed.
+    pub signed_at: String,
+    /// The chain algorithm code.
+    pub chain: String,
+    /// The previous anchor's digest.
+    pub prev: String,
+    /// The last entry of the unkeyed v1 format (0: none).
+    pub legacy_until: i64,
+    /// The signing key's id.
+    pub key_id: String,
+    /// Hex signature over `AnchorBody::message`.
+    pub signature: String,
+    /// An RFC 3161 time-stamp token over the anchor's digest (DER, hex), when a time-stamping
+    /// authority is configured.
+    pub tsa_token: Option<String>,
+}
+
+/// Records an anchor.
 pub async fn insert_anchor(tx: &mut Tx, a: &Anchor) -> StoreResult<()> {
     on_conn!(tx, c => {
-        sqlx::query("INSERT INTO operation_log_anchors (seq, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO log_anchors (n, seq, hash, signed_at, chain, prev, legacy_until, key_id, signature, tsa_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(a.n)
             .bind(a.seq)
             .bind(&a.hash)
-            .bind(a.signed_at)
+            .bind(&a.signed_at)
+            .bind(&a.chain)
+            .bind(&a.prev)
+            .bind(a.legacy_until)
             .bind(&a.key_id)
             .bind(&a.signature)
+            .bind(&a.tsa_token)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
@@ -269,11 +504,66 @@ pub async fn insert_anchor(tx: &mut Tx, a: &Anchor) -> StoreResult<()> {
     Ok(())
 }
 
-/// Every anchor, oldest first.
-pub async fn anchors(tx: &mut Tx) -> StoreResult<Vec<Anchor>> {
-    Ok(on_conn!(tx, c => {
-        sqlx::query_as("SELECT seq, hash, signed_at, key_id, signature FROM operation_log_anchors ORDER BY seq")
-            .fetch_all(c)
+const ANCHOR_COLUMNS: &str =
+    "n, seq, hash, signed_at, chain, prev, legacy_until, key_id, signature, tsa_token";
+
+/// Anchors with `n > after`, oldest first, at most `limit`.
+pub async fn anchors(tx: &mut Tx, after: i64, limit: i64) -> StoreResult<Vec<Anchor>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {ANCHOR_COLUMNS} FROM log_anchors WHERE n > $1 ORDER BY n LIMIT $2"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(after).bind(limit).fetch_all(c).await)?)
+}
+
+/// Serialises anchoring across processes: a transaction-scoped advisory lock on PostgreSQL;
+/// on SQLite the write transaction already excludes every other writer.
+pub async fn lock_anchoring(tx: &mut Tx) -> StoreResult<()> {
+    if let Tx::Postgres(t) = tx {
+        // Any constant; the migrations lock another one.
+        sqlx::query("SELECT pg_advisory_xact_lock(4242025)")
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The newest anchor.
+pub async fn last_anchor(tx: &mut Tx) -> StoreResult<Option<Anchor>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {ANCHOR_COLUMNS} FROM log_anchors ORDER BY n DESC LIMIT 1"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).fetch_optional(c).await)?)
+}
+
+/// The highest anchor number a witness has received (0 when none).
+pub async fn witness_pushed(tx: &mut Tx, witness: &str) -> StoreResult<i64> {
+    let n: Option<i64> = on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT pushed_n FROM log_witness_state WHERE witness = $1")
+            .bind(witness)
+            .fetch_optional(c)
             .await
-    })?)
+    })?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Records that a witness has received every anchor up to `n`.
+pub async fn set_witness_pushed(
+    tx: &mut Tx,
+    witness: &str,
+    n: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query(
+            "INSERT INTO log_witness_state (witness, pushed_n, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (witness) DO UPDATE SET pushed_n = excluded.pushed_n, updated_at = excluded.updated_at",
+        )
+        .bind(witness)
+        .bind(n)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
 }

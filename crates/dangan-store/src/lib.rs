@@ -190,6 +190,14 @@ impl Store {
         Ok(())
     }
 
+    /// Whether [`Store::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Store::Sqlite(p) => p.is_closed(),
+            Store::Postgres(p) => p.is_closed(),
+        }
+    }
+
     /// Closes every connection (on shutdown; SQLite checkpoints its WAL).
     pub async fn close(&self) {
         match self {

@@ -104,6 +104,11 @@ macro_rules! migrations {
                     "/0012_person_changes.sql"
                 )),
             },
+            Migration {
+                version: 13,
+                description: "keyed_log",
+                sql: include_str!(concat!("../migrations/", $backend, "/0013_keyed_log.sql")),
+            },
         ]
     };
 }

@@ -61,10 +61,12 @@ on_both_backends! {
     async fn migrating_twice_applies_nothing_the_second_time(db: TestDb) {
         let store = Store::connect(&db.config).await.unwrap();
         let first = store.migrate().await.unwrap();
-        assert_eq!(first.applied, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(first.applied.first(), Some(&1));
+        assert!(first.applied.len() >= 13, "{:?}", first.applied);
+        assert!(first.applied.windows(2).all(|w| w[0] < w[1]), "in order: {:?}", first.applied);
         let second = store.migrate().await.unwrap();
         assert!(second.applied.is_empty());
-        assert_eq!(second.current, 12);
+        assert_eq!(Some(&second.current), first.applied.last());
     }
 
     async fn a_person_reads_back_exactly_as_written(db: TestDb) {

@@ -12,6 +12,8 @@ use dangan_app::{Actor, App, KeyRing, Settings, StoreConfig};
 use dangan_domain::id_number::check_char;
 use sqlx::Connection;
 
+pub mod insider;
+
 /// The PostgreSQL server the tests create their databases on.
 pub fn postgres_admin_url() -> String {
     std::env::var("DANGAN_TEST_DATABASE_URL")

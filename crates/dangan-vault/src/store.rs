@@ -58,6 +58,9 @@ pub enum VaultError {
     /// The object store (S3) failed.
     #[error("object store: {0}")]
     Remote(String),
+    /// An object that is written once already holds other bytes.
+    #[error("object {0} already exists with other content")]
+    Exists(String),
 }
 
 impl From<object_store::Error> for VaultError {

@@ -391,6 +391,93 @@ impl Target {
         Ok(out)
     }
 
+    /// Writes a small object that must never be overwritten (a witness copy): written when
+    /// absent (`Ok(true)`), left alone when present with the same bytes (`Ok(false)`), refused
+    /// when present with other bytes. A local target links the synced file into place, which
+    /// fails if the name exists, so two writers cannot both win; a bucket is checked first and
+    /// then written (protect it against deletion with the bucket's own object lock).
+    pub async fn put_once(&self, key: &str, bytes: Vec<u8>) -> Result<bool, VaultError> {
+        if self.exists(key).await? {
+            return if self.get(key).await? == bytes {
+                Ok(false)
+            } else {
+                Err(VaultError::Exists(key.to_owned()))
+            };
+        }
+        match self {
+            Target::Local(root) => {
+                let dest = root.join(key);
+                if let Some(parent) = dest.parent() {
+                    create_durable_dirs(parent).await?;
+                }
+                let incoming = root.join(".incoming");
+                create_durable_dirs(&incoming).await?;
+                let tmp = incoming.join(format!("{}.tmp", hex::encode(crypto::random_bytes(16)?)));
+                {
+                    let mut f = tokio::fs::File::create(&tmp).await?;
+                    f.write_all(&bytes).await?;
+                    f.sync_all().await?;
+                }
+                let linked = tokio::fs::hard_link(&tmp, &dest).await;
+                let _ = tokio::fs::remove_file(&tmp).await;
+                match linked {
+                    Ok(()) => {
+                        if let Some(parent) = dest.parent() {
+                            sync_dir(parent).await?;
+                        }
+                        Ok(true)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        if self.get(key).await? == bytes {
+                            Ok(false)
+                        } else {
+                            Err(VaultError::Exists(key.to_owned()))
+                        }
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Target::Object { .. } => {
+                self.put(key, bytes).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// The names of the objects directly under `prefix` (not in deeper "directories"), sorted.
+    pub async fn list_files(&self, prefix: &str) -> Result<Vec<String>, VaultError> {
+        let mut out = Vec::new();
+        match self {
+            Target::Local(root) => {
+                let dir = root.join(prefix);
+                let mut rd = match tokio::fs::read_dir(&dir).await {
+                    Ok(rd) => rd,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                    Err(e) => return Err(e.into()),
+                };
+                while let Some(e) = rd.next_entry().await? {
+                    if e.file_type().await?.is_file()
+                        && let Some(n) = e.file_name().to_str()
+                    {
+                        out.push(n.to_owned());
+                    }
+                }
+            }
+            Target::Object { store, prefix: p } => {
+                let listed = store
+                    .list_with_delimiter(Some(&Self::location(p, prefix.trim_end_matches('/'))))
+                    .await?;
+                for o in listed.objects {
+                    if let Some(n) = o.location.filename() {
+                        out.push(n.to_owned());
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Deletes one object (absent is fine).
     pub async fn delete(&self, key: &str) -> Result<(), VaultError> {
         match self {

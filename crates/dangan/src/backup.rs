@@ -174,7 +174,10 @@ async fn backup(args: RunArgs) -> anyhow::Result<()> {
     if targets.is_empty() {
         anyhow::bail!("没有配置备份目标：用 --backup-dir 或 --backup-s3-endpoint 等指定");
     }
-    let (app, _) = args.store.open(RuleArgs::default().settings()?).await?;
+    let mut settings = RuleArgs::default().settings()?;
+    // The targets also witness the operation log: the anchors go with every backup.
+    settings.log.witness_targets = targets.clone();
+    let (app, _) = args.store.open(settings).await?;
     let mut failed = Vec::new();
     for (name, target) in &targets {
         let bar = bar();
@@ -212,7 +215,7 @@ async fn backup(args: RunArgs) -> anyhow::Result<()> {
             }
         }
     }
-    app.store().close().await;
+    app.close().await;
     if failed.is_empty() {
         Ok(())
     } else {
@@ -224,7 +227,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let target = args.targets.target(&args.target).await?;
     let (app, _) = args.store.open(RuleArgs::default().settings()?).await?;
     let checks = app.verify_backups(&Actor::system(), &target).await?;
-    app.store().close().await;
+    app.close().await;
     let mut bad = 0;
     for c in &checks {
         let verdict = match (c.complete, c.ok) {

@@ -44,6 +44,12 @@ pub struct StoreArgs {
     /// S3 secret key (prefer the environment variable: a flag shows in the process list).
     #[arg(long, env = "DANGAN_S3_SECRET_KEY", hide_env_values = true)]
     pub s3_secret_key: Option<String>,
+    /// The operation log's keyed chain: `hmac-sha256` or `hmac-sm3` (国密). Read when the
+    /// chain begins (first start); afterwards the key directory's `log-chain.json` decides.
+    #[arg(long, env = "DANGAN_LOG_MAC", default_value = "hmac-sha256")]
+    pub log_mac: String,
+    #[command(flatten)]
+    pub log: crate::audit::LogArgs,
 }
 
 impl fmt::Debug for StoreArgs {
@@ -65,6 +71,8 @@ impl fmt::Debug for StoreArgs {
                 "s3_secret_key",
                 &self.s3_secret_key.as_ref().map(|_| "<redacted>"),
             )
+            .field("log_mac", &self.log_mac)
+            .field("log", &self.log)
             .finish()
     }
 }
@@ -193,6 +201,7 @@ impl RuleArgs {
             kiosk_idle_seconds: self.kiosk_idle_seconds.clamp(10, 3600),
             // Set by `serve` from its webhook flags; other commands deliver nothing.
             webhook: None,
+            log: dangan_app::audit::LogSettings::default(),
         })
     }
 }
@@ -242,18 +251,27 @@ impl StoreArgs {
         }
     }
 
+    /// The key directory: `--key-dir`, or `DATA_DIR/keys`.
+    pub fn key_dir(&self) -> PathBuf {
+        self.key_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
+
     /// Loads the keys, opens the store, migrates and seeds, and prints the three officers'
     /// generated passwords if their accounts were created now.
     pub async fn open(&self, mut settings: Settings) -> anyhow::Result<(App, Bootstrap)> {
         if let Some(v) = settings.vault.as_mut() {
             v.root = self.data_dir.join("vault");
             v.s3 = self.s3_config()?;
+            settings.log.anchor_signature = v.seal;
         }
+        settings.log.chain_algorithm =
+            dangan_domain::audit::ChainAlgorithm::parse(&self.log_mac)
+                .ok_or_else(|| anyhow::anyhow!("--log-mac 应为 hmac-sha256 或 hmac-sm3"))?;
+        self.log.apply(&mut settings)?;
         let config = self.store_config()?;
-        let key_dir = self
-            .key_dir
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("keys"));
+        let key_dir = self.key_dir();
         let keys = KeyRing::load_or_create(&key_dir).context("无法读取或创建密钥")?;
         let (app, boot) = App::start(&config, settings, keys)
             .await

@@ -45,6 +45,6 @@ pub async fn load(app: &App, persons: usize, seed: u64) -> anyhow::Result<()> {
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (app, _) = args.store.open(dangan_app::Settings::default()).await?;
     load(&app, args.persons, args.seed).await?;
-    app.store().close().await;
+    app.close().await;
     Ok(())
 }

@@ -151,7 +151,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         })
         .await;
     bar.finish_and_clear();
-    app.store().close().await;
+    app.close().await;
     let report = report?;
     let c = report.counts;
     if !report.finished {

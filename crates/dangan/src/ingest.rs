@@ -67,6 +67,6 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         };
         println!("  批次 {} {}：{}（{}）", b.code, b.name, verdict, b.reason);
     }
-    app.store().close().await;
+    app.close().await;
     Ok(())
 }

@@ -67,7 +67,7 @@ pub async fn run(cmd: KeyCommand) -> anyhow::Result<()> {
             println!(
                 "已用新主密钥重新封装 {n} 个数据密钥；旧主密钥已移入 keys/retired/（旧备份仍需要它）"
             );
-            app.store().close().await;
+            app.close().await;
             Ok(())
         }
         KeyCommand::Export(args) => {
@@ -77,7 +77,7 @@ pub async fn run(cmd: KeyCommand) -> anyhow::Result<()> {
             let pass = passphrase()?;
             let (app, _) = args.store.open(RuleArgs::default().settings()?).await?;
             let bytes = app.export_keys(&Actor::system(), &pass).await?;
-            app.store().close().await;
+            app.close().await;
             std::fs::write(&args.out, bytes)
                 .with_context(|| format!("无法写入 {}", args.out.display()))?;
             println!(

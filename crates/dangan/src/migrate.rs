@@ -20,6 +20,6 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
     if !boot.calendar_years_seeded.is_empty() {
         println!("已载入内置工作日历：{:?}", boot.calendar_years_seeded);
     }
-    app.store().close().await;
+    app.close().await;
     Ok(())
 }

@@ -29,9 +29,8 @@ pub struct ServeArgs {
     /// TLS private key (PEM).
     #[arg(long, env = "DANGAN_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
-    /// Minutes between signed anchors of the operation log's head (0: never).
-    #[arg(long, env = "DANGAN_ANCHOR_MINUTES", default_value_t = 10)]
-    anchor_minutes: u64,
+    #[command(flatten)]
+    log: crate::audit::IntervalArgs,
     /// Daily time (server local, `HH:MM`) of the 巡检 that re-verifies every stored scan and
     /// its seal; `off` to disable.
     #[arg(long, env = "DANGAN_SCRUB_AT", default_value = "03:00")]
@@ -47,17 +46,23 @@ pub struct ServeArgs {
     backup_full_day: String,
 }
 
-/// Signs the operation log's head at intervals, so that truncating the log is detectable.
-fn spawn_anchoring(app: Arc<dangan_app::App>, minutes: u64) {
-    if minutes == 0 {
-        return;
-    }
+/// Signs the operation log's head at start (entries a stopped process left unanchored) and
+/// every interval, and sends the anchors to the witnesses (local, backup targets, URL). A
+/// refused anchor (the log does not verify) is logged at every interval until someone looks.
+fn spawn_anchoring(
+    app: Arc<dangan_app::App>,
+    interval: std::time::Duration,
+    targets: Vec<(String, dangan_vault::Target)>,
+) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(minutes * 60));
-        tick.tick().await;
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = app.anchor_log(&dangan_app::Actor::system()).await {
+            if let Err(e) = app
+                .anchor_and_witness(&dangan_app::Actor::system(), &targets)
+                .await
+            {
                 tracing::error!(error = %e, "cannot anchor the operation log");
             }
         }
@@ -106,10 +111,12 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut settings = args.rules.settings()?;
     settings.webhook = args.webhook.settings()?;
+    args.log.apply(&mut settings)?;
     let scrub_at = crate::schedule::parse_daily(&args.scrub_at)?;
     let backup_at = crate::schedule::parse_daily(&args.backup_at)?;
     let full_day = crate::schedule::parse_weekday(&args.backup_full_day)?;
     let targets = args.targets.targets().await?;
+    settings.log.witness_targets = targets.clone();
     let (app, _) = args.store.open(settings).await?;
     crate::schedule::collect_garbage(&app).await;
     if args.demo {
@@ -124,7 +131,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let app = Arc::new(app);
-    spawn_anchoring(Arc::clone(&app), args.anchor_minutes);
+    spawn_anchoring(Arc::clone(&app), args.log.interval()?, targets.clone());
     crate::schedule::spawn_scrub(Arc::clone(&app), scrub_at);
     crate::schedule::spawn_person_changes(Arc::clone(&app));
     crate::schedule::spawn_outbox_delivery(Arc::clone(&app));
@@ -187,11 +194,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .context("服务异常退出")?;
         }
     }
-    // A last anchor, so that the log as it stands at shutdown is signed.
-    if let Err(e) = app.anchor_log(&dangan_app::Actor::system()).await {
-        tracing::error!(error = %e, "cannot anchor the operation log at shutdown");
-    }
-    app.store().close().await;
+    // A last anchor, so that the log as it stands at shutdown is signed and witnessed.
+    app.close().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -68,7 +68,7 @@ async fn token(args: TokenArgs) -> anyhow::Result<()> {
         args.scopes.join(" ")
     );
     println!("{}", created.secret);
-    app.store().close().await;
+    app.close().await;
     Ok(())
 }
 
@@ -97,6 +97,6 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
     if let Some(p) = generated {
         println!("初始密码：{p}（首次登录后请修改，此密码不会再次显示）");
     }
-    app.store().close().await;
+    app.close().await;
     Ok(())
 }

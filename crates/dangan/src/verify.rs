@@ -45,7 +45,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
             failures
         }
     };
-    app.store().close().await;
+    app.close().await;
     if failures.is_empty() {
         return Ok(());
     }
@@ -72,6 +72,6 @@ pub async fn gc(args: GcArgs) -> anyhow::Result<()> {
     let grace = std::time::Duration::from_secs(args.grace_minutes.saturating_mul(60));
     let removed = app.collect_garbage(&Actor::system(), grace).await?;
     println!("已清理 {removed} 个无主数据块或临时文件");
-    app.store().close().await;
+    app.close().await;
     Ok(())
 }

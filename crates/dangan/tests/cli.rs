@@ -227,8 +227,12 @@ async fn the_server_starts_on_postgresql_with_a_database_url() {
     let dangan_app::StoreConfig::Postgres(url) = &db.config else {
         unreachable!()
     };
+    // The keys and the vault go to a temporary directory, never beside the sources.
+    let data = tempfile::tempdir().unwrap();
     let mut cmd = dangan();
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url", url]);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+        .arg("--data-dir")
+        .arg(data.path());
     let (child, lines, addr) = tokio::task::spawn_blocking(move || start(cmd))
         .await
         .unwrap();

@@ -70,56 +70,78 @@ async fn tamper(data: &Path, statements: &[&str]) {
     conn.close().await.unwrap();
 }
 
+async fn scalar(data: &Path, sql: &str) -> i64 {
+    let url = format!("sqlite://{}", data.join("dangan.db").display());
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let v: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    v
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_verify_names_the_first_edited_deleted_swapped_or_truncated_entry() {
     let base = tempfile::tempdir().unwrap();
     let data = base.path().join("data");
-    // 3 accounts created at first start, then one entry per demo load; anchored at entry 5.
+    // Every command that writes to the log signs the head as it ends: three anchors here.
     run_ok(&["migrate"], &data);
     run_ok(&["demo-data", "--persons", "3", "--seed", "1"], &data);
     run_ok(&["demo-data", "--persons", "3", "--seed", "2"], &data);
-    assert!(run_ok(&["audit", "anchor"], &data).contains("第 5 条"));
+    assert!(run_ok(&["audit", "anchor"], &data).contains("没有变化"));
+    let anchored = scalar(&data, "SELECT MAX(seq) FROM log_anchors").await;
     run_ok(&["demo-data", "--persons", "3", "--seed", "3"], &data);
+    let entries = scalar(&data, "SELECT MAX(seq) FROM operation_log").await;
     let (ok, text) = verify(&data);
     assert!(ok, "{text}");
-    assert!(text.contains("共 6 条"), "{text}");
+    assert!(text.contains(&format!("共 {entries} 条")), "{text}");
+    assert!(text.contains("[通过] 签名锚点"), "{text}");
 
-    let cases: &[(&str, &[&str], &str)] = &[
+    let truncate = format!("DELETE FROM operation_log WHERE seq >= {anchored}");
+    let head = format!(
+        "UPDATE operation_log_head SET seq = {0}, hash = (SELECT hash FROM operation_log WHERE seq = {0})",
+        anchored - 1
+    );
+    let cases: Vec<(&str, Vec<String>, String)> = vec![
         (
             "edit",
-            &["UPDATE operation_log SET detail = detail || 'x' WHERE seq = 2"],
-            "第 2 条",
+            vec!["UPDATE operation_log SET detail = detail || 'x' WHERE seq = 2".into()],
+            "第 2 条".into(),
         ),
         (
             "delete",
-            &["DELETE FROM operation_log WHERE seq = 3"],
-            "第 3 条",
+            vec!["DELETE FROM operation_log WHERE seq = 3".into()],
+            "第 3 条".into(),
         ),
         (
             "swap",
-            &[
-                "UPDATE operation_log SET seq = -2 WHERE seq = 2",
-                "UPDATE operation_log SET seq = 2 WHERE seq = 3",
-                "UPDATE operation_log SET seq = 3 WHERE seq = -2",
+            vec![
+                "UPDATE operation_log SET seq = -2 WHERE seq = 2".into(),
+                "UPDATE operation_log SET seq = 2 WHERE seq = 3".into(),
+                "UPDATE operation_log SET seq = 3 WHERE seq = -2".into(),
             ],
-            "第 2 条",
+            "第 2 条".into(),
         ),
         (
             "truncate",
-            &[
-                "DELETE FROM operation_log WHERE seq >= 5",
-                "UPDATE operation_log_head SET seq = 4, hash = (SELECT hash FROM operation_log WHERE seq = 4)",
-            ],
-            "截断",
+            vec![truncate.clone(), head.clone()],
+            "截断".into(),
+        ),
+        (
+            "truncate and delete the anchors",
+            vec![truncate, head, "DELETE FROM log_anchors".into()],
+            "见证".into(),
         ),
     ];
-    for (what, statements, expected) in cases {
-        let copy = base.path().join(what);
+    for (what, statements, expected) in &cases {
+        let copy = base.path().join(what.replace(' ', "-"));
         copy_dir(&data, &copy);
-        tamper(&copy, statements).await;
+        let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+        tamper(&copy, &statements).await;
         let (ok, text) = verify(&copy);
         assert!(!ok, "{what}: verify must fail");
-        assert!(text.contains(expected), "{what}: {text}");
+        assert!(text.contains(expected.as_str()), "{what}: {text}");
     }
 }
 

@@ -1476,8 +1476,50 @@ pub async fn handover_confirm(
 #[template(path = "audit.html")]
 struct AuditPage {
     shell: Shell,
-    entries: Vec<dangan_domain::audit::LogEntry>,
+    entries: Vec<LogRow>,
     verified: Option<dangan_app::audit::VerifyReport>,
+}
+
+/// One entry of the operation log as the auditor reads it: Beijing time, Chinese labels.
+struct LogRow {
+    number: String,
+    at: String,
+    actor: String,
+    source: String,
+    action: String,
+    target: String,
+    outcome: &'static str,
+}
+
+fn log_rows(entries: Vec<dangan_domain::audit::LogEntry>) -> Vec<LogRow> {
+    entries
+        .into_iter()
+        .map(|c| {
+            let role = dangan_app::Role::ALL
+                .into_iter()
+                .find(|r| r.code() == c.role)
+                .map_or(c.role.clone(), |r| r.label().to_owned());
+            LogRow {
+                number: c
+                    .seq
+                    .map_or_else(|| format!("待入链（{}）", c.id), |s| s.to_string()),
+                at: chrono::DateTime::parse_from_rfc3339(&c.at).map_or(c.at.clone(), |t| {
+                    dangan_app::local_time(t.with_timezone(&chrono::Utc))
+                }),
+                actor: format!("{}（{role}）", c.actor_name),
+                source: c.source,
+                action: c.action,
+                target: format!("{} {}", c.target_kind, c.target_id),
+                outcome: match c.outcome.as_str() {
+                    "ok" => "成功",
+                    "denied" => "拒绝",
+                    "not_found" => "未找到",
+                    "invalid" => "无效",
+                    _ => "失败",
+                },
+            }
+        })
+        .collect()
 }
 
 /// `GET /audit`: the latest operation-log entries (auditor only).
@@ -1490,7 +1532,7 @@ pub async fn audit(State(app): State<AppState>, v: Visitor) -> Response {
     match app.search_log(&actor, &q).await {
         Ok(entries) => html(&AuditPage {
             shell: shell(&actor, &v, "/audit"),
-            entries,
+            entries: log_rows(entries),
             verified: None,
         }),
         Err(e) => failure(&actor, &v, &e),
@@ -1515,7 +1557,7 @@ pub async fn audit_verify(
     match app.search_log(&actor, &q).await {
         Ok(entries) => html(&AuditPage {
             shell: shell(&actor, &v, "/audit"),
-            entries,
+            entries: log_rows(entries),
             verified: Some(report),
         }),
         Err(e) => failure(&actor, &v, &e),
