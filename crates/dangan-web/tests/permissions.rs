@@ -85,7 +85,7 @@ fn routes() -> Vec<Route> {
         r(
             Method::POST,
             "/api/v1/persons/{other}/account",
-            B::None,
+            B::Json(|_| json!({"basis": "query"})),
             Some(U::ManageInsuredAccounts),
         ),
         r(
@@ -205,6 +205,32 @@ fn routes() -> Vec<Route> {
             "/api/v1/users/{user}/role",
             B::Json(|_| json!({"role": "window"})),
             Some(U::ManageUsers),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/users/requests",
+            B::Json(
+                |i| json!({"kind": "create", "username": format!("walkofficer{i}"), "role": "auditor", "reason": "岗位增补"}),
+            ),
+            Some(U::RequestOfficerChange),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/users/requests?state=all",
+            B::None,
+            Some(U::ApproveOfficerChange),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/users/requests/999999/approve",
+            B::None,
+            Some(U::ApproveOfficerChange),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/users/requests/999999/reject",
+            B::Json(|_| json!({"note": "不需要"})),
+            Some(U::ApproveOfficerChange),
         ),
         r(
             Method::POST,
@@ -416,9 +442,9 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Method::GET,
-            "/api/v1/materials/999999/files",
+            "/api/v1/materials/{material}/files",
             B::None,
-            Some(U::ReadWorkflow),
+            Some(U::ReadArchive),
         ),
         r(
             Method::GET,
@@ -434,9 +460,9 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Method::GET,
-            "/api/v1/files/999999/checks",
+            "/api/v1/files/{file}/checks",
             B::None,
-            Some(U::ReadWorkflow),
+            Some(U::ReadArchive),
         ),
         r(
             Method::GET,
@@ -499,6 +525,7 @@ struct Ids {
     event: i64,
     user: i64,
     token: i64,
+    material: i64,
 }
 
 fn fill(path: &str, ids: &Ids) -> String {
@@ -508,6 +535,7 @@ fn fill(path: &str, ids: &Ids) -> String {
         .replace("{event}", &ids.event.to_string())
         .replace("{user}", &ids.user.to_string())
         .replace("{token}", &ids.token.to_string())
+        .replace("{material}", &ids.material.to_string())
 }
 
 async fn call(
@@ -591,7 +619,14 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         .id
         .0;
     let clerk = t.actor("clerk", Role::Window).await;
-    let opened = app.open_insured_account(&clerk, insured.id).await.unwrap();
+    let card = dangan_app::insured::BasisInput {
+        basis: "card".into(),
+        id_number: Some(insured_input.id_number.clone()),
+    };
+    let opened = app
+        .open_insured_account(&clerk, insured.id, &card)
+        .await
+        .unwrap();
     let first = app
         .login_insured(&insured_input.id_number, &opened.initial_password, "t")
         .await
@@ -632,6 +667,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
             event: event.id.0,
             user: target_user.user_id().unwrap().0,
             token: tok.token.id.0,
+            material: event.materials[0].id.0,
         };
         out.push((name, role, token, ids));
     }
@@ -660,6 +696,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
             event: own_event.id.0,
             user: target_user.user_id().unwrap().0,
             token: tok.token.id.0,
+            material: own_event.materials[0].id.0,
         },
     ));
     let all_scopes: Vec<String> = UseCase::ALL
@@ -668,7 +705,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         .map(str::to_owned)
         .collect();
     let machine = app
-        .create_token(&t.security, "machine-all", &all_scopes)
+        .create_token(&t.admin, "machine-all", &all_scopes)
         .await
         .unwrap();
     let tok = app
@@ -686,6 +723,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
             event: event.id.0,
             user: target_user.user_id().unwrap().0,
             token: tok.token.id.0,
+            material: event.materials[0].id.0,
         },
     ));
     out
@@ -771,7 +809,8 @@ fn the_walk_covers_every_route_in_the_router() {
                 .replace("{event}", "{id}")
                 .replace("{user}", "{id}")
                 .replace("{token}", "{id}")
-                .replace("{file}", "{id}");
+                .replace("{file}", "{id}")
+                .replace("{material}", "{id}");
             let p: String = p
                 .split('/')
                 .map(|seg| {
@@ -813,7 +852,7 @@ async fn an_insured_person_probing_other_ids_gets_404_everywhere_and_is_logged()
         (
             Method::POST,
             format!("/api/v1/persons/{other}/account"),
-            None,
+            Some(json!({"basis": "card", "id_number": "11010519491231002X"})),
         ),
         (
             Method::POST,
