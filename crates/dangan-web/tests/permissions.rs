@@ -1026,3 +1026,314 @@ async fn hostile_input_gets_a_clear_4xx_and_changes_nothing() {
     assert_eq!(res.status(), 400);
     assert_eq!(count().await, 1);
 }
+
+/// An `application/x-www-form-urlencoded` body.
+fn form_body(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A page request: method, path and, for a POST, the form fields.
+type PageCall = (Method, String, Option<Vec<(&'static str, String)>>);
+
+/// The CSRF token of a page session (as the UI derives it from the session token).
+fn csrf_of(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(format!("dangan-csrf\n{token}").as_bytes())[..16])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_that_returns_person_data_refuses_every_staff_role_without_a_registered_query()
+{
+    let s = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let t = &s.test_app;
+    let app = &t.app;
+    let victim = person_input(7, "欧阳秘");
+    let p = app.create_person(&t.admin, &victim).await.unwrap();
+    let event = app
+        .record_event(&t.admin, &enrolment(p.id.0))
+        .await
+        .unwrap()
+        .event;
+    let material = event.materials[0].id;
+    // The S6.1 name of a hot-folder scan carries the full identity number.
+    let s61 = format!("2024-参保登记-{}-参保登记表.pdf", victim.id_number);
+    let file = app
+        .ingest_file(&t.admin, material, Some(&s61), &b"%PDF-1.4 secret"[..])
+        .await
+        .unwrap();
+    let masked = dangan_domain::id_number::mask(&victim.id_number);
+    let ids = Ids {
+        file: file.id.0,
+        person: p.id.0,
+        other: p.id.0,
+        event: event.id.0,
+        user: 0,
+        token: 0,
+        material: material.0,
+    };
+    // Every API route the matrix decides by the archive read, and the routes that act on an
+    // opened archive or for the person.
+    let mut api: Vec<Route> = routes()
+        .into_iter()
+        .filter(|r| r.use_case == Some(UseCase::ReadArchive))
+        .collect();
+    assert!(api.len() >= 10, "{}", api.len());
+    api.push(Route {
+        method: Method::GET,
+        path: "/api/v1/files/{file}/content?name=full",
+        body: Body::None,
+        use_case: Some(UseCase::ReadArchive),
+    });
+    api.push(Route {
+        method: Method::POST,
+        path: "/api/v1/persons/{person}/corrections",
+        body: Body::Json(|_| json!({"field": "tier", "new_value": "300", "basis": "申请表", "proof_material_id": 1})),
+        use_case: Some(UseCase::CorrectData),
+    });
+    api.push(Route {
+        method: Method::POST,
+        path: "/api/v1/persons/{person}/account",
+        body: Body::Json(|_| json!({"basis": "query"})),
+        use_case: Some(UseCase::ManageInsuredAccounts),
+    });
+    let leaks = |body: &str| {
+        [
+            victim.id_number.as_str(),
+            &victim.id_number[6..14],
+            masked.as_str(),
+            "欧阳秘",
+            "参保登记表",
+            "secret",
+        ]
+        .into_iter()
+        .find(|needle| body.contains(needle))
+        .map(str::to_owned)
+    };
+    let mut checked = 0;
+    for (i, role) in Role::STAFF.into_iter().enumerate() {
+        let name = match role {
+            Role::Admin => "admin".to_owned(),
+            Role::SecurityOfficer => "secadmin".to_owned(),
+            Role::Auditor => "auditor".to_owned(),
+            _ => {
+                let name = format!("reader{i}");
+                t.actor(&name, role).await;
+                name
+            }
+        };
+        let token = s.login(&name, TEST_PASSWORD).await;
+        for (ri, route) in api.iter().enumerate() {
+            let (status, body) = call(&s, Some(&token), route, &ids, ri).await;
+            let code = body["error"]["code"].as_str().unwrap_or("");
+            let refused = (status == 403
+                && matches!(code, "forbidden" | "query_registration_required"))
+                || (route.path.starts_with("/api/v1/my/") && status == 404);
+            assert!(
+                refused,
+                "{name} {} {} → {status} {body}",
+                route.method, route.path
+            );
+            assert_eq!(leaks(&body.to_string()), None, "{name} {}", route.path);
+            checked += 1;
+        }
+        // The same through the pages, with the page session.
+        let cookie = format!("dangan_session={token}");
+        let csrf = csrf_of(&token);
+        let pages: Vec<PageCall> = vec![
+            (Method::GET, format!("/persons/{}", p.id), None),
+            (Method::GET, format!("/persons/{}/corrections", p.id), None),
+            (Method::GET, format!("/files/{}", file.id), None),
+            (Method::GET, format!("/files/{}/raw", file.id), None),
+            (
+                Method::POST,
+                format!("/persons/{}/account", p.id),
+                Some(vec![("_csrf", csrf.clone()), ("basis", "query".into())]),
+            ),
+        ];
+        for (method, path, form) in pages {
+            let mut req = s
+                .client
+                .request(method.clone(), format!("{}{path}", s.base_url))
+                .header("cookie", &cookie);
+            if let Some(f) = &form {
+                let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                req = req
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form_body(&fields));
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap();
+            let registration_form = status == 200 && body.contains("id=\"query-form\"");
+            assert!(
+                registration_form || matches!(status, 403 | 422),
+                "{name} {method} {path} → {status}"
+            );
+            assert_eq!(leaks(&body), None, "{name} {method} {path}");
+            checked += 1;
+        }
+        // The kiosk's staff-assisted sign-in on a query this clerk never registered.
+        let res = s
+            .client
+            .post(format!("{}/kiosk/assisted", s.base_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&[
+                ("id_number", victim.id_number.as_str()),
+                ("basis", "query"),
+                ("staff_username", name.as_str()),
+                ("staff_password", TEST_PASSWORD),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{name} kiosk");
+        let session = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("dangan_session=dgp_"));
+        assert!(!session, "{name}: no insured session without a basis");
+        assert_eq!(leaks(&res.text().await.unwrap()), None, "{name} kiosk");
+        checked += 1;
+    }
+    assert_eq!(checked, Role::STAFF.len() * (api.len() + 6));
+    // Each refusal of a staff member who may read archives is in the operation log.
+    let denied = app
+        .search_log(
+            &t.auditor,
+            &dangan_app::audit::LogQuery {
+                outcome: Some("denied".into()),
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for action in [
+        "file.list",
+        "file.read",
+        "file.checks",
+        "person.read",
+        "person.correct",
+        "insured.account_open",
+        "auth.insured_assisted",
+    ] {
+        assert!(
+            denied
+                .iter()
+                .any(|e| e.action == action && e.actor_name == "reader1"),
+            "{action} is logged as denied"
+        );
+    }
+    assert!(
+        denied
+            .iter()
+            .all(|e| !e.detail.contains(&victim.id_number[6..14])),
+        "no full number in the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_names_show_the_identity_number_masked_in_lists_titles_and_the_viewer() {
+    let s = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let t = &s.test_app;
+    let victim = person_input(8, "上官洁");
+    let p = t.app.create_person(&t.admin, &victim).await.unwrap();
+    let event = t
+        .app
+        .record_event(&t.admin, &enrolment(p.id.0))
+        .await
+        .unwrap()
+        .event;
+    let material = event.materials[0].id;
+    let s61 = format!("2024-参保登记-{}-参保登记表.pdf", victim.id_number);
+    let file = t
+        .app
+        .ingest_file(&t.admin, material, Some(&s61), &b"%PDF-1.4 named"[..])
+        .await
+        .unwrap();
+    let masked_name = format!(
+        "2024-参保登记-{}-参保登记表.pdf",
+        dangan_domain::id_number::mask(&victim.id_number)
+    );
+    let window = t.actor("window1", Role::Window).await;
+    t.register(&window, p.id).await;
+    let token = s.login("window1", TEST_PASSWORD).await;
+    let get = |path: String, bearer: bool| {
+        let req = s.client.get(format!("{}{path}", s.base_url));
+        if bearer {
+            req.bearer_auth(&token)
+        } else {
+            req.header("cookie", format!("dangan_session={token}"))
+        }
+    };
+    let listed: Value = get(format!("/api/v1/materials/{material}/files"), true)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["original_name"], masked_name.as_str());
+    for (what, path) in [
+        ("the archive tree", format!("/persons/{}", p.id)),
+        ("the viewer", format!("/files/{}", file.id)),
+    ] {
+        let res = get(path, false).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{what}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(&masked_name), "{what} shows the masked name");
+        assert!(!page.contains(&victim.id_number), "{what}: {page}");
+    }
+    let viewer = get(format!("/files/{}", file.id), false)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        viewer.contains(&format!("<title>{masked_name}")),
+        "the title"
+    );
+    // The download keeps its S6.1 name masked by default, as before.
+    let res = get(format!("/api/v1/files/{}/content", file.id), true)
+        .send()
+        .await
+        .unwrap();
+    let disposition = res.headers()["content-disposition"].to_str().unwrap();
+    assert!(!disposition.contains(&victim.id_number), "{disposition}");
+    // The operation log has the reads, never the number.
+    let log = t
+        .app
+        .search_log(
+            &t.auditor,
+            &dangan_app::audit::LogQuery {
+                action: Some("file.".into()),
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "file.list" && e.actor_name == "window1")
+    );
+    assert!(log.iter().all(|e| !e.detail.contains(&victim.id_number)));
+}
