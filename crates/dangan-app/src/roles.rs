@@ -543,6 +543,44 @@ mod tests {
     }
 
     #[test]
+    fn an_officer_change_takes_a_requesting_and_an_approving_officer() {
+        assert!(allowed(
+            Role::SecurityOfficer,
+            UseCase::RequestOfficerChange
+        ));
+        assert!(!allowed(Role::Admin, UseCase::RequestOfficerChange));
+        assert!(allowed(Role::Admin, UseCase::ApproveOfficerChange));
+        assert!(allowed(
+            Role::SecurityOfficer,
+            UseCase::ApproveOfficerChange
+        ));
+        assert!(!allowed(Role::Auditor, UseCase::ApproveOfficerChange));
+        for r in Role::ALL.into_iter().filter(|r| !r.is_officer()) {
+            assert!(!allowed(r, UseCase::RequestOfficerChange), "{r:?}");
+            assert!(!allowed(r, UseCase::ApproveOfficerChange), "{r:?}");
+            assert!(!allowed(r, UseCase::ManageUsers), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn among_token_issuers_only_the_administrator_holds_the_machine_scopes() {
+        for r in Role::ALL
+            .into_iter()
+            .filter(|r| allowed(*r, UseCase::ManageTokens))
+        {
+            for scope in crate::tokens::MACHINE_SCOPES {
+                let uc = UseCase::from_scope(scope).unwrap();
+                assert_eq!(
+                    grant(r, uc) == Grant::Yes,
+                    r == Role::Admin,
+                    "{r:?} {scope}"
+                );
+            }
+        }
+        assert!(allowed(Role::SecurityOfficer, UseCase::ManageTokens));
+    }
+
+    #[test]
     fn insured_persons_reach_only_their_own_archive() {
         for uc in UseCase::ALL {
             let g = grant(Role::Insured, uc);
