@@ -177,7 +177,8 @@ fn staff_actor(u: &users::UserRow, source: &str) -> AppResult<Actor> {
     })
 }
 
-fn user_view(u: &users::UserRow) -> AppResult<UserView> {
+/// A staff account as shown.
+pub(crate) fn user_view(u: &users::UserRow) -> AppResult<UserView> {
     Ok(UserView {
         id: u.id,
         username: u.username.clone(),
@@ -350,23 +351,38 @@ impl App {
         })
     }
 
-    /// 工作人员协助确认 (S8.2): a window clerk who has checked the person's identity card opens a
-    /// kiosk session for them without their password. The session lasts 15 minutes; the clerk's
-    /// name is logged with it.
+    /// 工作人员协助确认 (S8.2): a window clerk opens a kiosk session for a person without their
+    /// password, on a recorded `basis` (`query`: the clerk registered a query for that person;
+    /// `card`: the person is present and `id_number` was read from their card, entered in the
+    /// query register as the person's own query). The session lasts 15 minutes; the clerk is
+    /// logged with it.
     pub async fn assisted_insured_login(
         &self,
         staff: &Actor,
         id_number: &str,
+        basis: &str,
         source: &str,
     ) -> AppResult<Login> {
         self.authorize(staff, UseCase::ManageInsuredAccounts)
             .await?;
         let id =
             IdNumber::parse(id_number, today()).map_err(|e| AppError::invalid("id_number", &e))?;
+        let basis = crate::insured::Basis::parse(basis, Some(id.as_str()))?;
         let mut tx = self.store.begin_write().await?;
         let Some(person) = persons::find_by_id_number(&mut tx, id.as_str()).await? else {
             tx.rollback().await?;
             return Err(AppError::not_found("person_not_found", "未找到该参保人"));
+        };
+        let op = Op::new("auth.insured_assisted", "person", person.id);
+        let basis_detail = match self
+            .check_basis(&mut tx, staff, &person, &basis, "自助查询机协助登录")
+            .await?
+        {
+            Ok(detail) => detail,
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Err(self.deny(staff, op, refusal).await);
+            }
         };
         let now = Utc::now();
         let token = random_token(INSURED_PREFIX)?;
@@ -380,8 +396,7 @@ impl App {
             true,
         )
         .await?;
-        let op = Op::new("auth.insured_assisted", "person", person.id)
-            .detail(format!("confirmed by {}", staff.username));
+        let op = op.detail(format!("confirmed by {}; {basis_detail}", staff.username));
         self.log_in(&mut tx, staff, &op, Outcome::Ok).await?;
         tx.commit().await?;
         Ok(Login {
@@ -520,18 +535,7 @@ impl App {
         password: Option<&str>,
     ) -> AppResult<(UserView, Option<String>)> {
         self.authorize(actor, UseCase::ManageUsers).await?;
-        let username = username.trim();
-        let valid_name = (2..=32).contains(&username.len())
-            && username
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        if !valid_name {
-            return Err(AppError::invalid_with(
-                "invalid_username",
-                Some("username"),
-                "用户名应为2至32位字母、数字、下划线、点或连字符",
-            ));
-        }
+        let username = check_username(username)?;
         if !role.is_staff() {
             return Err(AppError::invalid_with(
                 "invalid_role",
@@ -539,16 +543,14 @@ impl App {
                 "只能创建工作人员角色的账号",
             ));
         }
-        let display_name = display_name
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .unwrap_or(username);
-        if display_name.chars().count() > 30 || display_name.chars().any(char::is_control) {
-            return Err(AppError::invalid_with(
-                "invalid_display_name",
-                Some("display_name"),
-                "显示名称不能超过30个字，且不能含控制字符",
-            ));
+        let display_name = check_display_name(display_name, username)?;
+        // 三员分立: an officer account needs a second officer (or the console).
+        if role.is_officer() && actor.subject != Subject::System {
+            let op =
+                Op::new("user.create", "user", "").detail(format!("{username} {}", role.code()));
+            return Err(self
+                .deny(actor, op, crate::officers::two_officers_required())
+                .await);
         }
         let (password, generated) = match password {
             Some(p) => {
@@ -590,9 +592,9 @@ impl App {
         rows.iter().map(user_view).collect()
     }
 
-    /// Changes a user's role and enabled state (which also unlocks the account and ends its
-    /// sessions). The security officer cannot change their own account, so that two people
-    /// are needed to raise a privilege.
+    /// Changes a business account's role and enabled state (which also unlocks the account and
+    /// ends its sessions). The security officer cannot change their own account, nor an officer
+    /// account or make one: those need a second officer ([`App::request_account_change`]).
     pub async fn set_user_role(
         &self,
         actor: &Actor,
@@ -616,11 +618,23 @@ impl App {
             ));
         }
         let mut tx = self.store.begin_write().await?;
+        let Some(current) = users::get(&mut tx, id).await? else {
+            return Err(AppError::not_found("user_not_found", "未找到该用户"));
+        };
+        let op = Op::new("user.update", "user", id)
+            .detail(format!("role={} disabled={disabled}", role.code()));
+        // Checked in the writing transaction: the target's role cannot change in between.
+        let officer_involved =
+            role.is_officer() || Role::parse(&current.role).is_ok_and(Role::is_officer);
+        if officer_involved && actor.subject != Subject::System {
+            tx.rollback().await?;
+            return Err(self
+                .deny(actor, op, crate::officers::two_officers_required())
+                .await);
+        }
         if !users::set_role(&mut tx, id, role.code(), disabled).await? {
             return Err(AppError::not_found("user_not_found", "未找到该用户"));
         }
-        let op = Op::new("user.update", "user", id)
-            .detail(format!("role={} disabled={disabled}", role.code()));
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         let row = users::get(&mut tx, id)
             .await?
@@ -628,6 +642,42 @@ impl App {
         tx.commit().await?;
         user_view(&row)
     }
+}
+
+/// A valid sign-in name: 2–32 ASCII letters, digits, `_`, `-` or `.`.
+pub(crate) fn check_username(username: &str) -> AppResult<&str> {
+    let username = username.trim();
+    let valid_name = (2..=32).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !valid_name {
+        return Err(AppError::invalid_with(
+            "invalid_username",
+            Some("username"),
+            "用户名应为2至32位字母、数字、下划线、点或连字符",
+        ));
+    }
+    Ok(username)
+}
+
+/// A valid display name (default: the username): at most 30 characters, no control characters.
+pub(crate) fn check_display_name<'a>(
+    display_name: Option<&'a str>,
+    username: &'a str,
+) -> AppResult<&'a str> {
+    let display_name = display_name
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .unwrap_or(username);
+    if display_name.chars().count() > 30 || display_name.chars().any(char::is_control) {
+        return Err(AppError::invalid_with(
+            "invalid_display_name",
+            Some("display_name"),
+            "显示名称不能超过30个字，且不能含控制字符",
+        ));
+    }
+    Ok(display_name)
 }
 
 fn insured_actor(

@@ -51,7 +51,8 @@ pub struct CorrectionView {
 }
 
 impl App {
-    /// Corrects one field of a person's record with proof. Nothing changes without proof.
+    /// Corrects one field of a person's record with proof, on an opened archive (staff need a
+    /// query registration for the person). Nothing changes without proof.
     pub async fn correct_person(
         &self,
         actor: &Actor,
@@ -59,6 +60,9 @@ impl App {
         input: &CorrectionInput,
     ) -> AppResult<CorrectionView> {
         self.authorize(actor, UseCase::CorrectData).await?;
+        // A correction is made on an opened archive (it shows the old value and checks the
+        // proof against the person's materials): the query registration applies to it too.
+        let read = self.authorize(actor, UseCase::ReadArchive).await?;
         let Some(proof) = input.proof_material_id.map(MaterialId) else {
             return Err(AppError::invalid_with(
                 "proof_required",
@@ -125,6 +129,11 @@ impl App {
         let p = persons::get(&mut tx, person)
             .await?
             .ok_or_else(crate::persons::person_not_found)?;
+        if let Some(refusal) = self.archive_access(&mut tx, actor, read, person).await? {
+            tx.rollback().await?;
+            let op = Op::new("person.correct", "person", person);
+            return Err(self.deny(actor, op, refusal).await);
+        }
         let m = events::material(&mut tx, proof).await?.ok_or_else(|| {
             AppError::invalid_with(
                 "unknown_material",
@@ -248,7 +257,7 @@ impl App {
             .into_iter()
             .map(|(id, kind, person, payload)| {
                 serde_json::json!({"id": id, "kind": kind, "person_id": person.0,
-                    "payload": serde_json::from_str::<serde_json::Value>(&payload).unwrap_or(serde_json::Value::Null)})
+                    "payload": crate::outbox::masked_payload(&payload)})
             })
             .collect())
     }

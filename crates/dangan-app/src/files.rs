@@ -23,14 +23,15 @@ use crate::four::{self, Facts, FourPropertyReport};
 use crate::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult, today};
 
-/// A file as shown (no key material, no identity number).
+/// A file as shown (no key material, no identity number: one in the name it arrived with is
+/// masked).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FileView {
     /// Row id.
     pub id: FileId,
     /// The material item.
     pub material_id: MaterialId,
-    /// The name it arrived with.
+    /// The name it arrived with, any identity number in it masked (an S6.1 name carries one).
     pub original_name: String,
     /// Format code.
     pub format: String,
@@ -270,7 +271,7 @@ impl App {
             .to_owned(),
             id: f.id,
             material_id: f.material_id,
-            original_name: f.original_name,
+            original_name: crate::text::mask_id_numbers(&f.original_name),
             format,
             dpi: f.dpi,
             pages: f.pages,
@@ -680,15 +681,75 @@ impl App {
         Ok(())
     }
 
-    /// The files of a material item.
+    /// The files of a material item: a read of the person's archive (staff need a query
+    /// registration, an insured person sees only their own), logged.
     pub async fn files_of(&self, actor: &Actor, material: MaterialId) -> AppResult<Vec<FileView>> {
-        self.authorize(actor, UseCase::ReadWorkflow).await?;
-        let mut tx = self.store.begin().await?;
+        let g = self.authorize(actor, UseCase::ReadArchive).await?;
+        let mut tx = self.store.begin_write().await?;
+        let Some(m) = events::material(&mut tx, material).await? else {
+            tx.rollback().await?;
+            return Err(self
+                .deny(
+                    actor,
+                    Op::new("file.list", "material", material),
+                    AppError::not_found("material_not_found", "未找到该材料"),
+                )
+                .await);
+        };
+        let e = events::get(&mut tx, m.event_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
+        let op = Op::new("file.list", "person", e.person_id);
+        if let Some(refusal) = self.archive_access(&mut tx, actor, g, e.person_id).await? {
+            tx.rollback().await?;
+            return Err(self
+                .deny(actor, op.detail(format!("material {material}")), refusal)
+                .await);
+        }
         let mut out = Vec::new();
         for f in files::for_material(&mut tx, material).await? {
             out.push(self.file_view(&mut tx, f).await?);
         }
-        tx.rollback().await?;
+        let op = op.detail(format!("material {material}: {} files", out.len()));
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// The files of every material of a person's archive, by material: one archive read
+    /// (registration checked once, one log entry), for the archive tree.
+    pub async fn person_files(
+        &self,
+        actor: &Actor,
+        person: persons::PersonId,
+    ) -> AppResult<BTreeMap<MaterialId, Vec<FileView>>> {
+        let g = self.authorize(actor, UseCase::ReadArchive).await?;
+        let op = Op::new("file.list", "person", person);
+        let mut tx = self.store.begin_write().await?;
+        if let Some(refusal) = self.archive_access(&mut tx, actor, g, person).await? {
+            tx.rollback().await?;
+            return Err(self.deny(actor, op, refusal).await);
+        }
+        let mut out = BTreeMap::new();
+        let mut n = 0;
+        for e in events::list_for_person(&mut tx, person).await? {
+            for m in events::materials(&mut tx, e.id).await? {
+                let mut views = Vec::new();
+                for f in files::for_material(&mut tx, m.id).await? {
+                    views.push(self.file_view(&mut tx, f).await?);
+                }
+                n += views.len();
+                out.insert(m.id, views);
+            }
+        }
+        self.log_in(
+            &mut tx,
+            actor,
+            &op.detail(format!("{n} files")),
+            Outcome::Ok,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -1005,13 +1066,37 @@ impl App {
         })
     }
 
-    /// The four-property report of a file.
+    /// The four-property report of a file: it describes the person's scan (its metadata, dates,
+    /// format), so reading it is a read of the archive — registration checked, logged.
     pub async fn file_checks(&self, actor: &Actor, id: FileId) -> AppResult<FourPropertyReport> {
-        self.authorize(actor, UseCase::ReadWorkflow).await?;
-        let mut tx = self.store.begin().await?;
+        let g = self.authorize(actor, UseCase::ReadArchive).await?;
+        let op = Op::new("file.checks", "file", id);
+        let mut tx = self.store.begin_write().await?;
+        let Some(f) = files::get(&mut tx, id).await? else {
+            tx.rollback().await?;
+            return Err(self
+                .deny(
+                    actor,
+                    op,
+                    AppError::not_found("file_not_found", "未找到该电子文件"),
+                )
+                .await);
+        };
+        let m = events::material(&mut tx, f.material_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+        let e = events::get(&mut tx, m.event_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
+        if let Some(refusal) = self.archive_access(&mut tx, actor, g, e.person_id).await? {
+            tx.rollback().await?;
+            return Err(self.deny(actor, op, refusal).await);
+        }
         let raw = files::checks(&mut tx, id).await?;
-        tx.rollback().await?;
-        let raw = raw.ok_or_else(|| AppError::not_found("file_not_found", "未找到该电子文件"))?;
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        tx.commit().await?;
+        let raw =
+            raw.ok_or_else(|| AppError::not_found("no_checks", "该文件入库时尚未进行四性检测"))?;
         serde_json::from_str(&raw)
             .map_err(|_| AppError::not_found("no_checks", "该文件入库时尚未进行四性检测"))
     }

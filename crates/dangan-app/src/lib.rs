@@ -31,6 +31,7 @@ pub mod import;
 pub mod insured;
 pub mod keys;
 pub mod ledger;
+pub mod officers;
 pub mod outbox;
 pub mod person_changes;
 pub mod persons;
@@ -48,6 +49,7 @@ pub use bootstrap::{Bootstrap, FIRST_ADMIN, FIRST_AUDITOR, FIRST_SECURITY_OFFICE
 
 /// Typed row ids, re-exported so that the web and CLI layers need not know the store.
 pub mod ids {
+    pub use dangan_store::account_requests::AccountRequestId;
     pub use dangan_store::events::{EventId, MaterialId};
     pub use dangan_store::files::FileId;
     pub use dangan_store::handovers::HandoverId;

@@ -216,7 +216,7 @@ pub struct OutboxItemView {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
-    /// What is sent as the body's `payload`.
+    /// What is sent as the body's `payload` (the identity number in it masked).
     #[schema(value_type = Object)]
     pub payload: Value,
 }
@@ -237,9 +237,21 @@ impl From<OutboxRow> for OutboxItemView {
             attempts: r.attempts,
             next_attempt_at: r.next_attempt_at,
             last_error: r.last_error,
-            payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null),
+            payload: masked_payload(&r.payload),
         }
     }
+}
+
+/// A stored payload as shown to staff: the identity number masked (the webhook receives it in
+/// full; a list of the outbox is not an opened archive).
+pub(crate) fn masked_payload(raw: &str) -> Value {
+    let mut v = serde_json::from_str(raw).unwrap_or(Value::Null);
+    if let Some(n) = v.get_mut("id_number")
+        && let Some(s) = n.as_str()
+    {
+        *n = Value::String(dangan_domain::id_number::mask(s));
+    }
+    v
 }
 
 /// One delivery attempt as shown.

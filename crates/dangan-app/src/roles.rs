@@ -4,8 +4,13 @@
 //! in step).
 //!
 //! 三员分立: the administrator (系统管理员) runs the archive's configuration but neither manages
-//! accounts nor reads the operation log; the security officer (安全保密员) manages accounts, roles
-//! and API tokens; the auditor (安全审计员) reads and verifies the log and changes nothing.
+//! accounts nor reads the operation log; the security officer (安全保密员) manages the business
+//! accounts (archivist, handler, window) and roles; the auditor (安全审计员) reads and verifies the
+//! log and changes nothing. An officer account (the three roles themselves) is created, changed,
+//! disabled or enabled only by two officers — a request by the security officer, an approval by
+//! another officer who is neither the requester nor the target — or from the server's console
+//! (`dangan user add`); see `officers.rs`. An API token carries at most what its issuer's role may
+//! do, and the machine scopes are the administrator's to issue (see `tokens.rs`).
 
 use serde::Serialize;
 
@@ -87,9 +92,18 @@ impl Role {
         }
     }
 
+    /// The three officers (三员): administrator, security officer, auditor.
+    pub const OFFICERS: [Role; 3] = [Role::Admin, Role::SecurityOfficer, Role::Auditor];
+
     /// Whether this is a staff role (a person at the agency with an account).
     pub fn is_staff(self) -> bool {
         Role::STAFF.contains(&self)
+    }
+
+    /// Whether this is one of the three officers' roles: accounts with it are changed only by
+    /// two officers (or the console).
+    pub fn is_officer(self) -> bool {
+        Role::OFFICERS.contains(&self)
     }
 
     /// Parses the code of a staff role.
@@ -139,9 +153,15 @@ pub enum UseCase {
     ReadQueryRegister,
     /// Open or reset an insured person's online account.
     ManageInsuredAccounts,
-    /// Create users, change roles, disable accounts.
+    /// Create business accounts (archivist, handler, window), change their roles, disable them.
     ManageUsers,
-    /// Create and revoke API tokens.
+    /// Request the creation of an officer account, or a change into, out of or within an
+    /// officer role (or disabling/enabling an officer): the first of two officers.
+    RequestOfficerChange,
+    /// Approve or reject another officer's request (neither the requester nor the target): the
+    /// second of two officers.
+    ApproveOfficerChange,
+    /// Create and revoke API tokens (a token carries at most what the issuer's role may do).
     ManageTokens,
     /// Read the operation log.
     ReadLog,
@@ -183,7 +203,7 @@ pub enum UseCase {
 
 impl UseCase {
     /// Every use-case, in the order of the rendered matrix.
-    pub const ALL: [UseCase; 32] = [
+    pub const ALL: [UseCase; 34] = [
         UseCase::ReadReference,
         UseCase::ReadCatalogue,
         UseCase::EditCatalogue,
@@ -197,6 +217,8 @@ impl UseCase {
         UseCase::ReadQueryRegister,
         UseCase::ManageInsuredAccounts,
         UseCase::ManageUsers,
+        UseCase::RequestOfficerChange,
+        UseCase::ApproveOfficerChange,
         UseCase::ManageTokens,
         UseCase::ReadLog,
         UseCase::VerifyLog,
@@ -233,8 +255,10 @@ impl UseCase {
             UseCase::RegisterQuery => "查询登记",
             UseCase::ReadQueryRegister => "查看、导出查询登记簿",
             UseCase::ManageInsuredAccounts => "开通、重置参保人网上账户",
-            UseCase::ManageUsers => "管理用户与角色",
-            UseCase::ManageTokens => "管理接口令牌",
+            UseCase::ManageUsers => "管理业务人员账号与角色（档案管理员、业务经办、窗口人员）",
+            UseCase::RequestOfficerChange => "申请新建或调整三员账号（须另一名三员批准）",
+            UseCase::ApproveOfficerChange => "批准或驳回三员账号申请（非申请人、非当事人）",
+            UseCase::ManageTokens => "管理接口令牌（不超出签发人本身的权限）",
             UseCase::ReadLog => "查看操作日志",
             UseCase::VerifyLog => "校验、锚定操作日志",
             UseCase::OwnAccount => "修改本人密码、退出登录",
@@ -316,7 +340,8 @@ pub fn grant(role: Role, use_case: UseCase) -> Grant {
         (Admin | Archivist, U::AllocateArchiveNumbers) => Yes,
         (Archivist | Handler | Window, U::ManageInsuredAccounts) => Yes,
         (Admin | Archivist | Auditor, U::ReadQueryRegister) => Yes,
-        (SecurityOfficer, U::ManageUsers | U::ManageTokens | U::ManageKeys) => Yes,
+        (SecurityOfficer, U::ManageUsers | U::RequestOfficerChange | U::ManageKeys) => Yes,
+        (Admin | SecurityOfficer, U::ApproveOfficerChange | U::ManageTokens) => Yes,
         (Admin | Archivist | Handler | Window, U::ReadWorkflow) => Yes,
         (Admin | Archivist | Handler, U::HandOver | U::ManageSupplements) => Yes,
         (
@@ -452,8 +477,20 @@ pub fn render_matrix_markdown() -> String {
     out.push_str(
         "\nNotes:\n\n\
          - 三员分立: the administrator neither manages accounts nor reads the operation log; the \
-         security officer manages accounts and tokens but reads no archive; the auditor reads and \
+         security officer manages the business accounts but reads no archive; the auditor reads and \
          verifies the log and changes nothing.\n\
+         - Two officers for an officer account (双人审批): creating an administrator, security officer \
+         or auditor account, changing any account into or out of those roles, or disabling, enabling \
+         or unlocking one is a request by the security officer (`POST /api/v1/users/requests`) that \
+         takes effect only when another officer approves it — the administrator or another security \
+         officer, never the requester and never the target of the request. The approver receives the \
+         generated one-time password of a created account. No officer changes their own account or \
+         another officer's alone; only the server's console (`dangan user add`) acts without a second \
+         officer. Both steps and every refusal are in the operation log.\n\
+         - API tokens: a token carries only scopes whose use-case the issuer's own role is granted \
+         (✔); the machine scopes `sync:write` and `archive:write` are issued by the administrator \
+         only. The security officer issues read-only tokens (`reference:read`, `catalogue:read`) and \
+         may revoke any token (incident response); the administrator may too.\n\
          - An insured person who asks for someone else's record gets 404 (the record is not \
          revealed to exist), and the attempt is written to the operation log.\n\
          - While an account still has a generated password, only 修改本人密码 is allowed.\n",
@@ -503,6 +540,44 @@ mod tests {
         assert!(!allowed(Role::SecurityOfficer, UseCase::ReadArchive));
         assert!(!allowed(Role::SecurityOfficer, UseCase::ReadLog));
         assert!(!allowed(Role::Auditor, UseCase::ManageUsers));
+    }
+
+    #[test]
+    fn an_officer_change_takes_a_requesting_and_an_approving_officer() {
+        assert!(allowed(
+            Role::SecurityOfficer,
+            UseCase::RequestOfficerChange
+        ));
+        assert!(!allowed(Role::Admin, UseCase::RequestOfficerChange));
+        assert!(allowed(Role::Admin, UseCase::ApproveOfficerChange));
+        assert!(allowed(
+            Role::SecurityOfficer,
+            UseCase::ApproveOfficerChange
+        ));
+        assert!(!allowed(Role::Auditor, UseCase::ApproveOfficerChange));
+        for r in Role::ALL.into_iter().filter(|r| !r.is_officer()) {
+            assert!(!allowed(r, UseCase::RequestOfficerChange), "{r:?}");
+            assert!(!allowed(r, UseCase::ApproveOfficerChange), "{r:?}");
+            assert!(!allowed(r, UseCase::ManageUsers), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn among_token_issuers_only_the_administrator_holds_the_machine_scopes() {
+        for r in Role::ALL
+            .into_iter()
+            .filter(|r| allowed(*r, UseCase::ManageTokens))
+        {
+            for scope in crate::tokens::MACHINE_SCOPES {
+                let uc = UseCase::from_scope(scope).unwrap();
+                assert_eq!(
+                    grant(r, uc) == Grant::Yes,
+                    r == Role::Admin,
+                    "{r:?} {scope}"
+                );
+            }
+        }
+        assert!(allowed(Role::SecurityOfficer, UseCase::ManageTokens));
     }
 
     #[test]

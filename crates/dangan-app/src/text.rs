@@ -35,3 +35,68 @@ pub(crate) fn optional(
         Some(t) => Ok(Some(t.to_owned())),
     }
 }
+
+/// `text` with every identity number in it (18 characters: 17 digits and a digit or `X`; or the
+/// old 15 digits) masked by [`dangan_domain::id_number::mask`]: scan names follow S6.1
+/// (`年度-业务类型-参保人ID-材料名称.ext`) and carry the full number, which a list, a title or
+/// the viewer must not show.
+pub(crate) fn mask_id_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i - start == 17 && i < chars.len() && matches!(chars[i], 'X' | 'x') {
+            i += 1;
+        }
+        let run: String = chars[start..i].iter().collect();
+        if matches!(i - start, 15 | 18) {
+            out.push_str(&dangan_domain::id_number::mask(&run));
+        } else {
+            out.push_str(&run);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_id_numbers;
+    use dangan_domain::id_number::mask;
+
+    #[test]
+    fn identity_numbers_in_a_scan_name_are_masked_and_nothing_else_changes() {
+        let name = "2024-参保登记-11010519491231002X-参保登记表.pdf";
+        assert_eq!(
+            mask_id_numbers(name),
+            format!(
+                "2024-参保登记-{}-参保登记表.pdf",
+                mask("11010519491231002X")
+            )
+        );
+        assert!(!mask_id_numbers(name).contains("19491231"));
+        assert_eq!(
+            mask_id_numbers("a430321198001010027b.png"),
+            format!("a{}b.png", mask("430321198001010027"))
+        );
+        assert_eq!(
+            mask_id_numbers("old 110105491231002 x"),
+            format!("old {} x", mask("110105491231002"))
+        );
+        for plain in [
+            "参保登记表.png",
+            "scan-0-12.tif",
+            "2024-05-06 12345678901234567890.pdf",
+        ] {
+            assert_eq!(mask_id_numbers(plain), plain);
+        }
+    }
+}

@@ -1,5 +1,12 @@
-//! API tokens of machine clients (the pension business system): created by the security
-//! officer with explicit scopes, shown once, revocable at any time.
+//! API tokens of machine clients (the pension business system): created with explicit scopes,
+//! shown once, revocable at any time.
+//!
+//! A token carries no more than its issuer may do: each scope's use-case must be granted (✔) to
+//! the issuer's own role, and the machine scopes that write into archives from outside
+//! (`sync:write`, `archive:write`) are issued by the administrator only. So the administrator
+//! issues the business system's tokens, the security officer only read-only reference tokens;
+//! either may list and revoke any token (revoking is the incident response). The console
+//! (`dangan user token`) acts as the system.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -8,8 +15,12 @@ use dangan_store::tokens::{self, TokenId};
 
 use crate::audit::{Op, Outcome};
 use crate::auth::{TOKEN_PREFIX, random_token, token_digest};
-use crate::roles::{Actor, UseCase};
+use crate::roles::{Actor, Grant, Role, Subject, UseCase, grant};
 use crate::{App, AppError, AppResult};
+
+/// Scopes only the administrator issues: they let a machine write into archives (a death
+/// record, contributions, whole archived businesses) without any person at the agency.
+pub const MACHINE_SCOPES: [&str; 2] = ["sync:write", "archive:write"];
 
 /// A token as listed (never the secret).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -49,8 +60,10 @@ fn view(t: tokens::TokenRow) -> TokenView {
 }
 
 impl App {
-    /// Creates a token with the given scopes (`persons:write`, `events:write`,
-    /// `persons:search`, `reference:read`, `catalogue:read`).
+    /// Creates a token with the given scopes (`reference:read`, `catalogue:read`,
+    /// `persons:search`, `persons:write`, `events:write`, `files:write`, `sync:write`,
+    /// `archive:write`), each of which the issuer's own role must be granted; the machine
+    /// scopes only by the administrator. A refused scope is logged as denied.
     pub async fn create_token(
         &self,
         actor: &Actor,
@@ -83,11 +96,42 @@ impl App {
                 AppError::invalid_with(
                     "invalid_scope",
                     Some("scopes"),
-                    format!("权限范围“{}”无效：可选 persons:write、events:write、persons:search、reference:read、catalogue:read", s.trim()),
+                    format!("权限范围“{}”无效：可选 reference:read、catalogue:read、persons:search、persons:write、events:write、files:write、sync:write、archive:write", s.trim()),
                 )
             })?;
             if let Some(code) = uc.scope().filter(|c| !codes.contains(c)) {
                 codes.push(code);
+            }
+        }
+        if actor.subject != Subject::System {
+            for code in &codes {
+                let Some(uc) = UseCase::from_scope(code) else {
+                    continue;
+                };
+                let refusal = if MACHINE_SCOPES.contains(code) && actor.role != Role::Admin {
+                    Some(AppError::Denied {
+                        code: "machine_scope_admin_only",
+                        message: format!(
+                            "业务系统写入令牌（{}）只能由系统管理员签发",
+                            MACHINE_SCOPES.join("、")
+                        ),
+                    })
+                } else if grant(actor.role, uc) != Grant::Yes {
+                    Some(AppError::Denied {
+                        code: "scope_beyond_issuer",
+                        message: format!(
+                            "不能签发超出本人权限的令牌：您的角色无权“{}”（{code}）",
+                            uc.label()
+                        ),
+                    })
+                } else {
+                    None
+                };
+                if let Some(refusal) = refusal {
+                    let op = Op::new("token.create", "token", "")
+                        .detail(format!("{name}: {}", codes.join(" ")));
+                    return Err(self.deny(actor, op, refusal).await);
+                }
             }
         }
         let secret = random_token(TOKEN_PREFIX)?;

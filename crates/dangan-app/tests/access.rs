@@ -3,6 +3,7 @@
 
 use dangan_app::audit::LogQuery;
 use dangan_app::events::{EventInput, MaterialInput};
+use dangan_app::insured::BasisInput;
 use dangan_app::persons::PersonQuery;
 use dangan_app::register::{QueryInput, RegisterQuery};
 use dangan_app::{AppError, Role};
@@ -92,7 +93,8 @@ on_both_backends! {
         let my_event = t.app.record_event(&t.admin, &enrolment(me_row.id.0)).await.unwrap().event;
         let other_event = t.app.record_event(&t.admin, &enrolment(other.id.0)).await.unwrap().event;
         let window = t.actor("window3", Role::Window).await;
-        let opened = t.app.open_insured_account(&window, me_row.id).await.unwrap();
+        let card = BasisInput { basis: "card".into(), id_number: Some(mine.id_number.clone()) };
+        let opened = t.app.open_insured_account(&window, me_row.id, &card).await.unwrap();
 
         assert_eq!(code_of(t.app.login_insured(&mine.id_number, "wrong-pass-123", "test").await), "unauthenticated");
         let first = t.app.login_insured(&mine.id_number.to_lowercase(), &opened.initial_password, "test").await.unwrap();
@@ -116,7 +118,7 @@ on_both_backends! {
             ("event missing", code_of(t.app.event(&me, dangan_app::ids::EventId(999_999)).await)),
             ("record", code_of(t.app.record_event(&me, &enrolment(other.id.0)).await)),
             ("search", code_of(t.app.search_persons(&me, &PersonQuery { name: Some("王".into()), ..PersonQuery::default() }).await)),
-            ("account", code_of(t.app.open_insured_account(&me, other.id).await)),
+            ("account", code_of(t.app.open_insured_account(&me, other.id, &card).await)),
         ];
         for (what, code) in &probes {
             assert_eq!(code, "not_found", "{what}");
@@ -153,9 +155,11 @@ on_both_backends! {
     async fn an_api_token_does_what_its_scopes_allow_until_it_is_revoked(db: TestDb) {
         let t = TestApp::start(db).await;
         let p = t.app.create_person(&t.admin, &person_input(4, "赵六")).await.unwrap();
-        assert_eq!(code_of(t.app.create_token(&t.admin, "pension", &["events:write".into()]).await), "forbidden");
+        assert_eq!(code_of(t.app.create_token(&t.auditor, "pension", &["events:write".into()]).await), "forbidden");
         assert_eq!(code_of(t.app.create_token(&t.security, "pension", &["archive:everything".into()]).await), "invalid_scope");
-        let created = t.app.create_token(&t.security, "pension", &["events:write".into(), "persons:write".into()]).await.unwrap();
+        // A token carries no more than its issuer may do: the security officer writes no events.
+        assert_eq!(code_of(t.app.create_token(&t.security, "pension", &["events:write".into()]).await), "scope_beyond_issuer");
+        let created = t.app.create_token(&t.admin, "pension", &["events:write".into(), "persons:write".into()]).await.unwrap();
         assert!(created.secret.starts_with("dgt_"));
         let machine = t.app.authenticate(&created.secret, "10.1.1.1").await.unwrap();
         assert_eq!(machine.role, Role::Machine);
@@ -165,7 +169,8 @@ on_both_backends! {
             code_of(t.app.search_persons(&machine, &PersonQuery { name: Some("赵".into()), ..PersonQuery::default() }).await),
             "forbidden"
         );
-        assert_eq!(code_of(t.app.create_token(&t.security, "pension", &["events:write".into()]).await), "token_name_taken");
+        assert_eq!(code_of(t.app.create_token(&t.admin, "pension", &["events:write".into()]).await), "token_name_taken");
+        // Either officer may revoke any token (incident response).
         t.app.revoke_token(&t.security, created.token.id).await.unwrap();
         assert_eq!(code_of(t.app.authenticate(&created.secret, "10.1.1.1").await), "unauthenticated");
         assert!(t.app.tokens(&t.security).await.unwrap()[0].revoked_at.is_some());

@@ -31,6 +31,7 @@ on_both_backends! {
         kept.push((f4.id, d4));
         let wrong = t.app.ingest_file(&t.admin, m, Some("wrong.png"), &png_scan(5_000, 9)[..]).await.unwrap();
         t.app.withdraw_file(&t.admin, wrong.id, "误传：不是本人材料").await.unwrap();
+        t.register(&t.admin, person).await;
         t.app.correct_person(&t.admin, person, &CorrectionInput {
             field: "name".into(),
             new_value: "张叁".into(),

@@ -76,7 +76,7 @@ on_both_backends! {
     async fn a_sync_batch_applies_valid_records_reports_every_reject_and_replays_without_duplicates(db: TestDb) {
         let t = TestApp::start(db).await;
         let p = t.app.create_person(&t.admin, &person_input(4, "卫十五")).await.unwrap();
-        let created = t.app.create_token(&t.security, "pension-system", &["sync:write".to_owned()]).await.unwrap();
+        let created = t.app.create_token(&t.admin, "pension-system", &["sync:write".to_owned()]).await.unwrap();
         let machine = t.app.authenticate(&created.secret, "10.0.0.9").await.unwrap();
         let batch = dangan_app::sync::Batch {
             source_system: "pension".to_owned(),

@@ -177,6 +177,7 @@ async fn rename(t: &TestApp, person: PersonId, proof: MaterialId, name: &str) {
         proof_material_id: Some(proof.0),
         basis: "户口本记载的姓名".into(),
     };
+    t.register(&t.admin, person).await;
     t.app
         .correct_person(&t.admin, person, &input)
         .await

@@ -174,7 +174,8 @@ async fn when_the_bucket_is_down_an_upload_fails_and_leaves_nothing_behind() {
     let mut s3 = S3Server::start().await;
     let spool = tempfile::tempdir().unwrap();
     let t = start(&s3, spool.path()).await;
-    let (_, m) = t.enrolment_material().await;
+    let (person, m) = t.enrolment_material().await;
+    t.register(&t.admin, person).await;
     s3.stop().await;
     // The server's port is closed now: every attempt (and its retries) is refused.
     let r = t

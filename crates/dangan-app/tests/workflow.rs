@@ -215,6 +215,9 @@ on_both_backends! {
         let mut input = CorrectionInput { field: "name".into(), new_value: "孙琦".into(), proof_material_id: None, basis: "户口本记载姓名为孙琦".into() };
         assert_eq!(code_of(t.app.correct_person(&t.admin, p.id, &input).await), "proof_required");
         input.proof_material_id = Some(other_ev.materials[0].id.0);
+        // A correction is made on an opened archive: the query registration comes first.
+        assert_eq!(code_of(t.app.correct_person(&t.admin, p.id, &input).await), "query_registration_required");
+        t.register(&t.admin, p.id).await;
         assert_eq!(code_of(t.app.correct_person(&t.admin, p.id, &input).await), "proof_not_of_person");
         input.proof_material_id = Some(ev.materials[0].id.0);
         let window = t.actor("window9", Role::Window).await;
@@ -222,7 +225,6 @@ on_both_backends! {
         let c = t.app.correct_person(&t.admin, p.id, &input).await.unwrap();
         assert_eq!((c.old_value.as_str(), c.new_value.as_str()), ("孙七", "孙琦"));
         assert_eq!(code_of(t.app.correct_person(&t.admin, p.id, &input).await), "no_change");
-        t.register(&t.admin, p.id).await;
         assert_eq!(t.app.person(&t.admin, p.id).await.unwrap().name, "孙琦");
         let records = t.app.corrections(&t.admin, p.id).await.unwrap();
         assert_eq!(records.len(), 1);

@@ -109,6 +109,15 @@ macro_rules! migrations {
                 description: "keyed_log",
                 sql: include_str!(concat!("../migrations/", $backend, "/0013_keyed_log.sql")),
             },
+            Migration {
+                version: 14,
+                description: "account_requests",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0014_account_requests.sql"
+                )),
+            },
         ]
     };
 }

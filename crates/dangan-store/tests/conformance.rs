@@ -1,6 +1,7 @@
 //! The storage conformance suite: every test runs unchanged on SQLite and on PostgreSQL.
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use dangan_store::account_requests::{self, Decision, NewAccountRequest};
 use dangan_store::events::{self, NewEvent, NewMaterial};
 use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId};
 use dangan_store::{Store, StoreError, archive_numbers, calendar, catalogue, users};
@@ -217,6 +218,65 @@ on_both_backends! {
         let mut tx = store.begin_write().await.unwrap();
         assert_eq!(archive_numbers::next_serial(&mut tx, 2023, "registration").await.unwrap(), 51);
         assert_eq!(archive_numbers::next_serial(&mut tx, 2024, "registration").await.unwrap(), 1);
+    }
+
+    async fn an_account_request_reads_back_and_is_decided_exactly_once(db: TestDb) {
+        let store = open(&db).await;
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 2, 3, 4).unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        let officer = users::insert(&mut tx, "sec", "保密员", "security_officer", "$argon2id$x", false, now).await.unwrap();
+        let target = users::insert(&mut tx, "li", "李四", "archivist", "$argon2id$x", false, now).await.unwrap();
+        let create = account_requests::insert(&mut tx, &NewAccountRequest {
+            kind: "create", target_user_id: None, username: "audit2", display_name: "王审计",
+            from_role: None, from_disabled: None, role: "auditor", disabled: false,
+            reason: "增补", requested_by: officer, requested_by_name: "sec",
+        }, now).await.unwrap();
+        let change = account_requests::insert(&mut tx, &NewAccountRequest {
+            kind: "change", target_user_id: Some(target), username: "li", display_name: "李四",
+            from_role: Some("archivist"), from_disabled: Some(false), role: "admin", disabled: true,
+            reason: "调岗", requested_by: officer, requested_by_name: "sec",
+        }, now).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let row = account_requests::get(&mut tx, change).await.unwrap().unwrap();
+        assert_eq!((row.kind.as_str(), row.target_user_id, row.from_role.as_deref(), row.from_disabled), ("change", Some(target), Some("archivist"), Some(false)));
+        assert_eq!((row.role.as_str(), row.disabled, row.state.as_str(), row.requested_at), ("admin", true, "pending", now));
+        assert_eq!((row.decided_by, row.decided_at, row.created_user_id), (None, None, None));
+        let pending: Vec<_> = account_requests::list(&mut tx, true, 10).await.unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(pending, vec![change, create], "newest first");
+        tx.rollback().await.unwrap();
+
+        // Two deciders race: exactly one decides, and what they decided stays.
+        let mut tasks = Vec::new();
+        for (i, state) in ["approved", "rejected"].into_iter().enumerate() {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin_write().await.unwrap();
+                let d = Decision { state, by: officer, by_name: "sec", note: Some("说明") };
+                let won = account_requests::decide(&mut tx, create, &d, now + chrono::Duration::seconds(i as i64)).await.unwrap();
+                tx.commit().await.unwrap();
+                won
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            won += usize::from(t.await.unwrap());
+        }
+        assert_eq!(won, 1);
+        let mut tx = store.begin_write().await.unwrap();
+        account_requests::set_created_user(&mut tx, create, target).await.unwrap();
+        let again = Decision { state: "rejected", by: officer, by_name: "sec", note: None };
+        assert!(!account_requests::decide(&mut tx, create, &again, now).await.unwrap());
+        assert!(!account_requests::decide(&mut tx, account_requests::AccountRequestId(999_999), &again, now).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let row = account_requests::get(&mut tx, create).await.unwrap().unwrap();
+        assert!(matches!(row.state.as_str(), "approved" | "rejected"));
+        assert_eq!((row.decided_by, row.decision_note.as_deref(), row.created_user_id), (Some(officer), Some("说明"), Some(target)));
+        assert_eq!(account_requests::list(&mut tx, true, 10).await.unwrap().len(), 1);
+        assert_eq!(account_requests::list(&mut tx, false, 10).await.unwrap().len(), 2);
+        assert_eq!(account_requests::list(&mut tx, false, 1).await.unwrap().len(), 1);
     }
 
     async fn sessions_expire_and_end(db: TestDb) {

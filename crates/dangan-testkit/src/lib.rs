@@ -187,10 +187,17 @@ impl TestApp {
         }
     }
 
-    /// A staff actor of the given role, created as a real user by the security officer.
+    /// A staff actor of the given role, created as a real user: a business account by the
+    /// security officer; an officer account (三员) from the console, as `dangan user add` does
+    /// (one officer alone may not create one).
     pub async fn actor(&self, username: &str, role: dangan_app::Role) -> Actor {
+        let creator = if role.is_officer() {
+            Actor::system()
+        } else {
+            self.security.clone()
+        };
         self.app
-            .add_user(&self.security, username, None, role, Some(TEST_PASSWORD))
+            .add_user(&creator, username, None, role, Some(TEST_PASSWORD))
             .await
             .expect("user created");
         self.app

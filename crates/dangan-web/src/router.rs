@@ -53,6 +53,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users/{id}/role", put(api::admin::set_role))
         .route(
+            "/users/requests",
+            post(api::officers::create_request).get(api::officers::list_requests),
+        )
+        .route(
+            "/users/requests/{id}/approve",
+            post(api::officers::approve_request),
+        )
+        .route(
+            "/users/requests/{id}/reject",
+            post(api::officers::reject_request),
+        )
+        .route(
             "/tokens",
             post(api::admin::create_token).get(api::admin::list_tokens),
         )

@@ -7,12 +7,13 @@ use serde_json::{Value, json};
 use dangan_testkit::{TestApp, TestServer, on_both_backends, person_input, png_scan};
 use dangan_web::encode_archive_request as encode_request;
 
-/// A machine token with the given scopes, made by the security officer.
+/// A machine token with the given scopes, made by the administrator (the machine scopes are
+/// theirs to issue).
 async fn machine_token(server: &TestServer, scopes: &[&str]) -> String {
     let t = &server.test_app;
     let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
     t.app
-        .create_token(&t.security, "pension-system", &scopes)
+        .create_token(&t.admin, "pension-system", &scopes)
         .await
         .expect("token")
         .secret
@@ -114,6 +115,7 @@ on_both_backends! {
         }
         assert_eq!(event_count(&server, p.id.0).await, 1, "stored once");
         let material = dangan_app::ids::MaterialId(first["event"]["materials"][0]["id"].as_i64().unwrap());
+        t.register(&t.admin, p.id).await;
         assert_eq!(t.app.files_of(&t.admin, material).await.unwrap().len(), 1);
     }
 
@@ -158,7 +160,7 @@ on_both_backends! {
     async fn a_scan_uploaded_twice_to_the_same_material_is_stored_once(db: TestDb) {
         let server = TestServer::spawn(TestApp::start(db).await).await;
         let t = &server.test_app;
-        let (_, material) = t.enrolment_material().await;
+        let (person, material) = t.enrolment_material().await;
         let token = machine_token(&server, &["files:write"]).await;
         let scan = png_scan(50_000, 4);
         let upload = || server.client
@@ -174,6 +176,7 @@ on_both_backends! {
         assert_eq!(again.status(), 200, "a retried upload answers with the stored file");
         let again: Value = again.json().await.unwrap();
         assert_eq!(again["id"], first["id"]);
+        t.register(&t.admin, person).await;
         assert_eq!(t.app.files_of(&t.admin, material).await.unwrap().len(), 1);
     }
 

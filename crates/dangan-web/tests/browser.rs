@@ -281,16 +281,16 @@ async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views
         !ev.completeness.complete,
         "the identity card copy is missing"
     );
-    // A real 1×1 PNG (what a browser can decode).
+    // A real 1×1 PNG (what a browser can decode), named by S6.1 with the full number.
     let png = hex::decode(TINY_PNG).unwrap();
+    let s61 = format!("2024-参保登记-{}-参保登记表.png", p.id_number);
+    let masked_name = format!(
+        "2024-参保登记-{}-参保登记表.png",
+        dangan_domain::id_number::mask(&p.id_number)
+    );
     let f = t
         .app
-        .ingest_file(
-            &t.admin,
-            ev.materials[0].id,
-            Some("参保登记表.png"),
-            &png[..],
-        )
+        .ingest_file(&t.admin, ev.materials[0].id, Some(&s61), &png[..])
         .await
         .unwrap();
     let server = TestServer::spawn(t).await;
@@ -350,6 +350,10 @@ async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views
         tree.contains("缺 2 件") && tree.contains("应归未归"),
         "completeness shown: {tree}"
     );
+    assert!(
+        tree.contains(&masked_name) && !tree.contains(&p.id_number),
+        "the scan's name is masked in the tree: {tree}"
+    );
     screenshot(c, "05-archive-tree").await;
     c.find(Locator::Css("a.file-link"))
         .await
@@ -379,6 +383,15 @@ async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(width, Some(1), "the scan is decrypted and shown");
+    let heading = expect_text(c, "main h1", "参保登记表").await;
+    assert_eq!(
+        heading, masked_name,
+        "the viewer's heading masks the number"
+    );
+    assert_eq!(
+        c.title().await.unwrap().split(" · ").next(),
+        Some(masked_name.as_str())
+    );
     c.find(Locator::Css("[data-zoom=in]"))
         .await
         .unwrap()
@@ -464,7 +477,15 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
         tx.commit().await.unwrap();
     }
     let window = t.actor("window1", Role::Window).await;
-    let opened = t.app.open_insured_account(&window, me.id).await.unwrap();
+    let card = dangan_app::insured::BasisInput {
+        basis: "card".into(),
+        id_number: Some(me.id_number.clone()),
+    };
+    let opened = t
+        .app
+        .open_insured_account(&window, me.id, &card)
+        .await
+        .unwrap();
     let server = TestServer::spawn(t).await;
     let b = browser(390, 844).await;
     let c = &b.client;
@@ -533,7 +554,15 @@ async fn the_kiosk_signs_out_when_idle_and_leaves_nothing_on_screen() {
         .await
         .unwrap();
     let window = t.actor("window1", Role::Window).await;
-    let opened = t.app.open_insured_account(&window, me.id).await.unwrap();
+    let card = dangan_app::insured::BasisInput {
+        basis: "card".into(),
+        id_number: Some(me.id_number.clone()),
+    };
+    let opened = t
+        .app
+        .open_insured_account(&window, me.id, &card)
+        .await
+        .unwrap();
     let login = t
         .app
         .login_insured(&me.id_number, &opened.initial_password, "test")
@@ -803,6 +832,51 @@ async fn users_supplements_corrections_damage_and_the_catalogue_work_from_their_
     let again = c.source().await.unwrap();
     assert!(!again.contains(&pw), "the password is not shown again");
     screenshot(c, "15-users").await;
+    // An auditor's account takes two officers: the request waits for another one.
+    fill(c, "#rq_username", "audit9").await;
+    fill(c, "#rq_display_name", "郑审计").await;
+    c.execute(
+        "document.getElementById('rq_role').value = 'auditor';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    fill(c, "#rq_reason", "审计岗位增补").await;
+    click(c, "#request-create-form button").await;
+    expect_text(c, "#notice", "待另一名三员批准").await;
+    let row = expect_text(c, "#requests", "audit9").await;
+    assert!(
+        row.contains("本人提出"),
+        "no approve button for the requester: {row}"
+    );
+    assert!(
+        c.find(Locator::Css("#requests .approve-form"))
+            .await
+            .is_err()
+    );
+    expect_text(c, "#users", "clerk7").await;
+    assert!(
+        !c.source().await.unwrap().contains(">audit9<"),
+        "not created yet"
+    );
+    logout(c).await;
+
+    // The administrator approves and is the one who sees the one-time password.
+    staff_login(c, base, "admin").await;
+    let nav = expect_text(c, "nav.side", "用户与角色").await;
+    assert!(nav.contains("参保人"), "{nav}");
+    c.goto(&format!("{base}/users")).await.unwrap();
+    expect_text(c, "#requests", "新建安全审计员账号 audit9").await;
+    assert!(
+        c.find(Locator::Css("#users")).await.is_err(),
+        "the administrator manages no accounts"
+    );
+    click(c, "#requests .approve-form button").await;
+    expect_text(c, "#notice", "已批准").await;
+    let officer_pw = expect_text(c, "#initial-password", "").await;
+    assert!(officer_pw.len() >= 10, "{officer_pw}");
+    expect_text(c, "#no-requests", "没有待批准的申请").await;
+    screenshot(c, "15b-officer-approval").await;
     logout(c).await;
 
     // The administrator works the supplement, corrects the name, records damage.
@@ -911,14 +985,27 @@ async fn a_window_clerk_confirms_a_person_at_the_kiosk_and_staff_pages_fit_a_pho
         .await
         .unwrap();
     fill(c, "#a_id_number", &p.id_number).await;
+    click(c, "#basis-card").await;
     fill(c, "#staff_username", "auditor2").await;
     fill(c, "#staff_password", TEST_PASSWORD).await;
     click(c, "#assisted-form button").await;
     expect_text(c, "#my-error", "无权").await;
+    // On a query this clerk never registered: refused.
     c.execute("document.getElementById('assisted').open = true;", vec![])
         .await
         .unwrap();
     fill(c, "#a_id_number", &p.id_number).await;
+    click(c, "#basis-query").await;
+    fill(c, "#staff_username", "window1").await;
+    fill(c, "#staff_password", TEST_PASSWORD).await;
+    click(c, "#assisted-form button").await;
+    expect_text(c, "#my-error", "查询登记").await;
+    // The person is here with the card the number was read from.
+    c.execute("document.getElementById('assisted').open = true;", vec![])
+        .await
+        .unwrap();
+    fill(c, "#a_id_number", &p.id_number).await;
+    click(c, "#basis-card").await;
     fill(c, "#staff_username", "window1").await;
     fill(c, "#staff_password", TEST_PASSWORD).await;
     click(c, "#assisted-form button").await;
@@ -935,8 +1022,21 @@ async fn a_window_clerk_confirms_a_person_at_the_kiosk_and_staff_pages_fit_a_pho
         )
         .await
         .unwrap();
-    assert_eq!(log.len(), 1);
-    assert_eq!(log[0].actor_name, "window1");
+    let ok: Vec<_> = log.iter().filter(|e| e.outcome == "ok").collect();
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0].actor_name, "window1");
+    assert!(ok[0].detail.contains("basis=card"), "{}", ok[0].detail);
+    let register = server
+        .test_app
+        .app
+        .query_register(
+            &server.test_app.auditor,
+            &dangan_app::register::RegisterQuery::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(register.total, 1, "the card use is in the query register");
+    assert_eq!(register.items[0].enquirer_name, "褚十三");
     click(c, "#logout-form button").await;
     expect_text(c, "main h1", "自助查询").await;
 

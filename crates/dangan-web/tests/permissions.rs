@@ -85,7 +85,7 @@ fn routes() -> Vec<Route> {
         r(
             Method::POST,
             "/api/v1/persons/{other}/account",
-            B::None,
+            B::Json(|_| json!({"basis": "query"})),
             Some(U::ManageInsuredAccounts),
         ),
         r(
@@ -205,6 +205,32 @@ fn routes() -> Vec<Route> {
             "/api/v1/users/{user}/role",
             B::Json(|_| json!({"role": "window"})),
             Some(U::ManageUsers),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/users/requests",
+            B::Json(
+                |i| json!({"kind": "create", "username": format!("walkofficer{i}"), "role": "auditor", "reason": "岗位增补"}),
+            ),
+            Some(U::RequestOfficerChange),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/users/requests?state=all",
+            B::None,
+            Some(U::ApproveOfficerChange),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/users/requests/999999/approve",
+            B::None,
+            Some(U::ApproveOfficerChange),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/users/requests/999999/reject",
+            B::Json(|_| json!({"note": "不需要"})),
+            Some(U::ApproveOfficerChange),
         ),
         r(
             Method::POST,
@@ -416,9 +442,9 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Method::GET,
-            "/api/v1/materials/999999/files",
+            "/api/v1/materials/{material}/files",
             B::None,
-            Some(U::ReadWorkflow),
+            Some(U::ReadArchive),
         ),
         r(
             Method::GET,
@@ -434,9 +460,9 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Method::GET,
-            "/api/v1/files/999999/checks",
+            "/api/v1/files/{file}/checks",
             B::None,
-            Some(U::ReadWorkflow),
+            Some(U::ReadArchive),
         ),
         r(
             Method::GET,
@@ -499,6 +525,7 @@ struct Ids {
     event: i64,
     user: i64,
     token: i64,
+    material: i64,
 }
 
 fn fill(path: &str, ids: &Ids) -> String {
@@ -508,6 +535,7 @@ fn fill(path: &str, ids: &Ids) -> String {
         .replace("{event}", &ids.event.to_string())
         .replace("{user}", &ids.user.to_string())
         .replace("{token}", &ids.token.to_string())
+        .replace("{material}", &ids.material.to_string())
 }
 
 async fn call(
@@ -591,7 +619,14 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         .id
         .0;
     let clerk = t.actor("clerk", Role::Window).await;
-    let opened = app.open_insured_account(&clerk, insured.id).await.unwrap();
+    let card = dangan_app::insured::BasisInput {
+        basis: "card".into(),
+        id_number: Some(insured_input.id_number.clone()),
+    };
+    let opened = app
+        .open_insured_account(&clerk, insured.id, &card)
+        .await
+        .unwrap();
     let first = app
         .login_insured(&insured_input.id_number, &opened.initial_password, "t")
         .await
@@ -632,6 +667,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
             event: event.id.0,
             user: target_user.user_id().unwrap().0,
             token: tok.token.id.0,
+            material: event.materials[0].id.0,
         };
         out.push((name, role, token, ids));
     }
@@ -660,6 +696,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
             event: own_event.id.0,
             user: target_user.user_id().unwrap().0,
             token: tok.token.id.0,
+            material: own_event.materials[0].id.0,
         },
     ));
     let all_scopes: Vec<String> = UseCase::ALL
@@ -668,7 +705,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         .map(str::to_owned)
         .collect();
     let machine = app
-        .create_token(&t.security, "machine-all", &all_scopes)
+        .create_token(&t.admin, "machine-all", &all_scopes)
         .await
         .unwrap();
     let tok = app
@@ -686,6 +723,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
             event: event.id.0,
             user: target_user.user_id().unwrap().0,
             token: tok.token.id.0,
+            material: event.materials[0].id.0,
         },
     ));
     out
@@ -771,7 +809,8 @@ fn the_walk_covers_every_route_in_the_router() {
                 .replace("{event}", "{id}")
                 .replace("{user}", "{id}")
                 .replace("{token}", "{id}")
-                .replace("{file}", "{id}");
+                .replace("{file}", "{id}")
+                .replace("{material}", "{id}");
             let p: String = p
                 .split('/')
                 .map(|seg| {
@@ -813,7 +852,7 @@ async fn an_insured_person_probing_other_ids_gets_404_everywhere_and_is_logged()
         (
             Method::POST,
             format!("/api/v1/persons/{other}/account"),
-            None,
+            Some(json!({"basis": "card", "id_number": "11010519491231002X"})),
         ),
         (
             Method::POST,
@@ -986,4 +1025,315 @@ async fn hostile_input_gets_a_clear_4xx_and_changes_nothing() {
         .unwrap();
     assert_eq!(res.status(), 400);
     assert_eq!(count().await, 1);
+}
+
+/// An `application/x-www-form-urlencoded` body.
+fn form_body(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A page request: method, path and, for a POST, the form fields.
+type PageCall = (Method, String, Option<Vec<(&'static str, String)>>);
+
+/// The CSRF token of a page session (as the UI derives it from the session token).
+fn csrf_of(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(format!("dangan-csrf\n{token}").as_bytes())[..16])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_that_returns_person_data_refuses_every_staff_role_without_a_registered_query()
+{
+    let s = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let t = &s.test_app;
+    let app = &t.app;
+    let victim = person_input(7, "欧阳秘");
+    let p = app.create_person(&t.admin, &victim).await.unwrap();
+    let event = app
+        .record_event(&t.admin, &enrolment(p.id.0))
+        .await
+        .unwrap()
+        .event;
+    let material = event.materials[0].id;
+    // The S6.1 name of a hot-folder scan carries the full identity number.
+    let s61 = format!("2024-参保登记-{}-参保登记表.pdf", victim.id_number);
+    let file = app
+        .ingest_file(&t.admin, material, Some(&s61), &b"%PDF-1.4 secret"[..])
+        .await
+        .unwrap();
+    let masked = dangan_domain::id_number::mask(&victim.id_number);
+    let ids = Ids {
+        file: file.id.0,
+        person: p.id.0,
+        other: p.id.0,
+        event: event.id.0,
+        user: 0,
+        token: 0,
+        material: material.0,
+    };
+    // Every API route the matrix decides by the archive read, and the routes that act on an
+    // opened archive or for the person.
+    let mut api: Vec<Route> = routes()
+        .into_iter()
+        .filter(|r| r.use_case == Some(UseCase::ReadArchive))
+        .collect();
+    assert!(api.len() >= 10, "{}", api.len());
+    api.push(Route {
+        method: Method::GET,
+        path: "/api/v1/files/{file}/content?name=full",
+        body: Body::None,
+        use_case: Some(UseCase::ReadArchive),
+    });
+    api.push(Route {
+        method: Method::POST,
+        path: "/api/v1/persons/{person}/corrections",
+        body: Body::Json(|_| json!({"field": "tier", "new_value": "300", "basis": "申请表", "proof_material_id": 1})),
+        use_case: Some(UseCase::CorrectData),
+    });
+    api.push(Route {
+        method: Method::POST,
+        path: "/api/v1/persons/{person}/account",
+        body: Body::Json(|_| json!({"basis": "query"})),
+        use_case: Some(UseCase::ManageInsuredAccounts),
+    });
+    let leaks = |body: &str| {
+        [
+            victim.id_number.as_str(),
+            &victim.id_number[6..14],
+            masked.as_str(),
+            "欧阳秘",
+            "参保登记表",
+            "secret",
+        ]
+        .into_iter()
+        .find(|needle| body.contains(needle))
+        .map(str::to_owned)
+    };
+    let mut checked = 0;
+    for (i, role) in Role::STAFF.into_iter().enumerate() {
+        let name = match role {
+            Role::Admin => "admin".to_owned(),
+            Role::SecurityOfficer => "secadmin".to_owned(),
+            Role::Auditor => "auditor".to_owned(),
+            _ => {
+                let name = format!("reader{i}");
+                t.actor(&name, role).await;
+                name
+            }
+        };
+        let token = s.login(&name, TEST_PASSWORD).await;
+        for (ri, route) in api.iter().enumerate() {
+            let (status, body) = call(&s, Some(&token), route, &ids, ri).await;
+            let code = body["error"]["code"].as_str().unwrap_or("");
+            let refused = (status == 403
+                && matches!(code, "forbidden" | "query_registration_required"))
+                || (route.path.starts_with("/api/v1/my/") && status == 404);
+            assert!(
+                refused,
+                "{name} {} {} → {status} {body}",
+                route.method, route.path
+            );
+            assert_eq!(leaks(&body.to_string()), None, "{name} {}", route.path);
+            checked += 1;
+        }
+        // The same through the pages, with the page session.
+        let cookie = format!("dangan_session={token}");
+        let csrf = csrf_of(&token);
+        let pages: Vec<PageCall> = vec![
+            (Method::GET, format!("/persons/{}", p.id), None),
+            (Method::GET, format!("/persons/{}/corrections", p.id), None),
+            (Method::GET, format!("/files/{}", file.id), None),
+            (Method::GET, format!("/files/{}/raw", file.id), None),
+            (
+                Method::POST,
+                format!("/persons/{}/account", p.id),
+                Some(vec![("_csrf", csrf.clone()), ("basis", "query".into())]),
+            ),
+        ];
+        for (method, path, form) in pages {
+            let mut req = s
+                .client
+                .request(method.clone(), format!("{}{path}", s.base_url))
+                .header("cookie", &cookie);
+            if let Some(f) = &form {
+                let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                req = req
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form_body(&fields));
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap();
+            let registration_form = status == 200 && body.contains("id=\"query-form\"");
+            assert!(
+                registration_form || matches!(status, 403 | 422),
+                "{name} {method} {path} → {status}"
+            );
+            assert_eq!(leaks(&body), None, "{name} {method} {path}");
+            checked += 1;
+        }
+        // The kiosk's staff-assisted sign-in on a query this clerk never registered.
+        let res = s
+            .client
+            .post(format!("{}/kiosk/assisted", s.base_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&[
+                ("id_number", victim.id_number.as_str()),
+                ("basis", "query"),
+                ("staff_username", name.as_str()),
+                ("staff_password", TEST_PASSWORD),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{name} kiosk");
+        let session = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("dangan_session=dgp_"));
+        assert!(!session, "{name}: no insured session without a basis");
+        assert_eq!(leaks(&res.text().await.unwrap()), None, "{name} kiosk");
+        checked += 1;
+    }
+    assert_eq!(checked, Role::STAFF.len() * (api.len() + 6));
+    // Each refusal of a staff member who may read archives is in the operation log.
+    let denied = app
+        .search_log(
+            &t.auditor,
+            &dangan_app::audit::LogQuery {
+                outcome: Some("denied".into()),
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for action in [
+        "file.list",
+        "file.read",
+        "file.checks",
+        "person.read",
+        "person.correct",
+        "insured.account_open",
+        "auth.insured_assisted",
+    ] {
+        assert!(
+            denied
+                .iter()
+                .any(|e| e.action == action && e.actor_name == "reader1"),
+            "{action} is logged as denied"
+        );
+    }
+    assert!(
+        denied
+            .iter()
+            .all(|e| !e.detail.contains(&victim.id_number[6..14])),
+        "no full number in the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_names_show_the_identity_number_masked_in_lists_titles_and_the_viewer() {
+    let s = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let t = &s.test_app;
+    let victim = person_input(8, "上官洁");
+    let p = t.app.create_person(&t.admin, &victim).await.unwrap();
+    let event = t
+        .app
+        .record_event(&t.admin, &enrolment(p.id.0))
+        .await
+        .unwrap()
+        .event;
+    let material = event.materials[0].id;
+    let s61 = format!("2024-参保登记-{}-参保登记表.pdf", victim.id_number);
+    let file = t
+        .app
+        .ingest_file(&t.admin, material, Some(&s61), &b"%PDF-1.4 named"[..])
+        .await
+        .unwrap();
+    let masked_name = format!(
+        "2024-参保登记-{}-参保登记表.pdf",
+        dangan_domain::id_number::mask(&victim.id_number)
+    );
+    let window = t.actor("window1", Role::Window).await;
+    t.register(&window, p.id).await;
+    let token = s.login("window1", TEST_PASSWORD).await;
+    let get = |path: String, bearer: bool| {
+        let req = s.client.get(format!("{}{path}", s.base_url));
+        if bearer {
+            req.bearer_auth(&token)
+        } else {
+            req.header("cookie", format!("dangan_session={token}"))
+        }
+    };
+    let listed: Value = get(format!("/api/v1/materials/{material}/files"), true)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["original_name"], masked_name.as_str());
+    for (what, path) in [
+        ("the archive tree", format!("/persons/{}", p.id)),
+        ("the viewer", format!("/files/{}", file.id)),
+    ] {
+        let res = get(path, false).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{what}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(&masked_name), "{what} shows the masked name");
+        assert!(!page.contains(&victim.id_number), "{what}: {page}");
+    }
+    let viewer = get(format!("/files/{}", file.id), false)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        viewer.contains(&format!("<title>{masked_name}")),
+        "the title"
+    );
+    // The download keeps its S6.1 name masked by default, as before.
+    let res = get(format!("/api/v1/files/{}/content", file.id), true)
+        .send()
+        .await
+        .unwrap();
+    let disposition = res.headers()["content-disposition"].to_str().unwrap();
+    assert!(!disposition.contains(&victim.id_number), "{disposition}");
+    // The operation log has the reads, never the number.
+    let log = t
+        .app
+        .search_log(
+            &t.auditor,
+            &dangan_app::audit::LogQuery {
+                action: Some("file.".into()),
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "file.list" && e.actor_name == "window1")
+    );
+    assert!(log.iter().all(|e| !e.detail.contains(&victim.id_number)));
 }

@@ -100,6 +100,7 @@ async fn every_acknowledged_upload_survives_sigkill_and_nothing_half_written_is_
     assert_eq!(res.status(), 201);
     let recorded: Value = res.json().await.unwrap();
     let material = recorded["event"]["materials"][0]["id"].as_i64().unwrap();
+    let person = recorded["event"]["person_id"].as_i64().unwrap();
 
     // Four clients upload without pause; each records a scan only once its 201 has arrived.
     let acked: Arc<Mutex<BTreeMap<i64, String>>> = Arc::default();
@@ -146,9 +147,18 @@ async fn every_acknowledged_upload_survives_sigkill_and_nothing_half_written_is_
     let acknowledged = acked.lock().unwrap().clone();
     assert!(acknowledged.len() >= 12);
 
-    // Restart: every acknowledged scan is listed with its digest.
+    // Restart: every acknowledged scan is listed with its digest (listing a material's scans
+    // is a read of the person's archive: the query is registered first).
     let (child, base) = common::serve(data, "127.0.0.1:0");
     let token = login(&client, &base).await;
+    let res = client
+        .post(format!("{base}/api/v1/queries"))
+        .bearer_auth(&token)
+        .json(&json!({"person_id": person, "enquirer_name": "张三", "enquirer_id_number": "43032119800101002X", "question": "扫描件", "purpose": "核对入库"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
     let listed: Vec<Value> = client
         .get(format!("{base}/api/v1/materials/{material}/files"))
         .bearer_auth(&token)

@@ -10,6 +10,7 @@ pub mod events;
 pub mod files;
 pub mod health;
 pub mod my;
+pub mod officers;
 pub mod outbox;
 pub mod person_changes;
 pub mod persons;

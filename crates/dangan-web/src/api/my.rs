@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 
 use dangan_app::events::EventView;
 use dangan_app::ids::PersonId;
-use dangan_app::insured::OpenedAccount;
+use dangan_app::insured::{BasisInput, OpenedAccount};
 use dangan_app::persons::PersonView;
 
 use crate::error::ApiError;
-use crate::extract::{AppState, Auth, row_id};
+use crate::extract::{ApiJson, AppState, Auth, row_id};
 
 /// `GET /api/v1/my/person`: the signed-in insured person's record.
 #[utoipa::path(
@@ -51,8 +51,9 @@ pub async fn my_events(
     Ok(Json(app.my_events(&actor).await?))
 }
 
-/// `POST /api/v1/persons/{id}/account`: opens or resets the person's online account (201) and
-/// returns the generated first password, once.
+/// `POST /api/v1/persons/{id}/account` with the basis (`{"basis": "query"}`, or
+/// `{"basis": "card", "id_number": "…"}` read from the person's card): opens or resets the
+/// person's online account (201) and returns the generated first password, once.
 #[utoipa::path(
     post,
     path = "/persons/{id}/account",
@@ -60,22 +61,30 @@ pub async fn my_events(
     params(
         ("id" = i64, Path, minimum = 1, description = "参保人编号 — the person's row id"),
     ),
+    request_body(
+        content = BasisInput,
+        description = "办理依据：query = 本人已为该参保人办理查询登记；card = 参保人本人持身份证在场，id_number 为从身份证读取的完整号码（记入查询登记簿）— the basis: a query registered by this clerk, or the person present with their card",
+    ),
     responses(
         (status = 201, description = "已开通或重置；初始密码只在此处出现一次 — opened or reset; the first password is shown only here", body = OpenedAccount),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
     )
 )]
 pub async fn open_account(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
     Path(id): Path<String>,
+    ApiJson(basis): ApiJson<BasisInput>,
 ) -> Result<(StatusCode, Json<OpenedAccount>), ApiError> {
     let id = PersonId(row_id(&id, "id")?);
     Ok((
         StatusCode::CREATED,
-        Json(app.open_insured_account(&actor, id).await?),
+        Json(app.open_insured_account(&actor, id, &basis).await?),
     ))
 }

@@ -7,6 +7,7 @@
 //! site can neither read nor guess), and is refused without it. Identity numbers never go in a
 //! URL: searching by one is a POST.
 
+mod accounts;
 mod pages;
 mod session;
 
@@ -48,8 +49,18 @@ pub fn routes() -> Router<AppState> {
         .route("/volumes/{id}/seal", post(pages::volume_seal))
         .route("/supplements", get(pages::supplements))
         .route("/supplements/{id}", post(pages::supplement_action))
-        .route("/users", get(pages::users).post(pages::user_create))
-        .route("/users/{id}/role", post(pages::user_role))
+        .route("/users", get(accounts::users).post(accounts::user_create))
+        .route("/users/{id}/role", post(accounts::user_role))
+        .route("/users/requests", post(accounts::request_create))
+        .route(
+            "/users/requests/{id}/approve",
+            post(accounts::request_approve),
+        )
+        .route(
+            "/users/requests/{id}/reject",
+            post(accounts::request_reject),
+        )
+        .route("/persons/{id}/account", post(accounts::account_open))
         .route("/catalogue", get(pages::catalogue))
         .route("/materials/{id}", get(pages::material))
         .route("/materials/{id}/incidents", post(pages::material_incident))

@@ -26,18 +26,18 @@ use crate::extract::AppState;
 /// One entry of the left navigation.
 #[derive(Debug, Clone)]
 pub struct NavItem {
-    label: &'static str,
-    href: &'static str,
-    active: bool,
+    pub(super) label: &'static str,
+    pub(super) href: &'static str,
+    pub(super) active: bool,
 }
 
 /// What every staff page shows around its content.
 #[derive(Debug, Clone)]
 pub struct Shell {
-    user: String,
-    role: String,
-    csrf: String,
-    nav: Vec<NavItem>,
+    pub(super) user: String,
+    pub(super) role: String,
+    pub(super) csrf: String,
+    pub(super) nav: Vec<NavItem>,
 }
 
 /// The navigation: only what the role may use.
@@ -47,14 +47,14 @@ const NAV: [(&str, &str, UseCase); 10] = [
     ("登记参保人", "/persons/new", UseCase::WritePersons),
     ("补件", "/supplements", UseCase::ManageSupplements),
     ("整理", "/volumes", UseCase::Organise),
-    ("用户与角色", "/users", UseCase::ManageUsers),
+    ("用户与角色", "/users", UseCase::ApproveOfficerChange),
     ("目录与期限", "/catalogue", UseCase::ReadCatalogue),
     ("工作日历", "/catalogue#calendar", UseCase::EditCalendar),
     ("回传业务系统", "/outbox", UseCase::CorrectData),
     ("操作日志", "/audit", UseCase::ReadLog),
 ];
 
-fn shell(actor: &Actor, v: &Visitor, active: &str) -> Shell {
+pub(super) fn shell(actor: &Actor, v: &Visitor, active: &str) -> Shell {
     Shell {
         user: actor.display_name.clone(),
         role: actor.role.label().to_owned(),
@@ -71,7 +71,7 @@ fn shell(actor: &Actor, v: &Visitor, active: &str) -> Shell {
     }
 }
 
-fn html(t: &impl Template) -> Response {
+pub(super) fn html(t: &impl Template) -> Response {
     match t.render() {
         Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
         Err(e) => {
@@ -102,7 +102,7 @@ fn message(status: StatusCode, shell: Option<Shell>, title: &str, message: &str)
 }
 
 /// A use-case error as a page.
-fn failure(actor: &Actor, v: &Visitor, e: &AppError) -> Response {
+pub(super) fn failure(actor: &Actor, v: &Visitor, e: &AppError) -> Response {
     let status = match e.code() {
         "forbidden" => StatusCode::FORBIDDEN,
         c if c.ends_with("not_found") => StatusCode::NOT_FOUND,
@@ -140,7 +140,7 @@ macro_rules! staff_form_or_return {
 }
 
 /// A form page shown again with its error gets 422.
-fn with_error_status(mut r: Response, failed: bool) -> Response {
+pub(super) fn with_error_status(mut r: Response, failed: bool) -> Response {
     if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
@@ -148,7 +148,7 @@ fn with_error_status(mut r: Response, failed: bool) -> Response {
 }
 
 /// The signed-in staff member, or a redirect to the sign-in page.
-fn staff(v: &Visitor) -> Result<&Actor, Redirect> {
+pub(super) fn staff(v: &Visitor) -> Result<&Actor, Redirect> {
     match &v.actor {
         Some(a) if !matches!(a.role, Role::Insured | Role::Machine) => {
             if a.must_change_password {
@@ -161,7 +161,7 @@ fn staff(v: &Visitor) -> Result<&Actor, Redirect> {
     }
 }
 
-fn csrf_refused() -> Response {
+pub(super) fn csrf_refused() -> Response {
     message(
         StatusCode::FORBIDDEN,
         None,
@@ -672,6 +672,7 @@ struct PersonPage {
     can_hand_over: bool,
     can_correct: bool,
     can_record_damage: bool,
+    can_open_account: bool,
     name: String,
     id_number_masked: String,
     division: String,
@@ -684,6 +685,7 @@ struct PersonPage {
 struct PersonQueryPage {
     shell: Shell,
     id: i64,
+    can_open_account: bool,
     error: String,
     field: String,
     enquirer_name: String,
@@ -701,6 +703,10 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
             return html(&PersonQueryPage {
                 shell: shell(&actor, &v, "/persons"),
                 id,
+                can_open_account: dangan_app::roles::allowed(
+                    actor.role,
+                    UseCase::ManageInsuredAccounts,
+                ),
                 error: String::new(),
                 field: String::new(),
                 enquirer_name: String::new(),
@@ -714,6 +720,10 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
         Ok(p) => p,
         Err(e) => return failure(&actor, &v, &e),
     };
+    let mut files = match app.person_files(&actor, PersonId(id)).await {
+        Ok(f) => f,
+        Err(e) => return failure(&actor, &v, &e),
+    };
     let mut years: BTreeMap<i32, Vec<EventNode>> = BTreeMap::new();
     for e in events {
         let mut materials = Vec::new();
@@ -722,7 +732,7 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
             .iter()
             .any(|m| m.carrier != "electronic" && m.received_on.is_none() && m.status != "missing");
         for m in e.materials {
-            let files = app.files_of(&actor, m.id).await.unwrap_or_default();
+            let files = files.remove(&m.id).unwrap_or_default();
             materials.push(MaterialNode {
                 id: m.id.0,
                 name: m.name,
@@ -754,6 +764,7 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
         can_hand_over: dangan_app::roles::allowed(actor.role, UseCase::HandOver),
         can_correct: dangan_app::roles::allowed(actor.role, UseCase::CorrectData),
         can_record_damage: dangan_app::roles::allowed(actor.role, UseCase::RecordDamage),
+        can_open_account: dangan_app::roles::allowed(actor.role, UseCase::ManageInsuredAccounts),
         name: p.name,
         id_number_masked: dangan_domain::id_number::mask(&p.id_number),
         division: p.division_name,
@@ -799,6 +810,10 @@ pub async fn person_query(
             let mut r = html(&PersonQueryPage {
                 shell: shell(&actor, &v, "/persons"),
                 id,
+                can_open_account: dangan_app::roles::allowed(
+                    actor.role,
+                    UseCase::ManageInsuredAccounts,
+                ),
                 error: e.to_string(),
                 field: e.field().unwrap_or_default().to_owned(),
                 enquirer_name: f.enquirer_name,
@@ -1666,172 +1681,6 @@ pub async fn supplement_action(
     }
 }
 
-// ---------------------------------------------------------------- users (用户与角色)
-
-#[derive(Template)]
-#[template(path = "users.html")]
-struct UsersPage {
-    shell: Shell,
-    users: Vec<dangan_app::auth::UserView>,
-    roles: Vec<(String, String)>,
-    created: String,
-    password: String,
-    error: String,
-}
-
-async fn render_users(
-    app: &AppState,
-    actor: &Actor,
-    v: &Visitor,
-    created: String,
-    password: String,
-    error: String,
-) -> Response {
-    match app.users(actor).await {
-        Ok(users) => with_error_status(
-            html(&UsersPage {
-                shell: shell(actor, v, "/users"),
-                users,
-                roles: Role::ALL
-                    .into_iter()
-                    .filter(|r| !matches!(r, Role::Insured | Role::Machine))
-                    .map(|r| (r.code().to_owned(), r.label().to_owned()))
-                    .collect(),
-                created,
-                password,
-                error: error.clone(),
-            }),
-            !error.is_empty(),
-        ),
-        Err(e) => failure(actor, v, &e),
-    }
-}
-
-/// `GET /users`: 用户与角色 (security officer).
-pub async fn users(State(app): State<AppState>, v: Visitor) -> Response {
-    let actor = staff_or_redirect!(v);
-    render_users(
-        &app,
-        &actor,
-        &v,
-        String::new(),
-        String::new(),
-        String::new(),
-    )
-    .await
-}
-
-/// The new-user form.
-#[derive(Debug, Deserialize)]
-pub struct UserForm {
-    #[serde(rename = "_csrf")]
-    csrf: String,
-    username: String,
-    #[serde(default)]
-    display_name: String,
-    role: String,
-}
-
-/// `POST /users`: creates an account; the generated password is shown once.
-pub async fn user_create(
-    State(app): State<AppState>,
-    v: Visitor,
-    Form(f): Form<UserForm>,
-) -> Response {
-    let actor = staff_form_or_return!(v, &f.csrf);
-    let role = match Role::parse(&f.role) {
-        Ok(r) => r,
-        Err(e) => {
-            return render_users(
-                &app,
-                &actor,
-                &v,
-                String::new(),
-                String::new(),
-                e.to_string(),
-            )
-            .await;
-        }
-    };
-    let display = Some(f.display_name.trim()).filter(|s| !s.is_empty());
-    match app.add_user(&actor, &f.username, display, role, None).await {
-        Ok((u, pw)) => {
-            render_users(
-                &app,
-                &actor,
-                &v,
-                u.username,
-                pw.unwrap_or_default(),
-                String::new(),
-            )
-            .await
-        }
-        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
-        Err(e) => {
-            render_users(
-                &app,
-                &actor,
-                &v,
-                String::new(),
-                String::new(),
-                e.to_string(),
-            )
-            .await
-        }
-    }
-}
-
-/// The role form.
-#[derive(Debug, Deserialize)]
-pub struct RoleForm {
-    #[serde(rename = "_csrf")]
-    csrf: String,
-    role: String,
-    #[serde(default)]
-    disabled: Option<String>,
-}
-
-/// `POST /users/{id}/role`
-pub async fn user_role(
-    State(app): State<AppState>,
-    v: Visitor,
-    Path(id): Path<i64>,
-    Form(f): Form<RoleForm>,
-) -> Response {
-    let actor = staff_form_or_return!(v, &f.csrf);
-    let result = match Role::parse(&f.role) {
-        Ok(role) => app
-            .set_user_role(
-                &actor,
-                dangan_app::ids::UserId(id),
-                role,
-                f.disabled.is_some(),
-            )
-            .await
-            .map(|_| ()),
-        Err(e) => Err(AppError::invalid_with(
-            "invalid_role",
-            Some("role"),
-            e.to_string(),
-        )),
-    };
-    match result {
-        Ok(()) => Redirect::to("/users").into_response(),
-        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
-        Err(e) => {
-            render_users(
-                &app,
-                &actor,
-                &v,
-                String::new(),
-                String::new(),
-                e.to_string(),
-            )
-            .await
-        }
-    }
-}
-
 // ---------------------------------------------------------------- catalogue and calendar
 
 /// A catalogue line as shown.
@@ -2088,12 +1937,16 @@ pub async fn correction_create(
 #[derive(Debug, Deserialize)]
 pub struct AssistedForm {
     id_number: String,
+    /// `card` (the person is here with their card) or `query` (the clerk registered a query).
+    #[serde(default)]
+    basis: String,
     staff_username: String,
     staff_password: String,
 }
 
-/// `POST /kiosk/assisted`: 工作人员协助确认 — a window clerk signs in on the kiosk for a person
-/// whose identity card they have checked; the clerk's own session ends at once.
+/// `POST /kiosk/assisted`: 工作人员协助确认 — a window clerk signs in on the kiosk for a person,
+/// on a recorded basis (the person present with the card the number was read from, or a query
+/// the clerk registered); the clerk's own session ends at once.
 pub async fn kiosk_assisted(
     State(app): State<AppState>,
     v: Visitor,
@@ -2113,7 +1966,7 @@ pub async fn kiosk_assisted(
         Err(e) => return refused(e.to_string()),
     };
     let opened = app
-        .assisted_insured_login(&staff.user, &f.id_number, &v.source)
+        .assisted_insured_login(&staff.user, &f.id_number, &f.basis, &v.source)
         .await;
     let _ = app.logout(&staff.user, &staff.token, false).await;
     match opened {
