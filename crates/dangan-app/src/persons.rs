@@ -68,7 +68,7 @@ pub struct PersonView {
 pub struct PersonSummary {
     /// Row id.
     pub id: PersonId,
-    /// Masked identity number (`110105********002X`).
+    /// Masked identity number (`110105***********X`: division and check character).
     pub id_number_masked: String,
     /// 姓名
     pub name: String,
