@@ -136,12 +136,17 @@ on_both_backends! {
         for _ in 0..5 {
             assert_eq!(code_of(t.app.login("archivist1", "wrong-pass-999", "10.0.0.9").await), "unauthenticated");
         }
+        // Locked: the right password is refused, in the very words of a wrong one.
+        let wrong = t.app.login("archivist1", "wrong-pass-999", "10.0.0.8").await.unwrap_err();
         let err = t.app.login("archivist1", TEST_PASSWORD, "10.0.0.9").await.unwrap_err();
-        assert_eq!(err.code(), "account_locked");
-        assert!(err.to_string().contains("分钟后再试"));
+        assert_eq!((err.code(), err.to_string()), (wrong.code(), wrong.to_string()));
+        assert!(err.to_string().contains("临时锁定"));
         let failed = t.app.search_log(&t.auditor, &LogQuery { action: Some("auth.login".into()), outcome: Some("failed".into()), limit: Some(50), ..LogQuery::default() }).await.unwrap();
         assert_eq!(failed.len(), 5);
         assert!(failed.iter().all(|e| e.source == "10.0.0.9"));
+        let locked = t.app.search_log(&t.auditor, &LogQuery { action: Some("auth.login".into()), outcome: Some("denied".into()), limit: Some(50), ..LogQuery::default() }).await.unwrap();
+        assert_eq!(locked.len(), 2);
+        assert!(locked.iter().all(|e| e.detail == "locked"));
         // The security officer's role change unlocks it.
         let users = t.app.users(&t.security).await.unwrap();
         let id = users.iter().find(|u| u.username == "archivist1").unwrap().id;

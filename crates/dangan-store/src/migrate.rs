@@ -104,6 +104,16 @@ macro_rules! migrations {
                     "/0012_person_changes.sql"
                 )),
             },
+            // 13 and 14 are taken by the operation log and the query register (issue 13).
+            Migration {
+                version: 15,
+                description: "session_idle",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0015_session_idle.sql"
+                )),
+            },
         ]
     };
 }
