@@ -2,12 +2,27 @@
 //! SHA-256 is stored; lock-out with back-off after repeated failures; forced change of generated
 //! passwords; sign-out here or everywhere; staff accounts managed by the security officer.
 //!
+//! A sign-in withstands guessing and flooding (issue 13 §4; the policy is written down in
+//! `docs/ARCHITECTURE.md`, Authentication):
+//! - an address with too many recent failures is refused before anything is looked up
+//!   (`Settings::sign_in_failures_per_address`, 429);
+//! - at most `Settings::sign_in_concurrency` sign-ins wait for the password check (429 past it),
+//!   which runs on a few dedicated threads (`hashing.rs`);
+//! - each attempt on an existing account is *reserved* in the database before the password is
+//!   checked — one conditional `UPDATE` that raises the failure counter unless the account is
+//!   locked — so parallel guesses cannot all read the same counter: at most [`FREE_ATTEMPTS`]
+//!   guesses are checked before the lock holds, and a success resets the counter;
+//! - an unknown name, a wrong password, a disabled and a locked account all answer alike and
+//!   all cost one argon2id verification;
+//! - the log names the account only when it exists (a "username" that is no account may be a
+//!   password typed into the wrong field).
+//!
 //! Tokens carry a prefix that says what they are: `dgs_` a staff session, `dgp_` an insured
 //! person's session, `dgt_` a machine client's API token.
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -17,7 +32,9 @@ use dangan_store::users::{self, UserId};
 use dangan_store::{insured, persons, tokens};
 
 use crate::audit::{Op, Outcome, anonymous};
+use crate::hashing;
 use crate::roles::{Actor, Role, Subject, UseCase};
+use crate::throttle::{retry_minutes, retry_secs};
 use crate::{App, AppError, AppResult, today};
 
 /// A successful sign-in.
@@ -50,16 +67,35 @@ pub struct UserView {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
-const BAD_CREDENTIALS: &str = "用户名或密码不正确";
+/// The one answer to a failed staff sign-in, whatever the reason (unknown name, wrong password,
+/// disabled or locked account): a different answer would tell a guesser which names exist and
+/// which accounts are locked.
+const BAD_CREDENTIALS: &str = "用户名或密码不正确。连续多次登录失败后账号将被临时锁定，请稍后再试";
+/// The same for an insured person's sign-in.
+const BAD_INSURED_CREDENTIALS: &str =
+    "公民身份号码或密码不正确。连续多次登录失败后账号将被临时锁定，请稍后再试";
+/// The name logged for a sign-in with a name that is no account: what was typed may be a
+/// password typed into the wrong field, so it is never written down.
+pub const UNKNOWN_ACCOUNT: &str = "（不存在的账号）";
 const STAFF_PREFIX: &str = "dgs_";
 const INSURED_PREFIX: &str = "dgp_";
 /// The prefix of machine clients' API tokens.
 pub(crate) const TOKEN_PREFIX: &str = "dgt_";
 /// Failed sign-ins allowed before the account locks.
-const FREE_ATTEMPTS: i64 = 5;
-/// The first lock lasts this long; each further failure doubles it, up to an hour.
+pub const FREE_ATTEMPTS: i64 = 5;
+/// The first lock lasts this long; each further failure doubles it, up to [`MAX_LOCK_SECS`].
 const FIRST_LOCK_SECS: i64 = 60;
-const MAX_LOCK_SECS: i64 = 3600;
+/// The longest lock of an account.
+const MAX_LOCK_SECS: i64 = 15 * 60;
+/// The longest lock of the three officers' accounts (系统管理员, 安全保密员, 安全审计员):
+/// anyone may type their names, and a long lock would keep them from their work.
+const MAX_OFFICER_LOCK_SECS: i64 = 5 * 60;
+/// A kiosk session's idle limit is the kiosk's own idle time plus this, so that the kiosk's
+/// sign-out after its idle time still finds its session.
+const KIOSK_GRACE: Duration = Duration::from_secs(10);
+/// A session's `last_seen_at` is written when it is older than this (or a quarter of the idle
+/// limit, whichever is less), not on every request.
+const TOUCH_AFTER: Duration = Duration::from_secs(60);
 
 /// A random token with a prefix: 32 random bytes in hex.
 pub(crate) fn random_token(prefix: &str) -> AppResult<String> {
@@ -110,58 +146,63 @@ pub fn check_password_policy(password: &str) -> AppResult<()> {
     }
 }
 
-/// Hashes a password with argon2id on a blocking thread (it takes tens of milliseconds).
+/// Hashes a password with argon2id on one of the hashing threads (it takes tens of
+/// milliseconds and 19 MiB).
 pub async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("argon2: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
+    hashing::hash(password).await
 }
 
 async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+    hashing::verify(password, hash).await
 }
 
 /// A hash of a random password, verified against when the account does not exist, so that a
 /// wrong username takes as long as a wrong password.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Hs0xqU0OLHm0H2t9mH1wNH4a7H6bJ4v8XKSyJgJ3K6o";
 
-/// The counter and lock after an attempt.
-fn after_attempt(ok: bool, failed: i64, now: DateTime<Utc>) -> (i64, Option<DateTime<Utc>>) {
-    if ok {
-        return (0, None);
-    }
-    let failed = failed + 1;
+/// The lock that the `failed`-th reserved attempt sets: none before [`FREE_ATTEMPTS`], then one
+/// minute doubling with each further attempt, at most `max_secs`.
+fn lock_after(failed: i64, max_secs: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if failed < FREE_ATTEMPTS {
-        return (failed, None);
+        return None;
     }
     let doublings = u32::try_from(failed - FREE_ATTEMPTS)
         .unwrap_or(u32::MAX)
-        .min(10);
-    let secs = (FIRST_LOCK_SECS << doublings).min(MAX_LOCK_SECS);
-    (failed, Some(now + chrono::Duration::seconds(secs)))
+        .min(20);
+    let secs = FIRST_LOCK_SECS
+        .checked_shl(doublings)
+        .unwrap_or(i64::MAX)
+        .min(max_secs);
+    Some(now + chrono::Duration::seconds(secs))
 }
 
-fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
-    let minutes = ((until - now).num_seconds() + 59) / 60;
-    AppError::Denied {
-        code: "account_locked",
-        message: format!("连续登录失败次数过多，账号已临时锁定，请{minutes}分钟后再试"),
+/// The longest lock of an account with this role code.
+fn max_lock_secs(role: &str) -> i64 {
+    match Role::parse(role) {
+        Ok(Role::Admin | Role::SecurityOfficer | Role::Auditor) => MAX_OFFICER_LOCK_SECS,
+        _ => MAX_LOCK_SECS,
     }
+}
+
+/// What the database said about a sign-in attempt before the password was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// The account exists and is not locked; the attempt is counted.
+    Reserved,
+    /// The account is locked: the password is not checked.
+    Locked,
+    /// No such account.
+    Unknown,
+}
+
+/// How long a session may go unused, and how stale its `last_seen_at` may get before it is
+/// written again.
+fn idle_limits(limit: Duration, grace: Option<Duration>) -> (Duration, Duration) {
+    let mut touch = TOUCH_AFTER.min(limit / 4);
+    if let Some(g) = grace {
+        touch = touch.min(g);
+    }
+    (limit + grace.unwrap_or_default(), touch)
 }
 
 fn staff_actor(u: &users::UserRow, source: &str) -> AppResult<Actor> {
@@ -196,6 +237,49 @@ fn session_ttl(app: &App) -> AppResult<chrono::Duration> {
 }
 
 impl App {
+    /// Lets a sign-in from `source` go on to the password check, or refuses it: the address has
+    /// failed too often in the window, or too many sign-ins are waiting already. The permit is
+    /// held until the attempt is answered.
+    fn admit_sign_in(&self, source: &str) -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+        if let Some(wait) = self.sign_in_failures.blocked(source, Instant::now()) {
+            return Err(AppError::TooMany {
+                code: "too_many_sign_ins",
+                message: format!(
+                    "此地址登录失败次数过多，已暂停登录，请{}分钟后再试",
+                    retry_minutes(wait)
+                ),
+                retry_after: retry_secs(wait),
+            });
+        }
+        Arc::clone(&self.sign_in_slots)
+            .try_acquire_owned()
+            .map_err(|_| AppError::TooMany {
+                code: "sign_in_busy",
+                message: "登录请求过多，服务器正忙，请稍后再试".to_owned(),
+                retry_after: 1,
+            })
+    }
+
+    /// Counts a failed sign-in against its client address; the failure that uses up the
+    /// address's window is logged once (not every refusal after it: a flood must not become a
+    /// flood of log writes).
+    async fn sign_in_failed(&self, source: &str) -> AppResult<()> {
+        if self.sign_in_failures.record(source, Instant::now()) {
+            let op = Op::new("auth.address_blocked", "address", source).detail(format!(
+                "{} failed sign-ins in {} minutes",
+                self.settings.sign_in_failures_per_address,
+                self.settings.sign_in_window.as_secs() / 60
+            ));
+            self.log(&anonymous("", source), &op, Outcome::Denied)
+                .await?;
+            tracing::warn!(
+                source,
+                "sign-ins from this address paused after repeated failures"
+            );
+        }
+        Ok(())
+    }
+
     /// Signs a staff user in with username and password, from `source` (the client address).
     pub async fn login(&self, username: &str, password: &str, source: &str) -> AppResult<Login> {
         let username = username.trim();
@@ -208,49 +292,71 @@ impl App {
                 "用户名不能含控制字符",
             ));
         }
+        let _admitted = self.admit_sign_in(source)?;
         let now = Utc::now();
         let mut tx = self.store.begin().await?;
         let user = users::find_by_username(&mut tx, username).await?;
         tx.rollback().await?;
-        let who = anonymous(username, source);
+        let attempt = match &user {
+            None => Attempt::Unknown,
+            Some(u) => {
+                let mut tx = self.store.begin_write().await?;
+                let reserved = users::reserve_attempt(&mut tx, u.id, now).await?;
+                if let Some(until) =
+                    reserved.and_then(|n| lock_after(n, max_lock_secs(&u.role), now))
+                {
+                    users::lock(&mut tx, u.id, until).await?;
+                }
+                tx.commit().await?;
+                if reserved.is_some() {
+                    Attempt::Reserved
+                } else {
+                    Attempt::Locked
+                }
+            }
+        };
+        // Every attempt costs one verification, so that neither an unknown name nor a locked
+        // account answers faster than a wrong password.
+        let hash = match (&user, attempt) {
+            (Some(u), Attempt::Reserved) => u.password_hash.clone(),
+            _ => DUMMY_HASH.to_owned(),
+        };
+        let verified = verify_password(password.to_owned(), hash).await;
         let op = Op::new(
             "auth.login",
             "user",
             user.as_ref().map(|u| u.id.to_string()).unwrap_or_default(),
         );
-        if let Some(until) = user
-            .as_ref()
-            .and_then(|u| u.locked_until)
-            .filter(|t| *t > now)
-        {
-            self.log(&who, &op.clone().detail("locked"), Outcome::Denied)
-                .await?;
-            return Err(locked_error(until, now));
-        }
-        let hash = user
-            .as_ref()
-            .map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
-        let verified = verify_password(password.to_owned(), hash).await;
+        let refused = || AppError::Unauthenticated(BAD_CREDENTIALS.to_owned());
         let Some(user) = user else {
-            self.log(&who, &op.detail("unknown user"), Outcome::Failed)
-                .await?;
-            return Err(AppError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
+            self.log(
+                &anonymous(UNKNOWN_ACCOUNT, source),
+                &op.detail("unknown user"),
+                Outcome::Failed,
+            )
+            .await?;
+            self.sign_in_failed(source).await?;
+            return Err(refused());
         };
-        let ok = verified && !user.disabled;
-        let (failed, locked_until) = after_attempt(ok, user.failed_attempts, now);
-        let mut tx = self.store.begin_write().await?;
-        users::record_attempt(&mut tx, user.id, failed, locked_until).await?;
-        if !ok {
+        let who = anonymous(&user.username, source);
+        if attempt == Attempt::Locked {
+            self.log(&who, &op.detail("locked"), Outcome::Denied)
+                .await?;
+            self.sign_in_failed(source).await?;
+            return Err(refused());
+        }
+        if !verified || user.disabled {
             let detail = if user.disabled {
                 "disabled"
             } else {
                 "wrong password"
             };
-            self.log_in(&mut tx, &who, &op.detail(detail), Outcome::Failed)
-                .await?;
-            tx.commit().await?;
-            return Err(AppError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
+            self.log(&who, &op.detail(detail), Outcome::Failed).await?;
+            self.sign_in_failed(source).await?;
+            return Err(refused());
         }
+        let mut tx = self.store.begin_write().await?;
+        users::reset_attempts(&mut tx, user.id).await?;
         let token = random_token(STAFF_PREFIX)?;
         let expires_at = now + session_ttl(self)?;
         users::insert_session(&mut tx, &token_digest(&token), user.id, now, expires_at).await?;
@@ -265,18 +371,41 @@ impl App {
         })
     }
 
-    /// Signs an insured person in with identity number and password (S8.1).
+    /// Signs an insured person in with identity number and password (S8.1), on the web
+    /// (`/my`, the API).
     pub async fn login_insured(
         &self,
         id_number: &str,
         password: &str,
         source: &str,
     ) -> AppResult<Login> {
-        let now = Utc::now();
-        let masked = dangan_domain::id_number::mask(id_number.trim());
-        let who = anonymous(&masked, source);
+        self.sign_in_insured(id_number, password, source, false)
+            .await
+    }
+
+    /// Signs an insured person in on the self-service machine (`/kiosk`): the session ends
+    /// after the kiosk's idle time (plus a few seconds), on the server too.
+    pub async fn login_insured_kiosk(
+        &self,
+        id_number: &str,
+        password: &str,
+        source: &str,
+    ) -> AppResult<Login> {
+        self.sign_in_insured(id_number, password, source, true)
+            .await
+    }
+
+    async fn sign_in_insured(
+        &self,
+        id_number: &str,
+        password: &str,
+        source: &str,
+        kiosk: bool,
+    ) -> AppResult<Login> {
         let id =
             IdNumber::parse(id_number, today()).map_err(|e| AppError::invalid("id_number", &e))?;
+        let _admitted = self.admit_sign_in(source)?;
+        let now = Utc::now();
         let mut tx = self.store.begin().await?;
         let person = persons::find_by_id_number(&mut tx, id.as_str()).await?;
         let account = match &person {
@@ -284,45 +413,60 @@ impl App {
             None => None,
         };
         tx.rollback().await?;
+        let attempt = match (&person, &account) {
+            (Some(p), Some(_)) => {
+                let mut tx = self.store.begin_write().await?;
+                let reserved = insured::reserve_attempt(&mut tx, p.id, now).await?;
+                if let Some(until) = reserved.and_then(|n| lock_after(n, MAX_LOCK_SECS, now)) {
+                    insured::lock(&mut tx, p.id, until).await?;
+                }
+                tx.commit().await?;
+                if reserved.is_some() {
+                    Attempt::Reserved
+                } else {
+                    Attempt::Locked
+                }
+            }
+            _ => Attempt::Unknown,
+        };
+        let hash = match (&account, attempt) {
+            (Some(a), Attempt::Reserved) => a.password_hash.clone(),
+            _ => DUMMY_HASH.to_owned(),
+        };
+        let verified = verify_password(password.to_owned(), hash).await;
         let op = Op::new(
             "auth.insured_login",
             "person",
             person
                 .as_ref()
+                .filter(|_| account.is_some())
                 .map(|p| p.id.to_string())
                 .unwrap_or_default(),
         );
-        if let Some(until) = account
-            .as_ref()
-            .and_then(|a| a.locked_until)
-            .filter(|t| *t > now)
-        {
-            self.log(&who, &op.clone().detail("locked"), Outcome::Denied)
-                .await?;
-            return Err(locked_error(until, now));
-        }
-        let hash = account
-            .as_ref()
-            .map_or(DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
-        let verified = verify_password(password.to_owned(), hash).await;
+        let refused = || AppError::Unauthenticated(BAD_INSURED_CREDENTIALS.to_owned());
         let (Some(person), Some(account)) = (person, account) else {
-            self.log(&who, &op.detail("no account"), Outcome::Failed)
-                .await?;
-            return Err(AppError::Unauthenticated(
-                "公民身份号码或密码不正确".to_owned(),
-            ));
+            self.log(
+                &anonymous(UNKNOWN_ACCOUNT, source),
+                &op.detail("no account"),
+                Outcome::Failed,
+            )
+            .await?;
+            self.sign_in_failed(source).await?;
+            return Err(refused());
         };
-        let (failed, locked_until) = after_attempt(verified, account.failed_attempts, now);
-        let mut tx = self.store.begin_write().await?;
-        insured::record_attempt(&mut tx, person.id, failed, locked_until).await?;
-        if !verified {
-            self.log_in(&mut tx, &who, &op.detail("wrong password"), Outcome::Failed)
-                .await?;
-            tx.commit().await?;
-            return Err(AppError::Unauthenticated(
-                "公民身份号码或密码不正确".to_owned(),
-            ));
+        let who = anonymous(&id.masked(), source);
+        if attempt == Attempt::Locked || !verified {
+            let (detail, outcome) = if attempt == Attempt::Locked {
+                ("locked", Outcome::Denied)
+            } else {
+                ("wrong password", Outcome::Failed)
+            };
+            self.log(&who, &op.detail(detail), outcome).await?;
+            self.sign_in_failed(source).await?;
+            return Err(refused());
         }
+        let mut tx = self.store.begin_write().await?;
+        insured::reset_attempts(&mut tx, person.id).await?;
         let token = random_token(INSURED_PREFIX)?;
         let expires_at = now + session_ttl(self)?;
         insured::insert_session(
@@ -331,7 +475,10 @@ impl App {
             person.id,
             now,
             expires_at,
-            false,
+            insured::SessionKind {
+                assisted: false,
+                kiosk,
+            },
         )
         .await?;
         let actor = insured_actor(
@@ -393,7 +540,10 @@ impl App {
             person.id,
             now,
             expires_at,
-            true,
+            insured::SessionKind {
+                assisted: true,
+                kiosk: true,
+            },
         )
         .await?;
         let op = op.detail(format!("confirmed by {}; {basis_detail}", staff.username));
@@ -408,28 +558,51 @@ impl App {
     }
 
     /// The actor behind a bearer token (staff session, insured session or API token), seen
-    /// from `source`.
+    /// from `source`. A session unused for longer than its idle limit ends here.
     pub async fn authenticate(&self, token: &str, source: &str) -> AppResult<Actor> {
         let expired = || AppError::Unauthenticated("登录已失效，请重新登录".to_owned());
         let digest = token_digest(token);
         let now = Utc::now();
         let mut tx = self.store.begin().await?;
-        let actor = if token.starts_with(STAFF_PREFIX) {
+        let (actor, seen) = if token.starts_with(STAFF_PREFIX) {
             match users::user_for_session(&mut tx, &digest, now).await? {
-                Some(u) => staff_actor(&u, source)?,
+                Some(s) => (
+                    staff_actor(&s.user, source)?,
+                    Some((
+                        s.last_seen_at,
+                        idle_limits(self.settings.session_idle, None),
+                    )),
+                ),
                 None => return Err(expired()),
             }
         } else if token.starts_with(INSURED_PREFIX) {
-            let Some((pid, must_change)) = insured::session(&mut tx, &digest, now).await? else {
+            let Some(s) = insured::session(&mut tx, &digest, now).await? else {
                 return Err(expired());
             };
-            let p = persons::get(&mut tx, pid).await?.ok_or_else(expired)?;
-            insured_actor(pid, &p.id_number, &p.name, must_change, source)
+            let p = persons::get(&mut tx, s.person_id)
+                .await?
+                .ok_or_else(expired)?;
+            let limits = if s.kiosk {
+                let idle = Duration::from_secs(u64::from(self.settings.kiosk_idle_seconds));
+                idle_limits(idle, Some(KIOSK_GRACE))
+            } else {
+                idle_limits(self.settings.session_idle, None)
+            };
+            (
+                insured_actor(
+                    s.person_id,
+                    &p.id_number,
+                    &p.name,
+                    s.must_change_password,
+                    source,
+                ),
+                Some((s.last_seen_at, limits)),
+            )
         } else if token.starts_with(TOKEN_PREFIX) {
             let t = tokens::find_active(&mut tx, &digest)
                 .await?
                 .ok_or_else(|| AppError::Unauthenticated("接口令牌无效或已吊销".to_owned()))?;
-            Actor {
+            let actor = Actor {
                 subject: Subject::Token(t.id),
                 username: t.name.clone(),
                 display_name: t.name.clone(),
@@ -441,11 +614,36 @@ impl App {
                     .filter_map(UseCase::from_scope)
                     .collect(),
                 source: source.to_owned(),
-            }
+            };
+            (actor, None)
         } else {
             return Err(expired());
         };
         tx.rollback().await?;
+        if let Some((last_seen, (limit, touch))) = seen {
+            let unused = (now - last_seen).to_std().unwrap_or_default();
+            if unused > limit {
+                let mut tx = self.store.begin_write().await?;
+                match actor.subject {
+                    Subject::Insured(_) => {
+                        insured::delete_sessions(&mut tx, &digest, false).await?
+                    }
+                    _ => users::delete_session(&mut tx, &digest).await?,
+                }
+                tx.commit().await?;
+                return Err(AppError::Unauthenticated(
+                    "长时间未操作，登录已失效，请重新登录".to_owned(),
+                ));
+            }
+            if unused > touch {
+                let mut tx = self.store.begin_write().await?;
+                match actor.subject {
+                    Subject::Insured(_) => insured::touch_session(&mut tx, &digest, now).await?,
+                    _ => users::touch_session(&mut tx, &digest, now).await?,
+                }
+                tx.commit().await?;
+            }
+        }
         Ok(actor)
     }
 
@@ -704,7 +902,7 @@ mod tests {
 
     #[test]
     fn the_dummy_hash_parses_so_unknown_users_cost_a_real_verification() {
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).is_ok());
     }
 
     #[test]
@@ -724,20 +922,39 @@ mod tests {
     }
 
     #[test]
-    fn the_lock_starts_after_five_failures_and_doubles_up_to_an_hour() {
+    fn the_lock_starts_at_the_fifth_failure_and_doubles_up_to_fifteen_minutes() {
         let now = Utc::now();
-        assert_eq!(after_attempt(false, 3, now), (4, None));
-        let (n, lock) = after_attempt(false, 4, now);
-        assert_eq!(n, 5);
-        assert_eq!(lock.unwrap() - now, chrono::Duration::seconds(60));
+        let lock = |n, max| lock_after(n, max, now).map(|t| (t - now).num_seconds());
+        assert_eq!(lock(4, MAX_LOCK_SECS), None);
+        assert_eq!(lock(5, MAX_LOCK_SECS), Some(60));
+        assert_eq!(lock(6, MAX_LOCK_SECS), Some(120));
+        assert_eq!(lock(8, MAX_LOCK_SECS), Some(480));
+        assert_eq!(lock(9, MAX_LOCK_SECS), Some(900));
+        assert_eq!(lock(500, MAX_LOCK_SECS), Some(900));
+    }
+
+    #[test]
+    fn the_three_officers_are_locked_for_at_most_five_minutes() {
+        let now = Utc::now();
+        for role in ["admin", "security_officer", "auditor"] {
+            let secs = lock_after(40, max_lock_secs(role), now).map(|t| (t - now).num_seconds());
+            assert_eq!(secs, Some(300), "{role}");
+        }
+        assert_eq!(max_lock_secs("archivist"), 900);
+    }
+
+    #[test]
+    fn kiosk_sessions_are_written_often_enough_never_to_end_before_the_kiosk_idle_time() {
+        let idle = Duration::from_secs(60);
+        let (limit, touch) = idle_limits(idle, Some(KIOSK_GRACE));
+        assert_eq!(limit, Duration::from_secs(70));
+        // The recorded use lags at most `touch` behind: the session ends after at least
+        // limit − touch ≥ the kiosk's own idle time.
+        assert!(limit - touch >= idle);
+        let (limit, touch) = idle_limits(Duration::from_secs(30 * 60), None);
         assert_eq!(
-            after_attempt(false, 5, now).1.unwrap() - now,
-            chrono::Duration::seconds(120)
+            (limit, touch),
+            (Duration::from_secs(1800), Duration::from_secs(60))
         );
-        assert_eq!(
-            after_attempt(false, 40, now).1.unwrap() - now,
-            chrono::Duration::seconds(3600)
-        );
-        assert_eq!(after_attempt(true, 40, now), (0, None));
     }
 }

@@ -50,6 +50,18 @@ pub enum AppError {
         /// In Chinese: what to do first.
         message: String,
     },
+    /// Too many attempts of this kind from this caller (sign-ins from one address, exact
+    /// identity-number searches of one account), or too many sign-ins waiting for the password
+    /// check: refused before any work, to be tried again after `retry_after` seconds.
+    #[error("{message}")]
+    TooMany {
+        /// Stable machine code, e.g. `too_many_sign_ins`.
+        code: &'static str,
+        /// In Chinese: what happened and when to try again.
+        message: String,
+        /// Seconds to wait before trying again (the `Retry-After` of HTTP).
+        retry_after: u64,
+    },
     /// A fault of the system, not of the input. Details are logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -95,10 +107,19 @@ impl AppError {
             AppError::Invalid { code, .. }
             | AppError::NotFound { code, .. }
             | AppError::Conflict { code, .. }
-            | AppError::Denied { code, .. } => code,
+            | AppError::Denied { code, .. }
+            | AppError::TooMany { code, .. } => code,
             AppError::Unauthenticated(_) => "unauthenticated",
             AppError::Forbidden => "forbidden",
             AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Seconds to wait before trying again, for an error that says so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooMany { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 

@@ -330,7 +330,7 @@ mod tests {
     fn reported_names_mask_the_identity_number() {
         assert_eq!(
             masked_name("2023-参保登记-11010519491231002X-表.pdf"),
-            "2023-参保登记-110105********002X-表.pdf"
+            "2023-参保登记-110105***********X-表.pdf"
         );
     }
 }

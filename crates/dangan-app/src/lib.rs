@@ -26,6 +26,7 @@ pub mod events;
 pub mod files;
 pub mod four;
 pub mod handovers;
+mod hashing;
 pub mod hotfolder;
 pub mod import;
 pub mod insured;
@@ -42,6 +43,7 @@ pub mod supplements;
 pub mod sync;
 pub mod tasks;
 mod text;
+mod throttle;
 pub mod tokens;
 pub mod volumes;
 
@@ -88,6 +90,23 @@ pub struct Settings {
     pub webhook: Option<outbox::WebhookSettings>,
     /// S7.5: how the operation log is anchored and witnessed.
     pub log: audit::LogSettings,
+    /// A staff session (and an insured person's session outside the kiosk) ends after this
+    /// long without a request.
+    pub session_idle: Duration,
+    /// Failed sign-ins (staff and insured together) allowed from one client address in
+    /// `sign_in_window`; past it the address is refused (429) until the window moves on. 0: no
+    /// limit.
+    pub sign_in_failures_per_address: u32,
+    /// The window of `sign_in_failures_per_address`.
+    pub sign_in_window: Duration,
+    /// Anonymous sign-ins admitted to the password check at once (running or waiting for one
+    /// of the hashing threads); the next gets 429 at once.
+    pub sign_in_concurrency: usize,
+    /// Searches by exact identity number allowed per staff account or API token in
+    /// `exact_search_window` (0: no limit).
+    pub exact_searches: u32,
+    /// The window of `exact_searches`.
+    pub exact_search_window: Duration,
 }
 
 /// Where and how scans are stored.
@@ -142,6 +161,12 @@ impl Default for Settings {
             kiosk_idle_seconds: 60,
             webhook: None,
             log: audit::LogSettings::default(),
+            session_idle: Duration::from_secs(30 * 60),
+            sign_in_failures_per_address: 10,
+            sign_in_window: Duration::from_secs(15 * 60),
+            sign_in_concurrency: 16,
+            exact_searches: 30,
+            exact_search_window: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -162,6 +187,12 @@ pub struct App {
     store_config: StoreConfig,
     /// The operation log's key and writer.
     audit: audit::AuditLog,
+    /// Failed sign-ins per client address.
+    sign_in_failures: throttle::Throttle,
+    /// Anonymous sign-ins admitted to the password check.
+    sign_in_slots: Arc<tokio::sync::Semaphore>,
+    /// Exact identity-number searches per staff account or token.
+    exact_searches: throttle::Throttle,
 }
 
 /// Dates are calendar dates in Asia/Shanghai (UTC+8 all year, no daylight saving).
@@ -212,6 +243,17 @@ impl App {
             None => None,
         };
         let app = App {
+            sign_in_failures: throttle::Throttle::new(
+                settings.sign_in_failures_per_address,
+                settings.sign_in_window,
+            ),
+            sign_in_slots: Arc::new(tokio::sync::Semaphore::new(
+                settings.sign_in_concurrency.max(1),
+            )),
+            exact_searches: throttle::Throttle::new(
+                settings.exact_searches,
+                settings.exact_search_window,
+            ),
             store,
             settings,
             calendar: RwLock::new(Arc::new(calendar)),

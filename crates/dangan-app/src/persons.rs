@@ -1,5 +1,7 @@
 //! Use-cases of insured persons (参保人): register, read, search.
 
+use std::time::Instant;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +11,8 @@ use dangan_domain::person::{ContributionTier, InsuranceStatus, InsuredIdentity, 
 use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId, PersonRow};
 
 use crate::audit::{Op, Outcome};
-use crate::roles::{Actor, Role, UseCase};
+use crate::roles::{Actor, Role, Subject, UseCase};
+use crate::throttle::{retry_minutes, retry_secs};
 use crate::{App, AppError, AppResult, today};
 
 /// A person as entered by staff or sent by the business system.
@@ -68,7 +71,7 @@ pub struct PersonView {
 pub struct PersonSummary {
     /// Row id.
     pub id: PersonId,
-    /// Masked identity number (`110105********002X`).
+    /// Masked identity number (`110105***********X`: division and check character).
     pub id_number_masked: String,
     /// 姓名
     pub name: String,
@@ -290,6 +293,9 @@ impl App {
                 "请至少输入一个查询条件：公民身份号码、姓名或行政区划",
             ));
         }
+        if let Some(id) = &id_number {
+            self.admit_exact_search(actor, id).await?;
+        }
         let page = q.page.unwrap_or(1).max(1);
         let per_page = q.per_page.unwrap_or(50).clamp(1, 200);
         let detail = format!(
@@ -316,6 +322,39 @@ impl App {
             total,
             page,
             per_page,
+        })
+    }
+}
+
+impl App {
+    /// Counts a search by exact identity number against the caller's window, or refuses it
+    /// (logged). Lists show an identity number masked to its division and check character
+    /// (≈ 1.7 million candidates, `docs/domain-decisions.md`); without a limit a clerk could
+    /// still try them all by exact search.
+    async fn admit_exact_search(&self, actor: &Actor, id: &IdNumber) -> AppResult<()> {
+        let key = match actor.subject {
+            Subject::User(u) => format!("user:{u}"),
+            Subject::Token(t) => format!("token:{t}"),
+            Subject::Insured(p) => format!("insured:{p}"),
+            Subject::System => return Ok(()),
+        };
+        let Err(wait) = self.exact_searches.take(&key, Instant::now()) else {
+            return Ok(());
+        };
+        let op = Op::new("person.search", "person", "").detail(format!(
+            "id_number={}; exact-search limit reached",
+            id.masked()
+        ));
+        self.log(actor, &op, Outcome::Denied).await?;
+        Err(AppError::TooMany {
+            code: "too_many_exact_searches",
+            message: format!(
+                "按公民身份号码查询过于频繁：每{}分钟最多{}次，请{}分钟后再试",
+                self.settings.exact_search_window.as_secs().div_ceil(60),
+                self.settings.exact_searches,
+                retry_minutes(wait)
+            ),
+            retry_after: retry_secs(wait),
         })
     }
 }

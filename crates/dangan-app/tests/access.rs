@@ -58,7 +58,7 @@ on_both_backends! {
         assert_eq!(code_of(t.app.register_query(&window, &input).await), "invalid_text");
         input.purpose = "办理待遇申领".into();
         let reg = t.app.register_query(&window, &input).await.unwrap();
-        assert_eq!(reg.enquirer_id_masked, "110105********002X");
+        assert_eq!(reg.enquirer_id_masked, "110105***********X");
         assert_eq!(t.app.person(&window, p.id).await.unwrap().name, "张三");
         // The registration is the window clerk's, not a pass for everybody.
         let other = t.actor("window2", Role::Window).await;
@@ -74,7 +74,7 @@ on_both_backends! {
         assert_eq!(t.app.query_register(&t.auditor, &none).await.unwrap().total, 0);
         let csv = t.app.export_query_register(&t.admin, &RegisterQuery::default()).await.unwrap();
         assert!(csv.starts_with("\u{feff}登记号,"));
-        assert!(csv.contains("110105********002X"));
+        assert!(csv.contains("110105***********X"));
         assert!(!csv.contains("19491231"));
 
         // Every read is in the log, attributed.
@@ -138,12 +138,17 @@ on_both_backends! {
         for _ in 0..5 {
             assert_eq!(code_of(t.app.login("archivist1", "wrong-pass-999", "10.0.0.9").await), "unauthenticated");
         }
+        // Locked: the right password is refused, in the very words of a wrong one.
+        let wrong = t.app.login("archivist1", "wrong-pass-999", "10.0.0.8").await.unwrap_err();
         let err = t.app.login("archivist1", TEST_PASSWORD, "10.0.0.9").await.unwrap_err();
-        assert_eq!(err.code(), "account_locked");
-        assert!(err.to_string().contains("分钟后再试"));
+        assert_eq!((err.code(), err.to_string()), (wrong.code(), wrong.to_string()));
+        assert!(err.to_string().contains("临时锁定"));
         let failed = t.app.search_log(&t.auditor, &LogQuery { action: Some("auth.login".into()), outcome: Some("failed".into()), limit: Some(50), ..LogQuery::default() }).await.unwrap();
         assert_eq!(failed.len(), 5);
         assert!(failed.iter().all(|e| e.source == "10.0.0.9"));
+        let locked = t.app.search_log(&t.auditor, &LogQuery { action: Some("auth.login".into()), outcome: Some("denied".into()), limit: Some(50), ..LogQuery::default() }).await.unwrap();
+        assert_eq!(locked.len(), 2);
+        assert!(locked.iter().all(|e| e.detail == "locked"));
         // The security officer's role change unlocks it.
         let users = t.app.users(&t.security).await.unwrap();
         let id = users.iter().find(|u| u.username == "archivist1").unwrap().id;

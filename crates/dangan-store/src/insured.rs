@@ -62,22 +62,50 @@ pub async fn get(tx: &mut Tx, person: PersonId) -> StoreResult<Option<AccountRow
     })?)
 }
 
-/// Records the outcome of a sign-in attempt: resets the counter on success; on failure
-/// increments it and sets the lock.
-pub async fn record_attempt(
+/// Reserves one sign-in attempt before the password is checked (see
+/// [`crate::users::reserve_attempt`]): the new failure count, or `None` when the account is
+/// locked at `now` (or does not exist).
+pub async fn reserve_attempt(
     tx: &mut Tx,
     person: PersonId,
-    failed_attempts: i64,
-    locked_until: Option<DateTime<Utc>>,
-) -> StoreResult<()> {
+    now: DateTime<Utc>,
+) -> StoreResult<Option<i64>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "UPDATE insured_accounts SET failed_attempts = failed_attempts + 1
+             WHERE person_id = $1 AND (locked_until IS NULL OR locked_until <= $2)
+             RETURNING failed_attempts",
+        )
+        .bind(person)
+        .bind(now)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+/// Locks the account until `until`.
+pub async fn lock(tx: &mut Tx, person: PersonId, until: DateTime<Utc>) -> StoreResult<()> {
     on_conn!(tx, c => {
-        sqlx::query("UPDATE insured_accounts SET failed_attempts = $1, locked_until = $2 WHERE person_id = $3")
-            .bind(failed_attempts)
-            .bind(locked_until)
+        sqlx::query("UPDATE insured_accounts SET locked_until = $1 WHERE person_id = $2")
+            .bind(until)
             .bind(person)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Clears the counter and the lock after a successful sign-in.
+pub async fn reset_attempts(tx: &mut Tx, person: PersonId) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query(
+            "UPDATE insured_accounts SET failed_attempts = 0, locked_until = NULL WHERE person_id = $1",
+        )
+        .bind(person)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     Ok(())
 }
@@ -108,6 +136,15 @@ pub async fn set_password(
     Ok(())
 }
 
+/// How an insured person's session was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionKind {
+    /// 工作人员协助确认: opened by a window clerk without the person's password.
+    pub assisted: bool,
+    /// Opened on the self-service machine (an assisted session is one too).
+    pub kiosk: bool,
+}
+
 /// Records a session.
 pub async fn insert_session(
     tx: &mut Tx,
@@ -115,15 +152,16 @@ pub async fn insert_session(
     person: PersonId,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-    assisted: bool,
+    kind: SessionKind,
 ) -> StoreResult<()> {
     on_conn!(tx, c => {
-        sqlx::query("INSERT INTO insured_sessions (token_hash, person_id, created_at, expires_at, assisted) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO insured_sessions (token_hash, person_id, created_at, expires_at, assisted, kiosk) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(token_hash)
             .bind(person)
             .bind(now)
             .bind(expires_at)
-            .bind(assisted)
+            .bind(kind.assisted)
+            .bind(kind.kiosk || kind.assisted)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
@@ -131,15 +169,31 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// The person and must-change flag behind an unexpired session.
+/// A live insured person's session.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    /// The person.
+    pub person_id: PersonId,
+    /// The account's generated password is still in use (never for an assisted session).
+    pub must_change_password: bool,
+    /// Opened on the self-service machine.
+    pub kiosk: bool,
+    /// The last recorded use (its creation when never recorded).
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// The unexpired session with this token digest.
 pub async fn session(
     tx: &mut Tx,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> StoreResult<Option<(PersonId, bool)>> {
+) -> StoreResult<Option<SessionRow>> {
     Ok(on_conn!(tx, c => {
         sqlx::query_as(
-            "SELECT s.person_id, CASE WHEN s.assisted THEN FALSE ELSE a.must_change_password END
+            "SELECT s.person_id,
+                    CASE WHEN s.assisted THEN FALSE ELSE a.must_change_password END AS must_change_password,
+                    (s.kiosk OR s.assisted) AS kiosk,
+                    COALESCE(s.last_seen_at, s.created_at) AS last_seen_at
              FROM insured_sessions s LEFT JOIN insured_accounts a ON a.person_id = s.person_id
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND (s.assisted OR a.person_id IS NOT NULL)",
         )
@@ -148,6 +202,19 @@ pub async fn session(
         .fetch_optional(c)
         .await
     })?)
+}
+
+/// Records that a session was used at `now`.
+pub async fn touch_session(tx: &mut Tx, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE insured_sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(token_hash)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
 }
 
 /// Ends one session, or every session of the person when `all`.

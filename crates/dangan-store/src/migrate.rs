@@ -118,6 +118,15 @@ macro_rules! migrations {
                     "/0014_account_requests.sql"
                 )),
             },
+            Migration {
+                version: 15,
+                description: "session_idle",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0015_session_idle.sql"
+                )),
+            },
         ]
     };
 }

@@ -97,16 +97,41 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// The enabled user owning an unexpired session with this token digest.
+/// A live staff session: its user and when it was last seen.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    /// The enabled user owning the session.
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    /// The last recorded use of the session (its creation when never recorded).
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// The enabled user owning an unexpired session with this token digest, and when the session
+/// was last seen.
 pub async fn user_for_session(
     tx: &mut Tx,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> StoreResult<Option<UserRow>> {
-    let sql = "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, u.must_change_password, u.disabled, u.created_at, u.failed_attempts, u.locked_until
+) -> StoreResult<Option<SessionRow>> {
+    let sql = "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, u.must_change_password, u.disabled, u.created_at, u.failed_attempts, u.locked_until,
+                COALESCE(s.last_seen_at, s.created_at) AS last_seen_at
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled";
     Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(c).await)?)
+}
+
+/// Records that a session was used at `now`.
+pub async fn touch_session(tx: &mut Tx, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(token_hash)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
 }
 
 /// Ends one session.
@@ -148,17 +173,45 @@ pub async fn set_password(
     Ok(())
 }
 
-/// Records the outcome of a sign-in attempt (counter and lock).
-pub async fn record_attempt(
+/// Reserves one sign-in attempt before the password is checked: the failure counter goes up
+/// by one unless the account is locked at `now`. Returns the new count, or `None` when the
+/// account is locked (or gone). One conditional statement, so that parallel attempts cannot all
+/// read the same count: each gets its own number, and those past the limit find the lock set.
+pub async fn reserve_attempt(
     tx: &mut Tx,
     id: UserId,
-    failed_attempts: i64,
-    locked_until: Option<DateTime<Utc>>,
-) -> StoreResult<()> {
+    now: DateTime<Utc>,
+) -> StoreResult<Option<i64>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "UPDATE users SET failed_attempts = failed_attempts + 1
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)
+             RETURNING failed_attempts",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+/// Locks the account until `until` (in the transaction that reserved the attempt).
+pub async fn lock(tx: &mut Tx, id: UserId, until: DateTime<Utc>) -> StoreResult<()> {
     on_conn!(tx, c => {
-        sqlx::query("UPDATE users SET failed_attempts = $1, locked_until = $2 WHERE id = $3")
-            .bind(failed_attempts)
-            .bind(locked_until)
+        sqlx::query("UPDATE users SET locked_until = $1 WHERE id = $2")
+            .bind(until)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Clears the counter and the lock after a successful sign-in.
+pub async fn reset_attempts(tx: &mut Tx, id: UserId) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1")
             .bind(id)
             .execute(c)
             .await

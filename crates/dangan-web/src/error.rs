@@ -1,10 +1,10 @@
 //! The one error type of the HTTP edge. Every failure becomes
 //! `{"error":{"code":"…","message":"…(中文)…","field":"…"}}` with a 4xx status, or a 500 whose
-//! cause is logged once here and never sent to the client.
+//! cause is logged once here and never sent to the client. A 429 carries `Retry-After`.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -17,6 +17,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     field: Option<String>,
+    retry_after: Option<u64>,
 }
 
 /// The body of every error answer (its schema is `ApiErrorBody` in the API description).
@@ -52,6 +53,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: field.map(str::to_owned),
+            retry_after: None,
         }
     }
 
@@ -79,6 +81,7 @@ impl From<AppError> for ApiError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Denied { .. } => StatusCode::FORBIDDEN,
+            AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 return ApiError::new(
@@ -93,6 +96,7 @@ impl From<AppError> for ApiError {
             status,
             code: e.code(),
             field: e.field().map(str::to_owned),
+            retry_after: e.retry_after(),
             message: e.to_string(),
         }
     }
@@ -155,6 +159,11 @@ impl IntoResponse for ApiError {
                 field: self.field.as_deref(),
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
     }
 }

@@ -69,7 +69,7 @@ error_response!(
     /// 403.
     Forbidden,
     "无权操作 — `forbidden` (the role may not do this) or a condition not met: \
-     `password_change_required`, `query_registration_required`, `account_locked` …"
+     `password_change_required`, `query_registration_required` …"
 );
 error_response!(
     /// 404.
@@ -103,6 +103,40 @@ error_response!(
      archive broken (`invalid_id_number`, `invalid_division_code`, `invalid_date` …); `field` \
      names the input at fault"
 );
+/// 429: the one error response with a header.
+pub struct TooManyRequests;
+
+impl<'r> ToResponse<'r> for TooManyRequests {
+    fn response() -> (&'r str, RefOr<OaResponse>) {
+        (
+            "TooManyRequests",
+            ResponseBuilder::new()
+                .description(
+                    "请求过于频繁 — refused before any work, try again after `Retry-After` seconds: \
+                     `too_many_sign_ins` (this address failed to sign in too often in the last \
+                     minutes), `sign_in_busy` (too many sign-ins are waiting for the password \
+                     check), `too_many_exact_searches` (this account searched by exact identity \
+                     number too often)",
+                )
+                .header(
+                    "Retry-After",
+                    utoipa::openapi::header::HeaderBuilder::new()
+                        .schema(Some(
+                            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)),
+                        ))
+                        .description(Some("秒 — seconds to wait"))
+                        .build(),
+                )
+                .content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name("ApiErrorBody"))),
+                )
+                .build()
+                .into(),
+        )
+    }
+}
+
 error_response!(
     /// 500.
     InternalError,
@@ -317,6 +351,7 @@ impl Modify for Common {
             PayloadTooLarge,
             UnsupportedMediaType,
             Unprocessable,
+            TooManyRequests,
             InternalError,
         )
     ),

@@ -15,6 +15,43 @@ use crate::openapi;
 /// JSON bodies larger than this are refused (413) before they are read whole.
 const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
+/// The Content-Security-Policy of the pages: scripts and styles only from this server, never
+/// inline (`static/app.js` holds every script, no `on…=` attribute exists), so injected markup
+/// cannot run; frames, forms and images stay on this origin (the scan viewer frames its PDF).
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
+/// Swagger UI (`/api/docs`): its scripts are its own files on this server, but React sets
+/// inline styles and the page uses `<base href>`.
+const SWAGGER_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
+/// The A4 print views under `/api/v1/…/print`: one inline stylesheet, no script at all.
+const PRINT_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+
+/// Adds the Content-Security-Policy to every HTML answer (other answers are not documents).
+async fn content_security_policy(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let policy = if req.uri().path().starts_with("/api/docs") {
+        SWAGGER_POLICY
+    } else if req.uri().path().starts_with("/api/") {
+        PRINT_POLICY
+    } else {
+        PAGE_POLICY
+    };
+    let mut res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html {
+        res.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(policy),
+        );
+    }
+    res
+}
+
 /// The request span names the method and the path only: a query string could carry personal
 /// data, and nothing personal is ever logged.
 fn span_without_query(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
@@ -174,10 +211,14 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("SAMEORIGIN"),
         ))
+        // `same-origin`, not `no-referrer`: with `no-referrer` a browser sends `Origin: null`
+        // with every form, and the sign-in forms check `Origin`. No address leaves for another
+        // site either way (and none carries personal data).
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         ))
+        .layer(axum::middleware::from_fn(content_security_policy))
         .layer(TraceLayer::new_for_http().make_span_with(span_without_query))
         .with_state(state)
 }

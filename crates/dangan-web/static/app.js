@@ -1,5 +1,6 @@
 // Dangan — the little script the pages need; everything works without it except zoom and the
-// kiosk's idle sign-out.
+// kiosk's idle sign-out. Every script of the pages is here: the Content-Security-Policy allows no
+// inline script and no on…= attribute.
 (function () {
   "use strict";
   // Scan viewer: zoom an image in, out, back.
@@ -11,6 +12,11 @@
       scale = how === "in" ? scale * 1.25 : how === "out" ? scale / 1.25 : 1;
       if (img) { img.style.transform = "scale(" + scale + ")"; }
     });
+  });
+  // A choice that reloads its form at once (the business type of a new event); without script
+  // the form has its own button.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
+    s.addEventListener("change", function () { s.form.submit(); });
   });
   // Irreversible actions ask first.
   document.querySelectorAll("form[data-confirm]").forEach(function (f) {

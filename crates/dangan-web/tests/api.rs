@@ -219,7 +219,7 @@ on_both_backends! {
         assert_eq!(found["total"], 1);
         let masked = found["items"][0]["id_number_masked"].as_str().unwrap();
         assert_eq!(masked.len(), 18);
-        assert!(masked.contains("********"));
+        assert!(masked.contains("***********"), "{masked}");
         assert!(found["items"][0].get("id_number").is_none(), "lists never carry the whole number");
 
         let res = c

@@ -691,6 +691,26 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
     register_and_open(c, base, p.id.0, &p.id_number).await;
     click(c, "#new-event").await;
     expect_text(c, "main h1", "登记业务").await;
+    // Choosing another business type reloads the form (a listener in app.js: the
+    // Content-Security-Policy allows no inline handler), and back.
+    for code in ["info_change", "enrolment"] {
+        c.find(Locator::Css("#type"))
+            .await
+            .unwrap()
+            .select_by_value(code)
+            .await
+            .unwrap();
+        let mut url = String::new();
+        for _ in 0..100 {
+            url = c.current_url().await.unwrap().to_string();
+            if url.ends_with(&format!("type={code}")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(url.ends_with(&format!("type={code}")), "{url}");
+    }
+    expect_text(c, "main h1", "登记业务").await;
     c.execute(
         "document.getElementById('business_date').value = '2024-05-06';",
         vec![],
@@ -1058,4 +1078,18 @@ async fn a_window_clerk_confirms_a_person_at_the_kiosk_and_staff_pages_fit_a_pho
         no_horizontal_scroll(c).await,
         "wide tables scroll inside the page"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_description_renders_in_swagger_ui_under_its_content_security_policy() {
+    let server = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let b = browser(1280, 800).await;
+    let c = &b.client;
+    c.goto(&format!("{}/api/docs", server.base_url))
+        .await
+        .unwrap();
+    // Rendered by Swagger UI's own scripts, which the policy allows, from our description.
+    expect_text(c, ".swagger-ui .info .title", "Dangan 档案 API").await;
+    expect_text(c, ".swagger-ui", "/auth/login").await;
+    screenshot(c, "20-api-docs").await;
 }

@@ -126,6 +126,33 @@ pub struct RuleArgs {
     /// The minimum resolution of the archival policy (dpi).
     #[arg(long, env = "DANGAN_MIN_DPI", default_value_t = 300)]
     pub min_dpi: u32,
+    /// Minutes without a request after which a staff session (or an insured person's session
+    /// outside the kiosk) ends.
+    #[arg(long, env = "DANGAN_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
+    /// Failed sign-ins (staff and insured together) allowed from one client address in
+    /// `--sign-in-window-minutes`; then that address gets 429 until the window moves on. 0: no
+    /// limit.
+    #[arg(
+        long,
+        env = "DANGAN_SIGN_IN_FAILURES_PER_ADDRESS",
+        default_value_t = 10
+    )]
+    pub sign_in_failures_per_address: u32,
+    /// The window of `--sign-in-failures-per-address`, in minutes.
+    #[arg(long, env = "DANGAN_SIGN_IN_WINDOW_MINUTES", default_value_t = 15)]
+    pub sign_in_window_minutes: u64,
+    /// Sign-ins admitted to the password check at once (hashing or queued for it); one more
+    /// gets 429.
+    #[arg(long, env = "DANGAN_SIGN_IN_CONCURRENCY", default_value_t = 16)]
+    pub sign_in_concurrency: usize,
+    /// Searches by exact identity number allowed per staff account or API token in
+    /// `--exact-search-window-minutes` (0: no limit).
+    #[arg(long, env = "DANGAN_EXACT_SEARCH_LIMIT", default_value_t = 30)]
+    pub exact_search_limit: u32,
+    /// The window of `--exact-search-limit`, in minutes.
+    #[arg(long, env = "DANGAN_EXACT_SEARCH_WINDOW_MINUTES", default_value_t = 10)]
+    pub exact_search_window_minutes: u64,
 }
 
 impl Default for RuleArgs {
@@ -146,6 +173,12 @@ impl Default for RuleArgs {
             max_upload_mb: 200,
             min_dpi: 300,
             kiosk_idle_seconds: 60,
+            session_idle_minutes: 30,
+            sign_in_failures_per_address: 10,
+            sign_in_window_minutes: 15,
+            sign_in_concurrency: 16,
+            exact_search_limit: 30,
+            exact_search_window_minutes: 10,
         }
     }
 }
@@ -171,6 +204,23 @@ impl RuleArgs {
         }
         if !(1..=24 * 30).contains(&self.session_hours) {
             anyhow::bail!("--session-hours 应在1至720之间");
+        }
+        if !(1..=24 * 60).contains(&self.session_idle_minutes) {
+            anyhow::bail!("--session-idle-minutes 应在1至1440之间");
+        }
+        for (name, minutes) in [
+            ("--sign-in-window-minutes", self.sign_in_window_minutes),
+            (
+                "--exact-search-window-minutes",
+                self.exact_search_window_minutes,
+            ),
+        ] {
+            if !(1..=24 * 60).contains(&minutes) {
+                anyhow::bail!("{name} 应在1至1440之间");
+            }
+        }
+        if !(1..=10_000).contains(&self.sign_in_concurrency) {
+            anyhow::bail!("--sign-in-concurrency 应在1至10000之间");
         }
         Ok(Settings {
             archive_number_pattern: pattern,
@@ -202,6 +252,12 @@ impl RuleArgs {
             // Set by `serve` from its webhook flags; other commands deliver nothing.
             webhook: None,
             log: dangan_app::audit::LogSettings::default(),
+            session_idle: Duration::from_secs(self.session_idle_minutes * 60),
+            sign_in_failures_per_address: self.sign_in_failures_per_address,
+            sign_in_window: Duration::from_secs(self.sign_in_window_minutes * 60),
+            sign_in_concurrency: self.sign_in_concurrency,
+            exact_searches: self.exact_search_limit,
+            exact_search_window: Duration::from_secs(self.exact_search_window_minutes * 60),
         })
     }
 }

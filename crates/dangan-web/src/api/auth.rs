@@ -20,7 +20,9 @@ pub struct LoginForm {
     password: String,
 }
 
-/// `POST /api/v1/auth/login` → `{"token", "expires_at", "must_change_password", "user"}`.
+/// `POST /api/v1/auth/login` → `{"token", "expires_at", "must_change_password", "user"}`. An
+/// unknown name, a wrong password and a locked account answer alike (401); an address that
+/// failed too often, or a server with too many sign-ins waiting, gets 429 with `Retry-After`.
 #[utoipa::path(
     post,
     path = "/auth/login",
@@ -31,10 +33,10 @@ pub struct LoginForm {
         (status = 200, description = "已登录：令牌只在此处出现一次 — signed in; the token is shown only here", body = Login),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
-        (status = 403, response = crate::openapi::Forbidden),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::Unprocessable),
+        (status = 429, response = crate::openapi::TooManyRequests),
     )
 )]
 pub async fn login(
@@ -67,10 +69,10 @@ pub struct InsuredLoginForm {
         (status = 200, description = "已登录 — signed in", body = Login),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
-        (status = 403, response = crate::openapi::Forbidden),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::Unprocessable),
+        (status = 429, response = crate::openapi::TooManyRequests),
     )
 )]
 pub async fn insured_login(

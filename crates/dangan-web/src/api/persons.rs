@@ -42,6 +42,8 @@ pub async fn create_person(
 }
 
 /// `POST /api/v1/persons/search` with `{"id_number"|"name"|"division_code", "page", "per_page"}`.
+/// Lists mask identity numbers to the division and check character; searches by exact identity
+/// number are limited per account (30 per 10 minutes by default: then 429 with `Retry-After`).
 #[utoipa::path(
     post,
     path = "/persons/search",
@@ -55,6 +57,7 @@ pub async fn create_person(
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::Unprocessable),
+        (status = 429, response = crate::openapi::TooManyRequests),
     )
 )]
 pub async fn search_persons(

@@ -4,14 +4,19 @@
 //! Sessions: signing in sets `dangan_session` (the same token the API takes as a bearer) with
 //! `HttpOnly`, `SameSite=Strict`, and `Secure` when the server speaks TLS. Every form that
 //! changes something carries `_csrf`, derived from the session token (which a page on another
-//! site can neither read nor guess), and is refused without it. Identity numbers never go in a
-//! URL: searching by one is a POST.
+//! site can neither read nor guess), and is refused without it. Every form post — the sign-in
+//! forms too, which have no session yet — must come from this server's own pages (`Origin`).
+//! Identity numbers never go in a URL: searching by one is a POST.
 
 mod accounts;
 mod pages;
 mod session;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::extract::AppState;
@@ -84,4 +89,13 @@ pub fn routes() -> Router<AppState> {
         .route("/kiosk/assisted", post(pages::kiosk_assisted))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
+        .route_layer(axum::middleware::from_fn(same_origin_forms))
+}
+
+/// Refuses a form post from another site with a Chinese page (403), before its handler.
+async fn same_origin_forms(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET && req.method() != Method::HEAD && session::cross_origin(&req) {
+        return pages::cross_origin_refused();
+    }
+    next.run(req).await
 }

@@ -114,7 +114,11 @@ pub(super) fn failure(actor: &Actor, v: &Visitor, e: &AppError) -> Response {
         "internal_error" => "系统内部错误，请稍后再试或联系管理员。".to_owned(),
         _ => e.to_string(),
     };
-    message(status, Some(shell(actor, v, "")), "无法完成", &text)
+    with_status_of(
+        message(status, Some(shell(actor, v, "")), "无法完成", &text),
+        e,
+        status,
+    )
 }
 
 /// The signed-in staff member (cloned), or return the redirect to the sign-in page.
@@ -159,6 +163,40 @@ pub(super) fn staff(v: &Visitor) -> Result<&Actor, Redirect> {
         }
         _ => Err(Redirect::to("/")),
     }
+}
+
+/// A form posted from a page of another site (the `Origin` check).
+pub fn cross_origin_refused() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        None,
+        "请求已拒绝",
+        "该表单不是从本系统的页面提交的，已拒绝。请直接在本系统的页面上操作。",
+    )
+}
+
+/// The page answer to a refusal that says when to try again (429 with `Retry-After`), or
+/// `fallback`'s status otherwise.
+fn with_status_of(mut r: Response, e: &AppError, fallback: StatusCode) -> Response {
+    match e.retry_after() {
+        Some(secs) => {
+            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        None => *r.status_mut() = fallback,
+    }
+    r
+}
+
+/// The status of a failed sign-in page: 429 when it says when to try again, 422 for an
+/// unreadable identity number, 401 for the rest.
+fn sign_in_failed(r: Response, e: &AppError) -> Response {
+    let fallback = match e {
+        AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    with_status_of(r, e, fallback)
 }
 
 pub(super) fn csrf_refused() -> Response {
@@ -245,14 +283,13 @@ pub async fn login(State(app): State<AppState>, v: Visitor, Form(f): Form<LoginF
                 .insert(header::SET_COOKIE, set_cookie(Some(&l.token), v.secure));
             r
         }
-        Err(e) => {
-            let mut r = html(&LoginPage {
+        Err(e) => sign_in_failed(
+            html(&LoginPage {
                 username: f.username,
                 error: e.to_string(),
-            });
-            *r.status_mut() = StatusCode::UNAUTHORIZED;
-            r
-        }
+            }),
+            &e,
+        ),
     }
 }
 
@@ -490,9 +527,7 @@ async fn render_persons(
         Err(e) if e.code() == "forbidden" => failure(actor, v, &e),
         Err(e) => {
             page.error = e.to_string();
-            let mut r = html(&page);
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            r
+            with_status_of(html(&page), &e, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }
@@ -991,25 +1026,28 @@ pub struct MyLoginForm {
 
 async fn insured_login(app: &AppState, v: &Visitor, f: MyLoginForm, kiosk: bool) -> Response {
     let back = if kiosk { "/kiosk" } else { "/my" };
-    match app
-        .login_insured(&f.id_number, &f.password, &v.source)
-        .await
-    {
+    let signed_in = if kiosk {
+        app.login_insured_kiosk(&f.id_number, &f.password, &v.source)
+            .await
+    } else {
+        app.login_insured(&f.id_number, &f.password, &v.source)
+            .await
+    };
+    match signed_in {
         Ok(l) => {
             let mut r = Redirect::to(back).into_response();
             r.headers_mut()
                 .insert(header::SET_COOKIE, set_cookie(Some(&l.token), v.secure));
             r
         }
-        Err(e) => {
-            let mut r = html(&my_signed_out(
+        Err(e) => sign_in_failed(
+            html(&my_signed_out(
                 kiosk,
                 e.to_string(),
                 app.settings().kiosk_idle_seconds,
-            ));
-            *r.status_mut() = StatusCode::UNAUTHORIZED;
-            r
-        }
+            )),
+            &e,
+        ),
     }
 }
 
@@ -1963,7 +2001,7 @@ pub async fn kiosk_assisted(
         .await
     {
         Ok(l) => l,
-        Err(e) => return refused(e.to_string()),
+        Err(e) => return sign_in_failed(refused(e.to_string()), &e),
     };
     let opened = app
         .assisted_insured_login(&staff.user, &f.id_number, &f.basis, &v.source)

@@ -1,4 +1,5 @@
-//! The page session: the cookie, the signed-in actor, and the CSRF token of its forms.
+//! The page session: the cookie, the signed-in actor, the CSRF token of its forms, and the
+//! `Origin` check of every form post.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -95,5 +96,43 @@ impl FromRequestParts<AppState> for Visitor {
             source,
             secure,
         })
+    }
+}
+
+/// Whether a form post comes from a page of another site, by the headers a browser adds:
+/// `Sec-Fetch-Site` when it is there, and `Origin`, which must be this server's own (scheme and
+/// `Host`). A browser sends `Origin` with every form post (`null` when it hides it, refused
+/// too); a request without either header is not a browser's cross-site post — the sign-in
+/// forms have no session yet for a CSRF token, so this is their protection.
+pub fn cross_origin(req: &axum::extract::Request) -> bool {
+    let headers = req.headers();
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if matches!(fetch_site, "cross-site" | "same-site") {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        });
+    let scheme = if req.extensions().get::<SecureTransport>().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    match (origin.to_str(), host) {
+        (Ok(origin), Some(host)) => !origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")),
+        _ => true,
     }
 }
