@@ -113,13 +113,10 @@ pub async fn append(tx: &mut Tx, entries: &[EntryContent], key: &ChainKey) -> St
                     .bind(&mac)
                     .execute(&mut **t)
                     .await?;
+                // The head row follows by trigger (`operation_log_head_follows`): one statement
+                // less while the database is locked.
                 prev = hash;
             }
-            sqlx::query("UPDATE operation_log_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(seq)
-                .bind(&prev)
-                .execute(&mut **t)
-                .await?;
         }
         Tx::Postgres(t) => {
             if let [e] = entries {

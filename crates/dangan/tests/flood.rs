@@ -29,7 +29,7 @@ impl Server {
     fn start(args: &[&str], open_files: u32) -> Server {
         let data = tempfile::tempdir().unwrap();
         let command = format!(
-            "ulimit -Sn {open_files} && exec \"$0\" serve --listen 127.0.0.1:0 --anchor-minutes 0 --scrub-at off --backup-at off \"$@\""
+            "ulimit -Sn {open_files} && exec \"$0\" serve --listen 127.0.0.1:0 --anchor-minutes 60 --scrub-at off --backup-at off \"$@\""
         );
         let mut child = Command::new("sh")
             .arg("-c")

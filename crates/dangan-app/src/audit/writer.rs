@@ -30,6 +30,9 @@ pub(crate) const SEAL_TICK: Duration = Duration::from_millis(200);
 const SEAL_BATCH: i64 = 5000;
 /// Entries committed per group-commit transaction at most.
 const MAX_GROUP: usize = 1000;
+/// Group-commit transactions in flight at once on PostgreSQL, where commits of different
+/// connections are flushed together; SQLite has one writer at a time, so one is enough there.
+const GROUP_WRITERS_POSTGRES: usize = 4;
 
 struct Queued {
     entry: EntryContent,
@@ -55,14 +58,21 @@ impl Writer {
     /// Starts the writer task (and on PostgreSQL the sealer) on the current runtime.
     pub(crate) fn start(store: &Store, key: &ChainKey) -> Writer {
         let (queue, rx) = mpsc::channel(4 * MAX_GROUP);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let wake = Arc::new(Notify::new());
         let alive = Arc::new(());
-        tokio::spawn(run_groups(
-            store.clone(),
-            key.clone(),
-            rx,
-            Arc::clone(&wake),
-        ));
+        let writers = match store.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => GROUP_WRITERS_POSTGRES,
+        };
+        for _ in 0..writers {
+            tokio::spawn(run_groups(
+                store.clone(),
+                key.clone(),
+                Arc::clone(&rx),
+                Arc::clone(&wake),
+            ));
+        }
         if store.backend() == Backend::Postgres {
             tokio::spawn(run_sealer(
                 store.clone(),
@@ -117,20 +127,29 @@ async fn write_group(
     .map_err(|e: dangan_store::StoreError| e.to_string())
 }
 
+/// One group writer: takes what has queued up (the queue is shared; while one writer commits,
+/// the next takes the following group) and commits it in one transaction.
 async fn run_groups(
     store: Store,
     key: ChainKey,
-    mut rx: mpsc::Receiver<Queued>,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Queued>>>,
     wake: Arc<Notify>,
 ) {
-    while let Some(first) = rx.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(q) => group.push(q),
-                Err(_) => break,
+    loop {
+        let group = {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else {
+                return;
+            };
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(q) => group.push(q),
+                    Err(_) => break,
+                }
             }
-        }
+            group
+        };
         let entries: Vec<EntryContent> = group.iter().map(|q| q.entry.clone()).collect();
         let result = write_group(&store, &key, &entries).await;
         if let Err(e) = &result {

@@ -35,6 +35,13 @@ ALTER TABLE operation_log_keyed RENAME TO operation_log;
 CREATE INDEX operation_log_target_idx ON operation_log (target_kind, target_id);
 CREATE INDEX operation_log_actor_idx ON operation_log (actor_kind, actor_id);
 CREATE INDEX operation_log_unsealed_idx ON operation_log (id) WHERE seq IS NULL;
+-- An entry written with its chain position moves the head row with it, in the same statement:
+-- the database is locked from the head's read to the commit, and every statement counts.
+CREATE TRIGGER operation_log_head_follows AFTER INSERT ON operation_log
+WHEN NEW.seq IS NOT NULL
+BEGIN
+    UPDATE operation_log_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
+END;
 
 CREATE TABLE log_anchors (
     n INTEGER PRIMARY KEY,
