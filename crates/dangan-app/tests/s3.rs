@@ -201,3 +201,72 @@ async fn a_wrong_secret_key_is_refused_when_the_vault_opens() {
         .expect_err("bad credentials are found at start");
     assert!(matches!(err, dangan_vault::VaultError::Remote(_)), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anchors_are_copied_to_a_bucket_once_and_a_deleted_anchor_is_caught_from_there() {
+    let s3 = S3Server::start().await;
+    let bucket = dangan_vault::Target::s3(&s3.config(), "witness").unwrap();
+    let targets = vec![("cloud".to_owned(), bucket.clone())];
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    t.app
+        .create_person(&t.admin, &dangan_testkit::person_input(1, "张三"))
+        .await
+        .unwrap();
+    let first = t
+        .app
+        .anchor_and_witness(&t.auditor, &targets)
+        .await
+        .unwrap();
+    assert_eq!(first.map(|a| a.n), Some(1));
+    t.app
+        .create_person(&t.admin, &dangan_testkit::person_input(2, "李四"))
+        .await
+        .unwrap();
+    t.app
+        .anchor_and_witness(&t.auditor, &targets)
+        .await
+        .unwrap();
+    let names = bucket.list_files("anchors/").await.unwrap();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // Nothing new: nothing sent again.
+    let pushed = t.app.push_witnesses(&targets).await.unwrap();
+    assert_eq!(pushed[0].1, Ok(0));
+    // A copy is never overwritten with other bytes.
+    let key = format!("anchors/{}", names[0]);
+    assert!(matches!(
+        bucket.put_once(&key, b"{}".to_vec()).await,
+        Err(dangan_vault::VaultError::Exists(_))
+    ));
+    // The insider deletes the newest anchor and the local witness; the bucket's copy remains.
+    dangan_testkit::insider::exec(
+        &t.db.config,
+        &["DELETE FROM log_anchors WHERE n = 2".to_owned()],
+    )
+    .await;
+    std::fs::remove_dir_all(t.keys_dir.path().join("log-witness")).unwrap();
+    let report = t
+        .app
+        .verify_log_with(
+            &t.auditor,
+            dangan_app::audit::VerifyOptions {
+                witnesses: vec![dangan_app::audit::WitnessSource {
+                    name: "云端备份目标".to_owned(),
+                    target: bucket,
+                    prefix: "anchors/".to_owned(),
+                    newest: None,
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!report.ok);
+    assert!(
+        report
+            .problem
+            .clone()
+            .unwrap()
+            .contains("云端备份目标的第2号锚点"),
+        "{report:?}"
+    );
+}

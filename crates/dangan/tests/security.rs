@@ -143,6 +143,44 @@ async fn audit_verify_names_the_first_edited_deleted_swapped_or_truncated_entry(
         assert!(!ok, "{what}: verify must fail");
         assert!(text.contains(expected.as_str()), "{what}: {text}");
     }
+
+    // The insider's rewrite: every entry of the first demo load deleted, the rest renumbered
+    // and re-hashed, the head rewritten — then also the anchors deleted, then also the local
+    // witness. Without the log key the chain MAC fails at the first renumbered entry.
+    let first_demo = scalar(
+        &data,
+        "SELECT MIN(seq) FROM operation_log WHERE action = 'demo.load'",
+    )
+    .await;
+    for (what, drop_anchors, drop_witness) in [
+        ("rewrite", false, false),
+        ("rewrite without anchors", true, false),
+        ("rewrite without anchors or witness", true, true),
+    ] {
+        let copy = base.path().join(what.replace(' ', "-"));
+        copy_dir(&data, &copy);
+        let config = dangan_app::StoreConfig::SqliteFile(copy.join("dangan.db"));
+        let demo = scalar(
+            &copy,
+            "SELECT MIN(id) FROM operation_log WHERE action = 'demo.load'",
+        )
+        .await;
+        dangan_testkit::insider::rewrite(&config, |e| e.id != demo, None).await;
+        if drop_anchors {
+            tamper(&copy, &["DELETE FROM log_anchors"]).await;
+        }
+        if drop_witness {
+            std::fs::remove_dir_all(copy.join("keys").join("log-witness")).unwrap();
+        }
+        let (ok, text) = verify(&copy);
+        assert!(!ok, "{what}: verify must fail");
+        // The chain MAC fails at the first renumbered entry whatever else was removed; a
+        // witness copy of a deleted anchor may name an earlier place first.
+        assert!(
+            text.contains(&format!("第{first_demo}条日志的链校验码无效")),
+            "{what}: {text}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
