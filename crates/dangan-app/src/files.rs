@@ -546,27 +546,7 @@ impl App {
     ) -> AppResult<OpenedFile> {
         let g = self.authorize(actor, UseCase::ReadArchive).await?;
         let op = Op::new("file.read", "file", id);
-        let mut tx = self.store.begin_write().await?;
-        let Some(f) = files::get(&mut tx, id).await? else {
-            tx.rollback().await?;
-            return Err(self
-                .deny(
-                    actor,
-                    op,
-                    AppError::not_found("file_not_found", "未找到该电子文件"),
-                )
-                .await);
-        };
-        let m = events::material(&mut tx, f.material_id)
-            .await?
-            .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
-        let e = events::get(&mut tx, m.event_id)
-            .await?
-            .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
-        if let Some(refusal) = self.archive_access(&mut tx, actor, g, e.person_id).await? {
-            tx.rollback().await?;
-            return Err(self.deny(actor, op, refusal).await);
-        }
+        let (mut tx, (f, m, e)) = self.file_for_reading(actor, g, id, &op).await?;
         let blob = files::blob(&mut tx, &f.sha256)
             .await?
             .ok_or_else(|| AppError::Internal("blob row missing".to_owned()))?;
@@ -1066,18 +1046,24 @@ impl App {
         })
     }
 
-    /// The four-property report of a file: it describes the person's scan (its metadata, dates,
-    /// format), so reading it is a read of the archive — registration checked, logged.
-    pub async fn file_checks(&self, actor: &Actor, id: FileId) -> AppResult<FourPropertyReport> {
-        let g = self.authorize(actor, UseCase::ReadArchive).await?;
-        let op = Op::new("file.checks", "file", id);
+    /// Opens the file `id` for reading by `actor` under `g`, with its material and event: the
+    /// one access check of every path that reveals a scan (a query registration for staff, own
+    /// records for insured persons). A missing file or a refusal is logged and returned as the
+    /// error; otherwise the write transaction, in which the caller logs the read, comes back.
+    async fn file_for_reading(
+        &self,
+        actor: &Actor,
+        g: crate::roles::Grant,
+        id: FileId,
+        op: &Op,
+    ) -> AppResult<(Tx, (FileRow, MaterialRow, events::EventRow))> {
         let mut tx = self.store.begin_write().await?;
         let Some(f) = files::get(&mut tx, id).await? else {
             tx.rollback().await?;
             return Err(self
                 .deny(
                     actor,
-                    op,
+                    op.clone(),
                     AppError::not_found("file_not_found", "未找到该电子文件"),
                 )
                 .await);
@@ -1090,8 +1076,17 @@ impl App {
             .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
         if let Some(refusal) = self.archive_access(&mut tx, actor, g, e.person_id).await? {
             tx.rollback().await?;
-            return Err(self.deny(actor, op, refusal).await);
+            return Err(self.deny(actor, op.clone(), refusal).await);
         }
+        Ok((tx, (f, m, e)))
+    }
+
+    /// The four-property report of a file: it describes the person's scan (its metadata, dates,
+    /// format), so reading it is a read of the archive — registration checked, logged.
+    pub async fn file_checks(&self, actor: &Actor, id: FileId) -> AppResult<FourPropertyReport> {
+        let g = self.authorize(actor, UseCase::ReadArchive).await?;
+        let op = Op::new("file.checks", "file", id);
+        let (mut tx, _) = self.file_for_reading(actor, g, id, &op).await?;
         let raw = files::checks(&mut tx, id).await?;
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         tx.commit().await?;

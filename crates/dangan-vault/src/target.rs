@@ -359,6 +359,15 @@ impl Target {
     /// The keys directly under `prefix` that are "directories" (e.g. the sets under `sets/`),
     /// sorted.
     pub async fn list_dirs(&self, prefix: &str) -> Result<Vec<String>, VaultError> {
+        self.list(prefix, true).await
+    }
+
+    /// The names of the objects directly under `prefix` (not in deeper "directories"), sorted.
+    pub async fn list_files(&self, prefix: &str) -> Result<Vec<String>, VaultError> {
+        self.list(prefix, false).await
+    }
+
+    async fn list(&self, prefix: &str, dirs: bool) -> Result<Vec<String>, VaultError> {
         let mut out = Vec::new();
         match self {
             Target::Local(root) => {
@@ -369,7 +378,8 @@ impl Target {
                     Err(e) => return Err(e.into()),
                 };
                 while let Some(e) = rd.next_entry().await? {
-                    if e.file_type().await?.is_dir()
+                    let kind = e.file_type().await?;
+                    if (if dirs { kind.is_dir() } else { kind.is_file() })
                         && let Some(n) = e.file_name().to_str()
                     {
                         out.push(n.to_owned());
@@ -380,10 +390,20 @@ impl Target {
                 let listed = store
                     .list_with_delimiter(Some(&Self::location(p, prefix.trim_end_matches('/'))))
                     .await?;
-                for d in listed.common_prefixes {
-                    if let Some(n) = d.filename() {
-                        out.push(n.to_owned());
-                    }
+                if dirs {
+                    out.extend(
+                        listed
+                            .common_prefixes
+                            .iter()
+                            .filter_map(|d| d.filename().map(str::to_owned)),
+                    );
+                } else {
+                    out.extend(
+                        listed
+                            .objects
+                            .iter()
+                            .filter_map(|o| o.location.filename().map(str::to_owned)),
+                    );
                 }
             }
         }
@@ -442,40 +462,6 @@ impl Target {
                 Ok(true)
             }
         }
-    }
-
-    /// The names of the objects directly under `prefix` (not in deeper "directories"), sorted.
-    pub async fn list_files(&self, prefix: &str) -> Result<Vec<String>, VaultError> {
-        let mut out = Vec::new();
-        match self {
-            Target::Local(root) => {
-                let dir = root.join(prefix);
-                let mut rd = match tokio::fs::read_dir(&dir).await {
-                    Ok(rd) => rd,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-                    Err(e) => return Err(e.into()),
-                };
-                while let Some(e) = rd.next_entry().await? {
-                    if e.file_type().await?.is_file()
-                        && let Some(n) = e.file_name().to_str()
-                    {
-                        out.push(n.to_owned());
-                    }
-                }
-            }
-            Target::Object { store, prefix: p } => {
-                let listed = store
-                    .list_with_delimiter(Some(&Self::location(p, prefix.trim_end_matches('/'))))
-                    .await?;
-                for o in listed.objects {
-                    if let Some(n) = o.location.filename() {
-                        out.push(n.to_owned());
-                    }
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
     }
 
     /// Deletes one object (absent is fine).

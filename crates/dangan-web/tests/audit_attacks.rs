@@ -68,47 +68,36 @@ async fn scene(db: TestDb) -> Scene {
     let t = TestApp::start_with(db, settings).await;
     let clerk = t.actor("clerk1", Role::Archivist).await;
     let targets = vec![("local".to_owned(), target)];
-    for i in 0..3 {
-        t.app
-            .create_person(&clerk, &person_input(100 + i, "王五"))
-            .await
-            .unwrap();
+    // Work, anchor, more work, anchor, a tail: (who, person number) per stage.
+    let stages = [
+        vec![(&clerk, 100), (&clerk, 101), (&clerk, 102), (&t.admin, 110)],
+        vec![(&clerk, 120), (&t.admin, 121)],
+        vec![(&t.admin, 130)],
+    ];
+    let mut anchored = Vec::new();
+    for (i, stage) in stages.iter().enumerate() {
+        for (who, n) in stage {
+            t.app
+                .create_person(who, &person_input(*n, "王五"))
+                .await
+                .unwrap();
+        }
+        if i < 2 {
+            let a = t
+                .app
+                .anchor_and_witness(&t.auditor, &targets)
+                .await
+                .unwrap();
+            anchored.push(a.expect("anchored").seq);
+        }
     }
-    t.app
-        .create_person(&t.admin, &person_input(110, "赵六"))
-        .await
-        .unwrap();
-    let a1 = t
-        .app
-        .anchor_and_witness(&t.auditor, &targets)
-        .await
-        .unwrap()
-        .expect("anchored");
-    t.app
-        .create_person(&clerk, &person_input(120, "钱七"))
-        .await
-        .unwrap();
-    t.app
-        .create_person(&t.admin, &person_input(121, "孙八"))
-        .await
-        .unwrap();
-    let a2 = t
-        .app
-        .anchor_and_witness(&t.auditor, &targets)
-        .await
-        .unwrap()
-        .expect("anchored");
-    t.app
-        .create_person(&t.admin, &person_input(130, "周九"))
-        .await
-        .unwrap();
     let clerk_id = clerk.user_id().unwrap().to_string();
     let server = TestServer::spawn(t).await;
     let auditor = server.login("auditor", TEST_PASSWORD).await;
     let s = Scene {
         server,
         auditor,
-        anchored: [a1.seq, a2.seq],
+        anchored: [anchored[0], anchored[1]],
         clerk_id,
         remote,
     };

@@ -350,7 +350,7 @@ async fn anchors_carry_rfc_3161_time_stamps_that_a_swapped_or_damaged_token_fail
         .await
         .unwrap();
     let swapped = base.path().join("swapped");
-    copy_dir(&data, &swapped);
+    dangan_testkit::copy_dir(&data, &swapped);
     exec(
         &config(&swapped),
         &[format!(
@@ -364,7 +364,7 @@ async fn anchors_carry_rfc_3161_time_stamps_that_a_swapped_or_damaged_token_fail
 
     // The token's signature damaged (its last bytes).
     let damaged = base.path().join("damaged");
-    copy_dir(&data, &damaged);
+    dangan_testkit::copy_dir(&data, &damaged);
     exec(
         &config(&damaged),
         &["UPDATE log_anchors SET tsa_token = substr(tsa_token, 1, length(tsa_token) - 8) || '00000000' WHERE tsa_token IS NOT NULL".to_owned()],
@@ -372,17 +372,4 @@ async fn anchors_carry_rfc_3161_time_stamps_that_a_swapped_or_damaged_token_fail
     .await;
     let (ok, text) = run(&["audit", "verify", "--tsa-ca", ca], &damaged);
     assert!(!ok && text.contains("时间戳签名无效"), "{text}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -45,19 +45,6 @@ fn verify(data: &Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 async fn tamper(data: &Path, statements: &[&str]) {
     let url = format!("sqlite://{}", data.join("dangan.db").display());
     let mut conn = SqliteConnection::connect(&url).await.unwrap();
@@ -136,7 +123,7 @@ async fn audit_verify_names_the_first_edited_deleted_swapped_or_truncated_entry(
     ];
     for (what, statements, expected) in &cases {
         let copy = base.path().join(what.replace(' ', "-"));
-        copy_dir(&data, &copy);
+        dangan_testkit::copy_dir(&data, &copy);
         let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
         tamper(&copy, &statements).await;
         let (ok, text) = verify(&copy);
@@ -158,7 +145,7 @@ async fn audit_verify_names_the_first_edited_deleted_swapped_or_truncated_entry(
         ("rewrite without anchors or witness", true, true),
     ] {
         let copy = base.path().join(what.replace(' ', "-"));
-        copy_dir(&data, &copy);
+        dangan_testkit::copy_dir(&data, &copy);
         let config = dangan_app::StoreConfig::SqliteFile(copy.join("dangan.db"));
         let demo = scalar(
             &copy,

@@ -19,27 +19,6 @@ use super::pages::{Shell, csrf_refused, failure, html, shell, staff, with_error_
 use super::session::Visitor;
 use crate::extract::AppState;
 
-/// The signed-in staff member (cloned), or return the redirect to the sign-in page.
-macro_rules! staff_or_redirect {
-    ($v:expr) => {
-        match staff(&$v) {
-            Ok(a) => a.clone(),
-            Err(r) => return r.into_response(),
-        }
-    };
-}
-
-/// The signed-in staff member whose form carries this session's CSRF token, or return.
-macro_rules! staff_form_or_return {
-    ($v:expr, $csrf:expr) => {{
-        let actor = staff_or_redirect!($v);
-        if !$v.csrf_ok($csrf) {
-            return csrf_refused();
-        }
-        actor
-    }};
-}
-
 /// A pending request as the page lists it (times in Beijing time).
 #[derive(Debug, Clone)]
 pub struct RequestLine {

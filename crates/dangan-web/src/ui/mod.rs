@@ -8,6 +8,30 @@
 //! forms too, which have no session yet — must come from this server's own pages (`Origin`).
 //! Identity numbers never go in a URL: searching by one is a POST.
 
+/// The signed-in staff member (cloned), or return the redirect to the sign-in page. (Defined
+/// here, before the page modules, so that each of them can use it; it calls the `staff` of the
+/// module it is used in.)
+macro_rules! staff_or_redirect {
+    ($v:expr) => {
+        match staff(&$v) {
+            Ok(a) => a.clone(),
+            Err(r) => return r.into_response(),
+        }
+    };
+}
+
+/// The signed-in staff member (cloned) whose form carries this session's CSRF token, or
+/// return the redirect to the sign-in page or the refusal.
+macro_rules! staff_form_or_return {
+    ($v:expr, $csrf:expr) => {{
+        let actor = staff_or_redirect!($v);
+        if !$v.csrf_ok($csrf) {
+            return csrf_refused();
+        }
+        actor
+    }};
+}
+
 mod accounts;
 mod pages;
 mod session;

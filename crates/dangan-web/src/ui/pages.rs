@@ -121,28 +121,6 @@ pub(super) fn failure(actor: &Actor, v: &Visitor, e: &AppError) -> Response {
     )
 }
 
-/// The signed-in staff member (cloned), or return the redirect to the sign-in page.
-macro_rules! staff_or_redirect {
-    ($v:expr) => {
-        match staff(&$v) {
-            Ok(a) => a.clone(),
-            Err(r) => return r.into_response(),
-        }
-    };
-}
-
-/// The signed-in staff member (cloned) whose form carries this session's CSRF token, or
-/// return the redirect to the sign-in page or the refusal.
-macro_rules! staff_form_or_return {
-    ($v:expr, $csrf:expr) => {{
-        let actor = staff_or_redirect!($v);
-        if !$v.csrf_ok($csrf) {
-            return csrf_refused();
-        }
-        actor
-    }};
-}
-
 /// A form page shown again with its error gets 422.
 pub(super) fn with_error_status(mut r: Response, failed: bool) -> Response {
     if failed {
