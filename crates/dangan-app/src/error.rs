@@ -62,6 +62,12 @@ pub enum AppError {
         /// Seconds to wait before trying again (the `Retry-After` of HTTP).
         retry_after: u64,
     },
+    /// The server's storage is full: nothing was saved. Not the user's doing, and trying again
+    /// does not help until an administrator frees space.
+    #[error(
+        "服务器存储空间已满，本次操作没有保存任何内容。这不是您的操作问题，重试也不会成功；请联系系统管理员释放空间后再办理"
+    )]
+    StorageFull,
     /// A fault of the system, not of the input. Details are logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -111,6 +117,7 @@ impl AppError {
             | AppError::TooMany { code, .. } => code,
             AppError::Unauthenticated(_) => "unauthenticated",
             AppError::Forbidden => "forbidden",
+            AppError::StorageFull => "storage_full",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -134,6 +141,10 @@ impl AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
+        if let StoreError::StorageFull(detail) = &e {
+            tracing::error!(error = %detail, "the database's storage is full");
+            return AppError::StorageFull;
+        }
         match e.conflict() {
             Some("persons_id_number_key") => AppError::Conflict {
                 code: "person_exists",

@@ -356,6 +356,10 @@ impl App {
                     format!("文件过大：不能超过 {} MB", n / 1024 / 1024),
                 ),
                 VaultError::Empty => AppError::invalid_with("empty_file", Some("body"), "文件为空"),
+                full if full.is_storage_full() => {
+                    tracing::error!(error = %full, "the vault's disk is full");
+                    AppError::StorageFull
+                }
                 other => AppError::Internal(other.to_string()),
             })?;
         let id = identify(

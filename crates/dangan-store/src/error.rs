@@ -32,6 +32,9 @@ pub enum StoreError {
         /// What was wrong.
         reason: String,
     },
+    /// The disk (or the database's storage) is full: nothing was written.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     /// Any other database error.
     #[error(transparent)]
     Database(sqlx::Error),
@@ -64,7 +67,27 @@ impl From<sqlx::Error> for StoreError {
                 return StoreError::MissingReference;
             }
         }
+        if is_storage_full(&e) {
+            return StoreError::StorageFull(e.to_string());
+        }
         StoreError::Database(e)
+    }
+}
+
+/// Whether the database could not write for want of space: SQLite's `SQLITE_FULL` (13, with
+/// its extended codes), PostgreSQL's `53100 disk_full`, or `ENOSPC` on the connection's I/O.
+fn is_storage_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            code == "53100"
+                || code.parse::<i64>().is_ok_and(|c| c & 0xff == 13)
+                || db.message().contains("database or disk is full")
+        }
+        sqlx::Error::Io(io) => {
+            io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull
+        }
+        _ => false,
     }
 }
 

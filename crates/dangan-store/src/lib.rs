@@ -134,6 +134,24 @@ impl Store {
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A transaction that SQLite rolled back by itself (a full disk rolls back the whole
+            // transaction) leaves sqlx's count of open transactions at one: the explicit
+            // rollback then fails, and the next `BEGIN IMMEDIATE` on that connection would be
+            // refused ("begin_with at non-zero transaction depth"). Such a connection is closed
+            // when it comes back to the pool instead of being handed out again.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    use sqlx_core::transaction::TransactionManager;
+                    type Manager = sqlx::sqlite::SqliteTransactionManager;
+                    if Manager::get_transaction_depth(conn) == 0 {
+                        return Ok(true);
+                    }
+                    // A dropped transaction queues its rollback: let it run, then look again.
+                    let _ = conn.ping().await;
+                    Ok(Manager::get_transaction_depth(conn) == 0)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(StoreError::from_connect)?;

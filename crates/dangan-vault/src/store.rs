@@ -63,6 +63,18 @@ pub enum VaultError {
     Exists(String),
 }
 
+impl VaultError {
+    /// Whether this is a write that failed for want of space (`ENOSPC` on a local disk).
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            VaultError::Io(e) => {
+                e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<object_store::Error> for VaultError {
     fn from(e: object_store::Error) -> Self {
         VaultError::Remote(e.to_string())

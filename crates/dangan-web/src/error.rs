@@ -82,6 +82,7 @@ impl From<AppError> for ApiError {
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Denied { .. } => StatusCode::FORBIDDEN,
             AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 return ApiError::new(

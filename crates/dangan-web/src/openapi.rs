@@ -144,6 +144,13 @@ error_response!(
      is sent"
 );
 
+error_response!(
+    /// 507.
+    StorageFull,
+    "服务器存储空间已满 — `storage_full`: nothing was saved; not the caller's fault, and a retry \
+     fails until space is freed"
+);
+
 /// The bytes of a scan, as uploaded and downloaded (the schema of those bodies).
 pub struct FileBytes;
 
@@ -192,7 +199,8 @@ impl PartialSchema for ArchiveParts {
 impl ToSchema for ArchiveParts {}
 
 /// Adds the bearer scheme, the JSON encoding of the `event` part of `POST /archive`, and the 500
-/// answer every operation can give (a database that stops answering is no operation's own doing).
+/// and 507 answers every operation can give (a database that stops answering or a full disk is
+/// no operation's own doing).
 struct Common;
 
 impl Modify for Common {
@@ -241,6 +249,10 @@ impl Modify for Common {
                     .responses
                     .entry("500".to_owned())
                     .or_insert_with(|| RefOr::Ref(Ref::from_response_name("InternalError")));
+                op.responses
+                    .responses
+                    .entry("507".to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name("StorageFull")));
             }
         }
     }
@@ -353,6 +365,7 @@ impl Modify for Common {
             Unprocessable,
             TooManyRequests,
             InternalError,
+            StorageFull,
         )
     ),
     modifiers(&Common),

@@ -262,6 +262,49 @@ impl RuleArgs {
     }
 }
 
+/// Creates a directory (and its parents) readable by the service account only (0700).
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+        .with_context(|| format!("无法创建数据目录 {}", dir.display()))
+}
+
+/// Places holding personal data or keys that others on the machine can read or enter: the data
+/// directory, the database files, the vault and the key directory. Said at every start, in
+/// Chinese with the command that fixes it (the files are not changed behind the operator's
+/// back).
+pub fn loose_modes(data_dir: &std::path::Path, key_dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut check = |path: PathBuf, want: u32| {
+            if let Ok(meta) = std::fs::metadata(&path) {
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    out.push(format!(
+                        "{} 的权限为 {mode:04o}，同一台机器上的其他账号可以读取；应为 {want:04o}（chmod {want:o} {}）— readable by other accounts",
+                        path.display(),
+                        path.display()
+                    ));
+                }
+            }
+        };
+        check(data_dir.to_owned(), 0o700);
+        for f in ["dangan.db", "dangan.db-wal", "dangan.db-shm"] {
+            check(data_dir.join(f), 0o600);
+        }
+        for d in ["vault", "vault/blobs", "vault/tmp"] {
+            check(data_dir.join(d), 0o700);
+        }
+        check(key_dir.to_owned(), 0o700);
+    }
+    out
+}
+
 impl StoreArgs {
     /// The S3 bucket to keep scans in, when `--blob-store s3`.
     pub fn s3_config(&self) -> anyhow::Result<Option<dangan_vault::S3Config>> {
@@ -300,8 +343,7 @@ impl StoreArgs {
                 "--database-url 应以 postgres:// 开头；不指定时使用数据目录中的 SQLite"
             ),
             None => {
-                std::fs::create_dir_all(&self.data_dir)
-                    .with_context(|| format!("无法创建数据目录 {}", self.data_dir.display()))?;
+                create_private_dir(&self.data_dir)?;
                 Ok(StoreConfig::SqliteFile(self.data_dir.join("dangan.db")))
             }
         }
@@ -332,6 +374,10 @@ impl StoreArgs {
         let (app, boot) = App::start(&config, settings, keys)
             .await
             .context("无法打开数据库")?;
+        for warning in loose_modes(&self.data_dir, &key_dir) {
+            tracing::warn!("{warning}");
+            eprintln!("警告：{warning}");
+        }
         // Printed to the terminal once, never to the log.
         for (username, role, password) in &boot.initial_accounts {
             println!(

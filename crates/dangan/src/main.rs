@@ -67,6 +67,10 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // Everything this process creates — the database and its WAL, the vault, the spool, keys,
+    // backups, certificates — is for the service account alone: files 0600, directories 0700.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     config::init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -36,7 +36,25 @@ const GROUP_WRITERS_POSTGRES: usize = 4;
 
 struct Queued {
     entry: EntryContent,
-    done: oneshot::Sender<Result<(), String>>,
+    done: oneshot::Sender<Result<(), Failure>>,
+}
+
+/// Why a group could not be written, as every waiting caller gets it.
+#[derive(Debug, Clone)]
+enum Failure {
+    /// The disk is full.
+    StorageFull,
+    /// Anything else (logged once by the writer).
+    Other(String),
+}
+
+impl From<Failure> for AppError {
+    fn from(f: Failure) -> AppError {
+        match f {
+            Failure::StorageFull => AppError::StorageFull,
+            Failure::Other(e) => AppError::Internal(e),
+        }
+    }
 }
 
 /// The log's writer task and sealer of one process.
@@ -100,14 +118,12 @@ impl Writer {
         let queued = Queued { entry, done };
         let entry = match self.queue.send(queued).await {
             Ok(()) => match wait.await {
-                Ok(result) => return result.map_err(AppError::Internal),
+                Ok(result) => return result.map_err(AppError::from),
                 Err(_) => return Err(AppError::Internal("operation log writer stopped".into())),
             },
             Err(mpsc::error::SendError(q)) => q.entry,
         };
-        write_group(store, key, std::slice::from_ref(&entry))
-            .await
-            .map_err(AppError::Internal)?;
+        write_group(store, key, std::slice::from_ref(&entry)).await?;
         self.wake.notify_one();
         Ok(())
     }
@@ -117,14 +133,17 @@ async fn write_group(
     store: &Store,
     key: &ChainKey,
     entries: &[EntryContent],
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     async {
         let mut tx = store.begin_write().await?;
         audit::append(&mut tx, entries, key).await?;
         tx.commit().await
     }
     .await
-    .map_err(|e: dangan_store::StoreError| e.to_string())
+    .map_err(|e: dangan_store::StoreError| match e {
+        dangan_store::StoreError::StorageFull(_) => Failure::StorageFull,
+        other => Failure::Other(other.to_string()),
+    })
 }
 
 /// One group writer: takes what has queued up (the queue is shared; while one writer commits,
@@ -153,7 +172,7 @@ async fn run_groups(
         let entries: Vec<EntryContent> = group.iter().map(|q| q.entry.clone()).collect();
         let result = write_group(&store, &key, &entries).await;
         if let Err(e) = &result {
-            tracing::error!(error = %e, entries = entries.len(), "cannot write operation log entries");
+            tracing::error!(error = ?e, entries = entries.len(), "cannot write operation log entries");
         } else {
             wake.notify_one();
         }

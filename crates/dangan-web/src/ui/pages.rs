@@ -107,6 +107,7 @@ pub(super) fn failure(actor: &Actor, v: &Visitor, e: &AppError) -> Response {
         "forbidden" => StatusCode::FORBIDDEN,
         c if c.ends_with("not_found") => StatusCode::NOT_FOUND,
         "internal_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        "storage_full" => StatusCode::INSUFFICIENT_STORAGE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     let text = match e.code() {
