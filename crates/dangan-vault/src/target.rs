@@ -176,7 +176,8 @@ impl Writer {
 pub(crate) async fn create_durable_dirs(dir: &Path) -> Result<(), VaultError> {
     let mut missing = Vec::new();
     let mut at = dir.to_owned();
-    while !tokio::fs::try_exists(&at).await? {
+    // A relative path ends in the empty path, the current directory: it exists.
+    while !at.as_os_str().is_empty() && !tokio::fs::try_exists(&at).await? {
         missing.push(at.clone());
         match at.parent() {
             Some(p) => at = p.to_owned(),
@@ -190,6 +191,11 @@ pub(crate) async fn create_durable_dirs(dir: &Path) -> Result<(), VaultError> {
             Err(e) => return Err(e.into()),
         }
         if let Some(parent) = d.parent() {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
             sync_dir(parent).await?;
         }
     }
