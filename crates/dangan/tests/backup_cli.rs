@@ -1,6 +1,6 @@
 //! The backup commands as an operator runs them: `backup` (full, then incremental) to a local
 //! target, `backup verify`, `key export`, then on a "new machine" `key import`, `restore` and
-//! `verify`.
+//! `verify`; a damaged newest set that `restore` refuses to skip silently.
 
 use std::io::Write;
 use std::path::Path;
@@ -37,6 +37,63 @@ fn with_stdin(mut cmd: Command, input: &str) -> Output {
         .write_all(input.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+fn fails(out: Output) -> String {
+    assert!(
+        !out.status.success(),
+        "expected a failure: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The sets of a local target, oldest first.
+fn sets_of(target: &Path) -> Vec<String> {
+    let mut sets: Vec<String> = std::fs::read_dir(target.join("sets"))
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    sets.sort();
+    sets
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// `restore` from the local target `target` into `into` with the keys of `keys`.
+fn restore(target: &Path, keys: &Path, into: &Path, extra: &[&str]) -> Output {
+    dangan()
+        .args(["restore", "--target", "local", "--data-dir"])
+        .arg(into)
+        .arg("--key-dir")
+        .arg(keys)
+        .arg("--backup-dir")
+        .arg(target)
+        .args(extra)
+        .output()
+        .unwrap()
 }
 
 fn ingest_one(data: &Path, scans: &Path, n: u8) {
@@ -160,4 +217,97 @@ fn backup_verify_export_import_restore_and_verify_from_the_command_line() {
         .unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("已有数据库"));
+}
+
+/// Two sets (full, then incremental) of a small archive on a local target given by a relative
+/// path: (data, target, sets).
+fn two_sets(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<String>) {
+    let data = dir.join("data");
+    let target = dir.join("backup-disk");
+    ok(dangan()
+        .args(["demo-data", "--persons", "3", "--seed", "4", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap());
+    ingest_one(&data, &dir.join("scans1"), 1);
+    let backup = || {
+        ok(dangan()
+            .current_dir(dir)
+            .args(["backup", "--data-dir"])
+            .arg(&data)
+            .args(["--backup-dir", "backup-disk"])
+            .output()
+            .unwrap())
+    };
+    backup();
+    ingest_one(&data, &dir.join("scans2"), 2);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    backup();
+    let sets = sets_of(&target);
+    assert_eq!(sets.len(), 2, "{sets:?}");
+    (data, target, sets)
+}
+
+#[test]
+fn restore_without_set_refuses_a_damaged_newest_set_naming_it_and_an_older_set_needs_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, pristine, sets) = two_sets(dir.path());
+    let keys = data.join("keys");
+    let (full, newest) = (&sets[0], &sets[1]);
+    let newest_dir = |target: &Path| target.join("sets").join(newest);
+    // One copy of the target per kind of damage, each done to the newest set only.
+    // (what the refusal must say, how the newest set is damaged)
+    type Damage<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Damage); 3] = [
+        ("清单签名无效", &|t: &Path| {
+            let manifest = newest_dir(t).join("manifest.json");
+            let text = std::fs::read_to_string(&manifest).unwrap();
+            assert!(text.contains("\"incremental\""));
+            std::fs::write(&manifest, text.replace("\"incremental\"", "\"full\"")).unwrap();
+        }),
+        ("缺失", &|t: &Path| {
+            let blob = files_under(&newest_dir(t).join("blobs"))
+                .into_iter()
+                .next()
+                .expect("the incremental set carries the new scan");
+            std::fs::remove_file(blob).unwrap();
+        }),
+        ("被修改或损坏", &|t: &Path| {
+            let db = std::fs::read_dir(newest_dir(t))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("database."))
+                })
+                .expect("the database snapshot");
+            let mut bytes = std::fs::read(&db).unwrap();
+            let at = bytes.len() / 2;
+            bytes[at] ^= 0x01;
+            std::fs::write(&db, bytes).unwrap();
+        }),
+    ];
+    for (i, (reason, damage)) in cases.iter().enumerate() {
+        let target = dir.path().join(format!("damaged-{i}"));
+        dangan_testkit::copy_dir(&pristine, &target);
+        damage(&target);
+        let into = dir.path().join(format!("new-{i}"));
+        let err = fails(restore(&target, &keys, &into, &[]));
+        assert!(err.contains(newest.as_str()), "names the set: {err}");
+        assert!(err.contains(reason), "says why ({reason}): {err}");
+        assert!(
+            err.contains("--set"),
+            "says how to choose another set: {err}"
+        );
+        assert!(!err.contains("internal error"), "{err}");
+        // Falling back is the operator's explicit choice; it says which set it restored.
+        let into = dir.path().join(format!("older-{i}"));
+        let restored = ok(restore(&target, &keys, &into, &["--set", full]));
+        assert!(restored.contains(full.as_str()), "{restored}");
+        assert!(restored.contains("1 个数据块"), "{restored}");
+        assert!(
+            restored.contains(&format!("目标上还有更新的备份集 {newest}，未恢复")),
+            "{restored}"
+        );
+    }
 }
