@@ -28,7 +28,9 @@ pub use dangan_store::backups::BackupRun;
 use dangan_vault::store::blob_key;
 use dangan_vault::{Target, VaultError};
 
-pub use restore::{PendingRestore, RestoreError, RestoreInto, RestoreReport, restore};
+pub use restore::{
+    PendingRestore, RestoreError, RestoreInto, RestoreReport, refuse_unfinished_restore, restore,
+};
 use sets::{SetState, manifest_key, signature_key};
 
 use crate::audit::{Op, Outcome};

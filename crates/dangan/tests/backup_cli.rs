@@ -1,6 +1,7 @@
 //! The backup commands as an operator runs them: `backup` (full, then incremental) to a local
 //! target, `backup verify`, `key export`, then on a "new machine" `key import`, `restore` and
-//! `verify`; a damaged newest set that `restore` refuses to skip silently.
+//! `verify`; a damaged newest set that `restore` refuses to skip silently; a data directory with
+//! an unfinished restore that no command opens.
 
 use std::io::Write;
 use std::path::Path;
@@ -310,4 +311,86 @@ fn restore_without_set_refuses_a_damaged_newest_set_naming_it_and_an_older_set_n
             "{restored}"
         );
     }
+}
+
+#[test]
+fn no_command_opens_a_data_directory_with_an_unfinished_restore_until_it_is_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, target, sets) = two_sets(dir.path());
+    let keys = data.join("keys");
+    // A blob of the full set changed on the target (same size): the restore writes the
+    // database, then stops at that blob, leaving its marker.
+    let blob = files_under(&target.join("sets").join(&sets[0]).join("blobs"))
+        .into_iter()
+        .next()
+        .unwrap();
+    let original = std::fs::read(&blob).unwrap();
+    let mut bad = original.clone();
+    bad[100] ^= 0x01;
+    std::fs::write(&blob, &bad).unwrap();
+    let new = dir.path().join("new");
+    let err = fails(restore(&target, &keys, &new, &[]));
+    assert!(!err.contains("internal error"), "{err}");
+    assert!(new.join("restore.incomplete").exists(), "{err}");
+
+    // serve refuses to start, saying how to resume (in Chinese and English).
+    let mut child = dangan()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&new)
+        .arg("--key-dir")
+        .arg(&keys)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("serve started on a data directory with an unfinished restore");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let err = fails(child.wait_with_output().unwrap());
+    for needed in [
+        "未完成的恢复",
+        "unfinished restore",
+        "dangan restore",
+        "--data-dir",
+    ] {
+        assert!(err.contains(needed), "{needed}: {err}");
+    }
+    assert!(
+        err.contains(&sets[1]),
+        "names the set being restored: {err}"
+    );
+    // So does every other command that opens the store there.
+    let verify = fails(
+        dangan()
+            .args(["verify", "--data-dir"])
+            .arg(&new)
+            .arg("--key-dir")
+            .arg(&keys)
+            .output()
+            .unwrap(),
+    );
+    assert!(verify.contains("未完成的恢复"), "{verify}");
+
+    // The blob is repaired; the same command resumes and finishes; then the store opens.
+    std::fs::write(&blob, &original).unwrap();
+    let restored = ok(restore(&target, &keys, &new, &[]));
+    assert!(restored.contains(&sets[1]), "{restored}");
+    assert!(!new.join("restore.incomplete").exists());
+    let verified = ok(dangan()
+        .args(["verify", "--data-dir"])
+        .arg(&new)
+        .arg("--key-dir")
+        .arg(&keys)
+        .output()
+        .unwrap());
+    assert!(
+        verified.contains("共校验 2 个电子文件，0 个有问题"),
+        "{verified}"
+    );
 }

@@ -6,8 +6,9 @@
 //! snapshot that does not decrypt, a broken chain) stops the restore, naming the set and why, and
 //! the older set to fall back on is the operator's explicit choice. Objects are checked for
 //! presence and size before anything is written, and each against its digest as it is read. A
-//! restore cut short leaves `restore.incomplete` in the data directory; running the same restore
-//! again resumes where it stopped.
+//! restore cut short leaves `restore.incomplete` in the data directory; no command opens the
+//! store there ([`refuse_unfinished_restore`]) until the same restore has been run again, which
+//! resumes where it stopped.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ use super::sets::{self, SetState};
 use super::snapshot::{self, KeyProblem, PlainFile};
 use super::{COPIES_IN_FLIGHT, Manifest, ObjectEntry};
 use crate::keys::KeyRing;
+use crate::{AppError, AppResult};
 
 /// The marker of an unfinished restore in its data directory.
 const MARKER: &str = "restore.incomplete";
@@ -160,7 +162,7 @@ pub struct RestoreInto {
     /// when the set is from PostgreSQL.
     pub database_url: Option<String>,
     /// The target's name as configured (`local`, `cloud`): recorded in the marker of an
-    /// unfinished restore, so that it can say how to resume.
+    /// unfinished restore, so that the refusal to open the directory can say how to resume.
     pub target_name: String,
 }
 
@@ -199,6 +201,36 @@ impl PendingRestore {
             database_done: words.next() == Some("database-done"),
         })
     }
+}
+
+/// Refuses a data directory that holds an unfinished restore: its database (or vault) is not
+/// whole yet. Every command that opens the store there calls this first; the message (Chinese,
+/// then English) says how to resume.
+pub fn refuse_unfinished_restore(data_dir: &Path) -> AppResult<()> {
+    let Some(p) = PendingRestore::find(data_dir) else {
+        return Ok(());
+    };
+    let command = format!(
+        "dangan restore --target {} --set {} --data-dir {}{}",
+        p.target.as_deref().unwrap_or("NAME"),
+        p.set,
+        data_dir.display(),
+        if p.backend.as_deref() == Some("postgres") {
+            " --database-url URL"
+        } else {
+            ""
+        }
+    );
+    Err(AppError::Conflict {
+        code: "restore_unfinished",
+        field: Some("data_dir".to_owned()),
+        message: format!(
+            "数据目录 {dir} 中有未完成的恢复（备份集 {set}），完成之前不能使用。请再次运行同一恢复命令，它会从中断处继续：{command}（备份目标与密钥目录的参数同上次）。\n\
+             The data directory {dir} holds an unfinished restore of backup set {set} and cannot be used until it is finished. Run the same restore again to resume it: {command} (with the same target and key options as before).",
+            dir = data_dir.display(),
+            set = p.set,
+        ),
+    })
 }
 
 /// Damage found in `link`, a set of the chain being restored (the chosen one or one it builds
