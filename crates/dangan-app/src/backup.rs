@@ -6,7 +6,7 @@
 //! under a data key of its own wrapped by the master key (`snapshot.rs`); the blobs it carries
 //! (`blobs/ab/<sha256>.dgvb`, copied as stored, already encrypted); then `manifest.sig` and last
 //! `manifest.json`. Nothing in a set is readable without the agency's keys. A set without
-//! `manifest.json` is incomplete and never used. A full
+//! `manifest.json` is incomplete and never used; the next run of its target removes it. A full
 //! set carries every blob; an incremental one only those not in its chain (its previous sets
 //! back to their full). The manifest lists every object with its size and SHA-256, records how
 //! the snapshot is encrypted, and is signed with the agency's Ed25519 key. Restore is in
@@ -130,6 +130,8 @@ pub struct BackupReport {
     pub bytes: u64,
     /// Sets removed by retention.
     pub retired: Vec<String>,
+    /// Incomplete sets that earlier runs (killed or failed) left, removed before this one.
+    pub cleared: Vec<String>,
 }
 
 /// The check of one set of a target.
@@ -154,8 +156,10 @@ impl App {
     /// Writes a backup set to `target` (named `name` in status and logs): full when asked, when
     /// the target has no complete full set, or when its latest chain is broken; otherwise
     /// incremental on the latest set. `progress(done, total)` is called as blobs are copied.
-    /// Afterwards sets older than the `keep_fulls` newest full sets are removed. A failure is
-    /// recorded (run status, operation log) and returned; the set it leaves has no manifest.
+    /// What earlier runs of this target left unfinished is removed first (one run per target at
+    /// a time: a run still marked running is taken as dead, as the run status says); afterwards
+    /// sets older than the `keep_fulls` newest full sets are removed. A failure is recorded (run
+    /// status, operation log) and returned; the set it leaves has no manifest.
     pub async fn backup(
         &self,
         actor: &Actor,
@@ -237,6 +241,7 @@ impl App {
             .as_ref()
             .map(|v| v.root.join("tmp"))
             .ok_or_else(|| AppError::Internal("no vault configured".to_owned()))?;
+        let cleared = clear_unfinished(target, &spool, name).await?;
         let sets = sets::signed_sets(target, &self.keys)
             .await
             .map_err(remote)?;
@@ -330,6 +335,7 @@ impl App {
             objects,
             bytes,
             retired,
+            cleared,
         })
     }
 
@@ -544,6 +550,33 @@ async fn check_object(target: &Target, o: &ObjectEntry, data_key: Option<&[u8]>)
         }
         Err(e) => Some(format!("对象 {} 无法读取：{e}", o.key)),
     }
+}
+
+/// Removes what earlier runs of this target left unfinished: sets without a manifest, the
+/// target's temporaries of objects under `sets/`, and plaintext snapshots in the spool. Returns
+/// the sets removed.
+async fn clear_unfinished(
+    target: &Target,
+    spool: &std::path::Path,
+    name: &str,
+) -> AppResult<Vec<String>> {
+    let mut cleared = Vec::new();
+    for set in sets::set_names(target).await.map_err(remote)? {
+        if !target.exists(&manifest_key(&set)).await.map_err(remote)? {
+            target
+                .delete_prefix(&format!("sets/{set}/"))
+                .await
+                .map_err(remote)?;
+            cleared.push(set);
+        }
+    }
+    target.remove_incoming("sets/").await.map_err(remote)?;
+    snapshot::sweep(spool, name)
+        .map_err(|e| AppError::Internal(format!("数据库快照临时文件：{e}")))?;
+    if !cleared.is_empty() {
+        tracing::info!(target = name, sets = ?cleared, "unfinished backup sets removed");
+    }
+    Ok(cleared)
 }
 
 async fn copy_blob(

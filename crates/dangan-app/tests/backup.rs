@@ -2,7 +2,7 @@
 //! with every object of the bucket read by a plain client and nothing personal in it;
 //! incremental sets that carry only what is new; a set written before a key rotation, and one
 //! written by the previous version (plain snapshot), restored after; a target that goes down
-//! mid-set; a corrupted object found by verification.
+//! mid-set and whose debris the next run removes; a corrupted object found by verification.
 
 use std::path::{Path, PathBuf};
 
@@ -206,6 +206,24 @@ async fn a_target_that_goes_down_mid_set_fails_visibly_and_leaves_no_set_that_lo
         files_under(&t.keys_dir.path().join("vault").join("tmp")).is_empty(),
         "the failed run's plaintext snapshot is gone"
     );
+
+    // The server comes back: the next run of that target removes what the failed one left.
+    s3.restart().await;
+    let cloud = Target::s3(&s3.config(), "").unwrap();
+    let next = t
+        .app
+        .backup(&t.admin, "cloud", &cloud, false, 8, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(next.cleared, [cut.as_str()]);
+    assert_eq!((next.kind.as_str(), next.objects), ("full", 13));
+    assert_eq!(cloud.list_dirs("sets").await.unwrap(), [next.set.as_str()]);
+    assert!(
+        files_under(&s3.object_path(&format!("sets/{cut}"))).is_empty(),
+        "no object of the failed set is left in the bucket"
+    );
+    let checks = t.app.verify_backups(&t.auditor, &cloud).await.unwrap();
+    assert!(checks.len() == 1 && checks[0].ok, "{checks:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,6 +205,9 @@ async fn backup(args: RunArgs) -> anyhow::Result<()> {
                     r.objects,
                     r.bytes as f64 / 1e6
                 );
+                for s in &r.cleared {
+                    println!("  删除上次中断留下的未完成备份集 {s}");
+                }
                 for s in &r.retired {
                     println!("  按保留规则删除旧备份集 {s}");
                 }

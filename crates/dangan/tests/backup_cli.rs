@@ -1,7 +1,8 @@
 //! The backup commands as an operator runs them: `backup` (full, then incremental) to a local
 //! target, `backup verify`, `key export`, then on a "new machine" `key import`, `restore` and
 //! `verify`; a damaged newest set that `restore` refuses to skip silently; a data directory with
-//! an unfinished restore that no command opens.
+//! an unfinished restore that no command opens; a killed backup whose debris the next run
+//! removes.
 
 use std::io::Write;
 use std::path::Path;
@@ -38,6 +39,38 @@ fn with_stdin(mut cmd: Command, input: &str) -> Output {
         .write_all(input.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Scans for the first `count` demo persons (seed 4) of `len` bytes each, ingested at once.
+fn ingest_many(data: &Path, scans: &Path, count: usize, len: u32) {
+    let people =
+        dangan_app::demo::generate(4, count, &dangan_domain::catalogue::Catalogue::builtin());
+    std::fs::create_dir_all(scans).unwrap();
+    use chrono::Datelike;
+    for (i, p) in people.iter().enumerate() {
+        let Some(enrolment) = p
+            .events
+            .iter()
+            .find(|e| e.business_type == dangan_domain::business::BusinessType::Enrolment)
+        else {
+            continue;
+        };
+        let name = format!(
+            "{}-参保登记-{}-{}.pdf",
+            enrolment.date.year(),
+            p.id_number,
+            enrolment.materials[0].name
+        );
+        let mut body = b"%PDF-1.4\n<</Type /Page>>\n".to_vec();
+        body.extend((0..len).map(|b| (b as u8).wrapping_mul(7).wrapping_add(i as u8)));
+        std::fs::write(scans.join(name), body).unwrap();
+    }
+    ok(dangan()
+        .args(["ingest", "--data-dir"])
+        .arg(data)
+        .arg(scans)
+        .output()
+        .unwrap());
 }
 
 fn fails(out: Output) -> String {
@@ -393,4 +426,104 @@ fn no_command_opens_a_data_directory_with_an_unfinished_restore_until_it_is_resu
         verified.contains("共校验 2 个电子文件，0 个有问题"),
         "{verified}"
     );
+}
+
+#[test]
+fn a_killed_backup_leaves_nothing_that_outlives_the_next_successful_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let target = dir.path().join("backup-disk");
+    ok(dangan()
+        .args(["demo-data", "--persons", "40", "--seed", "4", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap());
+    ingest_many(&data, &dir.path().join("scans"), 40, 1_000_000);
+    let backup = || {
+        let mut c = dangan();
+        c.args(["backup", "--data-dir"])
+            .arg(&data)
+            .arg("--backup-dir")
+            .arg(&target);
+        c
+    };
+    // SIGKILL as soon as the set has its first blob: the set is cut short on the target.
+    let mut child = backup()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let copied = sets_of(&target)
+            .iter()
+            .any(|s| !files_under(&target.join("sets").join(s).join("blobs")).is_empty());
+        if copied {
+            child.kill().unwrap();
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the backup ended before it could be killed"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(120));
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.wait().unwrap();
+    let cut = sets_of(&target);
+    assert_eq!(cut.len(), 1);
+    assert!(
+        !target
+            .join("sets")
+            .join(&cut[0])
+            .join("manifest.json")
+            .exists(),
+        "the backup was killed before it finished"
+    );
+
+    // A run killed while it took the snapshot leaves it in the spool, as this one.
+    let spool = data.join("vault").join("tmp");
+    std::fs::write(
+        spool.join(format!("backup-local-{}.database.sqlite.tmp", cut[0])),
+        b"SQLite format 3\0",
+    )
+    .unwrap();
+
+    // The next run finishes, and what the killed one left is gone: its set, the target's
+    // temporaries, and the plaintext snapshot in the data directory.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let out = ok(backup().output().unwrap());
+    assert!(out.contains("全量"), "{out}");
+    assert!(
+        out.contains(&format!("删除上次中断留下的未完成备份集 {}", cut[0])),
+        "{out}"
+    );
+    let sets = sets_of(&target);
+    assert_eq!(sets.len(), 1, "only the new set: {sets:?}");
+    assert_ne!(sets[0], cut[0]);
+    assert!(
+        target
+            .join("sets")
+            .join(&sets[0])
+            .join("manifest.json")
+            .exists()
+    );
+    let left: Vec<_> = files_under(&target)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".incoming"))
+        .collect();
+    assert!(left.is_empty(), "temporaries left on the target: {left:?}");
+    let plain: Vec<_> = files_under(&spool);
+    assert!(
+        plain.is_empty(),
+        "snapshots left in the data directory: {plain:?}"
+    );
+    let checked = ok(dangan()
+        .args(["backup", "verify", "--target", "local", "--data-dir"])
+        .arg(&data)
+        .arg("--backup-dir")
+        .arg(&target)
+        .output()
+        .unwrap());
+    assert!(checked.contains("共 1 个备份集，0 个有问题"), "{checked}");
 }

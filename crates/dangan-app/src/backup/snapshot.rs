@@ -1,8 +1,9 @@
 //! The database snapshot of a set, encrypted end to end (S6.3, S7.4). It is taken into a
 //! private temporary file inside the data directory (0600; removed on every way out — success,
-//! error, cancellation), then encrypted as a stream into the target under a fresh data key per
-//! set wrapped by the master key: the envelope of the scans. Restore and verification unwrap that
-//! key by the master key id the manifest records, retired master keys included.
+//! error, cancellation — and, after a kill, by the next run of its target), then encrypted as a
+//! stream into the target under a fresh data key per set wrapped by the master key: the
+//! envelope of the scans. Restore and verification unwrap that key by the master key id the
+//! manifest records, retired master keys included.
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +75,31 @@ fn temp_prefix(target: &str) -> String {
 /// The temporary name of the snapshot of `set` for target `target`.
 pub(super) fn temp_name(target: &str, set: &str, db_name: &str) -> String {
     format!("{}{set}.{db_name}.tmp", temp_prefix(target))
+}
+
+/// Removes the snapshots that killed runs of target `target` left in `spool`; returns how many.
+pub(super) fn sweep(spool: &Path, target: &str) -> std::io::Result<usize> {
+    let prefix = temp_prefix(target);
+    let entries = match std::fs::read_dir(spool) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for e in entries {
+        let e = e?;
+        if e.file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(&prefix))
+        {
+            match std::fs::remove_file(e.path()) {
+                Ok(()) => removed += 1,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// A fresh data key for a set's snapshot, and how the manifest records it.
@@ -151,6 +177,20 @@ mod tests {
         let (plain, _) = PlainFile::create(path.clone()).unwrap();
         plain.keep();
         assert!(path.exists());
+    }
+
+    #[test]
+    fn a_sweep_removes_only_its_own_targets_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            temp_name("local", "A", "database.sqlite"),
+            temp_name("cloud", "B", "database.sqlite"),
+            "abcd.tmp".to_owned(),
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        assert_eq!(sweep(dir.path(), "local").unwrap(), 1);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]
