@@ -343,11 +343,30 @@ pub const S3_SECRET_KEY: &str = "dangan-test-secret-2026";
 impl S3Server {
     /// Starts a server with one empty bucket, `archive`.
     pub async fn start() -> S3Server {
-        use hyper_util::rt::{TokioExecutor, TokioIo};
         let dir = tempfile::tempdir().expect("s3 directory");
         let bucket = "archive".to_owned();
         std::fs::create_dir_all(dir.path().join(&bucket)).expect("bucket directory");
-        let fs = s3s_fs::FileSystem::new(dir.path()).expect("s3s-fs");
+        let (endpoint, task) = S3Server::listen(dir.path()).await;
+        S3Server {
+            endpoint,
+            bucket,
+            dir,
+            task,
+        }
+    }
+
+    /// Comes back up after [`S3Server::stop`] with the same objects, on a new port (take a new
+    /// [`S3Server::config`]).
+    pub async fn restart(&mut self) {
+        self.task.abort();
+        let (endpoint, task) = S3Server::listen(self.dir.path()).await;
+        self.endpoint = endpoint;
+        self.task = task;
+    }
+
+    async fn listen(root: &std::path::Path) -> (String, tokio::task::JoinHandle<()>) {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs");
         let mut builder = s3s::service::S3ServiceBuilder::new(fs);
         builder.set_auth(s3s::auth::SimpleAuth::from_single(
             S3_ACCESS_KEY,
@@ -376,12 +395,7 @@ impl S3Server {
                 while connections.try_join_next().is_some() {}
             }
         });
-        S3Server {
-            endpoint: format!("http://{addr}"),
-            bucket,
-            dir,
-            task,
-        }
+        (format!("http://{addr}"), task)
     }
 
     /// The vault's configuration for this server.

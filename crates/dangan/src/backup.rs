@@ -205,6 +205,9 @@ async fn backup(args: RunArgs) -> anyhow::Result<()> {
                     r.objects,
                     r.bytes as f64 / 1e6
                 );
+                for s in &r.cleared {
+                    println!("  删除上次中断留下的未完成备份集 {s}");
+                }
                 for s in &r.retired {
                     println!("  按保留规则删除旧备份集 {s}");
                 }
@@ -260,14 +263,16 @@ pub struct RestoreArgs {
     /// The target to restore from.
     #[arg(long)]
     target: String,
-    /// The set to restore (default: the newest complete one).
+    /// The set to restore (default: the newest set of the target, which must then be whole; an
+    /// older one only when named here).
     #[arg(long)]
     set: Option<String>,
 }
 
 /// Runs `restore`: the new data directory (`--data-dir`, and `--database-url` for a
 /// PostgreSQL set) gets the database and every blob it knows. The agency's keys must already be
-/// in the key directory (`dangan key import`).
+/// in the key directory (`dangan key import`). A damaged or unfinished newest set stops it with
+/// the reason; an older set is restored only when `--set` names it.
 pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let target = args.targets.target(&args.target).await?;
     let key_dir = args
@@ -278,21 +283,23 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let keys = dangan_app::KeyRing::load_existing(&key_dir)?;
     let bar = bar();
     bar.set_message("恢复数据块");
-    let report = dangan_app::backup::restore(
+    let result = dangan_app::backup::restore(
         &target,
         args.set.as_deref(),
         &keys,
         &RestoreInto {
             data_dir: args.store.data_dir.clone(),
             database_url: args.store.database_url.clone(),
+            target_name: args.target.clone(),
         },
         |done, total| {
             bar.set_length(total);
             bar.set_position(done);
         },
     )
-    .await?;
+    .await;
     bar.finish_and_clear();
+    let report = result?;
     println!(
         "已从备份集 {} 恢复（备份链：{}），{} 个数据块，{:.1} MB。请运行 dangan verify 校验。",
         report.set,
@@ -300,5 +307,11 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
         report.blobs,
         report.bytes as f64 / 1e6
     );
+    if !report.newer.is_empty() {
+        println!(
+            "注意：目标上还有更新的备份集 {}，未恢复（按 --set 的指定）。",
+            report.newer.join("、")
+        );
+    }
     Ok(())
 }

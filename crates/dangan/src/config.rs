@@ -357,8 +357,11 @@ impl StoreArgs {
     }
 
     /// Loads the keys, opens the store, migrates and seeds, and prints the three officers'
-    /// generated passwords if their accounts were created now.
+    /// generated passwords if their accounts were created now. Refuses a data directory that
+    /// holds an unfinished restore.
     pub async fn open(&self, mut settings: Settings) -> anyhow::Result<(App, Bootstrap)> {
+        // A data directory in the middle of a restore holds no whole instance yet.
+        dangan_app::backup::refuse_unfinished_restore(&self.data_dir)?;
         if let Some(v) = settings.vault.as_mut() {
             v.root = self.data_dir.join("vault");
             v.s3 = self.s3_config()?;
