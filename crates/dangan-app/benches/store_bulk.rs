@@ -6,7 +6,11 @@
 //!    prepared SQL on one connection in one transaction. Rows/s for both, on SQLite and
 //!    PostgreSQL, best of two alternating rounds.
 //! 2. Lookup: persons by identity number at M persons, through the store (a read transaction
-//!    and `find_by_id_number`, as the use-case does): lookups/s, p50 and p99.
+//!    and `find_by_id_number`, as the use-case does: the blind index, then the sealed number
+//!    opened), against the layout before issue 14 in the same database and the same run: a
+//!    table `persons_plain` with the number in plain text under a unique index, read the same
+//!    way (read transaction, indexed select, row decoded). Lookups/s, p50 and p99 of both, and
+//!    the ratio of the p99s. The two are measured in alternating rounds.
 //!
 //! `cargo bench -p dangan-app --bench store_bulk`. Environment: `DANGAN_BENCH_PERSONS` (bulk,
 //! default 10000), `DANGAN_BENCH_LOOKUP_PERSONS` (default 1000000), `DANGAN_BENCH_LOOKUPS`
@@ -18,9 +22,11 @@ use chrono::Utc;
 use dangan_app::demo::{self, DemoPerson};
 use dangan_domain::catalogue::Catalogue;
 use dangan_store::persons;
-use dangan_store::{Store, catalogue};
+use dangan_store::sealing::{self, FieldCipher};
+use dangan_store::{Pool, Store, catalogue, on_conn};
 use dangan_testkit::TestDb;
 use sqlx::{Connection, Executor};
+use std::sync::Arc;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -37,6 +43,13 @@ async fn fresh(backend: &str) -> (TestDb, Store, i64) {
     };
     let store = Store::connect(&db.config).await.expect("connect");
     store.migrate().await.expect("migrate");
+    // Fresh keys, as the application makes them at its first start.
+    let key = |n| dangan_vault::crypto::random_bytes(n).expect("random");
+    let fields = FieldCipher::new(key(32).try_into().expect("32 bytes"));
+    fields
+        .add_key(1, sealing::AES_256_GCM, &key(32), true)
+        .expect("field key");
+    store.install_field_cipher(Arc::new(fields));
     let mut tx = store.begin_write().await.expect("tx");
     let rows: Vec<catalogue::EntryRow> = Vec::new();
     let version = catalogue::insert_version(&mut tx, &rows, "bench", "bench", Utc::now())
@@ -58,7 +71,8 @@ async fn via_store(store: &Store, people: &[DemoPerson], version: i64) -> Durati
     start.elapsed()
 }
 
-const PERSON_SQL: &str = "INSERT INTO persons (id_number, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
+/// The raw baseline writes the number unsealed into both columns.
+const PERSON_SQL: &str = "INSERT INTO persons (id_number_enc, id_number_hmac, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
 const EVENT_SQL: &str = "INSERT INTO business_events (person_id, business_type, business_date, handler, source_system, external_id, catalogue_version, remarks, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
 const MATERIAL_SQL: &str = "INSERT INTO material_items (event_id, material_code, name, formation_date, pages, carrier, retention, appraisal_due, remarks, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
@@ -163,8 +177,54 @@ async fn bulk(backend: &str, people: &[DemoPerson], rows: usize) {
     );
 }
 
+/// The persons table as it was before issue 14: the number in plain text, unique.
+const PLAIN_TABLE: &str = "CREATE TABLE persons_plain (
+    id BIGINT PRIMARY KEY,
+    id_number TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sex TEXT NOT NULL,
+    birth_date DATE NOT NULL,
+    division_code TEXT NOT NULL,
+    status TEXT NOT NULL,
+    tier BIGINT,
+    identity TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    CONSTRAINT persons_plain_id_number_key UNIQUE (id_number)
+)";
+const PLAIN_INSERT: &str = "INSERT INTO persons_plain (id, id_number, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+const PLAIN_SELECT: &str = "SELECT id, id_number, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at FROM persons_plain WHERE id_number = $1";
+
+/// A row of the plain table, decoded as the store decoded persons before issue 14.
+#[derive(sqlx::FromRow)]
+#[expect(dead_code, reason = "decoded as the store decoded persons, not read")]
+struct PlainPerson {
+    id: i64,
+    id_number: String,
+    name: String,
+    sex: String,
+    birth_date: chrono::NaiveDate,
+    division_code: String,
+    status: String,
+    tier: Option<i64>,
+    identity: String,
+    created_at: chrono::DateTime<Utc>,
+    updated_at: chrono::DateTime<Utc>,
+}
+
+/// p50 and p99 of some durations, in µs.
+fn percentiles(times: &mut [Duration]) -> (f64, f64) {
+    times.sort_unstable();
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    (pct(0.50).as_secs_f64() * 1e6, pct(0.99).as_secs_f64() * 1e6)
+}
+
 async fn lookup(backend: &str, catalogue: &Catalogue, n: usize, lookups: usize) {
     let (_db, store, _) = fresh(backend).await;
+    let mut tx = store.begin_write().await.expect("tx");
+    on_conn!(&mut tx, c => sqlx::query(PLAIN_TABLE).execute(c).await.map(|r| r.rows_affected()))
+        .expect("plain table");
+    tx.commit().await.expect("commit");
     let mut ids = Vec::with_capacity(n);
     let fill = Instant::now();
     let mut stream = demo::people(7, catalogue);
@@ -172,44 +232,94 @@ async fn lookup(backend: &str, catalogue: &Catalogue, n: usize, lookups: usize) 
         let mut tx = store.begin_write().await.expect("tx");
         let now = Utc::now();
         for p in stream.by_ref().take((n - ids.len()).min(20_000)) {
-            persons::insert(&mut tx, &p.as_new_person(), now)
+            let id = persons::insert(&mut tx, &p.as_new_person(), now)
                 .await
                 .expect("insert");
+            let new = p.as_new_person();
+            on_conn!(&mut tx, c => {
+                sqlx::query(PLAIN_INSERT)
+                    .bind(id.0)
+                    .bind(new.id_number)
+                    .bind(new.name)
+                    .bind(new.sex)
+                    .bind(new.birth_date)
+                    .bind(new.division_code)
+                    .bind(new.status)
+                    .bind(new.tier)
+                    .bind(new.identity)
+                    .bind(now)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected())
+            })
+            .expect("plain insert");
             ids.push(p.id_number);
         }
         tx.commit().await.expect("commit");
         eprint!("\r  filling {backend}: {} / {n} persons", ids.len());
     }
     eprintln!("  ({:.0} s)", fill.elapsed().as_secs_f64());
-    if let Store::Postgres(pool) = &store {
+    if let Pool::Postgres(pool) = store.pool() {
         sqlx::query("ANALYZE persons")
             .execute(pool)
             .await
             .expect("analyze");
-    }
-    let mut times = Vec::with_capacity(lookups);
-    // A fixed stride through the ids, so that every run looks up the same persons.
-    let stride = 7919usize;
-    let start = Instant::now();
-    for i in 0..lookups {
-        let id = &ids[(i * stride) % ids.len()];
-        let t = Instant::now();
-        let mut tx = store.begin().await.expect("tx");
-        let row = persons::find_by_id_number(&mut tx, id)
+        sqlx::query("ANALYZE persons_plain")
+            .execute(pool)
             .await
-            .expect("lookup");
-        tx.rollback().await.expect("rollback");
-        times.push(t.elapsed());
-        assert!(row.is_some(), "every looked-up person exists");
+            .expect("analyze");
     }
-    let total = start.elapsed();
-    times.sort_unstable();
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let mut sealed_times = Vec::with_capacity(lookups);
+    let mut plain_times = Vec::with_capacity(lookups);
+    let (mut sealed_total, mut plain_total) = (Duration::ZERO, Duration::ZERO);
+    // A fixed stride through the ids, so that every run looks up the same persons; four
+    // alternating rounds of each, so that the machine's noise falls on both alike.
+    let stride = 7919usize;
+    let rounds = 4;
+    let per_round = lookups / rounds;
+    for round in 0..rounds {
+        let part = round * per_round..(round + 1) * per_round;
+        let start = Instant::now();
+        for i in part.clone() {
+            let id = &ids[(i * stride) % ids.len()];
+            let t = Instant::now();
+            let mut tx = store.begin().await.expect("tx");
+            let row: Option<PlainPerson> = on_conn!(&mut tx, c => {
+                sqlx::query_as(PLAIN_SELECT).bind(id).fetch_optional(c).await
+            })
+            .expect("plain lookup");
+            tx.rollback().await.expect("rollback");
+            plain_times.push(t.elapsed());
+            assert!(row.is_some(), "every looked-up person exists");
+        }
+        plain_total += start.elapsed();
+        let start = Instant::now();
+        for i in part {
+            let id = &ids[(i * stride) % ids.len()];
+            let t = Instant::now();
+            let mut tx = store.begin().await.expect("tx");
+            let row = persons::find_by_id_number(&mut tx, id)
+                .await
+                .expect("lookup");
+            tx.rollback().await.expect("rollback");
+            sealed_times.push(t.elapsed());
+            assert_eq!(
+                row.map(|r| r.id_number).as_ref(),
+                Some(id),
+                "every looked-up person exists"
+            );
+        }
+        sealed_total += start.elapsed();
+    }
+    let done = (per_round * rounds) as f64;
+    let (p50, p99) = percentiles(&mut sealed_times);
+    let (b50, b99) = percentiles(&mut plain_times);
     println!(
-        "lookup {backend:<8} persons={n} lookups={lookups}  {:>8.0} lookups/s  p50 {:>7.1} µs  p99 {:>7.1} µs",
-        lookups as f64 / total.as_secs_f64(),
-        pct(0.50).as_secs_f64() * 1e6,
-        pct(0.99).as_secs_f64() * 1e6
+        "lookup {backend:<8} persons={n} lookups={}  sealed {:>7.0}/s p50 {p50:>6.1} µs p99 {p99:>6.1} µs | plain (before) {:>7.0}/s p50 {b50:>6.1} µs p99 {b99:>6.1} µs | p99 sealed/plain {:>5.1} %",
+        done as usize,
+        done / sealed_total.as_secs_f64(),
+        done / plain_total.as_secs_f64(),
+        100.0 * p99 / b99
     );
     store.close().await;
 }

@@ -85,7 +85,9 @@ impl App {
             let mut tx = self.store.begin().await?;
             let found = match &prepared.external_id {
                 Some(ext) => {
-                    store_events::find_by_external_id(&mut tx, &prepared.source_system, ext).await?
+                    let ext = self.stored_source_key(ext);
+                    store_events::find_by_external_id(&mut tx, &prepared.source_system, &ext)
+                        .await?
                 }
                 None => None,
             };

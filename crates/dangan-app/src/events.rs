@@ -450,7 +450,8 @@ impl App {
         actor: &Actor,
         p: &PreparedEvent,
     ) -> AppResult<Inserted> {
-        if let Some(ext) = &p.external_id
+        let external_id = p.external_id.as_deref().map(|e| self.stored_source_key(e));
+        if let Some(ext) = &external_id
             && let Some(existing) = events::find_by_external_id(tx, &p.source_system, ext).await?
         {
             let op = Op::new("event.record", "event", existing.id)
@@ -476,7 +477,7 @@ impl App {
             business_date: p.business_date,
             handler: &p.handler,
             source_system: &p.source_system,
-            external_id: p.external_id.as_deref(),
+            external_id: external_id.as_deref(),
             catalogue_version: version,
             remarks: p.remarks.as_deref(),
             created_by: &actor.username,

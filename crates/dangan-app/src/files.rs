@@ -432,10 +432,13 @@ impl App {
             .await?;
         }
         let flags = id.flags.join(" ");
+        // An S6.1 name carries the person's identity number: it is kept masked (the file is
+        // filed under its person anyway, and the number is sealed there).
+        let kept_name = crate::text::mask_id_numbers(name);
         let new = NewFile {
             material_id: material,
             sha256: &stored.sha256,
-            original_name: name,
+            original_name: &kept_name,
             format: id.format.code(),
             dpi: id.dpi.map(i64::from),
             pages: id.pages.map(i64::from),
@@ -947,6 +950,16 @@ impl App {
     }
 }
 
+/// What a key rotation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// Blob data keys re-wrapped under the new master key.
+    pub data_keys: usize,
+    /// Sealed personal values (identity numbers, manifests, notices, quarantined names)
+    /// re-sealed under the new field key.
+    pub personal_values: usize,
+}
+
 impl App {
     /// 导出密钥 — every key of the agency, encrypted under `passphrase` (at least 12
     /// characters), for keeping apart from the backups. The security officer's use-case; logged.
@@ -963,14 +976,16 @@ impl App {
     }
 
     /// 密钥轮换: re-wraps every blob's data key under a new master key, without rewriting any
-    /// blob, then makes the new key current and retires the old one. Resumable: a run that
+    /// blob; makes a new field key and re-seals every sealed personal value under it
+    /// ([`crate::fields::rotate`]); then makes the new master key current and retires the old
+    /// one. Resumable: a run that
     /// stopped half-way continues with the same next key. Run it with the server stopped (a
     /// running server holds the old key ring until restarted).
     pub async fn rotate_master_key(
         &self,
         actor: &Actor,
         progress: impl Fn(usize),
-    ) -> AppResult<usize> {
+    ) -> AppResult<Rotation> {
         self.authorize(actor, UseCase::ManageKeys).await?;
         let (next_id, next) = self.keys.next_master_key()?;
         let mut done = 0usize;
@@ -1000,15 +1015,28 @@ impl App {
             done += batch.len();
             progress(done);
         }
+        let resealed = crate::fields::rotate(
+            &self.store,
+            &self.keys,
+            &next_id,
+            &next,
+            self.settings.field_cipher(),
+            &|n| progress(done + n),
+        )
+        .await?;
         self.keys.finish_rotation()?;
         self.log(
             actor,
-            &Op::new("key.rotate", "master_key", next_id)
-                .detail(format!("{done} data keys re-wrapped")),
+            &Op::new("key.rotate", "master_key", next_id).detail(format!(
+                "{done} data keys re-wrapped, {resealed} personal values re-sealed"
+            )),
             Outcome::Ok,
         )
         .await?;
-        Ok(done)
+        Ok(Rotation {
+            data_keys: done,
+            personal_values: resealed,
+        })
     }
 }
 

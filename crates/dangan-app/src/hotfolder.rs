@@ -189,7 +189,8 @@ impl App {
             match target {
                 Err(reason) => {
                     let mut tx = self.store.begin_write().await?;
-                    files::quarantine(&mut tx, name, &sha, &reason, Utc::now()).await?;
+                    files::quarantine(&mut tx, name, &masked_name(name), &sha, &reason, Utc::now())
+                        .await?;
                     tx.commit().await?;
                     report.quarantined.push((masked_name(name), reason));
                 }

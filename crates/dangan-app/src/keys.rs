@@ -410,6 +410,12 @@ impl KeyRing {
         ]
     }
 
+    /// The PII key: the key of the blind index of sealed columns (given to the store's
+    /// field cipher) and of the register's keyed hashes.
+    pub(crate) fn pii_key(&self) -> [u8; 32] {
+        self.pii_key
+    }
+
     /// HMAC-SHA256 of a personal value under the agency's key, in hex.
     pub fn pii_hmac(&self, value: &str) -> String {
         let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.pii_key)

@@ -23,6 +23,7 @@ pub mod damage;
 pub mod demo;
 mod error;
 pub mod events;
+pub mod fields;
 pub mod files;
 pub mod four;
 pub mod handovers;
@@ -138,6 +139,16 @@ pub struct Deadlines {
     pub supplement_days: u32,
 }
 
+impl Settings {
+    /// The cipher of new field keys: the vault's profile (AES-256-GCM without a vault).
+    pub fn field_cipher(&self) -> &'static str {
+        self.vault
+            .as_ref()
+            .map_or(dangan_vault::Cipher::Aes256Gcm, |v| v.cipher)
+            .name()
+    }
+}
+
 impl Default for Deadlines {
     fn default() -> Self {
         Deadlines {
@@ -229,6 +240,8 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let migrations = store.migrate().await?;
+        fields::install(&store, &keys, settings.field_cipher()).await?;
+        fields::seal_legacy(&store).await?;
         let audit = audit::AuditLog::open(&store, &keys, settings.log.chain_algorithm).await?;
         let report = bootstrap::run(&store, &audit.key, migrations.applied).await?;
         let calendar = calendar::load_from_store(&store).await?;

@@ -255,7 +255,7 @@ impl App {
         .await?;
         for (index, r) in batch.records.iter().enumerate() {
             let checked = (|| {
-                let source_id = check_source_id(&r.source_id)?;
+                let source_id = self.stored_source_key(&check_source_id(&r.source_id)?);
                 let kind = Kind::parse(&r.kind)?;
                 let value = check_value(kind, r.value.as_ref())?;
                 let date = check_date(&r.effective_date, today)?;

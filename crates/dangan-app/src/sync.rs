@@ -512,7 +512,8 @@ impl App {
             |r| (r.source_id.as_str(), r.id_number.as_str()),
             |r, system, today, lookup| check_contribution(r, system, today, lookup),
             async |tx, valid| {
-                ledger::upsert_contributions(tx, valid, Utc::now()).await?;
+                ledger::upsert_contributions(tx, &self.keyed_contributions(valid), Utc::now())
+                    .await?;
                 Ok(())
             },
         )
@@ -532,7 +533,7 @@ impl App {
             |r| (r.source_id.as_str(), r.id_number.as_str()),
             |r, system, today, lookup| check_benefit(r, system, today, lookup),
             async |tx, valid| {
-                ledger::upsert_benefits(tx, valid, Utc::now()).await?;
+                ledger::upsert_benefits(tx, &self.keyed_benefits(valid), Utc::now()).await?;
                 Ok(())
             },
         )

@@ -582,7 +582,7 @@ on_both_backends! {
         assert_eq!(manifest["database"]["encryption"]["master_key_id"], old_master.as_str());
 
         let n = t.app.rotate_master_key(&t.security, |_| {}).await.unwrap();
-        assert_eq!(n, 2);
+        assert_eq!(n.data_keys, 2);
         let keys = KeyRing::load_existing(t.keys_dir.path()).unwrap();
         assert_ne!(keys.master_key_id(), old_master, "rotated");
         let (_new, _db, into) = new_instance(backend).await;

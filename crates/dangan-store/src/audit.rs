@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use dangan_domain::audit::{ChainKey, EntryContent, LogEntry};
 use serde::Serialize;
 
-use crate::{StoreResult, Tx, on_conn};
+use crate::{Conn, StoreResult, Tx, on_conn};
 
 #[derive(sqlx::FromRow)]
 struct Head {
@@ -83,8 +83,8 @@ pub async fn append(tx: &mut Tx, entries: &[EntryContent], key: &ChainKey) -> St
     if entries.is_empty() {
         return Ok(());
     }
-    match tx {
-        Tx::Sqlite(t) => {
+    match &mut tx.conn {
+        Conn::Sqlite(t) => {
             let head: Head =
                 sqlx::query_as("SELECT seq, hash FROM operation_log_head WHERE id = 1")
                     .fetch_one(&mut **t)
@@ -118,7 +118,7 @@ pub async fn append(tx: &mut Tx, entries: &[EntryContent], key: &ChainKey) -> St
                 prev = hash;
             }
         }
-        Tx::Postgres(t) => {
+        Conn::Postgres(t) => {
             if let [e] = entries {
                 // The common case: one entry with a change. A plain insert, no shared row.
                 sqlx::query(
@@ -180,14 +180,14 @@ const COLUMNS: &str = "id, seq, at, actor_kind, actor_id, actor_name, role, sour
 
 /// Committed entries not yet in the chain, in order of writing, at most `limit`.
 pub async fn sealable(tx: &mut Tx, limit: i64) -> StoreResult<Vec<LogEntry>> {
-    let rows: Vec<Row> = match tx {
-        Tx::Sqlite(t) => {
+    let rows: Vec<Row> = match &mut tx.conn {
+        Conn::Sqlite(t) => {
             let sql = sqlx::AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM operation_log WHERE seq IS NULL ORDER BY id LIMIT $1"
             ));
             sqlx::query_as(sql).bind(limit).fetch_all(&mut **t).await?
         }
-        Tx::Postgres(t) => {
+        Conn::Postgres(t) => {
             // Row locks as well: two sealers that both got past the head lock of an earlier
             // round cannot link the same entry twice.
             let sql = sqlx::AssertSqlSafe(format!(
@@ -211,13 +211,13 @@ pub async fn unsealed(tx: &mut Tx, after_id: i64, limit: i64) -> StoreResult<Vec
 
 /// Locks the head row for a sealer. `None` on PostgreSQL when another sealer holds it.
 pub async fn lock_head(tx: &mut Tx) -> StoreResult<Option<(i64, String)>> {
-    let head: Option<Head> = match tx {
-        Tx::Sqlite(t) => {
+    let head: Option<Head> = match &mut tx.conn {
+        Conn::Sqlite(t) => {
             sqlx::query_as("SELECT seq, hash FROM operation_log_head WHERE id = 1")
                 .fetch_optional(&mut **t)
                 .await?
         }
-        Tx::Postgres(t) => {
+        Conn::Postgres(t) => {
             sqlx::query_as(
                 "SELECT seq, hash FROM operation_log_head WHERE id = 1 FOR UPDATE SKIP LOCKED",
             )
@@ -230,13 +230,13 @@ pub async fn lock_head(tx: &mut Tx) -> StoreResult<Option<(i64, String)>> {
 
 /// Locks the head row, waiting for another sealer to finish.
 pub async fn head_for_update(tx: &mut Tx) -> StoreResult<(i64, String)> {
-    let head: Head = match tx {
-        Tx::Sqlite(t) => {
+    let head: Head = match &mut tx.conn {
+        Conn::Sqlite(t) => {
             sqlx::query_as("SELECT seq, hash FROM operation_log_head WHERE id = 1")
                 .fetch_one(&mut **t)
                 .await?
         }
-        Tx::Postgres(t) => {
+        Conn::Postgres(t) => {
             sqlx::query_as("SELECT seq, hash FROM operation_log_head WHERE id = 1 FOR UPDATE")
                 .fetch_one(&mut **t)
                 .await?
@@ -274,8 +274,8 @@ pub async fn seal(tx: &mut Tx, links: &[Link]) -> StoreResult<()> {
     let Some(last) = links.last() else {
         return Ok(());
     };
-    match tx {
-        Tx::Sqlite(t) => {
+    match &mut tx.conn {
+        Conn::Sqlite(t) => {
             for l in links {
                 sqlx::query(
                     "UPDATE operation_log SET seq = $1, prev_hash = $2, hash = $3, mac = $4 WHERE id = $5 AND seq IS NULL",
@@ -289,7 +289,7 @@ pub async fn seal(tx: &mut Tx, links: &[Link]) -> StoreResult<()> {
                 .await?;
             }
         }
-        Tx::Postgres(t) => {
+        Conn::Postgres(t) => {
             let ids: Vec<i64> = links.iter().map(|l| l.id).collect();
             let seqs: Vec<i64> = links.iter().map(|l| l.seq).collect();
             let prevs: Vec<&str> = links.iter().map(|l| l.prev_hash.as_str()).collect();
@@ -515,7 +515,7 @@ pub async fn anchors(tx: &mut Tx, after: i64, limit: i64) -> StoreResult<Vec<Anc
 /// Serialises anchoring across processes: a transaction-scoped advisory lock on PostgreSQL;
 /// on SQLite the write transaction already excludes every other writer.
 pub async fn lock_anchoring(tx: &mut Tx) -> StoreResult<()> {
-    if let Tx::Postgres(t) = tx {
+    if let Conn::Postgres(t) = &mut tx.conn {
         // Any constant; the migrations lock another one.
         sqlx::query("SELECT pg_advisory_xact_lock(4242025)")
             .execute(&mut **t)

@@ -5,7 +5,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::{Store, StoreError, StoreResult, Tx, on_conn};
+use crate::{Pool, Store, StoreError, StoreResult, Tx, on_conn};
 
 /// One backup run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -108,7 +108,7 @@ pub async fn runs(tx: &mut Tx, limit: i64) -> StoreResult<Vec<BackupRun>> {
 /// Writes a consistent copy of an SQLite database to `out` (`VACUUM INTO`: one read
 /// transaction, so the copy is a single moment of the database while writers go on).
 pub async fn sqlite_snapshot(store: &Store, out: &Path) -> StoreResult<()> {
-    let Store::Sqlite(pool) = store else {
+    let Pool::Sqlite(pool) = store.pool() else {
         return Err(StoreError::Unsupported(
             "VACUUM INTO is SQLite's; use pg_dump for PostgreSQL".to_owned(),
         ));

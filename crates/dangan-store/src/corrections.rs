@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::events::MaterialId;
 use crate::persons::PersonId;
+use crate::sealing::OUTBOX_PAYLOAD;
 use crate::{StoreResult, Tx, on_conn};
 
 /// A modification record.
@@ -61,10 +62,11 @@ pub async fn insert(
         .fetch_one(c)
         .await
     })?;
+    let sealed = tx.seal_text(OUTBOX_PAYLOAD, &person.to_string(), payload)?;
     on_conn!(tx, c => {
         sqlx::query("INSERT INTO outbox (kind, person_id, payload, created_at) VALUES ('correction', $1, $2, $3)")
             .bind(person)
-            .bind(payload)
+            .bind(&sealed)
             .bind(now)
             .execute(c)
             .await
@@ -92,7 +94,14 @@ pub async fn pending_outbox(
         "SELECT id, kind, person_id, payload FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT {}",
         limit.clamp(1, 1000)
     );
-    Ok(on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?)
+    let rows: Vec<(i64, String, PersonId, String)> =
+        on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
+    rows.into_iter()
+        .map(|(id, kind, person, payload)| {
+            let payload = tx.open_text(OUTBOX_PAYLOAD, &person.to_string(), &payload)?;
+            Ok((id, kind, person, payload))
+        })
+        .collect()
 }
 
 /// A person field a correction may change, with its new value.

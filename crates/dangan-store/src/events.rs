@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::persons::PersonId;
-use crate::{StoreResult, Tx, id_type, on_conn};
+use crate::{Conn, StoreResult, Tx, id_type, on_conn};
 
 id_type!(
     /// The row id of a business event.
@@ -233,7 +233,7 @@ pub async fn material(tx: &mut Tx, id: MaterialId) -> StoreResult<Option<Materia
 /// same scan to it cannot both find it absent. SQLite's `BEGIN IMMEDIATE` already serialises
 /// writers; PostgreSQL takes a row lock.
 pub async fn lock_material(tx: &mut Tx, id: MaterialId) -> StoreResult<()> {
-    if let Tx::Postgres(t) = tx {
+    if let Conn::Postgres(t) = &mut tx.conn {
         sqlx::query("SELECT id FROM material_items WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(&mut **t)
@@ -309,11 +309,18 @@ pub struct FilableRow {
 /// Received, not lost, not yet in a sealed volume: the materials a volume build may use,
 /// for business dated in `year`.
 pub async fn filable(tx: &mut Tx, year: i32) -> StoreResult<Vec<FilableRow>> {
+    /// A row with the person's number as stored.
+    #[derive(sqlx::FromRow)]
+    struct Stored {
+        #[sqlx(flatten)]
+        row: FilableRow,
+        id_number_hmac: Option<String>,
+    }
     let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
     let to = NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap_or(NaiveDate::MAX);
-    Ok(on_conn!(tx, c => {
+    let rows: Vec<Stored> = on_conn!(tx, c => {
         sqlx::query_as(
-            "SELECT m.id, e.business_type, e.business_date, p.division_code, p.id_number, m.formation_date, m.name, m.pages, m.remarks, m.supplement_id
+            "SELECT m.id, e.business_type, e.business_date, p.division_code, p.id_number_enc AS id_number, p.id_number_hmac, m.formation_date, m.name, m.pages, m.remarks, m.supplement_id
              FROM material_items m
              JOIN business_events e ON e.id = m.event_id
              JOIN persons p ON p.id = e.person_id
@@ -327,5 +334,23 @@ pub async fn filable(tx: &mut Tx, year: i32) -> StoreResult<Vec<FilableRow>> {
         .bind(to)
         .fetch_all(c)
         .await
-    })?)
+    })?;
+    let fields = tx.fields()?;
+    rows.into_iter()
+        .map(
+            |Stored {
+                 mut row,
+                 id_number_hmac,
+             }| {
+                let index = id_number_hmac.unwrap_or_default();
+                row.id_number = fields.open(
+                    "persons",
+                    crate::persons::ID_NUMBER_LABEL,
+                    &index,
+                    &row.id_number,
+                )?;
+                Ok(row)
+            },
+        )
+        .collect()
 }

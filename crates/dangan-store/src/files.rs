@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::events::MaterialId;
+use crate::sealing::{FILE_MANIFEST, QUARANTINE_NAME};
 use crate::{StoreResult, Tx, id_type, on_conn};
 
 id_type!(
@@ -169,7 +170,7 @@ pub async fn insert(tx: &mut Tx, f: &NewFile<'_>) -> StoreResult<FileId> {
     Ok(FileId(id))
 }
 
-/// Stores a file's manifest and seal.
+/// Stores a file's manifest (sealed at rest: it names the person's identity number) and seal.
 pub async fn seal(
     tx: &mut Tx,
     id: FileId,
@@ -177,9 +178,10 @@ pub async fn seal(
     seal: &str,
     key_id: &str,
 ) -> StoreResult<()> {
+    let stored = tx.seal_text(FILE_MANIFEST, &id.to_string(), manifest)?;
     on_conn!(tx, c => {
         sqlx::query("UPDATE files SET manifest = $1, seal = $2, seal_key_id = $3 WHERE id = $4")
-            .bind(manifest)
+            .bind(&stored)
             .bind(seal)
             .bind(key_id)
             .bind(id)
@@ -193,7 +195,17 @@ pub async fn seal(
 /// One file.
 pub async fn get(tx: &mut Tx, id: FileId) -> StoreResult<Option<FileRow>> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1"));
-    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
+    let row: Option<FileRow> =
+        on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?;
+    row.map(|r| open_manifest(tx, r)).transpose()
+}
+
+/// The row with its manifest opened (an empty manifest is a file not sealed yet).
+fn open_manifest(tx: &Tx, mut row: FileRow) -> StoreResult<FileRow> {
+    if !row.manifest.is_empty() {
+        row.manifest = tx.open_text(FILE_MANIFEST, &row.id.to_string(), &row.manifest)?;
+    }
+    Ok(row)
 }
 
 /// The files of a material item.
@@ -201,7 +213,9 @@ pub async fn for_material(tx: &mut Tx, material: MaterialId) -> StoreResult<Vec<
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {FILE_COLUMNS} FROM files WHERE material_id = $1 ORDER BY id"
     ));
-    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(material).fetch_all(c).await)?)
+    let rows: Vec<FileRow> =
+        on_conn!(tx, c => sqlx::query_as(sql).bind(material).fetch_all(c).await)?;
+    rows.into_iter().map(|r| open_manifest(tx, r)).collect()
 }
 
 /// File ids after `after`, at most `limit` (for verifying everything in pages).
@@ -293,20 +307,28 @@ pub async fn on_material(
     })?)
 }
 
-/// Puts a hot-folder file on the quarantine list (once per name and content).
+/// Puts a hot-folder file on the quarantine list (once per name and content). The name is kept
+/// as its keyed hash (for the once), masked (for lists) and sealed (for the archivist who must
+/// find the file): an S6.1 name carries the person's identity number.
 pub async fn quarantine(
     tx: &mut Tx,
     file_name: &str,
+    masked_name: &str,
     sha256: &str,
     reason: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let index = tx.fields()?.index(file_name);
+    let sealed = tx.seal_text(QUARANTINE_NAME, sha256, file_name)?;
     on_conn!(tx, c => {
         sqlx::query(
-            "INSERT INTO ingest_quarantine (file_name, sha256, reason, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (file_name, sha256) DO UPDATE SET reason = $3",
+            "INSERT INTO ingest_quarantine (file_name_hmac, file_name_masked, file_name_enc, sha256, reason, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (file_name_hmac, sha256) DO UPDATE SET reason = $5",
         )
-        .bind(file_name)
+        .bind(&index)
+        .bind(masked_name)
+        .bind(&sealed)
         .bind(sha256)
         .bind(reason)
         .bind(now)
@@ -317,13 +339,79 @@ pub async fn quarantine(
     Ok(())
 }
 
-/// The unresolved quarantine list: (id, file name, reason), oldest first.
-pub async fn quarantined(tx: &mut Tx) -> StoreResult<Vec<(i64, String, String)>> {
+/// One file on the quarantine list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedFile {
+    /// Row id.
+    pub id: i64,
+    /// The full file name (opened).
+    pub file_name: String,
+    /// The name with any identity number masked.
+    pub masked_name: String,
+    /// Why it is there.
+    pub reason: String,
+}
+
+/// The unresolved quarantine list, oldest first.
+pub async fn quarantined(tx: &mut Tx) -> StoreResult<Vec<QuarantinedFile>> {
+    /// (id, content hash, masked name, sealed name, reason)
+    type Stored = (i64, String, Option<String>, Option<String>, String);
+    let rows: Vec<Stored> = on_conn!(tx, c => {
+        sqlx::query_as("SELECT id, sha256, file_name_masked, file_name_enc, reason FROM ingest_quarantine WHERE resolved_at IS NULL ORDER BY id")
+            .fetch_all(c)
+            .await
+    })?;
+    rows.into_iter()
+        .map(|(id, sha256, masked, sealed, reason)| {
+            let sealed = sealed.ok_or_else(|| crate::StoreError::Corrupt {
+                table: "ingest_quarantine",
+                reason: format!("row {id} is not sealed yet (an older version's row)"),
+            })?;
+            Ok(QuarantinedFile {
+                id,
+                file_name: tx.open_text(QUARANTINE_NAME, &sha256, &sealed)?,
+                masked_name: masked.unwrap_or_default(),
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// Quarantined files an older version stored with the plain name (nothing sealed yet), a page:
+/// (row id, plain name, content hash).
+pub async fn unsealed_quarantine(
+    tx: &mut Tx,
+    limit: i64,
+) -> StoreResult<Vec<(i64, String, String)>> {
     Ok(on_conn!(tx, c => {
-        sqlx::query_as("SELECT id, file_name, reason FROM ingest_quarantine WHERE resolved_at IS NULL ORDER BY id")
+        sqlx::query_as("SELECT id, file_name_hmac, sha256 FROM ingest_quarantine WHERE file_name_enc IS NULL ORDER BY id LIMIT $1")
+            .bind(limit)
             .fetch_all(c)
             .await
     })?)
+}
+
+/// Seals the name of one quarantined file an older version stored in plain text.
+pub async fn seal_quarantined_name(
+    tx: &mut Tx,
+    id: i64,
+    file_name: &str,
+    masked_name: &str,
+    sha256: &str,
+) -> StoreResult<()> {
+    let index = tx.fields()?.index(file_name);
+    let sealed = tx.seal_text(QUARANTINE_NAME, sha256, file_name)?;
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE ingest_quarantine SET file_name_hmac = $1, file_name_masked = $2, file_name_enc = $3 WHERE id = $4")
+            .bind(&index)
+            .bind(masked_name)
+            .bind(&sealed)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
 }
 
 /// Stores a file's four-property report (JSON).
@@ -445,4 +533,29 @@ pub async fn delete(tx: &mut Tx, id: FileId, sha256: &str) -> StoreResult<bool> 
             .map(|r| r.rows_affected())
     })?;
     Ok(true)
+}
+
+/// Files after `after` by id with their original names, a page (for the pass that masks the
+/// identity numbers an older version kept in file names).
+pub async fn names_page(tx: &mut Tx, after: i64, limit: i64) -> StoreResult<Vec<(i64, String)>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as("SELECT id, original_name FROM files WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Replaces a file's original name (with the identity numbers in it masked).
+pub async fn set_original_name(tx: &mut Tx, id: i64, name: &str) -> StoreResult<()> {
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE files SET original_name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::persons::PersonId;
-use crate::{Backend, StoreResult, Tx, on_conn};
+use crate::{Backend, Conn, StoreResult, Tx, on_conn};
 
 /// One contribution record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -301,24 +301,30 @@ pub async fn upsert_benefits(
 }
 
 /// The person ids of those identity numbers that are registered, in one query per few thousand
-/// numbers (`= ANY($1)` on PostgreSQL, `IN (…)` on SQLite): how a batch of ledger records finds
-/// its persons without a lookup per record. Numbers must be in their stored (normalised) form.
+/// numbers (`= ANY($1)` on PostgreSQL, `IN (…)` on SQLite) on their blind index: how a batch of
+/// ledger records finds its persons without a lookup per record. Numbers must be in their stored
+/// (normalised) form.
 pub async fn person_ids(tx: &mut Tx, id_numbers: &[&str]) -> StoreResult<Vec<(String, PersonId)>> {
-    let mut out = Vec::with_capacity(id_numbers.len());
-    match tx {
-        Tx::Postgres(t) => {
-            let rows: Vec<(String, PersonId)> =
-                sqlx::query_as("SELECT id_number, id FROM persons WHERE id_number = ANY($1)")
-                    .bind(id_numbers)
-                    .fetch_all(&mut **t)
-                    .await?;
-            out.extend(rows);
+    let fields = tx.fields()?;
+    let by_index: std::collections::HashMap<String, &str> =
+        id_numbers.iter().map(|n| (fields.index(n), *n)).collect();
+    let indexes: Vec<&str> = by_index.keys().map(String::as_str).collect();
+    let mut found: Vec<(String, PersonId)> = Vec::with_capacity(indexes.len());
+    match &mut tx.conn {
+        Conn::Postgres(t) => {
+            let rows: Vec<(String, PersonId)> = sqlx::query_as(
+                "SELECT id_number_hmac, id FROM persons WHERE id_number_hmac = ANY($1)",
+            )
+            .bind(&indexes)
+            .fetch_all(&mut **t)
+            .await?;
+            found.extend(rows);
         }
-        Tx::Sqlite(t) => {
-            for chunk in id_numbers.chunks(SQLITE_MAX_BINDS) {
+        Conn::Sqlite(t) => {
+            for chunk in indexes.chunks(SQLITE_MAX_BINDS) {
                 // Anonymous `?`: see `multi_row_upsert`.
                 let sql = format!(
-                    "SELECT id_number, id FROM persons WHERE id_number IN ({})",
+                    "SELECT id_number_hmac, id FROM persons WHERE id_number_hmac IN ({})",
                     vec!["?"; chunk.len()].join(", ")
                 );
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
@@ -326,11 +332,14 @@ pub async fn person_ids(tx: &mut Tx, id_numbers: &[&str]) -> StoreResult<Vec<(St
                     q = q.bind(*n);
                 }
                 let rows: Vec<(String, PersonId)> = q.fetch_all(&mut **t).await?;
-                out.extend(rows);
+                found.extend(rows);
             }
         }
     }
-    Ok(out)
+    Ok(found
+        .into_iter()
+        .filter_map(|(index, id)| by_index.get(&index).map(|n| ((*n).to_owned(), id)))
+        .collect())
 }
 
 #[cfg(test)]

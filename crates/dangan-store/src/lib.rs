@@ -12,6 +12,7 @@
 //! (`tests/conformance.rs`) runs unchanged against both.
 
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -37,6 +38,7 @@ pub mod outbox;
 pub mod person_changes;
 pub mod persons;
 pub mod register;
+pub mod sealing;
 pub mod supplements;
 pub mod tasks;
 pub mod tokens;
@@ -70,20 +72,37 @@ impl Backend {
 
 /// A connection pool on one of the two backends.
 #[derive(Debug, Clone)]
-pub enum Store {
+pub enum Pool {
     /// Embedded SQLite.
     Sqlite(SqlitePool),
     /// PostgreSQL.
     Postgres(PgPool),
 }
 
-/// A transaction on one of the two backends. Every query function takes one.
+/// The store: a connection pool, and the field cipher that seals personal data
+/// ([`sealing`]), installed once the application has unwrapped its keys. Clones share both.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+    fields: Arc<RwLock<Option<Arc<sealing::FieldCipher>>>>,
+}
+
+/// The connection of a [`Tx`] on one of the two backends.
 #[derive(Debug)]
-pub enum Tx {
+pub enum Conn {
     /// A SQLite transaction.
     Sqlite(Transaction<'static, Sqlite>),
     /// A PostgreSQL transaction.
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// A transaction on one of the two backends. Every query function takes one. It carries the
+/// store's field cipher, so that the query functions of sealed columns seal and open them.
+#[derive(Debug)]
+pub struct Tx {
+    /// The connection.
+    pub conn: Conn,
+    fields: Option<Arc<sealing::FieldCipher>>,
 }
 
 /// Runs the same expression on whichever connection a [`Tx`] holds. The expression sees the
@@ -92,12 +111,12 @@ pub enum Tx {
 #[macro_export]
 macro_rules! on_conn {
     ($tx:expr, $c:ident => $body:expr) => {
-        match $tx {
-            $crate::Tx::Sqlite(t) => {
+        match &mut $tx.conn {
+            $crate::Conn::Sqlite(t) => {
                 let $c = &mut **t;
                 $body
             }
-            $crate::Tx::Postgres(t) => {
+            $crate::Conn::Postgres(t) => {
                 let $c = &mut **t;
                 $body
             }
@@ -131,6 +150,9 @@ impl Store {
             // FULL: an acknowledged write survives power loss, not only a crash of the process.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Freed pages and cells are zeroed: a deleted or re-sealed value (an identity number
+            // an older version stored in plain text) leaves no copy in the file's free space.
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -155,7 +177,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::from_connect)?;
-        Ok(Store::Sqlite(pool))
+        Ok(Store::new(Pool::Sqlite(pool)))
     }
 
     async fn open_postgres(url: &str) -> StoreResult<Store> {
@@ -166,62 +188,99 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::from_connect)?;
-        Ok(Store::Postgres(pool))
+        Ok(Store::new(Pool::Postgres(pool)))
+    }
+
+    fn new(pool: Pool) -> Store {
+        Store {
+            pool,
+            fields: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Installs the field cipher every later transaction seals and opens personal data with.
+    pub fn install_field_cipher(&self, cipher: Arc<sealing::FieldCipher>) {
+        if let Ok(mut f) = self.fields.write() {
+            *f = Some(cipher);
+        }
+    }
+
+    /// The installed field cipher.
+    pub fn field_cipher(&self) -> Option<Arc<sealing::FieldCipher>> {
+        self.fields.read().ok().and_then(|f| f.clone())
+    }
+
+    fn tx(&self, conn: Conn) -> Tx {
+        Tx {
+            conn,
+            fields: self.field_cipher(),
+        }
     }
 
     /// The engine behind this store.
     pub fn backend(&self) -> Backend {
-        match self {
-            Store::Sqlite(_) => Backend::Sqlite,
-            Store::Postgres(_) => Backend::Postgres,
+        match &self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
     /// Applies the pending migrations of this backend, in order, each in its own transaction.
     pub async fn migrate(&self) -> StoreResult<MigrationReport> {
-        migrate::run(self).await
+        migrate::run(self, None).await
+    }
+
+    /// Applies the pending migrations up to `version` only: what an older version of Dangan
+    /// left, for the tests of upgrades.
+    pub async fn migrate_to(&self, version: i64) -> StoreResult<MigrationReport> {
+        migrate::run(self, Some(version)).await
     }
 
     /// Begins a transaction for reading (and writes that cannot conflict).
     pub async fn begin(&self) -> StoreResult<Tx> {
-        Ok(match self {
-            Store::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Store::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+        Ok(self.tx(match &self.pool {
+            Pool::Sqlite(p) => Conn::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Conn::Postgres(p.begin().await?),
+        }))
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing with `SQLITE_BUSY` when
     /// both try to upgrade a read lock.
     pub async fn begin_write(&self) -> StoreResult<Tx> {
-        Ok(match self {
-            Store::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Store::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+        Ok(self.tx(match &self.pool {
+            Pool::Sqlite(p) => Conn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Conn::Postgres(p.begin().await?),
+        }))
     }
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
-        match self {
-            Store::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await?.rows_affected(),
-            Store::Postgres(p) => sqlx::query("SELECT 1").execute(p).await?.rows_affected(),
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await?.rows_affected(),
+            Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await?.rows_affected(),
         };
         Ok(())
     }
 
     /// Whether [`Store::close`] was called.
     pub fn is_closed(&self) -> bool {
-        match self {
-            Store::Sqlite(p) => p.is_closed(),
-            Store::Postgres(p) => p.is_closed(),
+        match &self.pool {
+            Pool::Sqlite(p) => p.is_closed(),
+            Pool::Postgres(p) => p.is_closed(),
         }
     }
 
     /// Closes every connection (on shutdown; SQLite checkpoints its WAL).
     pub async fn close(&self) {
-        match self {
-            Store::Sqlite(p) => p.close().await,
-            Store::Postgres(p) => p.close().await,
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
         }
     }
 }
@@ -229,27 +288,27 @@ impl Store {
 impl Tx {
     /// Commits the transaction.
     pub async fn commit(self) -> StoreResult<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+        match self.conn {
+            Conn::Sqlite(t) => t.commit().await?,
+            Conn::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
 
     /// Rolls the transaction back (dropping it does the same).
     pub async fn rollback(self) -> StoreResult<()> {
-        match self {
-            Tx::Sqlite(t) => t.rollback().await?,
-            Tx::Postgres(t) => t.rollback().await?,
+        match self.conn {
+            Conn::Sqlite(t) => t.rollback().await?,
+            Conn::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }
 
     /// The engine of this transaction.
     pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+        match self.conn {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::{Store, StoreError, StoreResult, Tx, on_conn};
+use crate::{Conn, Pool, Store, StoreError, StoreResult, on_conn};
 
 struct Migration {
     version: i64,
@@ -127,6 +127,15 @@ macro_rules! migrations {
                     "/0015_session_idle.sql"
                 )),
             },
+            Migration {
+                version: 16,
+                description: "sealed_personal_data",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0016_sealed_personal_data.sql"
+                )),
+            },
         ]
     };
 }
@@ -150,15 +159,15 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS dangan_migrations (
     applied_at TEXT NOT NULL
 )";
 
-pub(crate) async fn run(store: &Store) -> StoreResult<MigrationReport> {
-    let list = match store {
-        Store::Sqlite(_) => SQLITE,
-        Store::Postgres(_) => POSTGRES,
+pub(crate) async fn run(store: &Store, until: Option<i64>) -> StoreResult<MigrationReport> {
+    let list = match store.pool() {
+        Pool::Sqlite(_) => SQLITE,
+        Pool::Postgres(_) => POSTGRES,
     };
     let mut report = MigrationReport::default();
-    for m in list {
+    for m in list.iter().filter(|m| until.is_none_or(|u| m.version <= u)) {
         let mut tx = store.begin_write().await?;
-        if let Tx::Postgres(t) = &mut tx {
+        if let Conn::Postgres(t) = &mut tx.conn {
             // Any constant serves; it only has to be the same for every node.
             sqlx::query("SELECT pg_advisory_xact_lock(4242024)")
                 .execute(&mut **t)

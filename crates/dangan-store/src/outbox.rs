@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::persons::PersonId;
+use crate::sealing::OUTBOX_PAYLOAD;
 use crate::{StoreResult, Tx, id_type, on_conn};
 
 id_type!(
@@ -114,13 +115,20 @@ pub async fn due_heads(tx: &mut Tx, now: DateTime<Utc>, limit: i64) -> StoreResu
          ORDER BY o.id
          LIMIT $2"
     );
-    Ok(on_conn!(tx, c => {
+    let rows: Vec<OutboxRow> = on_conn!(tx, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(now)
             .bind(limit.clamp(1, 1000))
             .fetch_all(c)
             .await
-    })?)
+    })?;
+    rows.into_iter().map(|r| open_payload(tx, r)).collect()
+}
+
+/// The row with its payload opened (sealed at rest: it carries the identity number).
+fn open_payload(tx: &Tx, mut row: OutboxRow) -> StoreResult<OutboxRow> {
+    row.payload = tx.open_text(OUTBOX_PAYLOAD, &row.person_id.to_string(), &row.payload)?;
+    Ok(row)
 }
 
 /// Claims a due head until `until`, so that no other round sends it meanwhile. False when it is
@@ -221,21 +229,23 @@ pub async fn list(
         OutboxFilter::All => "",
     };
     let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id > $1 {state} ORDER BY id LIMIT $2");
-    Ok(on_conn!(tx, c => {
+    let rows: Vec<OutboxRow> = on_conn!(tx, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(after.map_or(0, |a| a.0))
             .bind(limit.clamp(1, 1000))
             .fetch_all(c)
             .await
-    })?)
+    })?;
+    rows.into_iter().map(|r| open_payload(tx, r)).collect()
 }
 
 /// One item.
 pub async fn get(tx: &mut Tx, id: OutboxId) -> StoreResult<Option<OutboxRow>> {
     let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = $1");
-    Ok(on_conn!(tx, c => {
+    let row: Option<OutboxRow> = on_conn!(tx, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await
-    })?)
+    })?;
+    row.map(|r| open_payload(tx, r)).transpose()
 }
 
 /// The delivery attempts of one item, first first.

@@ -3,7 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::{StoreResult, Tx, id_type, on_conn};
+use crate::sealing::FieldCipher;
+use crate::{StoreError, StoreResult, Tx, id_type, on_conn};
 
 id_type!(
     /// The row id of an insured person.
@@ -31,8 +32,8 @@ pub struct NewPerson<'a> {
     pub identity: &'a str,
 }
 
-/// A stored person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+/// A stored person, its identity number opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PersonRow {
     /// Row id.
     pub id: PersonId,
@@ -58,16 +59,83 @@ pub struct PersonRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, id_number, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at";
+/// A person as stored: the identity number sealed, with its blind index.
+#[derive(sqlx::FromRow)]
+struct StoredPerson {
+    id: PersonId,
+    id_number_enc: String,
+    id_number_hmac: Option<String>,
+    name: String,
+    sex: String,
+    birth_date: NaiveDate,
+    division_code: String,
+    status: String,
+    tier: Option<i64>,
+    identity: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
 
-/// Inserts a person. A repeated identity number is `Conflict("persons_id_number_key")`.
+/// The label of the sealed identity number (bound to the row's blind index).
+pub const ID_NUMBER_LABEL: &str = "persons.id_number";
+
+impl StoredPerson {
+    fn open(self, fields: &FieldCipher) -> StoreResult<PersonRow> {
+        let Some(index) = &self.id_number_hmac else {
+            return Err(StoreError::Corrupt {
+                table: "persons",
+                reason: format!(
+                    "person {} is not sealed yet (an older version's row)",
+                    self.id
+                ),
+            });
+        };
+        let id_number = fields.open("persons", ID_NUMBER_LABEL, index, &self.id_number_enc)?;
+        if fields.index(&id_number) != *index {
+            return Err(StoreError::Corrupt {
+                table: "persons",
+                reason: format!(
+                    "person {}: the blind index does not match the number",
+                    self.id
+                ),
+            });
+        }
+        Ok(PersonRow {
+            id: self.id,
+            id_number,
+            name: self.name,
+            sex: self.sex,
+            birth_date: self.birth_date,
+            division_code: self.division_code,
+            status: self.status,
+            tier: self.tier,
+            identity: self.identity,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn open_all(tx: &Tx, rows: Vec<StoredPerson>) -> StoreResult<Vec<PersonRow>> {
+    let fields = tx.fields()?;
+    rows.into_iter().map(|r| r.open(fields)).collect()
+}
+
+const COLUMNS: &str = "id, id_number_enc, id_number_hmac, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at";
+
+/// Inserts a person, its identity number sealed. A repeated identity number is
+/// `Conflict("persons_id_number_key")`.
 pub async fn insert(tx: &mut Tx, p: &NewPerson<'_>, now: DateTime<Utc>) -> StoreResult<PersonId> {
+    let fields = tx.fields()?;
+    let index = fields.index(p.id_number);
+    let sealed = fields.seal(ID_NUMBER_LABEL, &index, p.id_number)?;
     let id = on_conn!(tx, c => {
         sqlx::query_scalar(
-            "INSERT INTO persons (id_number, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            "INSERT INTO persons (id_number_enc, id_number_hmac, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
         )
-        .bind(p.id_number)
+        .bind(&sealed)
+        .bind(&index)
         .bind(p.name)
         .bind(p.sex)
         .bind(p.birth_date)
@@ -78,6 +146,12 @@ pub async fn insert(tx: &mut Tx, p: &NewPerson<'_>, now: DateTime<Utc>) -> Store
         .bind(now)
         .fetch_one(c)
         .await
+    })
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::Conflict(name) if name == "persons_id_number_hmac_key" => {
+            StoreError::Conflict("persons_id_number_key".to_owned())
+        }
+        other => other,
     })?;
     Ok(PersonId(id))
 }
@@ -85,21 +159,30 @@ pub async fn insert(tx: &mut Tx, p: &NewPerson<'_>, now: DateTime<Utc>) -> Store
 /// The person with this row id.
 pub async fn get(tx: &mut Tx, id: PersonId) -> StoreResult<Option<PersonRow>> {
     let sql = const_format_select("WHERE id = $1");
-    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
+    let row: Option<StoredPerson> =
+        on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?;
+    let fields = tx.fields()?;
+    row.map(|r| r.open(fields)).transpose()
 }
 
-/// The person with this identity number.
+/// The person with this identity number (found by its blind index).
 pub async fn find_by_id_number(tx: &mut Tx, id_number: &str) -> StoreResult<Option<PersonRow>> {
-    let sql = const_format_select("WHERE id_number = $1");
-    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id_number).fetch_optional(c).await)?)
+    let index = tx.fields()?.index(id_number);
+    let sql = const_format_select("WHERE id_number_hmac = $1");
+    let row: Option<StoredPerson> =
+        on_conn!(tx, c => sqlx::query_as(sql).bind(&index).fetch_optional(c).await)?;
+    let fields = tx.fields()?;
+    row.map(|r| r.open(fields)).transpose()
 }
 
 fn const_format_select(filter: &'static str) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM persons {filter}"))
 }
 
-/// Search criteria; absent fields do not filter. Results are ordered by division code and
-/// identity number (the archive's arrangement order, S5.1).
+/// Search criteria; absent fields do not filter. Results are ordered by division code, birth
+/// date and registration: the identity number's own order within a division as far as it can be
+/// followed without reading the sealed number (volumes, which open every number, still arrange
+/// by the full number, S5.1).
 #[derive(Debug, Clone, Default)]
 pub struct PersonFilter {
     /// Exact identity number.
@@ -132,8 +215,8 @@ pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<(Vec<PersonRow
     let mut clauses = Vec::new();
     let mut binds: Vec<String> = Vec::new();
     if let Some(v) = &f.id_number {
-        binds.push(v.clone());
-        clauses.push(format!("id_number = ${}", binds.len()));
+        binds.push(tx.fields()?.index(v));
+        clauses.push(format!("id_number_hmac = ${}", binds.len()));
     }
     if let Some(v) = &f.name_prefix {
         binds.push(like_prefix(v));
@@ -150,7 +233,7 @@ pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<(Vec<PersonRow
     };
     let count_sql = format!("SELECT COUNT(*) FROM persons {filter}");
     let page_sql = format!(
-        "SELECT {COLUMNS} FROM persons {filter} ORDER BY division_code, id_number LIMIT {} OFFSET {}",
+        "SELECT {COLUMNS} FROM persons {filter} ORDER BY division_code, birth_date, id LIMIT {} OFFSET {}",
         f.limit.clamp(1, 500),
         f.offset.max(0)
     );
@@ -161,17 +244,62 @@ pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<(Vec<PersonRow
         }
         q.fetch_one(&mut *c).await
     })?;
-    let rows = on_conn!(tx, c => {
+    let rows: Vec<StoredPerson> = on_conn!(tx, c => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(page_sql));
         for b in &binds {
             q = q.bind(b);
         }
         q.fetch_all(&mut *c).await
     })?;
-    Ok((rows, total))
+    Ok((open_all(tx, rows)?, total))
 }
 
 /// How many persons are stored.
 pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
     Ok(on_conn!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(c).await)?)
+}
+
+/// Persons an older version stored with the identity number in plain text (no blind index yet),
+/// a page of at most `limit`: (row id, the stored number).
+pub async fn unsealed(tx: &mut Tx, limit: i64) -> StoreResult<Vec<(PersonId, String)>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as("SELECT id, id_number_enc FROM persons WHERE id_number_hmac IS NULL ORDER BY id LIMIT $1")
+            .bind(limit)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Persons after `after` by row id, as stored: (row id, sealed number, blind index). For passes
+/// that re-seal every number (key rotation).
+pub async fn sealed_page(
+    tx: &mut Tx,
+    after: PersonId,
+    limit: i64,
+) -> StoreResult<Vec<(PersonId, String, Option<String>)>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as("SELECT id, id_number_enc, id_number_hmac FROM persons WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Seals one person's identity number under the current field key (an older version's plain
+/// row, or a rotation). `id_number` is the plain number.
+pub async fn reseal(tx: &mut Tx, id: PersonId, id_number: &str) -> StoreResult<()> {
+    let fields = tx.fields()?;
+    let index = fields.index(id_number);
+    let sealed = fields.seal(ID_NUMBER_LABEL, &index, id_number)?;
+    on_conn!(tx, c => {
+        sqlx::query("UPDATE persons SET id_number_enc = $1, id_number_hmac = $2 WHERE id = $3")
+            .bind(&sealed)
+            .bind(&index)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
 }

@@ -4,13 +4,24 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use dangan_store::account_requests::{self, Decision, NewAccountRequest};
 use dangan_store::events::{self, NewEvent, NewMaterial};
 use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId};
-use dangan_store::{Store, StoreError, archive_numbers, calendar, catalogue, users};
+use dangan_store::sealing::{self, FieldCipher};
+use dangan_store::{Store, StoreError, archive_numbers, calendar, catalogue, on_conn, users};
 use dangan_testkit::{TestDb, on_both_backends};
 
 async fn open(db: &TestDb) -> Store {
     let store = Store::connect(&db.config).await.expect("connect");
     store.migrate().await.expect("migrate");
+    store.install_field_cipher(std::sync::Arc::new(field_cipher()));
     store
+}
+
+/// A field cipher with test keys (the application's come from its key directory).
+fn field_cipher() -> FieldCipher {
+    let fields = FieldCipher::new([0x5a; 32]);
+    fields
+        .add_key(1, sealing::AES_256_GCM, &[0xa5; 32], true)
+        .unwrap();
+    fields
 }
 
 fn person<'a>(id_number: &'a str, name: &'a str) -> NewPerson<'a> {
@@ -68,6 +79,62 @@ on_both_backends! {
         let second = store.migrate().await.unwrap();
         assert!(second.applied.is_empty());
         assert_eq!(Some(&second.current), first.applied.last());
+    }
+
+    async fn an_identity_number_is_stored_only_sealed_and_found_by_its_blind_index(db: TestDb) {
+        let store = open(&db).await;
+        let mut tx = store.begin_write().await.unwrap();
+        let id = persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let (enc, index): (String, String) = on_conn!(&mut tx, c => {
+            sqlx::query_as("SELECT id_number_enc, id_number_hmac FROM persons WHERE id = $1").bind(id).fetch_one(c).await
+        }).unwrap();
+        assert!(sealing::is_sealed(&enc), "{enc}");
+        assert!(!enc.contains("1949") && !index.contains("1949"), "nothing of the number in the clear");
+        assert_eq!(index, field_cipher().index("11010519491231002X"));
+        let row = persons::find_by_id_number(&mut tx, "11010519491231002X").await.unwrap().unwrap();
+        assert_eq!((row.id, row.id_number.as_str()), (id, "11010519491231002X"));
+        let filter = PersonFilter { id_number: Some("11010519491231002X".into()), limit: 10, ..PersonFilter::default() };
+        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().1, 1);
+    }
+
+    async fn a_sealed_number_moved_to_another_person_is_refused_not_shown(db: TestDb) {
+        // The insider with write access to the database swaps the sealed numbers of 张三 and
+        // 李四, so that 张三's archive would show 李四's number and the reverse.
+        let store = open(&db).await;
+        let mut tx = store.begin_write().await.unwrap();
+        let a = persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        let b = persons::insert(&mut tx, &person("440524188001010014", "李四"), Utc::now()).await.unwrap();
+        let c = persons::insert(&mut tx, &person("53010219200508011X", "王五"), Utc::now()).await.unwrap();
+        let (ea, eb): (String, String) = on_conn!(&mut tx, conn => {
+            sqlx::query_as("SELECT (SELECT id_number_enc FROM persons WHERE id = $1), (SELECT id_number_enc FROM persons WHERE id = $2)")
+                .bind(a).bind(b).fetch_one(conn).await
+        }).unwrap();
+        // Through a placeholder: SQLite checks the old unique constraint row by row.
+        for (row, enc) in [(a, "placeholder".to_owned()), (b, ea), (a, eb)] {
+            on_conn!(&mut tx, conn => {
+                sqlx::query("UPDATE persons SET id_number_enc = $1 WHERE id = $2")
+                    .bind(&enc).bind(row).execute(conn).await.map(|r| r.rows_affected())
+            }).unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        for id in [a, b] {
+            let err = persons::get(&mut tx, id).await.unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt { table: "persons", .. }), "{err:?}");
+        }
+        assert!(persons::find_by_id_number(&mut tx, "440524188001010014").await.is_err());
+        assert!(persons::get(&mut tx, c).await.unwrap().is_some(), "the others still read");
+    }
+
+    async fn a_store_without_its_field_cipher_refuses_personal_data(db: TestDb) {
+        let store = Store::connect(&db.config).await.unwrap();
+        store.migrate().await.unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        let err = persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unsupported(_)), "{err:?}");
+        assert!(persons::find_by_id_number(&mut tx, "11010519491231002X").await.is_err());
     }
 
     async fn a_person_reads_back_exactly_as_written(db: TestDb) {
@@ -146,18 +213,20 @@ on_both_backends! {
         assert_eq!(mats[0].remarks.as_deref(), Some("补件"));
     }
 
-    async fn name_search_treats_wildcards_literally_and_orders_by_division_then_id(db: TestDb) {
+    async fn name_search_treats_wildcards_literally_and_orders_by_division_then_birth_date(db: TestDb) {
         let store = open(&db).await;
         let mut tx = store.begin_write().await.unwrap();
-        persons::insert(&mut tx, &person("440524188001010014", "张三丰"), Utc::now()).await.unwrap();
+        let mut elder = person("440524188001010014", "张三丰");
+        elder.birth_date = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap();
         persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        persons::insert(&mut tx, &elder, Utc::now()).await.unwrap();
         persons::insert(&mut tx, &person("53010219200508011X", "李%"), Utc::now()).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let filter = PersonFilter { name_prefix: Some("张".into()), limit: 10, ..PersonFilter::default() };
         let (rows, total) = persons::search(&mut tx, &filter).await.unwrap();
         assert_eq!(total, 2);
-        assert_eq!(rows[0].id_number, "11010519491231002X");
+        assert_eq!(rows[0].id_number, "440524188001010014", "the elder first, though registered later");
         let filter = PersonFilter { name_prefix: Some("%".into()), limit: 10, ..PersonFilter::default() };
         assert_eq!(persons::search(&mut tx, &filter).await.unwrap().1, 0);
         let filter = PersonFilter { name_prefix: Some("李%".into()), limit: 10, ..PersonFilter::default() };
@@ -165,7 +234,7 @@ on_both_backends! {
         let filter = PersonFilter { name_prefix: Some("张".into()), limit: 1, offset: 1, ..PersonFilter::default() };
         let (page, total) = persons::search(&mut tx, &filter).await.unwrap();
         assert_eq!((page.len(), total), (1, 2));
-        assert_eq!(page[0].name, "张三丰");
+        assert_eq!(page[0].name, "张三");
     }
 
     async fn catalogue_versions_count_up_and_keep_their_order(db: TestDb) {

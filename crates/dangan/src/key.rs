@@ -65,7 +65,8 @@ pub async fn run(cmd: KeyCommand) -> anyhow::Result<()> {
                 .await?;
             bar.finish_and_clear();
             println!(
-                "已用新主密钥重新封装 {n} 个数据密钥；旧主密钥已移入 keys/retired/（旧备份仍需要它）"
+                "已用新主密钥重新封装 {} 个数据密钥，并以新字段密钥重新加密 {} 项个人信息；旧主密钥已移入 keys/retired/（旧备份仍需要它）",
+                n.data_keys, n.personal_values
             );
             app.close().await;
             Ok(())

@@ -177,7 +177,8 @@ impl App {
             Work::Events(rows) => self.write_events(actor, rows, &mut out).await?,
             Work::Contributions(rows) => {
                 let mut tx = self.store.begin_write().await?;
-                ledger::upsert_contributions(&mut tx, &rows, Utc::now()).await?;
+                ledger::upsert_contributions(&mut tx, &self.keyed_contributions(&rows), Utc::now())
+                    .await?;
                 out.accepted += rows.len() as u64;
                 self.log_ledger(&mut tx, actor, "import.contributions", target, &out)
                     .await?;
@@ -185,7 +186,7 @@ impl App {
             }
             Work::Benefits(rows) => {
                 let mut tx = self.store.begin_write().await?;
-                ledger::upsert_benefits(&mut tx, &rows, Utc::now()).await?;
+                ledger::upsert_benefits(&mut tx, &self.keyed_benefits(&rows), Utc::now()).await?;
                 out.accepted += rows.len() as u64;
                 self.log_ledger(&mut tx, actor, "import.benefits", target, &out)
                     .await?;
