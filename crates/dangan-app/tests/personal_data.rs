@@ -56,28 +56,6 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-/// Runs raw SQL on the database, as an older version (or an insider) would write it.
-async fn raw(db: &TestDb, sql: &str) {
-    match &db.config {
-        dangan_app::StoreConfig::SqliteFile(path) => {
-            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-                .execute(&mut c)
-                .await
-                .unwrap();
-        }
-        dangan_app::StoreConfig::Postgres(url) => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-                .execute(&mut c)
-                .await
-                .unwrap();
-        }
-    }
-}
-
 /// Every stored identity number, opened, with the field key it is sealed under.
 async fn sealed_numbers(store: &Store) -> Vec<(String, Option<i64>)> {
     let mut tx = store.begin().await.unwrap();
@@ -194,7 +172,7 @@ on_both_backends! {
         let now = Utc::now().to_rfc3339();
         let file = format!("2023-enrolment-{}-申请表.pdf", old.id_number);
         let payload = format!(r#"{{"kind":"correction","person_id":1,"id_number":"{}"}}"#, old.id_number);
-        raw(&db, &format!(
+        db.execute(&format!(
             "INSERT INTO persons (id_number, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at)
              VALUES ('{n}', '赵六', 'male', '1960-01-08', '430321', 'active', 500, '011', '{now}', '{now}');
              INSERT INTO ingest_quarantine (file_name, sha256, reason, created_at) VALUES ('{file}', 'abc', '未找到该参保人', '{now}');

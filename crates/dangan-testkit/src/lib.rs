@@ -68,6 +68,23 @@ impl TestDb {
         }
     }
 
+    /// Runs raw SQL on the database on a connection of its own, as an older version of Dangan or
+    /// an insider with write access would (for tests that tamper or upgrade).
+    pub async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.config {
+            StoreConfig::SqliteFile(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut c = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("raw SQL");
+            }
+            StoreConfig::Postgres(url) => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("raw SQL");
+            }
+        }
+    }
+
     /// The backend's name.
     pub fn backend(&self) -> &'static str {
         match self.config {
