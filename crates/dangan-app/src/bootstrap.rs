@@ -60,6 +60,7 @@ pub(crate) async fn run(
     let now = Utc::now();
 
     let mut tx = store.begin_write().await?;
+    dangan_store::wait_for_setup(&mut tx).await?;
     if catalogue::current_version(&mut tx).await?.is_none() {
         let rows: Vec<_> = default_entries().iter().map(entry_row).collect();
         let v =

@@ -239,4 +239,36 @@ on_both_backends! {
         assert_eq!((ok, failures.len()), (1, 0), "{failures:?}");
         t.register(&t.admin, person).await;
     }
+
+    async fn two_servers_starting_at_once_on_a_new_database_seed_it_once_and_share_one_field_key(db: TestDb) {
+        let keys = tempfile::tempdir().unwrap();
+        let ring = || KeyRing::load_or_create(keys.path()).unwrap();
+        let (a, b) = tokio::join!(
+            App::start(&db.config, Settings::default(), ring()),
+            App::start(&db.config, Settings::default(), ring()),
+        );
+        let ((a, first), (b, second)) = (a.unwrap(), b.unwrap());
+        assert_eq!(first.initial_accounts.len() + second.initial_accounts.len(), 3, "the officers made once");
+        let mut tx = a.store().begin().await.unwrap();
+        assert_eq!(sealing::keys(&mut tx).await.unwrap().len(), 1, "one first key, not one each");
+        tx.rollback().await.unwrap();
+        // What one server seals, the other opens.
+        let zhang = person_input(1, "张三");
+        let mut tx = a.store().begin_write().await.unwrap();
+        let new = persons::NewPerson {
+            id_number: &zhang.id_number,
+            name: "张三",
+            sex: "male",
+            birth_date: chrono::NaiveDate::from_ymd_opt(1960, 1, 2).unwrap(),
+            division_code: "430321",
+            status: "active",
+            tier: Some(500),
+            identity: "011",
+        };
+        persons::insert(&mut tx, &new, Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = b.store().begin().await.unwrap();
+        let found = persons::find_by_id_number(&mut tx, &zhang.id_number).await.unwrap().unwrap();
+        assert_eq!(found.name, "张三");
+    }
 }

@@ -313,6 +313,20 @@ impl Tx {
     }
 }
 
+/// Waits, inside a writing transaction, for any other node doing the one-off set-up of an empty
+/// database (seeds, the first field key) until its transaction ends: on PostgreSQL an advisory
+/// transaction lock; SQLite's writers are serialised by `BEGIN IMMEDIATE` already. Two servers
+/// starting at once on a new database then seed it once.
+pub async fn wait_for_setup(tx: &mut Tx) -> StoreResult<()> {
+    if let Conn::Postgres(t) = &mut tx.conn {
+        // Any constant serves; it only has to be the same for every node.
+        sqlx::query("SELECT pg_advisory_xact_lock(4242025)")
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Declares a newtype id for one table, so ids of different tables cannot be mixed up.
 macro_rules! id_type {
     ($(#[$m:meta])* $name:ident) => {

@@ -237,8 +237,12 @@ pub struct FieldKeyRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// Every field key, oldest first (the newest is current).
+/// Every field key, oldest first (the newest is current). In a writing transaction it first
+/// waits for any other node making or rotating keys (on PostgreSQL an advisory lock; SQLite's
+/// writers are serialised anyway), so that two servers starting at once on an empty database
+/// make one first key, not one each.
 pub async fn keys(tx: &mut Tx) -> StoreResult<Vec<FieldKeyRow>> {
+    crate::wait_for_setup(tx).await?;
     Ok(on_conn!(tx, c => {
         sqlx::query_as("SELECT id, cipher, wrapped_key, master_key_id, created_at FROM field_keys ORDER BY id")
             .fetch_all(c)
