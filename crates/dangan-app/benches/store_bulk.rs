@@ -12,9 +12,12 @@
 //!    way (read transaction, indexed select, row decoded). Lookups/s, p50 and p99 of both, and
 //!    the ratio of the p99s. The two are measured in alternating rounds.
 //!
+//! 3. Surname search at M persons: the count and first page of `张` through the store, beside the
+//!    same search with `LIKE` on the plain table (as before issue 15), alternating.
+//!
 //! `cargo bench -p dangan-app --bench store_bulk`. Environment: `DANGAN_BENCH_PERSONS` (bulk,
 //! default 10000), `DANGAN_BENCH_LOOKUP_PERSONS` (default 1000000), `DANGAN_BENCH_LOOKUPS`
-//! (default 20000), `DANGAN_BENCH_SKIP_PG=1`, `DANGAN_TEST_DATABASE_URL`.
+//! (default 20000), `DANGAN_BENCH_SEARCHES` (40), `DANGAN_BENCH_SKIP_PG=1`, `DANGAN_TEST_DATABASE_URL`.
 
 use std::time::{Duration, Instant};
 
@@ -224,6 +227,14 @@ async fn lookup(backend: &str, catalogue: &Catalogue, n: usize, lookups: usize) 
     let mut tx = store.begin_write().await.expect("tx");
     on_conn!(&mut tx, c => sqlx::query(PLAIN_TABLE).execute(c).await.map(|r| r.rows_affected()))
         .expect("plain table");
+    let name_index = match backend {
+        "postgres" => {
+            "CREATE INDEX persons_plain_name_idx ON persons_plain (name text_pattern_ops)"
+        }
+        _ => "CREATE INDEX persons_plain_name_idx ON persons_plain (name)",
+    };
+    on_conn!(&mut tx, c => sqlx::query(name_index).execute(c).await.map(|r| r.rows_affected()))
+        .expect("plain name index");
     tx.commit().await.expect("commit");
     let mut ids = Vec::with_capacity(n);
     let fill = Instant::now();
@@ -321,7 +332,58 @@ async fn lookup(backend: &str, catalogue: &Catalogue, n: usize, lookups: usize) 
         done / plain_total.as_secs_f64(),
         100.0 * p99 / b99
     );
+    surname_search(backend, &store).await;
     store.close().await;
+}
+
+/// A clerk's surname search (张, the commonest surname of the demo data): the count and the
+/// first page of 50, through the store, beside the same search as it was before issue 15 — a
+/// `LIKE '张%'` on the plain table with its name index — in alternating rounds.
+async fn surname_search(backend: &str, store: &Store) {
+    let searches = env_usize("DANGAN_BENCH_SEARCHES", 40);
+    let filter = persons::PersonFilter {
+        name_prefix: Some("张".to_owned()),
+        limit: 50,
+        ..persons::PersonFilter::default()
+    };
+    let count_like = "SELECT COUNT(*) FROM persons_plain WHERE name LIKE $1 ESCAPE '\\'";
+    let page_like = "SELECT id, id_number, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at FROM persons_plain WHERE name LIKE $1 ESCAPE '\\' ORDER BY division_code, id_number LIMIT 50";
+    let (mut now_times, mut before_times) = (Vec::new(), Vec::new());
+    let mut matches = (0i64, 0i64);
+    for _ in 0..searches {
+        let t = Instant::now();
+        let mut tx = store.begin().await.expect("tx");
+        let (page, total) = persons::search(&mut tx, &filter).await.expect("search");
+        tx.rollback().await.expect("rollback");
+        now_times.push(t.elapsed());
+        assert!(!page.is_empty());
+        matches.0 = total;
+        let t = Instant::now();
+        let mut tx = store.begin().await.expect("tx");
+        let total: i64 = on_conn!(&mut tx, c => {
+            sqlx::query_scalar(count_like).bind("张%").fetch_one(c).await
+        })
+        .expect("count");
+        let page: Vec<PlainPerson> = on_conn!(&mut tx, c => {
+            sqlx::query_as(page_like).bind("张%").fetch_all(c).await
+        })
+        .expect("page");
+        tx.rollback().await.expect("rollback");
+        before_times.push(t.elapsed());
+        assert!(!page.is_empty());
+        matches.1 = total;
+    }
+    assert_eq!(matches.0, matches.1, "both find the same persons");
+    let (p50, p99) = percentiles(&mut now_times);
+    let (b50, b99) = percentiles(&mut before_times);
+    println!(
+        "search {backend:<8} surname 张 ({} matches) searches={searches}  store p50 {:>7.1} ms p99 {:>7.1} ms | LIKE (before) p50 {:>7.1} ms p99 {:>7.1} ms",
+        matches.0,
+        p50 / 1e3,
+        p99 / 1e3,
+        b50 / 1e3,
+        b99 / 1e3
+    );
 }
 
 fn main() {

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::sealing::FieldCipher;
-use crate::{StoreError, StoreResult, Tx, id_type, on_conn};
+use crate::{Backend, StoreError, StoreResult, Tx, id_type, on_conn};
 
 id_type!(
     /// The row id of an insured person.
@@ -210,17 +210,52 @@ fn like_prefix(s: &str) -> String {
     out
 }
 
-/// Persons matching the filter, one page, with the total number of matches.
-pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<(Vec<PersonRow>, i64)> {
+/// The smallest text greater than every text that starts with `prefix`: its last character
+/// moved to the next one (`None` for an empty prefix or one ending in the last character).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let last = chars.pop()?;
+    let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32)?;
+    chars.push(next);
+    Some(chars.into_iter().collect())
+}
+
+/// The `WHERE` clause of a search and its bound values. A name prefix is a range on SQLite
+/// (`name >= p AND name < p'`), which its name index answers — SQLite's `LIKE` is
+/// case-insensitive and cannot use it — and `LIKE 'p%'` on PostgreSQL, whose name index is
+/// built for it (`text_pattern_ops`). Both treat `%` and `_` in the prefix literally.
+fn filter_clause(
+    backend: Backend,
+    fields: Option<&FieldCipher>,
+    f: &PersonFilter,
+) -> StoreResult<(String, Vec<String>)> {
     let mut clauses = Vec::new();
     let mut binds: Vec<String> = Vec::new();
     if let Some(v) = &f.id_number {
-        binds.push(tx.fields()?.index(v));
+        let fields = fields.ok_or_else(|| {
+            StoreError::Unsupported(
+                "no field cipher installed: personal data cannot be searched".to_owned(),
+            )
+        })?;
+        binds.push(fields.index(v));
         clauses.push(format!("id_number_hmac = ${}", binds.len()));
     }
     if let Some(v) = &f.name_prefix {
-        binds.push(like_prefix(v));
-        clauses.push(format!("name LIKE ${} ESCAPE '\\'", binds.len()));
+        match (backend, prefix_end(v)) {
+            (Backend::Sqlite, Some(end)) => {
+                binds.push(v.clone());
+                binds.push(end);
+                clauses.push(format!(
+                    "name >= ${} AND name < ${}",
+                    binds.len() - 1,
+                    binds.len()
+                ));
+            }
+            _ => {
+                binds.push(like_prefix(v));
+                clauses.push(format!("name LIKE ${} ESCAPE '\\'", binds.len()));
+            }
+        }
     }
     if let Some(v) = &f.division_code {
         binds.push(v.clone());
@@ -231,6 +266,12 @@ pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<(Vec<PersonRow
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
+    Ok((filter, binds))
+}
+
+/// Persons matching the filter, one page, with the total number of matches.
+pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<(Vec<PersonRow>, i64)> {
+    let (filter, binds) = filter_clause(tx.backend(), tx.fields.as_deref(), f)?;
     let count_sql = format!("SELECT COUNT(*) FROM persons {filter}");
     let page_sql = format!(
         "SELECT {COLUMNS} FROM persons {filter} ORDER BY division_code, birth_date, id LIMIT {} OFFSET {}",
@@ -302,4 +343,63 @@ pub async fn reseal(tx: &mut Tx, id: PersonId, id_number: &str) -> StoreResult<(
             .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_ends_before_the_next_character() {
+        assert_eq!(prefix_end("张").as_deref(), Some("弡"));
+        assert_eq!(
+            prefix_end("张三").as_deref(),
+            Some("张上"),
+            "三 U+4E09, 上 U+4E0A"
+        );
+        assert_eq!(prefix_end("李%").as_deref(), Some("李&"));
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        // The surrogates are not characters: the next one after U+D7FF is U+E000.
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+    }
+
+    #[tokio::test]
+    async fn a_name_search_on_sqlite_is_answered_by_the_name_index() {
+        let path = std::env::temp_dir().join(format!(
+            "dangan-plan-{}-{}.db",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let store = crate::Store::connect(&crate::StoreConfig::SqliteFile(path.clone()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let f = PersonFilter {
+            name_prefix: Some("张".to_owned()),
+            ..PersonFilter::default()
+        };
+        let (filter, binds) = filter_clause(Backend::Sqlite, None, &f).unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM persons {filter}");
+        let plan: Vec<(i64, i64, i64, String)> = on_conn!(&mut tx, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(&mut *c).await
+        })
+        .unwrap();
+        tx.rollback().await.unwrap();
+        store.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let plan: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("persons_name_idx") && step.contains("name>?")),
+            "{plan:?}"
+        );
+    }
 }
