@@ -271,10 +271,7 @@ pub(crate) async fn rotate(
             if !old(sealed) {
                 continue;
             }
-            let index = index.as_deref().unwrap_or_default();
-            let plain = tx
-                .fields()?
-                .open("persons", persons::ID_NUMBER_LABEL, index, sealed)?;
+            let plain = persons::open_id_number(tx.fields()?, *id, index.as_deref(), sealed)?;
             persons::reseal(&mut tx, *id, &plain).await?;
             done += 1;
         }

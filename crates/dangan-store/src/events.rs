@@ -314,13 +314,14 @@ pub async fn filable(tx: &mut Tx, year: i32) -> StoreResult<Vec<FilableRow>> {
     struct Stored {
         #[sqlx(flatten)]
         row: FilableRow,
+        person_id: PersonId,
         id_number_hmac: Option<String>,
     }
     let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
     let to = NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap_or(NaiveDate::MAX);
     let rows: Vec<Stored> = on_conn!(tx, c => {
         sqlx::query_as(
-            "SELECT m.id, e.business_type, e.business_date, p.division_code, p.id_number_enc AS id_number, p.id_number_hmac, m.formation_date, m.name, m.pages, m.remarks, m.supplement_id
+            "SELECT m.id, e.business_type, e.business_date, p.division_code, p.id_number_enc AS id_number, e.person_id, p.id_number_hmac, m.formation_date, m.name, m.pages, m.remarks, m.supplement_id
              FROM material_items m
              JOIN business_events e ON e.id = m.event_id
              JOIN persons p ON p.id = e.person_id
@@ -337,20 +338,14 @@ pub async fn filable(tx: &mut Tx, year: i32) -> StoreResult<Vec<FilableRow>> {
     })?;
     let fields = tx.fields()?;
     rows.into_iter()
-        .map(
-            |Stored {
-                 mut row,
-                 id_number_hmac,
-             }| {
-                let index = id_number_hmac.unwrap_or_default();
-                row.id_number = fields.open(
-                    "persons",
-                    crate::persons::ID_NUMBER_LABEL,
-                    &index,
-                    &row.id_number,
-                )?;
-                Ok(row)
-            },
-        )
+        .map(|mut r| {
+            r.row.id_number = crate::persons::open_id_number(
+                fields,
+                r.person_id,
+                r.id_number_hmac.as_deref(),
+                &r.row.id_number,
+            )?;
+            Ok(r.row)
+        })
         .collect()
 }

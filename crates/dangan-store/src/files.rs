@@ -318,8 +318,7 @@ pub async fn quarantine(
     reason: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let index = tx.fields()?.index(file_name);
-    let sealed = tx.seal_text(QUARANTINE_NAME, sha256, file_name)?;
+    let (index, sealed) = quarantined_name(tx, file_name, sha256)?;
     on_conn!(tx, c => {
         sqlx::query(
             "INSERT INTO ingest_quarantine (file_name_hmac, file_name_masked, file_name_enc, sha256, reason, created_at)
@@ -337,6 +336,12 @@ pub async fn quarantine(
         .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+/// A quarantined file's name as stored: (keyed hash, sealed name bound to the content hash).
+fn quarantined_name(tx: &Tx, file_name: &str, sha256: &str) -> StoreResult<(String, String)> {
+    let index = tx.fields()?.index(file_name);
+    Ok((index, tx.seal_text(QUARANTINE_NAME, sha256, file_name)?))
 }
 
 /// One file on the quarantine list.
@@ -399,8 +404,7 @@ pub async fn seal_quarantined_name(
     masked_name: &str,
     sha256: &str,
 ) -> StoreResult<()> {
-    let index = tx.fields()?.index(file_name);
-    let sealed = tx.seal_text(QUARANTINE_NAME, sha256, file_name)?;
+    let (index, sealed) = quarantined_name(tx, file_name, sha256)?;
     on_conn!(tx, c => {
         sqlx::query("UPDATE ingest_quarantine SET file_name_hmac = $1, file_name_masked = $2, file_name_enc = $3 WHERE id = $4")
             .bind(&index)

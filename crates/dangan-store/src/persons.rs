@@ -77,29 +77,39 @@ struct StoredPerson {
 }
 
 /// The label of the sealed identity number (bound to the row's blind index).
-pub const ID_NUMBER_LABEL: &str = "persons.id_number";
+const ID_NUMBER_LABEL: &str = "persons.id_number";
+
+/// An identity number as stored: (blind index, sealed number). The seal is bound to the index,
+/// so an index changed or moved to another row no longer opens the number.
+fn seal_id_number(fields: &FieldCipher, id_number: &str) -> StoreResult<(String, String)> {
+    let index = fields.index(id_number);
+    let sealed = fields.seal(ID_NUMBER_LABEL, &index, id_number)?;
+    Ok((index, sealed))
+}
+
+/// Opens a stored identity number: `Corrupt` when the row has no blind index yet (an older
+/// version's plain row) or the seal does not open under it.
+pub fn open_id_number(
+    fields: &FieldCipher,
+    person: PersonId,
+    index: Option<&str>,
+    sealed: &str,
+) -> StoreResult<String> {
+    let index = index.ok_or_else(|| StoreError::Corrupt {
+        table: "persons",
+        reason: format!("person {person} is not sealed yet (an older version's row)"),
+    })?;
+    fields.open("persons", ID_NUMBER_LABEL, index, sealed)
+}
 
 impl StoredPerson {
     fn open(self, fields: &FieldCipher) -> StoreResult<PersonRow> {
-        let Some(index) = &self.id_number_hmac else {
-            return Err(StoreError::Corrupt {
-                table: "persons",
-                reason: format!(
-                    "person {} is not sealed yet (an older version's row)",
-                    self.id
-                ),
-            });
-        };
-        let id_number = fields.open("persons", ID_NUMBER_LABEL, index, &self.id_number_enc)?;
-        if fields.index(&id_number) != *index {
-            return Err(StoreError::Corrupt {
-                table: "persons",
-                reason: format!(
-                    "person {}: the blind index does not match the number",
-                    self.id
-                ),
-            });
-        }
+        let id_number = open_id_number(
+            fields,
+            self.id,
+            self.id_number_hmac.as_deref(),
+            &self.id_number_enc,
+        )?;
         Ok(PersonRow {
             id: self.id,
             id_number,
@@ -126,9 +136,7 @@ const COLUMNS: &str = "id, id_number_enc, id_number_hmac, name, sex, birth_date,
 /// Inserts a person, its identity number sealed. A repeated identity number is
 /// `Conflict("persons_id_number_key")`.
 pub async fn insert(tx: &mut Tx, p: &NewPerson<'_>, now: DateTime<Utc>) -> StoreResult<PersonId> {
-    let fields = tx.fields()?;
-    let index = fields.index(p.id_number);
-    let sealed = fields.seal(ID_NUMBER_LABEL, &index, p.id_number)?;
+    let (index, sealed) = seal_id_number(tx.fields()?, p.id_number)?;
     let id = on_conn!(tx, c => {
         sqlx::query_scalar(
             "INSERT INTO persons (id_number_enc, id_number_hmac, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at)
@@ -330,9 +338,7 @@ pub async fn sealed_page(
 /// Seals one person's identity number under the current field key (an older version's plain
 /// row, or a rotation). `id_number` is the plain number.
 pub async fn reseal(tx: &mut Tx, id: PersonId, id_number: &str) -> StoreResult<()> {
-    let fields = tx.fields()?;
-    let index = fields.index(id_number);
-    let sealed = fields.seal(ID_NUMBER_LABEL, &index, id_number)?;
+    let (index, sealed) = seal_id_number(tx.fields()?, id_number)?;
     on_conn!(tx, c => {
         sqlx::query("UPDATE persons SET id_number_enc = $1, id_number_hmac = $2 WHERE id = $3")
             .bind(&sealed)
