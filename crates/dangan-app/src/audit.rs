@@ -281,6 +281,27 @@ impl App {
             .await
     }
 
+    /// Begins a read of records (a read transaction: on SQLite it never waits for a writer and
+    /// never holds up one). End it with [`App::end_read`].
+    pub(crate) async fn begin_read(&self) -> AppResult<Tx> {
+        Ok(self.store.begin().await?)
+    }
+
+    /// Ends a read begun with [`App::begin_read`]: the transaction is closed (nothing was
+    /// written in it), then the read's entry is appended through the group commit. Returns
+    /// once the entry is durable, so no answer leaves before its log entry; when the entry
+    /// cannot be written, the caller returns the error instead of what it read.
+    pub(crate) async fn end_read(
+        &self,
+        tx: Tx,
+        actor: &Actor,
+        op: &Op,
+        outcome: Outcome,
+    ) -> AppResult<()> {
+        tx.rollback().await?;
+        self.log(actor, op, outcome).await
+    }
+
     /// For the benchmark of the log (`benches/audit_log.rs`): one entry, either in a
     /// transaction of its own as a change would write it, or through the group commit.
     #[doc(hidden)]
@@ -381,16 +402,10 @@ impl App {
         if let Err(e) = self.seal_log().await {
             tracing::error!(error = %e, "cannot link pending entries before a search");
         }
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let rows = audit::search(&mut tx, &filter).await?;
-        self.log_in(
-            &mut tx,
-            actor,
-            &Op::new("log.search", "log", "").detail(format!("{} entries", rows.len())),
-            Outcome::Ok,
-        )
-        .await?;
-        tx.commit().await?;
+        let op = Op::new("log.search", "log", "").detail(format!("{} entries", rows.len()));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(rows)
     }
 }

@@ -82,25 +82,28 @@ fn entry_of(r: catalogue::EntryRow) -> AppResult<CatalogueEntry> {
     })
 }
 
-/// The current catalogue version inside a transaction (used by event recording).
+/// The current catalogue version inside a transaction (used by event recording). Its entries
+/// come from the store's cache after the first read (a version never changes).
 pub(crate) async fn current(tx: &mut Tx) -> AppResult<(i64, Catalogue)> {
     let v = catalogue::current_version(tx).await?.ok_or_else(|| {
         AppError::Internal("no catalogue version (bootstrap did not run)".to_owned())
     })?;
-    let entries = catalogue::entries(tx, v.version)
-        .await?
-        .into_iter()
-        .map(entry_of)
-        .collect::<AppResult<Vec<_>>>()?;
-    let cat = Catalogue::new(entries).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((v.version, cat))
+    Ok((v.version, build(tx, &v).await?))
 }
 
 /// A given catalogue version (for re-checking an event against the version it was filed under).
 pub(crate) async fn at_version(tx: &mut Tx, version: i64) -> AppResult<Catalogue> {
-    let entries = catalogue::entries(tx, version)
+    let v = catalogue::version(tx, version)
         .await?
-        .into_iter()
+        .ok_or_else(|| AppError::Internal(format!("catalogue version {version} is missing")))?;
+    build(tx, &v).await
+}
+
+async fn build(tx: &mut Tx, v: &catalogue::VersionRow) -> AppResult<Catalogue> {
+    let entries = catalogue::cached_entries(tx, v)
+        .await?
+        .iter()
+        .cloned()
         .map(entry_of)
         .collect::<AppResult<Vec<_>>>()?;
     Catalogue::new(entries).map_err(|e| AppError::Internal(e.to_string()))

@@ -224,14 +224,13 @@ impl App {
     ) -> AppResult<Vec<CorrectionView>> {
         let g = self.authorize(actor, UseCase::ReadArchive).await?;
         let op = Op::new("person.corrections.read", "person", person);
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         if let Some(refusal) = self.archive_access(&mut tx, actor, g, person).await? {
             tx.rollback().await?;
             return Err(self.deny(actor, op, refusal).await);
         }
         let rows = corrections::for_person(&mut tx, person).await?;
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(rows
             .into_iter()
             .map(|r| CorrectionView {

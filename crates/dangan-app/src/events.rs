@@ -363,6 +363,26 @@ pub(crate) enum Inserted {
     New(EventId, Vec<MaterialId>),
 }
 
+/// What [`App::plan_event`] found.
+enum Planned {
+    /// The (source system, external id) was recorded before: this is that event.
+    Existing(EventId),
+    /// A new event, ready to write.
+    New(EventPlan),
+}
+
+/// What recording a new event needs, read before it is written.
+struct EventPlan {
+    /// The external id as stored (identity numbers in it masked and keyed).
+    external_id: Option<String>,
+    person: PersonId,
+    /// The catalogue version in force when the event arrived.
+    version: i64,
+    materials: Vec<ValidMaterial>,
+    /// Required materials not among them (应归未归).
+    missing: Vec<(MaterialCode, String)>,
+}
+
 /// Checks an event's own fields (the person and the materials are checked against the
 /// database and the catalogue when it is inserted).
 pub(crate) fn prepare_event(actor: &Actor, input: &EventInput) -> AppResult<PreparedEvent> {
@@ -432,13 +452,29 @@ impl App {
     async fn record_event_once(&self, actor: &Actor, input: &EventInput) -> AppResult<Recorded> {
         self.authorize(actor, UseCase::WriteEvents).await?;
         let prepared = prepare_event(actor, input)?;
-        let mut tx = self.store.begin_write().await?;
-        let (event_id, created) = match self.insert_event(&mut tx, actor, &prepared).await? {
-            Inserted::Existing(id) => (id, false),
-            Inserted::New(id, _) => (id, true),
+        // What the event needs from the database is read first, in a read transaction, so the
+        // writers' queue is held only for the writes themselves (measured: on SQLite a round
+        // trip to the connection costs more than the commit).
+        let mut read = self.begin_read().await?;
+        let planned = self.plan_event(&mut read, &prepared).await?;
+        read.rollback().await?;
+        let (event_id, created) = match planned {
+            Planned::Existing(id) => {
+                let mut tx = self.store.begin_write().await?;
+                self.log_replay(&mut tx, actor, id).await?;
+                tx.commit().await?;
+                (id, false)
+            }
+            // Group commit: the events arriving together share one transaction and one
+            // commit; each answer still waits for that commit.
+            Planned::New(plan) => {
+                let written: AppResult<_> = dangan_store::grouped!(&self.store, tx => self.write_event(tx, actor, &prepared, &plan));
+                (written?.0, true)
+            }
         };
-        let event = view(&mut tx, event_id).await?;
-        tx.commit().await?;
+        let mut read = self.begin_read().await?;
+        let event = view(&mut read, event_id).await?;
+        read.rollback().await?;
         Ok(Recorded { created, event })
     }
 
@@ -450,14 +486,31 @@ impl App {
         actor: &Actor,
         p: &PreparedEvent,
     ) -> AppResult<Inserted> {
+        Ok(match self.plan_event(tx, p).await? {
+            Planned::Existing(id) => {
+                self.log_replay(tx, actor, id).await?;
+                Inserted::Existing(id)
+            }
+            Planned::New(plan) => {
+                let (id, materials) = self.write_event(tx, actor, p, &plan).await?;
+                Inserted::New(id, materials)
+            }
+        })
+    }
+
+    async fn log_replay(&self, tx: &mut Tx, actor: &Actor, id: EventId) -> AppResult<()> {
+        let op = Op::new("event.record", "event", id).detail("replay of a recorded external id");
+        self.log_in(tx, actor, &op, Outcome::Ok).await
+    }
+
+    /// Reads what recording `p` needs: an event already recorded under its external id, or the
+    /// person, the catalogue version in force and the validated materials. Writes nothing.
+    async fn plan_event(&self, tx: &mut Tx, p: &PreparedEvent) -> AppResult<Planned> {
         let external_id = p.external_id.as_deref().map(|e| self.stored_source_key(e));
         if let Some(ext) = &external_id
             && let Some(existing) = events::find_by_external_id(tx, &p.source_system, ext).await?
         {
-            let op = Op::new("event.record", "event", existing.id)
-                .detail("replay of a recorded external id");
-            self.log_in(tx, actor, &op, Outcome::Ok).await?;
-            return Ok(Inserted::Existing(existing.id));
+            return Ok(Planned::Existing(existing.id));
         }
         let person = match (p.person_id, &p.id_number) {
             (Some(id), _) => persons::get(tx, PersonId(id))
@@ -470,21 +523,49 @@ impl App {
         };
         let (version, catalogue) = current(tx).await?;
         let materials = validate_materials(&catalogue, p.business, p.business_date, &p.materials)?;
+        let codes: Vec<&MaterialCode> = materials.iter().map(|m| &m.code).collect();
+        // 前置审核 (S4.1): what is missing becomes supplement requests at once, never nothing.
+        let missing = catalogue
+            .check(p.business, codes)
+            .missing
+            .into_iter()
+            .map(|m| (m.material_code, m.name))
+            .collect();
+        Ok(Planned::New(EventPlan {
+            external_id,
+            person: person.id,
+            version,
+            materials,
+            missing,
+        }))
+    }
+
+    /// Writes a planned event: the event, its materials, the collection task, the supplement
+    /// requests for what is missing and the log entry. A second delivery of the same external
+    /// id racing this one fails here on the unique key (`DUPLICATE_EXTERNAL_ID`).
+    async fn write_event(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        p: &PreparedEvent,
+        plan: &EventPlan,
+    ) -> AppResult<(EventId, Vec<MaterialId>)> {
         let now = Utc::now();
         let new = NewEvent {
-            person_id: person.id,
+            person_id: plan.person,
             business_type: p.business.code(),
             business_date: p.business_date,
             handler: &p.handler,
             source_system: &p.source_system,
-            external_id: external_id.as_deref(),
-            catalogue_version: version,
+            external_id: plan.external_id.as_deref(),
+            catalogue_version: plan.version,
             remarks: p.remarks.as_deref(),
             created_by: &actor.username,
         };
         let event_id = events::insert(tx, &new, now).await?;
+        let materials = &plan.materials;
         let mut material_ids = Vec::with_capacity(materials.len());
-        for m in &materials {
+        for m in materials {
             let new_material = NewMaterial {
                 material_code: m.code.as_str(),
                 name: &m.name,
@@ -507,31 +588,23 @@ impl App {
             self.open_task(tx, Kind::Collection, event_id.0, &title, p.business_date)
                 .await?;
         }
-        let event = view(tx, event_id).await?;
-        // 前置审核 (S4.1): what is missing becomes supplement requests at once, never nothing.
-        let missing: Vec<(MaterialCode, String)> = event
-            .completeness
-            .missing
-            .iter()
-            .map(|m| (m.material_code.clone(), m.name.clone()))
-            .collect();
-        self.request_supplements(tx, actor, event_id, &missing, p.business_date)
+        self.request_supplements(tx, actor, event_id, &plan.missing, p.business_date)
             .await?;
         let op = Op::new("event.record", "event", event_id).detail(format!(
             "person {} {} {} materials",
-            person.id,
+            plan.person,
             p.business.code(),
             materials.len()
         ));
         self.log_in(tx, actor, &op, Outcome::Ok).await?;
-        Ok(Inserted::New(event_id, material_ids))
+        Ok((event_id, material_ids))
     }
 
     /// One event with its materials and completeness.
     pub async fn event(&self, actor: &Actor, id: EventId) -> AppResult<EventView> {
         let g = self.authorize(actor, UseCase::ReadArchive).await?;
         let op = Op::new("event.read", "event", id);
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let Some(row) = events::get(&mut tx, id).await? else {
             tx.rollback().await?;
             return Err(self
@@ -550,21 +623,15 @@ impl App {
             return Err(self.deny(actor, op, refusal).await);
         }
         let view = load_view(&mut tx, row).await?;
-        self.log_in(
-            &mut tx,
-            actor,
-            &op.detail(format!("person {}", view.person_id)),
-            Outcome::Ok,
-        )
-        .await?;
-        tx.commit().await?;
+        let op = op.detail(format!("person {}", view.person_id));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(view)
     }
 
     /// Opens a read of a person's archive: the use-case, the access rule (a query
     /// registration for staff, their own for insured persons) and an existing person are
-    /// checked, a refusal or a missing person logged under `op`. Returns the write transaction
-    /// in which the caller reads and logs `op`.
+    /// checked, a refusal or a missing person logged under `op`. Returns the read transaction
+    /// in which the caller reads, then ends it with [`App::end_read`] under `op`.
     pub(crate) async fn begin_archive_read(
         &self,
         actor: &Actor,
@@ -572,7 +639,7 @@ impl App {
         op: &Op,
     ) -> AppResult<Tx> {
         let g = self.authorize(actor, UseCase::ReadArchive).await?;
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let exists = persons::get(&mut tx, person).await?.is_some();
         let refusal = if !exists && actor.role != Role::Insured {
             None
@@ -584,8 +651,7 @@ impl App {
             return Err(self.deny(actor, op.clone(), refusal).await);
         }
         if !exists {
-            self.log_in(&mut tx, actor, op, Outcome::NotFound).await?;
-            tx.commit().await?;
+            self.end_read(tx, actor, op, Outcome::NotFound).await?;
             return Err(crate::persons::person_not_found());
         }
         Ok(tx)
@@ -604,14 +670,8 @@ impl App {
         for row in rows {
             out.push(load_view(&mut tx, row).await?);
         }
-        self.log_in(
-            &mut tx,
-            actor,
-            &op.detail(format!("{} events", out.len())),
-            Outcome::Ok,
-        )
-        .await?;
-        tx.commit().await?;
+        let op = op.detail(format!("{} events", out.len()));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(out)
     }
 }

@@ -574,8 +574,7 @@ impl App {
         let s61_name_masked = s61_name(year, &business, &masked, &m.name, &ext);
         let s61_full = s61_name(year, &business, &person.id_number, &m.name, &ext);
         let view = self.file_view(&mut tx, f).await?;
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         let wrapped =
             hex::decode(&blob.wrapped_key).map_err(|e| AppError::Internal(e.to_string()))?;
         let vault = self.vault()?.clone();
@@ -672,7 +671,7 @@ impl App {
     /// registration, an insured person sees only their own), logged.
     pub async fn files_of(&self, actor: &Actor, material: MaterialId) -> AppResult<Vec<FileView>> {
         let g = self.authorize(actor, UseCase::ReadArchive).await?;
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let Some(m) = events::material(&mut tx, material).await? else {
             tx.rollback().await?;
             return Err(self
@@ -698,8 +697,7 @@ impl App {
             out.push(self.file_view(&mut tx, f).await?);
         }
         let op = op.detail(format!("material {material}: {} files", out.len()));
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(out)
     }
 
@@ -712,7 +710,7 @@ impl App {
     ) -> AppResult<BTreeMap<MaterialId, Vec<FileView>>> {
         let g = self.authorize(actor, UseCase::ReadArchive).await?;
         let op = Op::new("file.list", "person", person);
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         if let Some(refusal) = self.archive_access(&mut tx, actor, g, person).await? {
             tx.rollback().await?;
             return Err(self.deny(actor, op, refusal).await);
@@ -729,14 +727,8 @@ impl App {
                 out.insert(m.id, views);
             }
         }
-        self.log_in(
-            &mut tx,
-            actor,
-            &op.detail(format!("{n} files")),
-            Outcome::Ok,
-        )
-        .await?;
-        tx.commit().await?;
+        let op = op.detail(format!("{n} files"));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(out)
     }
 
@@ -1081,7 +1073,8 @@ impl App {
     /// Opens the file `id` for reading by `actor` under `g`, with its material and event: the
     /// one access check of every path that reveals a scan (a query registration for staff, own
     /// records for insured persons). A missing file or a refusal is logged and returned as the
-    /// error; otherwise the write transaction, in which the caller logs the read, comes back.
+    /// error; otherwise the read transaction, which the caller ends with [`App::end_read`],
+    /// comes back.
     async fn file_for_reading(
         &self,
         actor: &Actor,
@@ -1089,7 +1082,7 @@ impl App {
         id: FileId,
         op: &Op,
     ) -> AppResult<(Tx, (FileRow, MaterialRow, events::EventRow))> {
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let Some(f) = files::get(&mut tx, id).await? else {
             tx.rollback().await?;
             return Err(self
@@ -1120,8 +1113,7 @@ impl App {
         let op = Op::new("file.checks", "file", id);
         let (mut tx, _) = self.file_for_reading(actor, g, id, &op).await?;
         let raw = files::checks(&mut tx, id).await?;
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         let raw =
             raw.ok_or_else(|| AppError::not_found("no_checks", "该文件入库时尚未进行四性检测"))?;
         serde_json::from_str(&raw)

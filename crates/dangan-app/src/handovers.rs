@@ -449,16 +449,10 @@ impl App {
     /// One handover list (logged: it names persons).
     pub async fn handover(&self, actor: &Actor, id: HandoverId) -> AppResult<HandoverView> {
         self.authorize(actor, UseCase::ReadWorkflow).await?;
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let view = self.handover_view(&mut tx, id).await?;
-        self.log_in(
-            &mut tx,
-            actor,
-            &Op::new("handover.read", "handover", id),
-            Outcome::Ok,
-        )
-        .await?;
-        tx.commit().await?;
+        let op = Op::new("handover.read", "handover", id);
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(view)
     }
 }

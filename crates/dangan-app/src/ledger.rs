@@ -106,8 +106,7 @@ impl App {
         let mut tx = self.begin_archive_read(actor, person, &op).await?;
         let c = ledger::contributions(&mut tx, person).await?;
         let b = ledger::benefits(&mut tx, person).await?;
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(shape(c, b))
     }
 

@@ -518,12 +518,11 @@ impl App {
                 "limit 应在1至1000之间",
             ));
         }
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let rows = outbox::list(&mut tx, filter, query.after.map(OutboxId), limit).await?;
         let op = Op::new("outbox.read", "outbox", "")
             .detail(format!("state {state}; {} items", rows.len()));
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(rows.into_iter().map(OutboxItemView::from).collect())
     }
 

@@ -394,8 +394,7 @@ impl App {
         let op = Op::new("person.changes.read", "person", person);
         let mut tx = self.begin_archive_read(actor, person, &op).await?;
         let rows = person_changes::of_person(&mut tx, person).await?;
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(rows.into_iter().map(change_view).collect())
     }
 }

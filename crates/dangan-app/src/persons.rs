@@ -231,7 +231,7 @@ impl App {
     pub async fn person(&self, actor: &Actor, id: PersonId) -> AppResult<PersonView> {
         let g = self.authorize(actor, UseCase::ReadArchive).await?;
         let op = Op::new("person.read", "person", id);
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let row = persons::get(&mut tx, id).await?;
         // Staff learn that an id names nobody; an insured person learns nothing about ids
         // that are not theirs, whether or not they exist.
@@ -244,12 +244,10 @@ impl App {
             return Err(self.deny(actor, op, refusal).await);
         }
         let Some(row) = row else {
-            self.log_in(&mut tx, actor, &op, Outcome::NotFound).await?;
-            tx.commit().await?;
+            self.end_read(tx, actor, &op, Outcome::NotFound).await?;
             return Err(person_not_found());
         };
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(view(row))
     }
 
@@ -311,12 +309,11 @@ impl App {
             limit: i64::from(per_page),
             offset: i64::from(page - 1) * i64::from(per_page),
         };
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let (rows, total) = persons::search(&mut tx, &filter).await?;
         let op =
             Op::new("person.search", "person", "").detail(format!("{detail}; {total} matches"));
-        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        tx.commit().await?;
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(Page {
             items: rows.into_iter().map(summary).collect(),
             total,

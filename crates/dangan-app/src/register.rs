@@ -203,16 +203,10 @@ impl App {
             limit: i64::from(per_page),
             offset: i64::from(page - 1) * i64::from(per_page),
         };
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_read().await?;
         let (rows, total) = register::search(&mut tx, &filter).await?;
-        self.log_in(
-            &mut tx,
-            actor,
-            &Op::new("query.search", "register", "").detail(format!("{total} matches")),
-            Outcome::Ok,
-        )
-        .await?;
-        tx.commit().await?;
+        let op = Op::new("query.search", "register", "").detail(format!("{total} matches"));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(Page {
             items: rows.into_iter().map(|r| self.view_of(r)).collect(),
             total,

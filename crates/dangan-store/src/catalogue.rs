@@ -2,6 +2,9 @@
 //! edit writes a new version, so every business event can name the version it was checked
 //! against.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -69,6 +72,37 @@ pub async fn entries(tx: &mut Tx, version: i64) -> StoreResult<Vec<EntryRow>> {
         .fetch_all(c)
         .await
     })?)
+}
+
+/// The entries of versions already read, shared by the clones of a store. A version is never
+/// changed once written, so its entries are read from the database once; the key holds the
+/// version's time of writing as well, so that entries read inside a transaction that wrote the
+/// version and then rolled back are never served for another version of the same number.
+#[derive(Debug, Default)]
+pub(crate) struct EntryCache(Mutex<HashMap<VersionKey, Arc<Vec<EntryRow>>>>);
+
+/// A version's number and time of writing.
+type VersionKey = (i64, DateTime<Utc>);
+
+/// The entries of `v` (a header just read in this transaction), from the cache or, the first
+/// time, from the database.
+pub async fn cached_entries(tx: &mut Tx, v: &VersionRow) -> StoreResult<Arc<Vec<EntryRow>>> {
+    let key = (v.version, v.created_at);
+    let hit = tx
+        .shared
+        .catalogues
+        .0
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&key).cloned());
+    if let Some(rows) = hit {
+        return Ok(rows);
+    }
+    let rows = Arc::new(entries(tx, v.version).await?);
+    if let Ok(mut m) = tx.shared.catalogues.0.lock() {
+        m.insert(key, Arc::clone(&rows));
+    }
+    Ok(rows)
 }
 
 /// Writes a new version after the current one and returns its number. Two concurrent writers

@@ -35,6 +35,9 @@ pub enum StoreError {
     /// The disk (or the database's storage) is full: nothing was written.
     #[error("storage full: {0}")]
     StorageFull(String),
+    /// A group commit failed (nothing of the group was written).
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// Any other database error.
     #[error(transparent)]
     Database(sqlx::Error),

@@ -15,6 +15,8 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -30,6 +32,7 @@ pub mod damage;
 mod error;
 pub mod events;
 pub mod files;
+mod group;
 pub mod handovers;
 pub mod insured;
 pub mod ledger;
@@ -46,6 +49,7 @@ pub mod users;
 pub mod volumes;
 
 pub use error::StoreError;
+pub use group::Member;
 pub use migrate::MigrationReport;
 
 /// Result of a store operation.
@@ -79,13 +83,33 @@ pub enum Pool {
     Postgres(PgPool),
 }
 
-/// The store: a connection pool, and the field cipher that seals personal data
-/// ([`sealing`]), installed once the application has unwrapped its keys. Clones share both.
+/// The store: a connection pool, the field cipher that seals personal data ([`sealing`],
+/// installed once the application has unwrapped its keys), the cache of immutable reference
+/// rows and, on SQLite, the queue of writers. Clones share all of them.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
-    fields: Arc<RwLock<Option<Arc<sealing::FieldCipher>>>>,
+    shared: Arc<Shared>,
 }
+
+/// What the clones of one [`Store`] share.
+#[derive(Debug, Default)]
+struct Shared {
+    fields: RwLock<Option<Arc<sealing::FieldCipher>>>,
+    /// Catalogue versions already read ([`catalogue::cached_entries`]).
+    catalogues: catalogue::EntryCache,
+    /// SQLite only: the writers' queue. A writing transaction waits here, first come first
+    /// served, before `BEGIN IMMEDIATE`, instead of polling SQLite's busy handler (which
+    /// sleeps up to 100 ms between tries, so a writer could wait seconds while others got
+    /// through). Writers of other processes on the same file still meet the busy handler.
+    writers: Option<Arc<AsyncMutex<()>>>,
+    /// The groups of [`grouped!`].
+    groups: group::Groups,
+}
+
+/// How long a writer waits for its turn in the queue before giving up, as long as SQLite's
+/// own busy timeout.
+const WRITER_WAIT: Duration = Duration::from_secs(30);
 
 /// The connection of a [`Tx`] on one of the two backends.
 #[derive(Debug)]
@@ -97,12 +121,15 @@ pub enum Conn {
 }
 
 /// A transaction on one of the two backends. Every query function takes one. It carries the
-/// store's field cipher, so that the query functions of sealed columns seal and open them.
+/// store's field cipher, so that the query functions of sealed columns seal and open them, and
+/// a writing transaction on SQLite holds its turn in the writers' queue until it ends.
 #[derive(Debug)]
 pub struct Tx {
-    /// The connection.
+    /// The connection (declared first: it is rolled back before the turn is given up).
     pub conn: Conn,
     fields: Option<Arc<sealing::FieldCipher>>,
+    shared: Arc<Shared>,
+    _turn: Option<OwnedMutexGuard<()>>,
 }
 
 /// Runs the same expression on whichever connection a [`Tx`] holds. The expression sees the
@@ -177,7 +204,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::from_connect)?;
-        Ok(Store::new(Pool::Sqlite(pool)))
+        Ok(Store::new(Pool::Sqlite(pool), true))
     }
 
     async fn open_postgres(url: &str) -> StoreResult<Store> {
@@ -188,13 +215,17 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::from_connect)?;
-        Ok(Store::new(Pool::Postgres(pool)))
+        Ok(Store::new(Pool::Postgres(pool), false))
     }
 
-    fn new(pool: Pool) -> Store {
+    fn new(pool: Pool, queue_writers: bool) -> Store {
         Store {
             pool,
-            fields: Arc::new(RwLock::new(None)),
+            shared: Arc::new(Shared {
+                writers: queue_writers.then(|| Arc::new(AsyncMutex::new(()))),
+                groups: group::Groups::new(if queue_writers { 1 } else { group::PG_SLOTS }),
+                ..Shared::default()
+            }),
         }
     }
 
@@ -205,20 +236,33 @@ impl Store {
 
     /// Installs the field cipher every later transaction seals and opens personal data with.
     pub fn install_field_cipher(&self, cipher: Arc<sealing::FieldCipher>) {
-        if let Ok(mut f) = self.fields.write() {
+        if let Ok(mut f) = self.shared.fields.write() {
             *f = Some(cipher);
         }
     }
 
     /// The installed field cipher.
     pub fn field_cipher(&self) -> Option<Arc<sealing::FieldCipher>> {
-        self.fields.read().ok().and_then(|f| f.clone())
+        self.shared.fields.read().ok().and_then(|f| f.clone())
     }
 
-    fn tx(&self, conn: Conn) -> Tx {
+    fn tx(&self, conn: Conn, turn: Option<OwnedMutexGuard<()>>) -> Tx {
         Tx {
             conn,
             fields: self.field_cipher(),
+            shared: Arc::clone(&self.shared),
+            _turn: turn,
+        }
+    }
+
+    /// Waits for this writer's turn (SQLite; nothing to wait for on PostgreSQL).
+    async fn turn(&self) -> StoreResult<Option<OwnedMutexGuard<()>>> {
+        let Some(writers) = &self.shared.writers else {
+            return Ok(None);
+        };
+        match tokio::time::timeout(WRITER_WAIT, Arc::clone(writers).lock_owned()).await {
+            Ok(turn) => Ok(Some(turn)),
+            Err(_) => Err(StoreError::Database(sqlx::Error::PoolTimedOut)),
         }
     }
 
@@ -241,22 +285,26 @@ impl Store {
         migrate::run(self, Some(version)).await
     }
 
-    /// Begins a transaction for reading (and writes that cannot conflict).
+    /// Begins a transaction for reading (and writes that cannot conflict). On SQLite a reader
+    /// never waits for a writer (WAL): it sees the database as of its first read.
     pub async fn begin(&self) -> StoreResult<Tx> {
-        Ok(self.tx(match &self.pool {
+        let conn = match &self.pool {
             Pool::Sqlite(p) => Conn::Sqlite(p.begin().await?),
             Pool::Postgres(p) => Conn::Postgres(p.begin().await?),
-        }))
+        };
+        Ok(self.tx(conn, None))
     }
 
-    /// Begins a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing with `SQLITE_BUSY` when
-    /// both try to upgrade a read lock.
+    /// Begins a transaction that will write. On SQLite it waits for its turn in the writers'
+    /// queue, then takes the write lock at once (`BEGIN IMMEDIATE`), so two writers queue
+    /// instead of failing with `SQLITE_BUSY` when both try to upgrade a read lock.
     pub async fn begin_write(&self) -> StoreResult<Tx> {
-        Ok(self.tx(match &self.pool {
+        let turn = self.turn().await?;
+        let conn = match &self.pool {
             Pool::Sqlite(p) => Conn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => Conn::Postgres(p.begin().await?),
-        }))
+        };
+        Ok(self.tx(conn, turn))
     }
 
     /// Checks that the database answers.

@@ -364,4 +364,87 @@ on_both_backends! {
         let err = users::insert(&mut tx, "li", "x", "window", "h", false, now).await.unwrap_err();
         assert_eq!(err.conflict(), Some("users_username_key"));
     }
+
+    async fn a_catalogue_version_read_in_a_rolled_back_transaction_is_never_served_for_another(db: TestDb) {
+        // Versions are cached once read. An administrator's edit that fails after its version
+        // was read must not leave its entries behind for the version written next.
+        let store = open(&db).await;
+        let entry = |name: &str| catalogue::EntryRow {
+            business_type: "enrolment".into(),
+            material_code: "enrolment_form".into(),
+            name: name.into(),
+            required: true,
+            retention: "Y".into(),
+            paper_original_kept: true,
+            scan_required: true,
+        };
+        let mut tx = store.begin_write().await.unwrap();
+        let v = catalogue::insert_version(&mut tx, &[entry("作废的名称")], "t", "rolled back", Utc::now()).await.unwrap();
+        let head = catalogue::current_version(&mut tx).await.unwrap().unwrap();
+        assert_eq!(catalogue::cached_entries(&mut tx, &head).await.unwrap()[0].name, "作废的名称");
+        tx.rollback().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let mut tx = store.begin_write().await.unwrap();
+        let again = catalogue::insert_version(&mut tx, &[entry("参保登记申请表")], "t", "kept", Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(v, again, "the same number is taken again");
+        let mut tx = store.begin().await.unwrap();
+        let head = catalogue::current_version(&mut tx).await.unwrap().unwrap();
+        let rows = catalogue::cached_entries(&mut tx, &head).await.unwrap();
+        assert_eq!(rows[0].name, "参保登记申请表");
+        // Read a second time, from the cache: the same rows.
+        assert_eq!(*catalogue::cached_entries(&mut tx, &head).await.unwrap(), *rows);
+    }
+
+    async fn a_reader_neither_waits_for_a_writer_nor_holds_one_up(db: TestDb) {
+        let store = open(&db).await;
+        let wait = std::time::Duration::from_secs(5);
+        let mut writer = store.begin_write().await.unwrap();
+        persons::insert(&mut writer, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        // A reader while the write is open: answered at once, without the uncommitted row.
+        let mut reader = tokio::time::timeout(wait, store.begin()).await.expect("a reader begins at once").unwrap();
+        let filter = PersonFilter { name_prefix: Some("张".into()), limit: 10, ..PersonFilter::default() };
+        let (_, seen) = tokio::time::timeout(wait, persons::search(&mut reader, &filter)).await.expect("a read is answered at once").unwrap();
+        assert_eq!(seen, 0);
+        tokio::time::timeout(wait, writer.commit()).await.expect("the writer commits beside an open reader").unwrap();
+        // A second writer commits while the reader's snapshot is still open.
+        let mut second = tokio::time::timeout(wait, store.begin_write()).await.expect("a writer begins beside an open reader").unwrap();
+        persons::insert(&mut second, &person("440524188001010014", "李四"), Utc::now()).await.unwrap();
+        tokio::time::timeout(wait, second.commit()).await.expect("and commits").unwrap();
+        reader.rollback().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let all = PersonFilter { division_code: Some("110105".into()), limit: 10, ..PersonFilter::default() };
+        assert_eq!(persons::search(&mut tx, &all).await.unwrap().1, 2);
+    }
+
+    async fn writers_take_their_turns_in_the_order_they_asked(db: TestDb) {
+        // On SQLite writers queue in the process instead of polling the busy handler, whose
+        // back-off lets a late writer overtake one that has waited longer.
+        let store = open(&db).await;
+        let first = store.begin_write().await.unwrap();
+        let mut waiting = Vec::new();
+        for n in 0..6u32 {
+            let store = store.clone();
+            waiting.push(tokio::spawn(async move {
+                let mut tx = store.begin_write().await.unwrap();
+                let number = dangan_testkit::id_number("110105", NaiveDate::from_ymd_opt(1960, 1, 1).unwrap(), n + 1);
+                let name = format!("写者{n}");
+                persons::insert(&mut tx, &person(&number, &name), Utc::now()).await.unwrap();
+                tx.commit().await.unwrap();
+            }));
+            tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        first.rollback().await.unwrap();
+        for w in waiting {
+            w.await.unwrap();
+        }
+        let mut tx = store.begin().await.unwrap();
+        let filter = PersonFilter { name_prefix: Some("写者".into()), limit: 10, ..PersonFilter::default() };
+        let (rows, _) = persons::search(&mut tx, &filter).await.unwrap();
+        let mut by_id: Vec<_> = rows.into_iter().map(|r| (r.id, r.name)).collect();
+        by_id.sort();
+        let names: Vec<String> = by_id.into_iter().map(|(_, n)| n).collect();
+        assert_eq!(names, (0..6).map(|n| format!("写者{n}")).collect::<Vec<_>>());
+    }
 }
