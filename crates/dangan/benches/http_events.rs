@@ -10,9 +10,13 @@
 //! sends them). Printed: events/s, p50, p99 and max latency, errors, and the raw baseline's
 //! events/s.
 //!
+//! A second round runs the same load while one clerk repeats a surname search (`POST
+//! /api/v1/persons/search` for 张, first page and total) without pause, and prints the events/s
+//! it leaves and the search's own latency: reads must not hold up the business being recorded.
+//!
 //! `cargo bench -p dangan --bench http_events`. Environment: `DANGAN_BENCH_CLIENTS` (16),
 //! `DANGAN_BENCH_SECONDS` (15), `DANGAN_BENCH_PERSONS` (2000), `DANGAN_BENCH_SKIP_PG=1`,
-//! `DANGAN_TEST_DATABASE_URL`.
+//! `DANGAN_BENCH_SKIP_SEARCH=1`, `DANGAN_TEST_DATABASE_URL`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -119,19 +123,20 @@ fn next(state: &mut u64) -> u64 {
     *state
 }
 
-fn event(person: u64, client: usize, n: usize) -> serde_json::Value {
+fn event(person: u64, round: &str, client: usize, n: usize) -> serde_json::Value {
     serde_json::json!({
         "person_id": person,
         "business_type": "contribution",
         "business_date": "2025-03-01",
         "source_system": "load",
-        "external_id": format!("L{client}-{n}"),
+        "external_id": format!("{round}{client}-{n}"),
         "materials": [{"material_code": "contribution_voucher", "pages": 1}],
     })
 }
 
 /// N clients posting events for `seconds`: (events/s, latencies, errors).
 async fn drive(
+    round: &'static str,
     base: &str,
     token: &str,
     clients: usize,
@@ -160,7 +165,7 @@ async fn drive(
                 let answer = http
                     .post(&url)
                     .bearer_auth(&token)
-                    .json(&event(person, client, n))
+                    .json(&event(person, round, client, n))
                     .send()
                     .await;
                 match answer {
@@ -197,6 +202,39 @@ async fn drive(
     }
     let elapsed = start.elapsed().as_secs_f64();
     (all.len() as f64 / elapsed, all, errors)
+}
+
+/// One clerk repeating a surname search until `stop`: the search latencies and errors.
+async fn clerk(base: String, token: String, stop: Arc<AtomicBool>) -> (Vec<Duration>, usize) {
+    let http = reqwest::Client::new();
+    let url = format!("{base}/api/v1/persons/search");
+    let (mut times, mut errors) = (Vec::new(), 0usize);
+    while !stop.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        let answer = http
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"name": "张", "page": 1, "per_page": 20}))
+            .send()
+            .await;
+        match answer {
+            Ok(r) if r.status().is_success() => times.push(t.elapsed()),
+            Ok(r) => {
+                errors += 1;
+                if errors == 1 {
+                    let status = r.status();
+                    eprintln!("  clerk: {status} {}", r.text().await.unwrap_or_default());
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                if errors == 1 {
+                    eprintln!("  clerk: {e}");
+                }
+            }
+        }
+    }
+    (times, errors)
 }
 
 const EVENT_SQL: &str = "INSERT INTO business_events (person_id, business_type, business_date, handler, source_system, external_id, catalogue_version, remarks, created_by, created_at) VALUES ($1, 'contribution', $2, 'load', 'raw', $3, 1, NULL, 'load', $4) RETURNING id";
@@ -279,7 +317,7 @@ async fn raw(
     done as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn run(backend: &str, clients: usize, persons: usize, seconds: u64) {
+async fn run(backend: &str, clients: usize, persons: usize, seconds: u64, search: bool) {
     // SQLite in the data directory, as `serve` makes it; PostgreSQL on a fresh database.
     let db = match backend {
         "postgres" => Some(TestDb::postgres().await),
@@ -302,24 +340,37 @@ async fn run(backend: &str, clients: usize, persons: usize, seconds: u64) {
         url,
         &["demo-data", "--persons", &persons.to_string()],
     );
-    let out = dangan(
-        data.path(),
-        url,
-        &["user", "token", "--name", "load", "--scope", "events:write"],
-    );
-    // The secret is the last line (shown once).
-    let token = out
-        .lines()
-        .rfind(|l| !l.trim().is_empty())
-        .unwrap_or_else(|| panic!("a token in: {out}"))
-        .trim()
-        .to_owned();
+    let issue = |name: &str, scope: &str| {
+        let out = dangan(
+            data.path(),
+            url,
+            &["user", "token", "--name", name, "--scope", scope],
+        );
+        // The secret is the last line (shown once).
+        out.lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| panic!("a token in: {out}"))
+            .trim()
+            .to_owned()
+    };
+    let token = issue("load", "events:write");
+    let clerk_token = issue("clerk", "persons:search");
     eprintln!(
         "  {backend}: {persons} persons and a token in {:.0} s",
         fill.elapsed().as_secs_f64()
     );
     let (server, base) = serve(data.path(), url);
-    let (rate, mut times, errors) = drive(&base, &token, clients, persons as u64, seconds).await;
+    let (rate, mut times, errors) =
+        drive("L", &base, &token, clients, persons as u64, seconds).await;
+    let searched = if search {
+        let stop = Arc::new(AtomicBool::new(false));
+        let searching = tokio::spawn(clerk(base.clone(), clerk_token, stop.clone()));
+        let beside = drive("S", &base, &token, clients, persons as u64, seconds).await;
+        stop.store(true, Ordering::Relaxed);
+        Some((beside, searching.await.expect("clerk")))
+    } else {
+        None
+    };
     drop(server);
     let baseline = raw(url, data.path(), clients, persons as u64, seconds).await;
     let (p50, p99, max) = percentiles(&mut times);
@@ -327,6 +378,15 @@ async fn run(backend: &str, clients: usize, persons: usize, seconds: u64) {
         "events {backend:<8} clients={clients} {seconds} s  http {rate:>7.0} events/s p50 {p50:>6.1} ms p99 {p99:>7.1} ms max {max:>7.1} ms errors {errors} | raw one commit per event {baseline:>7.0}/s | http/raw {:>5.1} %",
         100.0 * rate / baseline
     );
+    if let Some(((beside, mut times, errors), (mut searches, search_errors))) = searched {
+        let (p50, p99, max) = percentiles(&mut times);
+        let n = searches.len();
+        let (s50, s99, smax) = percentiles(&mut searches);
+        println!(
+            "events {backend:<8} clients={clients} {seconds} s  beside a surname search loop: {beside:>7.0} events/s ({:.1} % of alone) p50 {p50:>6.1} ms p99 {p99:>7.1} ms max {max:>7.1} ms errors {errors} | {n} searches p50 {s50:.1} ms p99 {s99:.1} ms max {smax:.1} ms errors {search_errors}",
+            100.0 * beside / rate
+        );
+    }
 }
 
 fn main() {
@@ -338,10 +398,11 @@ fn main() {
     let seconds = env_usize("DANGAN_BENCH_SECONDS", 15) as u64;
     let persons = env_usize("DANGAN_BENCH_PERSONS", 2000);
     let skip_pg = std::env::var("DANGAN_BENCH_SKIP_PG").is_ok_and(|v| v == "1");
+    let search = !std::env::var("DANGAN_BENCH_SKIP_SEARCH").is_ok_and(|v| v == "1");
     rt.block_on(async {
-        run("sqlite", clients, persons, seconds).await;
+        run("sqlite", clients, persons, seconds, search).await;
         if !skip_pg {
-            run("postgres", clients, persons, seconds).await;
+            run("postgres", clients, persons, seconds, search).await;
         }
     });
 }
