@@ -88,8 +88,8 @@ impl std::fmt::Debug for Slot {
     }
 }
 
-/// The group slots of a store.
-#[derive(Debug, Default)]
+/// The group slots of a store (at least one).
+#[derive(Debug)]
 pub(crate) struct Groups {
     slots: Vec<Slot>,
     next_slot: AtomicUsize,
@@ -100,7 +100,8 @@ impl Groups {
     pub(crate) fn new(slots: usize) -> Groups {
         Groups {
             slots: (0..slots.max(1)).map(|_| Slot::default()).collect(),
-            ..Groups::default()
+            next_slot: AtomicUsize::new(0),
+            next_id: AtomicU64::new(0),
         }
     }
 }

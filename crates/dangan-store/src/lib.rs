@@ -93,7 +93,7 @@ pub struct Store {
 }
 
 /// What the clones of one [`Store`] share.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     fields: RwLock<Option<Arc<sealing::FieldCipher>>>,
     /// Catalogue versions already read ([`catalogue::cached_entries`]).
@@ -204,7 +204,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::from_connect)?;
-        Ok(Store::new(Pool::Sqlite(pool), true))
+        Ok(Store::new(Pool::Sqlite(pool)))
     }
 
     async fn open_postgres(url: &str) -> StoreResult<Store> {
@@ -215,16 +215,20 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::from_connect)?;
-        Ok(Store::new(Pool::Postgres(pool), false))
+        Ok(Store::new(Pool::Postgres(pool)))
     }
 
-    fn new(pool: Pool, queue_writers: bool) -> Store {
+    fn new(pool: Pool) -> Store {
+        // SQLite has one writer at a time: its writers queue here and fill one group; on
+        // PostgreSQL connections write in parallel.
+        let sqlite = matches!(pool, Pool::Sqlite(_));
         Store {
             pool,
             shared: Arc::new(Shared {
-                writers: queue_writers.then(|| Arc::new(AsyncMutex::new(()))),
-                groups: group::Groups::new(if queue_writers { 1 } else { group::PG_SLOTS }),
-                ..Shared::default()
+                fields: RwLock::new(None),
+                catalogues: catalogue::EntryCache::default(),
+                writers: sqlite.then(|| Arc::new(AsyncMutex::new(()))),
+                groups: group::Groups::new(if sqlite { 1 } else { group::PG_SLOTS }),
             }),
         }
     }
