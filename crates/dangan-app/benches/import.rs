@@ -17,9 +17,17 @@
 //!
 //! and prints rows/s of both and import/raw in percent.
 //!
+//! With `DANGAN_BENCH_IMPORT_KIND=persons` it imports N persons instead (`dangan import
+//! persons`; a CSV of the demo generator's persons) into an empty database. The baseline there
+//! is the batched raw insert: the same rows as stored (blind index and sealed number computed
+//! on the clock, as any writer of the table must), in multi-row `INSERT`s of as many rows as the
+//! bind limit allows, committed every batch, through the store's own write transactions. Both
+//! print their rate over every million rows, and the last million's slowdown against the first.
+//!
 //! `cargo bench -p dangan-app --bench import`. Environment: `DANGAN_BENCH_ROWS` (default
 //! 1000000), `DANGAN_BENCH_IMPORT_PERSONS` (default 20000), `DANGAN_BENCH_BATCH` (default the
-//! import's), `DANGAN_BENCH_SKIP_PG=1`, `DANGAN_TEST_DATABASE_URL`.
+//! import's), `DANGAN_BENCH_IMPORT_KIND` (`contributions` or `persons`),
+//! `DANGAN_BENCH_SKIP_PG=1`, `DANGAN_TEST_DATABASE_URL`.
 
 use std::io::Write;
 use std::path::Path;
@@ -311,6 +319,235 @@ async fn bench(backend: &str, people: &[DemoPerson], rows: &[Row], csv: &Path, b
     }
 }
 
+/// One person of the persons mode, as written to the CSV and inserted by the baseline.
+struct PersonLine {
+    id_number: String,
+    name: String,
+    sex: &'static str,
+    birth_date: NaiveDate,
+    division_code: &'static str,
+    tier: i64,
+    identity: String,
+}
+
+fn person_lines(n: usize) -> Vec<PersonLine> {
+    demo::people(11, &Catalogue::builtin())
+        .take(n)
+        .map(|p| PersonLine {
+            sex: p.sex,
+            birth_date: p.birth_date,
+            division_code: p.division_code,
+            tier: p.tier,
+            identity: p.identity,
+            name: p.name,
+            id_number: p.id_number,
+        })
+        .collect()
+}
+
+fn write_persons_csv(path: &Path, people: &[PersonLine]) {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("csv"));
+    writeln!(w, "身份证号码,姓名,行政区划代码,参保状态,缴费档次,参保身份").expect("write");
+    for p in people {
+        writeln!(
+            w,
+            "{},{},{},正常参保,{},{}",
+            p.id_number, p.name, p.division_code, p.tier, p.identity
+        )
+        .expect("write");
+    }
+    w.flush().expect("flush");
+}
+
+/// An empty database with the app started on it (migrations, seeds, keys).
+async fn empty(backend: &str) -> (TestDb, App, tempfile::TempDir) {
+    let db = if backend == "sqlite" {
+        TestDb::sqlite().await
+    } else {
+        TestDb::postgres().await
+    };
+    let keys = tempfile::tempdir().expect("keys");
+    let (app, _) = App::start(
+        &db.config,
+        Settings::default(),
+        KeyRing::load_or_create(keys.path()).expect("keys"),
+    )
+    .await
+    .expect("app");
+    (db, app, keys)
+}
+
+const PERSON_COLUMNS: &str = "id_number_enc, id_number_hmac, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at";
+
+/// The batched raw insert of persons; returns the time at the end of every million rows and at
+/// the end.
+async fn raw_persons(app: &App, people: &[PersonLine], batch: usize) -> Vec<Duration> {
+    let fields = app.store().field_cipher().expect("field cipher");
+    let backend = app.store().backend();
+    let max_binds = match backend {
+        dangan_store::Backend::Sqlite => 32_766,
+        dangan_store::Backend::Postgres => 65_535,
+    };
+    let per_statement = max_binds / 11;
+    let mut marks = Vec::new();
+    let start = Instant::now();
+    let now = Utc::now();
+    let mut done = 0;
+    for tx_rows in people.chunks(batch) {
+        let mut tx = app.store().begin_write().await.expect("tx");
+        for chunk in tx_rows.chunks(per_statement) {
+            let sealed: Vec<persons::SealedId> = chunk
+                .iter()
+                .map(|p| persons::seal_id(&fields, &p.id_number).expect("seal"))
+                .collect();
+            let values = (0..chunk.len())
+                .map(|r| match backend {
+                    dangan_store::Backend::Sqlite => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)".to_owned(),
+                    dangan_store::Backend::Postgres => format!(
+                        "({})",
+                        (1..=11)
+                            .map(|i| format!("${}", r * 11 + i))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("INSERT INTO persons ({PERSON_COLUMNS}) VALUES {values}");
+            dangan_store::on_conn!(&mut tx, c => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (p, id) in chunk.iter().zip(&sealed) {
+                    q = q
+                        .bind(id.sealed_text())
+                        .bind(&id.index)
+                        .bind(&p.name)
+                        .bind(p.sex)
+                        .bind(p.birth_date)
+                        .bind(p.division_code)
+                        .bind("active")
+                        .bind(p.tier)
+                        .bind(&p.identity)
+                        .bind(now)
+                        .bind(now);
+                }
+                q.execute(&mut *c).await.map(|r| r.rows_affected())
+            })
+            .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+        let before = done;
+        done += tx_rows.len();
+        if done / 1_000_000 > before / 1_000_000 {
+            marks.push(start.elapsed());
+        }
+    }
+    if !done.is_multiple_of(1_000_000) {
+        marks.push(start.elapsed());
+    }
+    marks
+}
+
+async fn count_persons(app: &App) -> i64 {
+    let mut tx = app.store().begin().await.expect("tx");
+    let n = persons::count(&mut tx).await.expect("count");
+    tx.rollback().await.expect("rollback");
+    n
+}
+
+/// Rows/s of each million from the marks, and the last million's slowdown against the first.
+fn per_million(n: usize, marks: &[Duration]) -> String {
+    let mut rates = Vec::new();
+    let mut prev = Duration::ZERO;
+    for (i, m) in marks.iter().enumerate() {
+        let rows = (n - i * 1_000_000).min(1_000_000);
+        rates.push(rows as f64 / (*m - prev).as_secs_f64());
+        prev = *m;
+    }
+    let list: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
+    let full: Vec<f64> = rates
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| n >= (i + 1) * 1_000_000)
+        .map(|(_, r)| *r)
+        .collect();
+    match (full.first(), full.last()) {
+        (Some(a), Some(b)) if full.len() > 1 => format!(
+            "per million rows/s [{}], first/last million {:.2}x",
+            list.join(", "),
+            a / b
+        ),
+        _ => format!("per million rows/s [{}]", list.join(", ")),
+    }
+}
+
+async fn bench_persons(backend: &str, people: &[PersonLine], csv: &Path, batch: usize) {
+    let n = people.len();
+    let (db, app, _keys) = empty(backend).await;
+    let raw = raw_persons(&app, people, batch).await;
+    assert_eq!(
+        count_persons(&app).await,
+        n as i64,
+        "baseline wrote every row"
+    );
+    app.store().close().await;
+    drop(db);
+
+    let (db, app, _keys) = empty(backend).await;
+    let start = Instant::now();
+    let plan = ImportPlan::prepare(ImportOptions {
+        kind: ImportKind::Persons,
+        path: csv.to_owned(),
+        format: None,
+        encoding: None,
+        source_system: "bench".to_owned(),
+        rejects: None,
+        batch,
+        restart: true,
+        stop_after_rows: None,
+    })
+    .expect("plan");
+    let mut marks = Vec::new();
+    let report = app
+        .import_file(&Actor::system(), plan, |p| {
+            if p.counts.rows / 1_000_000 > marks.len() as u64 {
+                marks.push(start.elapsed());
+            }
+        })
+        .await
+        .expect("import");
+    let import = start.elapsed();
+    if !n.is_multiple_of(1_000_000) {
+        marks.push(import);
+    }
+    assert_eq!(report.counts.accepted, n as u64, "{report:?}");
+    assert_eq!(
+        count_persons(&app).await,
+        n as i64,
+        "import wrote every row"
+    );
+    app.store().close().await;
+    drop(db);
+
+    let raw_total = *raw.last().expect("marks");
+    println!("import persons {backend:<8} rows={n} batch={batch}");
+    println!(
+        "  raw (multi-row INSERT, sealed, a commit every {batch} rows) {:>9.0} rows/s ({:.1} s); {}",
+        rate(n, raw_total),
+        raw_total.as_secs_f64(),
+        per_million(n, &raw)
+    );
+    println!(
+        "  import {:>9.0} rows/s ({:.1} s); {}",
+        rate(n, import),
+        import.as_secs_f64(),
+        per_million(n, &marks)
+    );
+    println!(
+        "  import/raw {:.1} %",
+        100.0 * raw_total.as_secs_f64() / import.as_secs_f64()
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -321,6 +558,23 @@ fn main() {
         let p = env_usize("DANGAN_BENCH_IMPORT_PERSONS", 20_000);
         let batch = env_usize("DANGAN_BENCH_BATCH", DEFAULT_BATCH);
         let skip_pg = std::env::var("DANGAN_BENCH_SKIP_PG").is_ok_and(|v| v == "1");
+        let backends: &[&str] = if skip_pg {
+            &["sqlite"]
+        } else {
+            &["sqlite", "postgres"]
+        };
+        if std::env::var("DANGAN_BENCH_IMPORT_KIND").is_ok_and(|k| k == "persons") {
+            let people = person_lines(n);
+            let dir = tempfile::tempdir().expect("dir");
+            let csv = dir.path().join("persons.csv");
+            write_persons_csv(&csv, &people);
+            let size = std::fs::metadata(&csv).expect("csv").len();
+            println!("input: {n} persons, {:.1} MB of CSV", size as f64 / 1e6);
+            for b in backends {
+                bench_persons(b, &people, &csv, batch).await;
+            }
+            return;
+        }
         let people = demo::generate(11, p, &Catalogue::builtin());
         let rows = rows(n, p);
         let dir = tempfile::tempdir().expect("dir");
@@ -333,11 +587,6 @@ fn main() {
             size as f64 / 1e6,
             p
         );
-        let backends: &[&str] = if skip_pg {
-            &["sqlite"]
-        } else {
-            &["sqlite", "postgres"]
-        };
         for b in backends {
             bench(b, &people, &rows, &csv, batch).await;
         }

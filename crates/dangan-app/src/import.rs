@@ -23,15 +23,18 @@
 //!   written, all at once.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use dangan_store::ledger::{BenefitPayment, Contribution};
+use dangan_store::persons::{self, SealedId};
+use dangan_store::sealing::FieldCipher;
 
 use crate::events::EventInput;
-use crate::persons::PersonInput;
+use crate::persons::{PersonInput, ValidPerson};
 use crate::roles::{Actor, UseCase};
 use crate::sync::{self, Prechecked};
 use crate::{App, AppError, AppResult, today};
@@ -395,10 +398,25 @@ pub struct ImportReport {
 #[derive(Debug)]
 enum Prepared {
     Bad(AppError),
-    Person(PersonInput),
+    /// The import cannot go on (not the row's fault).
+    Fatal(AppError),
+    Person(ReadyPerson),
     Event(EventInput),
     Contribution(Prechecked<Contribution>),
     Benefit(Prechecked<BenefitPayment>),
+}
+
+/// A person row validated and its identity number sealed on the reader thread.
+struct ReadyPerson {
+    valid: ValidPerson,
+    id: SealedId,
+}
+
+impl std::fmt::Debug for ReadyPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the identity number.
+        f.write_str("ReadyPerson(…)")
+    }
 }
 
 #[derive(Debug)]
@@ -420,6 +438,7 @@ struct ReadBatch {
 fn spawn_reader(
     plan: &ImportPlan,
     from: Option<Position>,
+    fields: Option<Arc<FieldCipher>>,
 ) -> tokio::sync::mpsc::Receiver<AppResult<ReadBatch>> {
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     let path = plan.opts.path.clone();
@@ -438,7 +457,7 @@ fn spawn_reader(
             let mut rows = Vec::with_capacity(batch);
             while rows.len() < batch {
                 match src.next_row() {
-                    Ok(Some(raw)) => rows.push(prepare_row(raw, &system, today)),
+                    Ok(Some(raw)) => rows.push(prepare_row(raw, &system, today, fields.as_deref())),
                     Ok(None) => break,
                     Err(e) => {
                         let _ = tx.blocking_send(Err(state::file_error(&path, e)));
@@ -462,14 +481,19 @@ fn spawn_reader(
     rx
 }
 
-fn prepare_row(raw: source::RawRow, system: &str, today: NaiveDate) -> Row {
+fn prepare_row(
+    raw: source::RawRow,
+    system: &str,
+    today: NaiveDate,
+    fields: Option<&FieldCipher>,
+) -> Row {
     let (source_ref, input) = match raw.cells {
         Err(e) => (String::new(), Prepared::Bad(e)),
         Ok(cells) => {
             let source_ref = cells.source_ref();
             let input = match columns::convert(cells, system) {
                 Err(e) => Prepared::Bad(e),
-                Ok(Input::Person(p)) => Prepared::Person(p),
+                Ok(Input::Person(p)) => ready_person(&p, today, fields),
                 Ok(Input::Event(e)) => Prepared::Event(e),
                 Ok(Input::Contribution(r)) => {
                     Prepared::Contribution(sync::precheck_contribution(&r, system, today))
@@ -485,6 +509,25 @@ fn prepare_row(raw: source::RawRow, system: &str, today: NaiveDate) -> Row {
         line: raw.line,
         source_ref,
         input,
+    }
+}
+
+/// A person row validated (as through the API) and its identity number sealed.
+fn ready_person(p: &PersonInput, today: NaiveDate, fields: Option<&FieldCipher>) -> Prepared {
+    let valid = match crate::persons::validate(p, today) {
+        Ok(v) => v,
+        Err(e) => return Prepared::Bad(e),
+    };
+    let sealed = fields
+        .ok_or_else(|| {
+            dangan_store::StoreError::Unsupported(
+                "no field cipher installed: personal data cannot be written".to_owned(),
+            )
+        })
+        .and_then(|f| persons::seal_id(f, valid.id_number.as_str()));
+    match sealed {
+        Ok(id) => Prepared::Person(ReadyPerson { valid, id }),
+        Err(e) => Prepared::Fatal(e.into()),
     }
 }
 
@@ -528,7 +571,11 @@ impl App {
         let mut counts = plan.resumes_after().map(|(_, c)| c).unwrap_or_default();
         let mut rows_this_run = 0u64;
         let mut cache = PersonCache::default();
-        let mut reader = spawn_reader(&plan, plan.resume.as_ref().map(Checkpoint::position));
+        let mut reader = spawn_reader(
+            &plan,
+            plan.resume.as_ref().map(Checkpoint::position),
+            self.store.field_cipher(),
+        );
         let mut stage = async |cache: &mut PersonCache| -> AppResult<Option<Staged>> {
             let Some(batch) = reader.recv().await else {
                 return Ok(None);

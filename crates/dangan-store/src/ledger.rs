@@ -133,19 +133,6 @@ pub async fn benefits(tx: &mut Tx, person: PersonId) -> StoreResult<Vec<BenefitP
     })?)
 }
 
-/// The most bind parameters one SQLite statement takes (`SQLITE_MAX_VARIABLE_NUMBER` since
-/// 3.32).
-const SQLITE_MAX_BINDS: usize = 32_766;
-/// The most bind parameters one PostgreSQL statement takes (a 16-bit count in the protocol).
-const POSTGRES_MAX_BINDS: usize = 65_535;
-
-fn max_binds(backend: Backend) -> usize {
-    match backend {
-        Backend::Sqlite => SQLITE_MAX_BINDS,
-        Backend::Postgres => POSTGRES_MAX_BINDS,
-    }
-}
-
 /// The rows to write: the last of several with one (source system, source id), in their order.
 /// One `INSERT … ON CONFLICT DO UPDATE` may not touch a row twice on PostgreSQL, and the last
 /// one sent is the one a row-by-row upsert would have kept.
@@ -165,13 +152,10 @@ fn last_per_source<T>(rows: &[T], key: impl Fn(&T) -> (&str, &str)) -> Vec<&T> {
 }
 
 /// `INSERT INTO table (cols, updated_at) VALUES (…), (…) … ON CONFLICT (source_system, source_id)
-/// DO UPDATE` for `rows` rows of `cols.len() + 1` parameters each. SQLite gets anonymous `?`:
-/// with numbered or named parameters, preparing and binding a statement of thousands of them
-/// searches SQLite's parameter list once per parameter (quadratic; measured 19 s for 50 000 rows
-/// against 0.2 s).
+/// DO UPDATE` for `rows` rows of `cols.len() + 1` parameters each.
 fn multi_row_upsert(backend: Backend, table: &str, cols: &[&str], rows: usize) -> String {
     let per_row = cols.len() + 1;
-    let mut sql = String::with_capacity(200 + rows * per_row * 8);
+    let mut sql = String::with_capacity(200);
     sql.push_str("INSERT INTO ");
     sql.push_str(table);
     sql.push_str(" (");
@@ -180,24 +164,7 @@ fn multi_row_upsert(backend: Backend, table: &str, cols: &[&str], rows: usize) -
         sql.push_str(", ");
     }
     sql.push_str("updated_at) VALUES ");
-    let mut n = 0;
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for i in 0..per_row {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            n += 1;
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
-                }
-            }
-        }
-        sql.push(')');
-    }
+    crate::bulk::push_values(&mut sql, backend, per_row, rows);
     sql.push_str(" ON CONFLICT (source_system, source_id) DO UPDATE SET ");
     for c in cols
         .iter()
@@ -245,7 +212,7 @@ pub async fn upsert_contributions(
 ) -> StoreResult<usize> {
     let rows = last_per_source(rows, |c| (c.source_system.as_str(), c.source_id.as_str()));
     let backend = tx.backend();
-    let per_statement = max_binds(backend) / (CONTRIBUTION_COLUMNS.len() + 1);
+    let per_statement = crate::bulk::max_binds(backend) / (CONTRIBUTION_COLUMNS.len() + 1);
     for chunk in rows.chunks(per_statement) {
         let sql = multi_row_upsert(backend, "contributions", &CONTRIBUTION_COLUMNS, chunk.len());
         on_conn!(tx, conn => {
@@ -279,7 +246,7 @@ pub async fn upsert_benefits(
 ) -> StoreResult<usize> {
     let rows = last_per_source(rows, |b| (b.source_system.as_str(), b.source_id.as_str()));
     let backend = tx.backend();
-    let per_statement = max_binds(backend) / (BENEFIT_COLUMNS.len() + 1);
+    let per_statement = crate::bulk::max_binds(backend) / (BENEFIT_COLUMNS.len() + 1);
     for chunk in rows.chunks(per_statement) {
         let sql = multi_row_upsert(backend, "benefit_payments", &BENEFIT_COLUMNS, chunk.len());
         on_conn!(tx, conn => {
@@ -321,8 +288,8 @@ pub async fn person_ids(tx: &mut Tx, id_numbers: &[&str]) -> StoreResult<Vec<(St
             found.extend(rows);
         }
         Conn::Sqlite(t) => {
-            for chunk in indexes.chunks(SQLITE_MAX_BINDS) {
-                // Anonymous `?`: see `multi_row_upsert`.
+            for chunk in indexes.chunks(crate::bulk::max_binds(crate::Backend::Sqlite)) {
+                // Anonymous `?`: see `bulk::push_values`.
                 let sql = format!(
                     "SELECT id_number_hmac, id FROM persons WHERE id_number_hmac IN ({})",
                     vec!["?"; chunk.len()].join(", ")

@@ -136,11 +136,25 @@ macro_rules! migrations {
                     "/0016_sealed_personal_data.sql"
                 )),
             },
+            Migration {
+                version: 17,
+                description: "persons_without_sealed_unique",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0017_persons_without_sealed_unique.sql"
+                )),
+            },
         ]
     };
 }
 
 const SQLITE: &[Migration] = migrations!("sqlite");
+/// SQLite migrations that rebuild a table others refer to: they run with foreign keys off (the
+/// documented way to rebuild such a table; the switch only works outside a transaction), on a
+/// connection taken out of the pool so that the switch cannot outlive them, and
+/// `PRAGMA foreign_key_check` must find nothing before they commit.
+const SQLITE_REBUILDS: &[i64] = &[17];
 const POSTGRES: &[Migration] = migrations!("postgres");
 
 /// What a migration run did.
@@ -190,6 +204,16 @@ pub(crate) async fn run(store: &Store, until: Option<i64>) -> StoreResult<Migrat
                     reason: "the applied migration differs from the shipped one (migrations are append-only)".to_owned(),
                 });
             }
+            None if SQLITE_REBUILDS.contains(&m.version)
+                && tx.backend() == crate::Backend::Sqlite =>
+            {
+                tx.rollback().await?;
+                let checksum = hex::encode(Sha256::digest(m.sql.as_bytes()));
+                rebuild_sqlite(store, m, &checksum).await?;
+                report.applied.push(m.version);
+                report.current = m.version;
+                continue;
+            }
             None => {
                 let failed = |e: sqlx::Error| StoreError::Migration {
                     version: m.version,
@@ -214,4 +238,50 @@ pub(crate) async fn run(store: &Store, until: Option<i64>) -> StoreResult<Migrat
         report.current = m.version;
     }
     Ok(report)
+}
+
+/// Runs a SQLite rebuild migration (see [`SQLITE_REBUILDS`]) and records it, in one
+/// transaction on a connection of its own with foreign keys off.
+async fn rebuild_sqlite(store: &Store, m: &Migration, checksum: &str) -> StoreResult<()> {
+    use sqlx::{Connection, Executor};
+    let Pool::Sqlite(pool) = store.pool() else {
+        return Err(StoreError::Unsupported(
+            "a SQLite rebuild on another backend".to_owned(),
+        ));
+    };
+    let failed = |e: sqlx::Error| StoreError::Migration {
+        version: m.version,
+        description: m.description.to_owned(),
+        reason: e.to_string(),
+    };
+    let _turn = store.turn().await?;
+    // Out of the pool: closed at the end, so foreign keys are never off on a pooled connection.
+    let mut conn = pool.acquire().await?.detach();
+    conn.execute("PRAGMA foreign_keys = OFF").await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    tx.execute(sqlx::raw_sql(m.sql)).await.map_err(failed)?;
+    let broken: Vec<(String, Option<i64>, String, i64)> =
+        sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(&mut *tx)
+            .await?;
+    if let Some((table, row, parent, _)) = broken.first() {
+        return Err(StoreError::Migration {
+            version: m.version,
+            description: m.description.to_owned(),
+            reason: format!(
+                "{} rows would refer to missing rows, e.g. {table} row {row:?} to {parent}",
+                broken.len()
+            ),
+        });
+    }
+    sqlx::query("INSERT INTO dangan_migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, $4)")
+        .bind(m.version)
+        .bind(m.description)
+        .bind(checksum)
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
 }

@@ -164,6 +164,125 @@ pub async fn insert(tx: &mut Tx, p: &NewPerson<'_>, now: DateTime<Utc>) -> Store
     Ok(PersonId(id))
 }
 
+/// An identity number sealed ahead of its insert (by [`seal_id`]), so that the sealing can run
+/// apart from the transaction, e.g. on an import's reader thread.
+#[derive(Debug, Clone)]
+pub struct SealedId {
+    /// The blind index (the unique key).
+    pub index: String,
+    sealed: String,
+}
+
+impl SealedId {
+    /// The sealed number as stored.
+    pub fn sealed_text(&self) -> &str {
+        &self.sealed
+    }
+}
+
+/// Seals an identity number under the current field key.
+pub fn seal_id(fields: &FieldCipher, id_number: &str) -> StoreResult<SealedId> {
+    let (index, sealed) = seal_id_number(fields, id_number)?;
+    Ok(SealedId { index, sealed })
+}
+
+/// The columns [`insert_missing`] writes, `created_at` and `updated_at` included.
+const INSERT_COLUMNS: [&str; 11] = [
+    "id_number_enc",
+    "id_number_hmac",
+    "name",
+    "sex",
+    "birth_date",
+    "division_code",
+    "status",
+    "tier",
+    "identity",
+    "created_at",
+    "updated_at",
+];
+
+/// Inserts those of `rows` whose identity number is not registered yet, in multi-row
+/// statements (`ON CONFLICT (id_number_hmac) DO NOTHING`); returns the blind indexes of the rows
+/// inserted. A number twice in `rows` is inserted once, the first time.
+pub async fn insert_missing(
+    tx: &mut Tx,
+    rows: &[(&SealedId, NewPerson<'_>)],
+    now: DateTime<Utc>,
+) -> StoreResult<std::collections::HashSet<String>> {
+    let backend = tx.backend();
+    let per_statement = crate::bulk::max_binds(backend) / INSERT_COLUMNS.len();
+    let mut inserted = std::collections::HashSet::with_capacity(rows.len());
+    for chunk in rows.chunks(per_statement) {
+        let mut sql = format!(
+            "INSERT INTO persons ({}) VALUES ",
+            INSERT_COLUMNS.join(", ")
+        );
+        crate::bulk::push_values(&mut sql, backend, INSERT_COLUMNS.len(), chunk.len());
+        sql.push_str(" ON CONFLICT (id_number_hmac) DO NOTHING RETURNING id_number_hmac");
+        let got: Vec<String> = on_conn!(tx, c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+            for (id, p) in chunk {
+                q = q
+                    .bind(&id.sealed)
+                    .bind(&id.index)
+                    .bind(p.name)
+                    .bind(p.sex)
+                    .bind(p.birth_date)
+                    .bind(p.division_code)
+                    .bind(p.status)
+                    .bind(p.tier)
+                    .bind(p.identity)
+                    .bind(now)
+                    .bind(now);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        inserted.extend(got);
+    }
+    Ok(inserted)
+}
+
+/// The persons with these blind indexes, by blind index (`= ANY($1)` on PostgreSQL, `IN (…)` in
+/// chunks on SQLite).
+pub async fn find_by_indexes(
+    tx: &mut Tx,
+    indexes: &[&str],
+) -> StoreResult<std::collections::HashMap<String, PersonRow>> {
+    let mut stored: Vec<StoredPerson> = Vec::with_capacity(indexes.len());
+    match &mut tx.conn {
+        crate::Conn::Postgres(t) => {
+            let sql = const_format_select("WHERE id_number_hmac = ANY($1)");
+            let rows: Vec<StoredPerson> = sqlx::query_as(sql)
+                .bind(indexes)
+                .fetch_all(&mut **t)
+                .await?;
+            stored.extend(rows);
+        }
+        crate::Conn::Sqlite(t) => {
+            for chunk in indexes.chunks(crate::bulk::max_binds(Backend::Sqlite)) {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM persons WHERE id_number_hmac IN ({})",
+                    vec!["?"; chunk.len()].join(", ")
+                ));
+                let mut q = sqlx::query_as(sql);
+                for i in chunk {
+                    q = q.bind(*i);
+                }
+                let rows: Vec<StoredPerson> = q.fetch_all(&mut **t).await?;
+                stored.extend(rows);
+            }
+        }
+    }
+    let fields = tx.fields()?;
+    stored
+        .into_iter()
+        .map(|r| {
+            let index = r.id_number_hmac.clone().unwrap_or_default();
+            Ok((index, r.open(fields)?))
+        })
+        .collect()
+}
+
 /// The person with this row id.
 pub async fn get(tx: &mut Tx, id: PersonId) -> StoreResult<Option<PersonRow>> {
     let sql = const_format_select("WHERE id = $1");

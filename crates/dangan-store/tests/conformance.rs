@@ -81,6 +81,42 @@ on_both_backends! {
         assert_eq!(Some(&second.current), first.applied.last());
     }
 
+    async fn the_rebuild_of_persons_keeps_every_person_and_every_reference_and_foreign_keys_stay_enforced(db: TestDb) {
+        // Persons and an event of theirs written at version 16, then the rest of the migrations.
+        let store = Store::connect(&db.config).await.unwrap();
+        store.migrate_to(16).await.unwrap();
+        store.install_field_cipher(std::sync::Arc::new(field_cipher()));
+        let version = seed_catalogue(&store).await;
+        let mut tx = store.begin_write().await.unwrap();
+        let a = persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        let b = persons::insert(&mut tx, &person("440524188001010014", "李四"), Utc::now()).await.unwrap();
+        let e = events::insert(&mut tx, &event(b, version, Some("E-1")), Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        let report = store.migrate().await.unwrap();
+        assert!(report.applied.contains(&17), "{report:?}");
+
+        let mut tx = store.begin_write().await.unwrap();
+        assert_eq!(persons::find_by_id_number(&mut tx, "11010519491231002X").await.unwrap().map(|p| p.id), Some(a));
+        assert_eq!(persons::find_by_id_number(&mut tx, "440524188001010014").await.unwrap().map(|p| p.name), Some("李四".to_owned()));
+        assert_eq!(events::list_for_person(&mut tx, b).await.unwrap().first().map(|r| r.id), Some(e));
+        // The blind index still refuses a second registration; a missing person is still refused.
+        assert!(matches!(
+            persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(events::insert(&mut tx, &event(PersonId(9_999), version, Some("E-2")), Utc::now()).await.is_err());
+        tx.rollback().await.unwrap();
+        // Every pooled connection still enforces foreign keys (none was left with them off).
+        if let dangan_store::Backend::Sqlite = store.backend() {
+            for _ in 0..8 {
+                let mut tx = store.begin().await.unwrap();
+                let on: i64 = on_conn!(&mut tx, c => sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(c).await).unwrap();
+                assert_eq!(on, 1);
+                tx.rollback().await.unwrap();
+            }
+        }
+    }
+
     async fn an_identity_number_is_stored_only_sealed_and_found_by_its_blind_index(db: TestDb) {
         let store = open(&db).await;
         let mut tx = store.begin_write().await.unwrap();

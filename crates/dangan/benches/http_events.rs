@@ -4,19 +4,27 @@
 //! per event: one connection on SQLite (its writers are serialised anyway), N on PostgreSQL (as
 //! `pgbench` would).
 //!
-//! Each backend: `dangan demo-data` registers the persons, `dangan user token` issues a token
-//! with `events:write`, `dangan serve` starts on 127.0.0.1; then every client posts events of
-//! random persons for the set time, each with its own external id (as the business system
-//! sends them). Printed: events/s, p50, p99 and max latency, errors, and the raw baseline's
-//! events/s.
+//! Each backend: `dangan import persons` registers the persons (a CSV of the demo generator's
+//! persons), `dangan user token` issues a token with `events:write`, `dangan serve` starts on
+//! 127.0.0.1; then every client posts events of random persons for the set time, each with its
+//! own external id (as the business system sends them). Printed: events/s, p50, p99 and max
+//! latency, errors, and the raw baseline's events/s.
 //!
 //! A second round runs the same load while one clerk repeats a surname search (`POST
 //! /api/v1/persons/search` for 张, first page and total) without pause, and prints the events/s
 //! it leaves and the search's own latency: reads must not hold up the business being recorded.
 //!
+//! A third round looks persons up by identity number (`POST /api/v1/persons/search` with
+//! `id_number`, a random registered person each time; every lookup is logged before it is
+//! answered) from 1 and then 8 clients, beside the raw indexed select of the same rows by their
+//! blind index over the database's own driver (1 and 8 connections), and prints lookups/s and
+//! p50/p99/max of both. The server runs with `--exact-search-limit 0`: the per-token limit of
+//! exact searches (30 in 10 minutes by default) is a guard against a clerk browsing numbers,
+//! not a capacity.
+//!
 //! `cargo bench -p dangan --bench http_events`. Environment: `DANGAN_BENCH_CLIENTS` (16),
 //! `DANGAN_BENCH_SECONDS` (15), `DANGAN_BENCH_PERSONS` (2000), `DANGAN_BENCH_SKIP_PG=1`,
-//! `DANGAN_BENCH_SKIP_SEARCH=1`, `DANGAN_TEST_DATABASE_URL`.
+//! `DANGAN_BENCH_SKIP_SEARCH=1`, `DANGAN_BENCH_SKIP_LOOKUP=1`, `DANGAN_TEST_DATABASE_URL`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -77,6 +85,8 @@ fn serve(data: &std::path::Path, url: Option<&str>) -> (Server, String) {
         "off",
         "--anchor-minutes",
         "60",
+        "--exact-search-limit",
+        "0",
     ])
     .env("DANGAN_DATA_DIR", data)
     .env("DANGAN_LOG", "error")
@@ -237,6 +247,183 @@ async fn clerk(base: String, token: String, stop: Arc<AtomicBool>) -> (Vec<Durat
     (times, errors)
 }
 
+/// Registers `n` demo persons through `dangan import persons` (rows 1..=n in file order);
+/// their identity numbers.
+fn register(data: &std::path::Path, url: Option<&str>, n: usize) -> Vec<String> {
+    use std::io::Write;
+    let catalogue = dangan_domain::catalogue::Catalogue::builtin();
+    let dir = tempfile::tempdir().expect("csv directory");
+    let csv = dir.path().join("persons.csv");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).expect("csv"));
+    writeln!(w, "身份证号码,姓名,行政区划代码,缴费档次,参保身份").expect("write");
+    let mut ids = Vec::with_capacity(n);
+    for p in dangan_app::demo::people(5, &catalogue).take(n) {
+        writeln!(
+            w,
+            "{},{},{},{},{}",
+            p.id_number, p.name, p.division_code, p.tier, p.identity
+        )
+        .expect("write");
+        ids.push(p.id_number);
+    }
+    w.flush().expect("flush");
+    drop(w);
+    let out = dangan(
+        data,
+        url,
+        &["import", "persons", csv.to_str().expect("path")],
+    );
+    assert!(out.contains(&format!("接收 {n} 条")), "{out}");
+    ids
+}
+
+/// N clients looking persons up by identity number for `seconds`: (lookups/s, latencies,
+/// errors).
+async fn look_up(
+    base: &str,
+    token: &str,
+    clients: usize,
+    ids: &[String],
+    seconds: u64,
+) -> (f64, Vec<Duration>, usize) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client");
+    let ids: Arc<[String]> = ids.into();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (http, ids) = (http.clone(), ids.clone());
+        let url = format!("{base}/api/v1/persons/search");
+        let token = token.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut state = 0x2545_f491_4f6c_dd1d_u64 ^ (client as u64 + 1);
+            let (mut times, mut errors) = (Vec::new(), 0usize);
+            while Instant::now() < deadline {
+                let id = &ids[(next(&mut state) % ids.len() as u64) as usize];
+                let t = Instant::now();
+                let answer = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({"id_number": id}))
+                    .send()
+                    .await;
+                match answer {
+                    Ok(r) if r.status().is_success() => {
+                        let body = r.text().await.unwrap_or_default();
+                        if body.contains("\"total\":1") {
+                            times.push(t.elapsed());
+                        } else {
+                            errors += 1;
+                            if errors == 1 {
+                                eprintln!("  lookup {client}: not found: {body}");
+                            }
+                        }
+                    }
+                    Ok(r) => {
+                        errors += 1;
+                        if errors == 1 {
+                            let status = r.status();
+                            eprintln!(
+                                "  lookup {client}: {status} {}",
+                                r.text().await.unwrap_or_default()
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        if errors == 1 {
+                            eprintln!("  lookup {client}: {e}");
+                        }
+                    }
+                }
+            }
+            (times, errors)
+        }));
+    }
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (times, e) = t.await.expect("client");
+        all.extend(times);
+        errors += e;
+    }
+    (
+        all.len() as f64 / start.elapsed().as_secs_f64(),
+        all,
+        errors,
+    )
+}
+
+const LOOKUP_SQL: &str = "SELECT id, id_number_enc, id_number_hmac, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at FROM persons WHERE id_number_hmac = $1";
+
+/// The raw baseline of a lookup: `n` connections selecting random persons by their blind index
+/// (taken from the table beforehand) for `seconds`; (selects/s, latencies).
+async fn raw_lookups(
+    url: Option<&str>,
+    data: &std::path::Path,
+    n: usize,
+    seconds: u64,
+) -> (f64, Vec<Duration>) {
+    macro_rules! drive_raw {
+        ($connect:expr) => {{
+            let mut first = $connect.await;
+            let keys: Vec<String> = sqlx::query_scalar(
+                "SELECT id_number_hmac FROM persons WHERE id % 97 = 0 LIMIT 20000",
+            )
+            .fetch_all(&mut first)
+            .await
+            .expect("keys");
+            let keys: Arc<[String]> = keys.into();
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let start = Instant::now();
+            let mut tasks = Vec::new();
+            for client in 0..n {
+                let keys = keys.clone();
+                let mut c = $connect.await;
+                tasks.push(tokio::spawn(async move {
+                    let mut state = 0x9e37_79b9_u64 + client as u64;
+                    let mut times = Vec::new();
+                    while Instant::now() < deadline {
+                        let key = &keys[(next(&mut state) % keys.len() as u64) as usize];
+                        let t = Instant::now();
+                        let found = sqlx::query(LOOKUP_SQL)
+                            .bind(key)
+                            .fetch_optional(&mut c)
+                            .await
+                            .expect("select");
+                        assert!(found.is_some());
+                        times.push(t.elapsed());
+                    }
+                    times
+                }));
+            }
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.expect("raw client"));
+            }
+            (all.len() as f64 / start.elapsed().as_secs_f64(), all)
+        }};
+    }
+    match url {
+        None => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(data.join("dangan.db"))
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+            drive_raw!(async {
+                sqlx::SqliteConnection::connect_with(&opts)
+                    .await
+                    .expect("sqlite")
+            })
+        }
+        Some(url) => {
+            drive_raw!(async { sqlx::PgConnection::connect(url).await.expect("postgres") })
+        }
+    }
+}
+
 const EVENT_SQL: &str = "INSERT INTO business_events (person_id, business_type, business_date, handler, source_system, external_id, catalogue_version, remarks, created_by, created_at) VALUES ($1, 'contribution', $2, 'load', 'raw', $3, 1, NULL, 'load', $4) RETURNING id";
 const MATERIAL_SQL: &str = "INSERT INTO material_items (event_id, material_code, name, formation_date, pages, carrier, retention, appraisal_due, remarks, created_at) VALUES ($1, 'contribution_voucher', '缴费凭证', $2, 1, 'paper', 'D30', $3, NULL, $4)";
 
@@ -317,7 +504,14 @@ async fn raw(
     done as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn run(backend: &str, clients: usize, persons: usize, seconds: u64, search: bool) {
+async fn run(
+    backend: &str,
+    clients: usize,
+    persons: usize,
+    seconds: u64,
+    search: bool,
+    lookup: bool,
+) {
     // SQLite in the data directory, as `serve` makes it; PostgreSQL on a fresh database.
     let db = match backend {
         "postgres" => Some(TestDb::postgres().await),
@@ -335,11 +529,7 @@ async fn run(backend: &str, clients: usize, persons: usize, seconds: u64, search
         _ => None,
     };
     let fill = Instant::now();
-    dangan(
-        data.path(),
-        url,
-        &["demo-data", "--persons", &persons.to_string()],
-    );
+    let ids = register(data.path(), url, persons);
     let issue = |name: &str, scope: &str| {
         let out = dangan(
             data.path(),
@@ -362,6 +552,15 @@ async fn run(backend: &str, clients: usize, persons: usize, seconds: u64, search
     let (server, base) = serve(data.path(), url);
     let (rate, mut times, errors) =
         drive("L", &base, &token, clients, persons as u64, seconds).await;
+    let looked_up = if lookup {
+        let mut rounds = Vec::new();
+        for n in [1, 8] {
+            rounds.push((n, look_up(&base, &clerk_token, n, &ids, seconds).await));
+        }
+        Some(rounds)
+    } else {
+        None
+    };
     let searched = if search {
         let stop = Arc::new(AtomicBool::new(false));
         let searching = tokio::spawn(clerk(base.clone(), clerk_token, stop.clone()));
@@ -378,6 +577,14 @@ async fn run(backend: &str, clients: usize, persons: usize, seconds: u64, search
         "events {backend:<8} clients={clients} {seconds} s  http {rate:>7.0} events/s p50 {p50:>6.1} ms p99 {p99:>7.1} ms max {max:>7.1} ms errors {errors} | raw one commit per event {baseline:>7.0}/s | http/raw {:>5.1} %",
         100.0 * rate / baseline
     );
+    for (n, (rate, mut times, errors)) in looked_up.into_iter().flatten() {
+        let (p50, p99, max) = percentiles(&mut times);
+        let (raw_rate, mut raw_times) = raw_lookups(url, data.path(), n, seconds).await;
+        let (r50, r99, rmax) = percentiles(&mut raw_times);
+        println!(
+            "lookup {backend:<8} persons={persons} clients={n} {seconds} s  http {rate:>7.0}/s p50 {p50:>5.2} ms p99 {p99:>6.2} ms max {max:>7.2} ms errors {errors} | raw indexed select {raw_rate:>7.0}/s p50 {r50:.3} ms p99 {r99:.3} ms max {rmax:.2} ms"
+        );
+    }
     if let Some(((beside, mut times, errors), (mut searches, search_errors))) = searched {
         let (p50, p99, max) = percentiles(&mut times);
         let n = searches.len();
@@ -399,10 +606,11 @@ fn main() {
     let persons = env_usize("DANGAN_BENCH_PERSONS", 2000);
     let skip_pg = std::env::var("DANGAN_BENCH_SKIP_PG").is_ok_and(|v| v == "1");
     let search = !std::env::var("DANGAN_BENCH_SKIP_SEARCH").is_ok_and(|v| v == "1");
+    let lookup = !std::env::var("DANGAN_BENCH_SKIP_LOOKUP").is_ok_and(|v| v == "1");
     rt.block_on(async {
-        run("sqlite", clients, persons, seconds, search).await;
+        run("sqlite", clients, persons, seconds, search, lookup).await;
         if !skip_pg {
-            run("postgres", clients, persons, seconds, search).await;
+            run("postgres", clients, persons, seconds, search, lookup).await;
         }
     });
 }

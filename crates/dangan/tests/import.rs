@@ -261,6 +261,27 @@ on_both_backends! {
         let rejects = std::fs::read_to_string(rejects_of(&persons)).unwrap();
         assert!(rejects.contains(",name,person_differs,该公民身份号码已登记，但姓名与已登记的不一致"), "{rejects}");
         assert_eq!(t.scalar("SELECT COUNT(*) FROM persons WHERE name = '王五'").await, 1);
+        // A number twice in one file: registered the first time; the same data again is
+        // skipped, other data refused.
+        std::fs::write(
+            &persons,
+            format!(
+                "{{\"id_number\":\"{a}\",\"name\":\"钱七\",\"division_code\":\"430321\"}}\n\
+                 {{\"id_number\":\"{b}\",\"name\":\"孙八\",\"division_code\":\"430321\"}}\n\
+                 {{\"id_number\":\"{a}\",\"name\":\"钱七\",\"division_code\":\"430321\"}}\n\
+                 {{\"id_number\":\"{b}\",\"name\":\"孙小八\",\"division_code\":\"430321\"}}\n",
+                a = id(4),
+                b = id(5)
+            ),
+        )
+        .unwrap();
+        let out = t.import_ok(&["persons", path_str(&persons)]);
+        assert!(out.contains("接收 2 条，拒绝 1 条，跳过 1 条"), "{out}");
+        let rejects = std::fs::read_to_string(rejects_of(&persons)).unwrap();
+        assert!(rejects.contains("\n4,430321***********"), "{rejects}");
+        assert!(rejects.contains(",name,person_differs,"), "{rejects}");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM persons WHERE name = '孙八'").await, 1);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM persons WHERE name = '孙小八'").await, 0);
 
         let events = dir.path().join("events.jsonl");
         std::fs::write(

@@ -2,25 +2,24 @@
 //! read connection) and writing (one transaction and one operation-log entry a batch; events one
 //! by one through `record_event`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
 
 use dangan_store::Tx;
 use dangan_store::ledger::{self, BenefitPayment, Contribution};
-use dangan_store::persons::{self as person_store, NewPerson, PersonId, PersonRow};
+use dangan_store::persons::{self as person_store, NewPerson, PersonId, PersonRow, SealedId};
 
-use super::{ImportKind, Prepared, Row};
+use super::{ImportKind, Prepared, ReadyPerson, Row};
 use crate::audit::{Op, Outcome};
 use crate::events::EventInput;
-use crate::persons::PersonInput;
 use crate::roles::Actor;
 use crate::{App, AppError, AppResult, sync, today};
 
 /// What a batch will write.
 #[derive(Debug)]
 pub(super) enum Work {
-    Persons(Vec<(u64, String, PersonInput)>),
+    Persons(Vec<(u64, String, ReadyPerson)>),
     Events(Vec<(u64, String, EventInput)>),
     Contributions(Vec<Contribution>),
     Benefits(Vec<BenefitPayment>),
@@ -146,6 +145,7 @@ impl App {
         {
             match (input, &mut work) {
                 (Prepared::Bad(e), _) => out.reject(line, source_ref, e),
+                (Prepared::Fatal(e), _) => return Err(e),
                 (Prepared::Person(p), Work::Persons(w)) => w.push((line, source_ref, p)),
                 (Prepared::Event(e), Work::Events(w)) => w.push((line, source_ref, e)),
                 (Prepared::Contribution(c), Work::Contributions(w)) => {
@@ -215,58 +215,65 @@ impl App {
         self.log_in(tx, actor, &op, Outcome::Ok).await
     }
 
-    /// Persons of a batch in one transaction: new ones registered, ones already registered with
-    /// the same data skipped, ones registered with other data refused (nothing is changed).
+    /// Persons of a batch in one transaction: new ones registered (multi-row inserts that skip
+    /// numbers already registered), then those not inserted compared with what is stored: the
+    /// same data is skipped, other data refused (nothing is changed). A number twice in a file
+    /// is registered the first time and compared the second.
     async fn write_persons(
         &self,
         actor: &Actor,
-        rows: Vec<(u64, String, PersonInput)>,
+        rows: Vec<(u64, String, ReadyPerson)>,
         t: LogTarget<'_>,
         out: &mut BatchOutcome,
     ) -> AppResult<()> {
-        let today = today();
         let now = Utc::now();
+        let news: Vec<(&SealedId, NewPerson<'_>)> = rows
+            .iter()
+            .map(|(_, _, r)| (&r.id, r.valid.as_new()))
+            .collect();
         let mut tx = self.store.begin_write().await?;
-        let mut inserted = 0;
-        for (line, source_ref, input) in rows {
-            let valid = match crate::persons::validate(&input, today) {
-                Ok(v) => v,
-                Err(e) => {
-                    out.reject(line, source_ref, e);
-                    continue;
-                }
-            };
-            let new = valid.as_new();
-            match person_store::find_by_id_number(&mut tx, new.id_number).await? {
-                None => {
-                    person_store::insert(&mut tx, &new, now).await?;
-                    inserted += 1;
-                }
-                Some(stored) => {
-                    let diff = differences(&stored, &new);
-                    let Some((field, _)) = diff.first() else {
-                        out.skipped += 1;
-                        continue;
-                    };
-                    let labels: Vec<&str> = diff.iter().map(|d| d.1).collect();
-                    out.reject(
-                        line,
-                        source_ref,
-                        AppError::invalid_with(
-                            "person_differs",
-                            Some(field),
-                            format!(
-                                "该公民身份号码已登记，但{}与已登记的不一致，本行未导入；请核对，确需更正的请在系统中办理",
-                                labels.join("、")
-                            ),
-                        ),
-                    );
-                }
+        let inserted = person_store::insert_missing(&mut tx, &news, now).await?;
+        let mut claimed = HashSet::with_capacity(inserted.len());
+        let mut compare = Vec::new();
+        for (i, (id, _)) in news.iter().enumerate() {
+            if !(inserted.contains(&id.index) && claimed.insert(id.index.as_str())) {
+                compare.push(i);
             }
         }
-        out.accepted += inserted;
+        if !compare.is_empty() {
+            let indexes: Vec<&str> = compare.iter().map(|&i| news[i].0.index.as_str()).collect();
+            let stored = person_store::find_by_indexes(&mut tx, &indexes).await?;
+            for &i in &compare {
+                let (line, source_ref, _) = &rows[i];
+                let (id, new) = &news[i];
+                let Some(stored) = stored.get(&id.index) else {
+                    // Neither inserted nor stored: a uniqueness other than the number's.
+                    return Err(dangan_store::StoreError::Conflict("persons".to_owned()).into());
+                };
+                let diff = differences(stored, new);
+                let Some((field, _)) = diff.first() else {
+                    out.skipped += 1;
+                    continue;
+                };
+                let labels: Vec<&str> = diff.iter().map(|d| d.1).collect();
+                out.reject(
+                    *line,
+                    source_ref.clone(),
+                    AppError::invalid_with(
+                        "person_differs",
+                        Some(field),
+                        format!(
+                            "该公民身份号码已登记，但{}与已登记的不一致，本行未导入；请核对，确需更正的请在系统中办理",
+                            labels.join("、")
+                        ),
+                    ),
+                );
+            }
+        }
+        let registered = inserted.len();
+        out.accepted += registered as u64;
         let op = Op::new("import.persons", "import_file", t.file).detail(format!(
-            "{}: {inserted} registered, {} skipped, {} rejected",
+            "{}: {registered} registered, {} skipped, {} rejected",
             t.span,
             out.skipped,
             out.rejects.len()
