@@ -121,19 +121,7 @@ fn write_csv(path: &Path, rows: &[Row], people: &[DemoPerson]) {
 /// A fresh database with the app started on it (migrations, seeds) and the persons inserted;
 /// returns the persons' ids by identity number.
 async fn fresh(backend: &str, people: &[DemoPerson]) -> (TestDb, App, tempfile::TempDir, Vec<i64>) {
-    let db = if backend == "sqlite" {
-        TestDb::sqlite().await
-    } else {
-        TestDb::postgres().await
-    };
-    let keys = tempfile::tempdir().expect("keys");
-    let (app, _) = App::start(
-        &db.config,
-        Settings::default(),
-        KeyRing::load_or_create(keys.path()).expect("keys"),
-    )
-    .await
-    .expect("app");
+    let (db, app, keys) = empty(backend).await;
     let mut tx = app.store().begin_write().await.expect("tx");
     let now = Utc::now();
     let mut ids = Vec::with_capacity(people.len());

@@ -144,6 +144,21 @@ fn event(person: u64, round: &str, client: usize, n: usize) -> serde_json::Value
     })
 }
 
+/// Counts a failed request and prints the first of a client's failures.
+async fn failed(who: &str, errors: &mut usize, answer: Result<reqwest::Response, reqwest::Error>) {
+    *errors += 1;
+    if *errors > 1 {
+        return;
+    }
+    match answer {
+        Ok(r) => {
+            let status = r.status();
+            eprintln!("  {who}: {status} {}", r.text().await.unwrap_or_default());
+        }
+        Err(e) => eprintln!("  {who}: {e}"),
+    }
+}
+
 /// N clients posting events for `seconds`: (events/s, latencies, errors).
 async fn drive(
     round: &'static str,
@@ -180,22 +195,7 @@ async fn drive(
                     .await;
                 match answer {
                     Ok(r) if r.status().as_u16() == 201 => times.push(t.elapsed()),
-                    Ok(r) => {
-                        errors += 1;
-                        if errors == 1 {
-                            let status = r.status();
-                            eprintln!(
-                                "  client {client}: {status} {}",
-                                r.text().await.unwrap_or_default()
-                            );
-                        }
-                    }
-                    Err(e) => {
-                        errors += 1;
-                        if errors == 1 {
-                            eprintln!("  client {client}: {e}");
-                        }
-                    }
+                    other => failed(&format!("client {client}"), &mut errors, other).await,
                 }
                 n += 1;
             }
@@ -229,19 +229,7 @@ async fn clerk(base: String, token: String, stop: Arc<AtomicBool>) -> (Vec<Durat
             .await;
         match answer {
             Ok(r) if r.status().is_success() => times.push(t.elapsed()),
-            Ok(r) => {
-                errors += 1;
-                if errors == 1 {
-                    let status = r.status();
-                    eprintln!("  clerk: {status} {}", r.text().await.unwrap_or_default());
-                }
-            }
-            Err(e) => {
-                errors += 1;
-                if errors == 1 {
-                    eprintln!("  clerk: {e}");
-                }
-            }
+            other => failed("clerk", &mut errors, other).await,
         }
     }
     (times, errors)
@@ -323,22 +311,7 @@ async fn look_up(
                             }
                         }
                     }
-                    Ok(r) => {
-                        errors += 1;
-                        if errors == 1 {
-                            let status = r.status();
-                            eprintln!(
-                                "  lookup {client}: {status} {}",
-                                r.text().await.unwrap_or_default()
-                            );
-                        }
-                    }
-                    Err(e) => {
-                        errors += 1;
-                        if errors == 1 {
-                            eprintln!("  lookup {client}: {e}");
-                        }
-                    }
+                    other => failed(&format!("lookup {client}"), &mut errors, other).await,
                 }
             }
             (times, errors)
