@@ -259,6 +259,17 @@ async fn rebuild_sqlite(store: &Store, m: &Migration, checksum: &str) -> StoreRe
     let mut conn = pool.acquire().await?.detach();
     conn.execute("PRAGMA foreign_keys = OFF").await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    // Another process may have applied it since this one looked.
+    let recorded: Option<String> =
+        sqlx::query_scalar("SELECT checksum FROM dangan_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if recorded.is_some() {
+        tx.rollback().await?;
+        conn.close().await?;
+        return Ok(());
+    }
     tx.execute(sqlx::raw_sql(m.sql)).await.map_err(failed)?;
     let broken: Vec<(String, Option<i64>, String, i64)> =
         sqlx::query_as("PRAGMA foreign_key_check")
