@@ -208,7 +208,6 @@ pub(crate) async fn run(store: &Store, until: Option<i64>) -> StoreResult<Migrat
                 && tx.backend() == crate::Backend::Sqlite =>
             {
                 tx.rollback().await?;
-                let checksum = hex::encode(Sha256::digest(m.sql.as_bytes()));
                 rebuild_sqlite(store, m, &checksum).await?;
                 report.applied.push(m.version);
                 report.current = m.version;
