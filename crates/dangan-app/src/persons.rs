@@ -110,8 +110,11 @@ pub struct PersonQuery {
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<T>,
-    /// Matches in all pages.
+    /// Matches in all pages; when `more` is true, only those counted: a broad search counts
+    /// 1,000 matches past the end of its page and stops there.
     pub total: i64,
+    /// There are more matches than `total` (show "more than `total`"; the next pages exist).
+    pub more: bool,
     /// This page's number.
     pub page: u32,
     /// Page size.
@@ -310,13 +313,15 @@ impl App {
             offset: i64::from(page - 1) * i64::from(per_page),
         };
         let mut tx = self.begin_read().await?;
-        let (rows, total) = persons::search(&mut tx, &filter).await?;
-        let op =
-            Op::new("person.search", "person", "").detail(format!("{detail}; {total} matches"));
+        let found = persons::search(&mut tx, &filter).await?;
+        let more = if found.more { "+" } else { "" };
+        let op = Op::new("person.search", "person", "")
+            .detail(format!("{detail}; {}{more} matches", found.total));
         self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(Page {
-            items: rows.into_iter().map(summary).collect(),
-            total,
+            items: found.rows.into_iter().map(summary).collect(),
+            total: found.total,
+            more: found.more,
             page,
             per_page,
         })

@@ -210,6 +210,7 @@ impl App {
         Ok(Page {
             items: rows.into_iter().map(|r| self.view_of(r)).collect(),
             total,
+            more: false,
             page,
             per_page,
         })

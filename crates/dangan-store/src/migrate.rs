@@ -145,6 +145,15 @@ macro_rules! migrations {
                     "/0017_persons_without_sealed_unique.sql"
                 )),
             },
+            Migration {
+                version: 18,
+                description: "persons_name_order",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0018_persons_name_order.sql"
+                )),
+            },
         ]
     };
 }

@@ -324,19 +324,6 @@ pub struct PersonFilter {
     pub offset: i64,
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
-fn like_prefix(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 1);
-    for ch in s.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
-}
-
 /// The smallest text greater than every text that starts with `prefix`: its last character
 /// moved to the next one (`None` for an empty prefix or one ending in the last character).
 fn prefix_end(prefix: &str) -> Option<String> {
@@ -347,10 +334,10 @@ fn prefix_end(prefix: &str) -> Option<String> {
     Some(chars.into_iter().collect())
 }
 
-/// The `WHERE` clause of a search and its bound values. A name prefix is a range on SQLite
-/// (`name >= p AND name < p'`), which its name index answers — SQLite's `LIKE` is
-/// case-insensitive and cannot use it — and `LIKE 'p%'` on PostgreSQL, whose name index is
-/// built for it (`text_pattern_ops`). Both treat `%` and `_` in the prefix literally.
+/// The `WHERE` clause of a search and its bound values. A name prefix is a range in byte order
+/// (`name >= p AND name < p'`; `COLLATE "C"` on PostgreSQL, SQLite's `BINARY` is byte order), which
+/// the name index answers and which treats `%` and `_` in the prefix literally; SQLite's `LIKE`
+/// is case-insensitive and could not use the index.
 fn filter_clause(
     backend: Backend,
     fields: Option<&FieldCipher>,
@@ -368,25 +355,27 @@ fn filter_clause(
         clauses.push(format!("id_number_hmac = ${}", binds.len()));
     }
     if let Some(v) = &f.name_prefix {
-        match (backend, prefix_end(v)) {
-            (Backend::Sqlite, Some(end)) => {
-                binds.push(v.clone());
-                binds.push(end);
-                clauses.push(format!(
-                    "name >= ${} AND name < ${}",
-                    binds.len() - 1,
-                    binds.len()
-                ));
-            }
-            _ => {
-                binds.push(like_prefix(v));
-                clauses.push(format!("name LIKE ${} ESCAPE '\\'", binds.len()));
-            }
+        let name = name_in_byte_order(backend);
+        binds.push(v.clone());
+        clauses.push(format!("{name} >= ${}", binds.len()));
+        // A prefix ending in the last character has no end: the range stays open.
+        if let Some(end) = prefix_end(v) {
+            binds.push(end);
+            clauses.push(format!("{name} < ${}", binds.len()));
         }
     }
     if let Some(v) = &f.division_code {
         binds.push(v.clone());
-        clauses.push(format!("division_code = ${}", binds.len()));
+        // Beside a name, SQLite must walk the name index (the page's order), not the division
+        // index: one county's division holds every person of a county agency, and without
+        // statistics SQLite would take the equality for the better choice. The unary `+` keeps
+        // the column out of index selection; PostgreSQL weighs both by its statistics.
+        let column = if backend == Backend::Sqlite && f.name_prefix.is_some() {
+            "+division_code"
+        } else {
+            "division_code"
+        };
+        clauses.push(format!("{column} = ${}", binds.len()));
     }
     let filter = if clauses.is_empty() {
         String::new()
@@ -396,14 +385,52 @@ fn filter_clause(
     Ok((filter, binds))
 }
 
-/// Persons matching the filter, one page, with the total number of matches.
-pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<(Vec<PersonRow>, i64)> {
-    let (filter, binds) = filter_clause(tx.backend(), tx.fields.as_deref(), f)?;
-    let count_sql = format!("SELECT COUNT(*) FROM persons {filter}");
+/// The name column in the order of its index: bytes (code points), as both backends index it.
+fn name_in_byte_order(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "name",
+        Backend::Postgres => "(name COLLATE \"C\")",
+    }
+}
+
+/// How far past the end of a page a search counts its matches: a broad name or division
+/// search (王 at a million persons matches tens of thousands) stops counting there and says
+/// "more than" instead of reading every match.
+pub const COUNT_AHEAD: i64 = 1_000;
+
+/// One page of a search and how many matches there are.
+#[derive(Debug)]
+pub struct Found {
+    /// The page.
+    pub rows: Vec<PersonRow>,
+    /// Matches in all pages, or, when `more`, how many were counted (the page's end plus
+    /// [`COUNT_AHEAD`]).
+    pub total: i64,
+    /// There are more matches than `total`: counting stopped.
+    pub more: bool,
+}
+
+/// Persons matching the filter, one page, with the number of matches counted up to
+/// [`COUNT_AHEAD`] past the page. A search by name lists in name order, which the name index
+/// gives without reading the other matches; the others list by division, birth date and
+/// registration (the division index).
+pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<Found> {
+    let backend = tx.backend();
+    let (filter, binds) = filter_clause(backend, tx.fields.as_deref(), f)?;
+    let limit = f.limit.clamp(1, 500);
+    let offset = f.offset.max(0);
+    let counted = offset + limit + COUNT_AHEAD;
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM persons {filter} LIMIT {}) AS m",
+        counted + 1
+    );
+    let order = if f.name_prefix.is_some() {
+        format!("{}, id", name_in_byte_order(backend))
+    } else {
+        "division_code, birth_date, id".to_owned()
+    };
     let page_sql = format!(
-        "SELECT {COLUMNS} FROM persons {filter} ORDER BY division_code, birth_date, id LIMIT {} OFFSET {}",
-        f.limit.clamp(1, 500),
-        f.offset.max(0)
+        "SELECT {COLUMNS} FROM persons {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     );
     let total: i64 = on_conn!(tx, c => {
         let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql));
@@ -419,7 +446,11 @@ pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<(Vec<PersonRow
         }
         q.fetch_all(&mut *c).await
     })?;
-    Ok((open_all(tx, rows)?, total))
+    Ok(Found {
+        rows: open_all(tx, rows)?,
+        total: total.min(counted),
+        more: total > counted,
+    })
 }
 
 /// How many persons are stored.

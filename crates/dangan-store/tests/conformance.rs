@@ -132,7 +132,7 @@ on_both_backends! {
         let row = persons::find_by_id_number(&mut tx, "11010519491231002X").await.unwrap().unwrap();
         assert_eq!((row.id, row.id_number.as_str()), (id, "11010519491231002X"));
         let filter = PersonFilter { id_number: Some("11010519491231002X".into()), limit: 10, ..PersonFilter::default() };
-        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().1, 1);
+        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().total, 1);
     }
 
     async fn a_sealed_number_moved_to_another_person_is_refused_not_shown(db: TestDb) {
@@ -249,28 +249,60 @@ on_both_backends! {
         assert_eq!(mats[0].remarks.as_deref(), Some("补件"));
     }
 
-    async fn name_search_treats_wildcards_literally_and_orders_by_division_then_birth_date(db: TestDb) {
+    async fn name_search_treats_wildcards_literally_and_lists_in_name_order_a_division_search_by_birth_date(db: TestDb) {
         let store = open(&db).await;
         let mut tx = store.begin_write().await.unwrap();
         let mut elder = person("440524188001010014", "张三丰");
         elder.birth_date = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap();
+        elder.division_code = "110105";
         persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
         persons::insert(&mut tx, &elder, Utc::now()).await.unwrap();
         persons::insert(&mut tx, &person("53010219200508011X", "李%"), Utc::now()).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let filter = PersonFilter { name_prefix: Some("张".into()), limit: 10, ..PersonFilter::default() };
-        let (rows, total) = persons::search(&mut tx, &filter).await.unwrap();
-        assert_eq!(total, 2);
-        assert_eq!(rows[0].id_number, "440524188001010014", "the elder first, though registered later");
+        let found = persons::search(&mut tx, &filter).await.unwrap();
+        assert_eq!((found.total, found.more), (2, false));
+        let names: Vec<&str> = found.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["张三", "张三丰"], "a name search lists in name order");
         let filter = PersonFilter { name_prefix: Some("%".into()), limit: 10, ..PersonFilter::default() };
-        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().1, 0);
+        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().total, 0);
+        let filter = PersonFilter { name_prefix: Some("张三".into()), division_code: Some("110105".into()), limit: 10, ..PersonFilter::default() };
+        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().total, 2, "a name within a division");
         let filter = PersonFilter { name_prefix: Some("李%".into()), limit: 10, ..PersonFilter::default() };
-        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().1, 1);
+        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().total, 1);
         let filter = PersonFilter { name_prefix: Some("张".into()), limit: 1, offset: 1, ..PersonFilter::default() };
-        let (page, total) = persons::search(&mut tx, &filter).await.unwrap();
-        assert_eq!((page.len(), total), (1, 2));
-        assert_eq!(page[0].name, "张三");
+        let page = persons::search(&mut tx, &filter).await.unwrap();
+        assert_eq!((page.rows.len(), page.total), (1, 2));
+        assert_eq!(page.rows[0].name, "张三丰");
+        let filter = PersonFilter { division_code: Some("110105".into()), limit: 10, ..PersonFilter::default() };
+        let found = persons::search(&mut tx, &filter).await.unwrap();
+        assert_eq!(found.rows[0].id_number, "440524188001010014", "the elder first, though registered later");
+    }
+
+    async fn a_broad_search_counts_a_thousand_past_its_page_and_says_there_are_more(db: TestDb) {
+        let store = open(&db).await;
+        let fields = field_cipher();
+        let numbers: Vec<String> = (0..1_200u32)
+            .map(|n| dangan_testkit::id_number("110105", NaiveDate::from_ymd_opt(1950, 1, 1).unwrap() + chrono::Days::new(u64::from(n / 900)), n % 900 + 1))
+            .collect();
+        let sealed: Vec<_> = numbers.iter().map(|n| persons::seal_id(&fields, n).unwrap()).collect();
+        let rows: Vec<_> = sealed.iter().zip(&numbers).map(|(s, n)| (s, person(n, "王芳"))).collect();
+        let mut tx = store.begin_write().await.unwrap();
+        assert_eq!(persons::insert_missing(&mut tx, &rows, Utc::now()).await.unwrap().len(), 1_200);
+        persons::insert(&mut tx, &person("53010219200508011X", "王"), Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let broad = PersonFilter { name_prefix: Some("王".into()), limit: 50, ..PersonFilter::default() };
+        let found = persons::search(&mut tx, &broad).await.unwrap();
+        assert_eq!((found.rows.len(), found.total, found.more), (50, 1_050, true));
+        assert_eq!(found.rows[0].name, "王", "the shorter name first");
+        let deep = PersonFilter { offset: 200, ..broad.clone() };
+        let found = persons::search(&mut tx, &deep).await.unwrap();
+        assert_eq!((found.total, found.more), (1_201, false), "counting reaches the end: the count is exact");
+        let division = PersonFilter { division_code: Some("110105".into()), limit: 20, ..PersonFilter::default() };
+        let found = persons::search(&mut tx, &division).await.unwrap();
+        assert_eq!((found.total, found.more), (1_020, true));
     }
 
     async fn catalogue_versions_count_up_and_keep_their_order(db: TestDb) {
@@ -440,7 +472,7 @@ on_both_backends! {
         // A reader while the write is open: answered at once, without the uncommitted row.
         let mut reader = tokio::time::timeout(wait, store.begin()).await.expect("a reader begins at once").unwrap();
         let filter = PersonFilter { name_prefix: Some("张".into()), limit: 10, ..PersonFilter::default() };
-        let (_, seen) = tokio::time::timeout(wait, persons::search(&mut reader, &filter)).await.expect("a read is answered at once").unwrap();
+        let seen = tokio::time::timeout(wait, persons::search(&mut reader, &filter)).await.expect("a read is answered at once").unwrap().total;
         assert_eq!(seen, 0);
         tokio::time::timeout(wait, writer.commit()).await.expect("the writer commits beside an open reader").unwrap();
         // A second writer commits while the reader's snapshot is still open.
@@ -450,7 +482,7 @@ on_both_backends! {
         reader.rollback().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let all = PersonFilter { division_code: Some("110105".into()), limit: 10, ..PersonFilter::default() };
-        assert_eq!(persons::search(&mut tx, &all).await.unwrap().1, 2);
+        assert_eq!(persons::search(&mut tx, &all).await.unwrap().total, 2);
     }
 
     async fn writers_take_their_turns_in_the_order_they_asked(db: TestDb) {
@@ -477,7 +509,7 @@ on_both_backends! {
         }
         let mut tx = store.begin().await.unwrap();
         let filter = PersonFilter { name_prefix: Some("写者".into()), limit: 10, ..PersonFilter::default() };
-        let (rows, _) = persons::search(&mut tx, &filter).await.unwrap();
+        let rows = persons::search(&mut tx, &filter).await.unwrap().rows;
         let mut by_id: Vec<_> = rows.into_iter().map(|r| (r.id, r.name)).collect();
         by_id.sort();
         let names: Vec<String> = by_id.into_iter().map(|(_, n)| n).collect();

@@ -44,6 +44,8 @@ pub async fn create_person(
 /// `POST /api/v1/persons/search` with `{"id_number"|"name"|"division_code", "page", "per_page"}`.
 /// Lists mask identity numbers to the division and check character; searches by exact identity
 /// number are limited per account (30 per 10 minutes by default: then 429 with `Retry-After`).
+/// A name search lists in name order; a broad search counts 1,000 matches past its page and says
+/// `more: true` instead of counting every match.
 #[utoipa::path(
     post,
     path = "/persons/search",

@@ -410,6 +410,8 @@ struct PersonsPage {
     searched: bool,
     items: Vec<PersonRow>,
     total: i64,
+    /// More matches than `total`: the count stopped (a broad search).
+    more: bool,
     page: u32,
     pages: u32,
     sort: String,
@@ -472,6 +474,7 @@ async fn render_persons(
         searched,
         items: Vec::new(),
         total: 0,
+        more: false,
         page: f.page.unwrap_or(1).max(1),
         pages: 1,
         sort,
@@ -496,6 +499,7 @@ async fn render_persons(
                 _ => {}
             }
             page.total = found.total;
+            page.more = found.more;
             page.pages =
                 u32::try_from((found.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
                     .unwrap_or(1)
