@@ -53,8 +53,8 @@ pub struct FileView {
     pub size: i64,
     /// SHA-256.
     pub sha256: String,
-    /// SM3.
-    pub sm3: String,
+    /// SM3, when the scan was stored under the 国密 digest profile (or one configured with SM3).
+    pub sm3: Option<String>,
     /// 扫描人
     pub scanned_by: String,
     /// 扫描日期
@@ -241,7 +241,11 @@ impl App {
         map.insert("scan_date", f.scan_date.to_string());
         map.insert("scanned_by", f.scanned_by.clone());
         map.insert("sha256", f.sha256.clone());
-        map.insert("sm3", blob.sm3);
+        // Without SM3 (the SHA-256 profile) the key is left out, so that a scan stored before the
+        // profile existed keeps the manifest its seal covers.
+        if !blob.sm3.is_empty() {
+            map.insert("sm3", blob.sm3);
+        }
         map.insert("size", blob.size.to_string());
         map.insert("format", f.format.clone());
         map.insert("ingested_at", crate::audit::stamp(f.created_at));
@@ -281,7 +285,7 @@ impl App {
             duplicate: f.duplicate,
             size: blob.size,
             sha256: f.sha256,
-            sm3: blob.sm3,
+            sm3: Some(blob.sm3).filter(|d| !d.is_empty()),
             scanned_by: f.scanned_by,
             scan_date: f.scan_date,
             created_at: f.created_at,
@@ -323,17 +327,28 @@ impl App {
         tx.rollback().await?;
         ensure_not_lost(&m)?;
         let staged = self.stage_file(name, body).await?;
-        let mut tx = self.store.begin_write().await?;
-        events::lock_material(&mut tx, material).await?;
-        let m = events::material(&mut tx, material)
+        // Group commit: scans arriving together are recorded in one transaction and one commit
+        // (their blobs are already durable); each answer still waits for that commit.
+        dangan_store::grouped!(&self.store, tx => self.record_staged(tx, actor, material, &staged))
+    }
+
+    /// Records a staged scan on its material inside the caller's write transaction.
+    async fn record_staged(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        material: MaterialId,
+        staged: &StagedFile,
+    ) -> AppResult<(FileView, bool)> {
+        events::lock_material(tx, material).await?;
+        let m = events::material(tx, material)
             .await?
             .ok_or_else(|| AppError::not_found("material_not_found", "未找到该材料"))?;
-        let (fid, created) = self.attach_staged(&mut tx, actor, &m, &staged).await?;
-        let row = files::get(&mut tx, fid)
+        let (fid, created) = self.attach_staged(tx, actor, &m, staged).await?;
+        let row = files::get(tx, fid)
             .await?
             .ok_or_else(|| AppError::Internal("file vanished".to_owned()))?;
-        let view = self.file_view(&mut tx, row).await?;
-        tx.commit().await?;
+        let view = self.file_view(tx, row).await?;
         Ok((view, created))
     }
 
@@ -422,7 +437,7 @@ impl App {
             files::insert_blob(
                 tx,
                 &stored.sha256,
-                &stored.sm3,
+                stored.sm3.as_deref().unwrap_or(""),
                 i64::try_from(stored.size).unwrap_or(i64::MAX),
                 stored.cipher.name(),
                 &hex::encode(&stored.wrapped_key),
@@ -496,7 +511,8 @@ impl App {
                 .keys
                 .verify_seal(&seal_key_id, manifest.as_bytes(), &seal),
             sha256_len_ok: stored.sha256.len() == 64,
-            sm3_present: stored.sm3.len() == 64,
+            sm3_required: self.vault()?.digests().sm3(),
+            sm3_present: stored.sm3.as_ref().is_some_and(|d| d.len() == 64),
             size: stored.size,
             stored: true,
             duplicate,
@@ -608,7 +624,7 @@ impl App {
                         .await
                 }
                 None => vault
-                    .read_to(&sha, &wrapped, &master, &mut writer)
+                    .read_to(&sha, &wrapped, &master, false, &mut writer)
                     .await
                     .map(|_| ()),
             };
@@ -780,10 +796,15 @@ impl App {
                         problems,
                     });
                 };
-                match self.vault()?.verify(&b.sha256, &wrapped, &master).await {
+                let with_sm3 = !b.sm3.is_empty();
+                match self
+                    .vault()?
+                    .verify(&b.sha256, &wrapped, &master, with_sm3)
+                    .await
+                {
                     Ok(v)
                         if v.sha256 == b.sha256
-                            && v.sm3 == b.sm3
+                            && v.sm3.as_deref().unwrap_or("") == b.sm3
                             && i64::try_from(v.size).ok() == Some(b.size) =>
                     {
                         true
@@ -1058,7 +1079,7 @@ impl App {
         let vault = self.vault.as_ref()?;
         let master = self.keys.master_key_by_id(master_id)?;
         let fed = vault
-            .read_to(sha256, wrapped_key, &master, &mut stdin)
+            .read_to(sha256, wrapped_key, &master, false, &mut stdin)
             .await;
         drop(stdin);
         let out = child.wait_with_output().await.ok()?;

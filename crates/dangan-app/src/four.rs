@@ -117,6 +117,8 @@ impl BatchSummary {
 pub(crate) struct Facts<'a> {
     pub seal_ok: bool,
     pub sha256_len_ok: bool,
+    /// The digest profile asks for SM3 (国密).
+    pub sm3_required: bool,
     pub sm3_present: bool,
     pub size: u64,
     pub stored: bool,
@@ -158,11 +160,12 @@ pub(crate) fn report(f: &Facts<'_>) -> FourPropertyReport {
             "GD-1-1",
             a,
             "固化信息有效性（数字摘要与电子印章）",
-            Some(f.seal_ok && f.sha256_len_ok && f.sm3_present),
-            if f.seal_ok {
-                "SHA-256、SM3 摘要已计算，机构电子印章有效"
-            } else {
-                "电子印章或数字摘要无效"
+            Some(f.seal_ok && f.sha256_len_ok && (f.sm3_present || !f.sm3_required)),
+            match (f.seal_ok, f.sm3_present, f.sm3_required) {
+                (false, _, _) => "电子印章或数字摘要无效",
+                (true, true, _) => "SHA-256、SM3 摘要已计算，机构电子印章有效",
+                (true, false, false) => "SHA-256 摘要已计算（摘要配置不含 SM3），机构电子印章有效",
+                (true, false, true) => "摘要配置要求 SM3，但未计算 SM3 摘要",
             },
         ),
         check(
@@ -299,6 +302,7 @@ mod tests {
         Facts {
             seal_ok: true,
             sha256_len_ok: true,
+            sm3_required: true,
             sm3_present: true,
             size: 10,
             stored: true,

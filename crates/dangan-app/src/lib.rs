@@ -120,6 +120,8 @@ pub struct VaultSettings {
     pub s3: Option<dangan_vault::S3Config>,
     /// The cipher of new blobs.
     pub cipher: dangan_vault::Cipher,
+    /// The digests computed over each new scan (SM3 besides SHA-256 in the 国密 profile).
+    pub digests: dangan_vault::Digests,
     /// The algorithm of new seals.
     pub seal: SealAlgorithm,
     /// The largest upload in bytes.
@@ -251,7 +253,8 @@ impl App {
                     None => dangan_vault::Vault::open(&v.root, v.cipher).await,
                     Some(s3) => dangan_vault::Vault::open_s3(&v.root, v.cipher, s3).await,
                 }
-                .map_err(|e| AppError::Internal(format!("vault: {e}")))?,
+                .map_err(|e| AppError::Internal(format!("vault: {e}")))?
+                .with_digests(v.digests),
             ),
             None => None,
         };

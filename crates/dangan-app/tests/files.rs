@@ -248,3 +248,82 @@ async fn demo_persons_get_one_readable_pdf_scan_per_material_once() {
     let id = dangan_vault::identify::identify(&pdf, true, 300);
     assert_eq!((id.format.code(), id.pages), ("pdf", Some(1)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_national_digest_profile_computes_sm3_and_an_edited_or_blanked_sm3_is_caught() {
+    use sha2::Digest;
+    let data = png_scan(120_000, 7);
+    let sm3 = hex::encode(sm3::Sm3::digest(&data));
+    // The AES profile: SHA-256 alone, and the digest check still passes.
+    let aes = TestApp::start(TestDb::sqlite().await).await;
+    let (person, m) = aes.enrolment_material().await;
+    let f = aes
+        .app
+        .ingest_file(&aes.admin, m, Some("a.png"), &data[..])
+        .await
+        .unwrap();
+    assert_eq!(f.sm3, None, "no SM3 without the national profile");
+    aes.register(&aes.admin, person).await;
+    let report = aes.app.file_checks(&aes.admin, f.id).await.unwrap();
+    let digests = report.checks.iter().find(|c| c.code == "GD-1-1").unwrap();
+    assert_eq!(digests.passed, Some(true), "{digests:?}");
+    assert!(digests.reason.contains("不含 SM3"), "{}", digests.reason);
+    // An SM3 slipped in afterwards does not match the bytes.
+    aes.db
+        .execute(&format!(
+            "UPDATE blobs SET sm3 = '{}' WHERE sha256 = '{}'",
+            "0".repeat(64),
+            f.sha256
+        ))
+        .await;
+    assert!(!aes.app.verify_file(&aes.auditor, f.id).await.unwrap().ok);
+
+    // The national profile: SM4-GCM with SHA-256 and SM3.
+    let vault = tempfile::tempdir().unwrap();
+    let settings = dangan_app::Settings {
+        vault: Some(dangan_app::VaultSettings {
+            root: vault.path().to_owned(),
+            s3: None,
+            cipher: dangan_vault::Cipher::Sm4Gcm,
+            digests: dangan_vault::Digests::Sha256AndSm3,
+            seal: dangan_app::SealAlgorithm::default(),
+            max_upload: 64 * 1024 * 1024,
+            min_dpi: 300,
+        }),
+        ..dangan_app::Settings::default()
+    };
+    let gm = TestApp::start_with(TestDb::sqlite().await, settings).await;
+    let (_, m) = gm.enrolment_material().await;
+    let a = gm
+        .app
+        .ingest_file(&gm.admin, m, Some("a.png"), &data[..])
+        .await
+        .unwrap();
+    let b = gm
+        .app
+        .ingest_file(&gm.admin, m, Some("b.png"), &png_scan(60_000, 8)[..])
+        .await
+        .unwrap();
+    assert_eq!(a.sm3.as_deref(), Some(sm3.as_str()));
+    assert!(gm.app.verify_file(&gm.auditor, a.id).await.unwrap().ok);
+    // An edited SM3 fails the recomputation; a blanked one (to skip it) breaks the seal.
+    gm.db
+        .execute(&format!(
+            "UPDATE blobs SET sm3 = '{}' WHERE sha256 = '{}'",
+            "0".repeat(64),
+            a.sha256
+        ))
+        .await;
+    gm.db
+        .execute(&format!(
+            "UPDATE blobs SET sm3 = '' WHERE sha256 = '{}'",
+            b.sha256
+        ))
+        .await;
+    let (n, failures) = gm.app.verify_all_files(&gm.auditor, |_| {}).await.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    let by_id = |id| failures.iter().find(|f| f.file_id == id).unwrap();
+    assert!(!by_id(a.id).content_ok);
+    assert!(!by_id(b.id).seal_ok);
+}

@@ -18,6 +18,7 @@ async fn start(s3: &S3Server, spool: &std::path::Path) -> TestApp {
             root: spool.to_owned(),
             s3: Some(s3.config()),
             cipher: dangan_vault::Cipher::Sm4Gcm,
+            digests: dangan_vault::Digests::default_for(dangan_vault::Cipher::Sm4Gcm),
             seal: dangan_app::SealAlgorithm::Sm2,
             max_upload: 64 * 1024 * 1024,
             min_dpi: 300,

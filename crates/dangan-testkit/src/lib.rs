@@ -157,6 +157,7 @@ impl TestApp {
                 root: keys_dir.path().join("vault"),
                 s3: None,
                 cipher: dangan_vault::Cipher::Aes256Gcm,
+                digests: dangan_vault::Digests::default_for(dangan_vault::Cipher::Aes256Gcm),
                 seal: dangan_app::SealAlgorithm::default(),
                 max_upload: 64 * 1024 * 1024,
                 min_dpi: 300,

@@ -196,19 +196,34 @@ impl Encryptor {
     }
 
     /// Accepts plaintext; returns the blob bytes ready to be written.
-    pub fn update(&mut self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let mut out = Vec::new();
+    ///
+    /// Whole records are sealed straight from `data`; only a partial record at either end is
+    /// copied (into `pending`), so each byte is copied once however large the slices are.
+    pub fn update(&mut self, mut data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let records = (self.pending.len() + data.len()) / CHUNK_SIZE + 1;
+        let mut out = Vec::with_capacity(HEADER_LEN + data.len() + records * TAG_LEN);
         if !self.started {
             out.extend_from_slice(&self.header);
             self.started = true;
         }
-        self.pending.extend_from_slice(data);
         // Keep at least one byte back: the last record is only known at `finish`.
-        while self.pending.len() > CHUNK_SIZE {
-            let rest = self.pending.split_off(CHUNK_SIZE);
-            let chunk = std::mem::replace(&mut self.pending, rest);
+        if !self.pending.is_empty() {
+            let take = (CHUNK_SIZE - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if data.is_empty() {
+                return Ok(out);
+            }
+            let mut chunk = std::mem::take(&mut self.pending);
             out.extend_from_slice(&self.record(&chunk, false)?);
+            chunk.clear();
+            self.pending = chunk;
         }
+        while data.len() > CHUNK_SIZE {
+            out.extend_from_slice(&self.record(&data[..CHUNK_SIZE], false)?);
+            data = &data[CHUNK_SIZE..];
+        }
+        self.pending.extend_from_slice(data);
         Ok(out)
     }
 
@@ -293,11 +308,15 @@ impl Decryptor {
             return Ok(out);
         }
         let full = CHUNK_SIZE + TAG_LEN;
-        while self.pending.len() > full {
-            let rest = self.pending.split_off(full);
-            let rec = std::mem::replace(&mut self.pending, rest);
-            out.extend_from_slice(&self.record(&rec, false)?);
+        // Records are opened where they lie; what is left moves to the front once.
+        let mut pending = std::mem::take(&mut self.pending);
+        let mut at = 0;
+        while pending.len() - at > full {
+            out.extend_from_slice(&self.record(&pending[at..at + full], false)?);
+            at += full;
         }
+        pending.drain(..at);
+        self.pending = pending;
         Ok(out)
     }
 

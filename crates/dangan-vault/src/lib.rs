@@ -8,5 +8,5 @@ pub mod store;
 pub mod target;
 
 pub use crypto::{Cipher, CryptoError};
-pub use store::{Ingested, S3Config, Vault, VaultError, Verified};
+pub use store::{Digests, Ingested, S3Config, Vault, VaultError, Verified};
 pub use target::Target;

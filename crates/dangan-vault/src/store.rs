@@ -3,8 +3,8 @@
 //!
 //! A blob is named by the SHA-256 of its plaintext (`blobs/ab/abcd….dgvb`, one level of 256 directories made when the vault is
 //! opened, so that no ingest has to create and sync a directory), so identical scans are
-//! stored once. Ingest streams: plaintext is hashed (SHA-256 and SM3) and encrypted record by
-//! record into a temporary file, which is `fsync`ed, renamed to its final name and its directory
+//! stored once. Ingest streams: plaintext is hashed (SHA-256, and SM3 in the 国密 digest profile,
+//! [`Digests`]) and encrypted record by record into a temporary file, which is `fsync`ed, renamed to its final name and its directory
 //! `fsync`ed before the caller is told where it is. A crash before the rename leaves only a
 //! temporary file; a crash after it, before the caller commits its metadata, leaves an orphan
 //! blob that [`Vault::remove_orphans`] deletes. Nothing half-written ever has a final name.
@@ -142,13 +142,57 @@ enum Backend {
     Object(Arc<dyn ObjectStore>),
 }
 
+/// The digests ingest computes over a scan's plaintext. SHA-256 always: it names the blob and
+/// is the digest every check uses. SM3 (GB/T 32905) besides it in the national (国密) profile,
+/// where the agency must show a national-standard digest; computing it costs more than
+/// encrypting, so the AES profile leaves it out unless configured (`docs/vault-format.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digests {
+    /// SHA-256 only: the default with AES-256-GCM.
+    Sha256,
+    /// SHA-256 and SM3: the default with SM4-GCM, or chosen with AES-256-GCM.
+    Sha256AndSm3,
+}
+
+impl Digests {
+    /// Parses a configured profile: `sha256` or `sha256+sm3`.
+    pub fn parse(s: &str) -> Option<Digests> {
+        match s.trim() {
+            "sha256" => Some(Digests::Sha256),
+            "sha256+sm3" => Some(Digests::Sha256AndSm3),
+            _ => None,
+        }
+    }
+
+    /// The stable name, as configured.
+    pub fn name(self) -> &'static str {
+        match self {
+            Digests::Sha256 => "sha256",
+            Digests::Sha256AndSm3 => "sha256+sm3",
+        }
+    }
+
+    /// The profile that goes with a cipher: SM3 with SM4 (国密), SHA-256 alone with AES.
+    pub fn default_for(cipher: Cipher) -> Digests {
+        match cipher {
+            Cipher::Aes256Gcm => Digests::Sha256,
+            Cipher::Sm4Gcm => Digests::Sha256AndSm3,
+        }
+    }
+
+    /// Whether SM3 is computed.
+    pub fn sm3(self) -> bool {
+        self == Digests::Sha256AndSm3
+    }
+}
+
 /// What ingest stored.
 #[derive(Debug, Clone)]
 pub struct Ingested {
     /// SHA-256 of the plaintext (the blob's name), hex.
     pub sha256: String,
-    /// SM3 of the plaintext, hex.
-    pub sm3: String,
+    /// SM3 of the plaintext, hex, when the vault's [`Digests`] profile computes it.
+    pub sm3: Option<String>,
     /// Plaintext size in bytes.
     pub size: u64,
     /// The cipher.
@@ -167,8 +211,8 @@ pub struct Ingested {
 pub struct Verified {
     /// SHA-256 recomputed from the decrypted bytes.
     pub sha256: String,
-    /// SM3 recomputed.
-    pub sm3: String,
+    /// SM3 recomputed, when asked for.
+    pub sm3: Option<String>,
     /// Size recomputed.
     pub size: u64,
 }
@@ -178,6 +222,7 @@ pub struct Verified {
 pub struct Vault {
     root: PathBuf,
     cipher: Cipher,
+    digests: Digests,
     backend: Backend,
 }
 
@@ -213,6 +258,23 @@ async fn sync_dir(dir: &Path) -> std::io::Result<()> {
     d.sync_all().await
 }
 
+/// A blocking thread that hashes the chunks sent to it with `D`; its hex digest when the
+/// sender is dropped.
+fn digest_thread<D: Digest + Send + 'static>() -> (
+    tokio::sync::mpsc::Sender<Arc<Vec<u8>>>,
+    tokio::task::JoinHandle<String>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(4);
+    let thread = tokio::task::spawn_blocking(move || {
+        let mut d = D::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            d.update(&chunk[..]);
+        }
+        hex::encode(d.finalize())
+    });
+    (tx, thread)
+}
+
 impl Vault {
     /// A vault under `root` (created when missing) that encrypts new blobs with `cipher`.
     pub async fn open(root: &Path, cipher: Cipher) -> Result<Vault, VaultError> {
@@ -234,6 +296,7 @@ impl Vault {
         Ok(Vault {
             root: root.to_owned(),
             cipher,
+            digests: Digests::default_for(cipher),
             backend: Backend::Local,
         })
     }
@@ -250,8 +313,20 @@ impl Vault {
         Ok(Vault {
             root: spool.to_owned(),
             cipher,
+            digests: Digests::default_for(cipher),
             backend: Backend::Object(store),
         })
+    }
+
+    /// The same vault computing `digests` on ingest instead of its cipher's default.
+    pub fn with_digests(mut self, digests: Digests) -> Vault {
+        self.digests = digests;
+        self
+    }
+
+    /// The digests ingest computes.
+    pub fn digests(&self) -> Digests {
+        self.digests
     }
 
     /// The vault's blobs seen as a [`Target`] (keys `blobs/ab/<sha256>.dgvb`), for backups.
@@ -382,31 +457,24 @@ impl Vault {
         let mut enc = Encryptor::new(self.cipher, &data_key)?;
         let tmp_name = format!("{}.tmp", hex::encode(crypto::random_bytes(16)?));
         let tmp = self.root.join("tmp").join(tmp_name);
-        // Three stages in parallel: this task reads; one blocking thread hashes with SHA-256,
-        // encrypts and writes; another hashes with SM3 (the slowest step). Buffers of 1 MiB are
-        // shared, and the channels are bounded, so memory stays at a few MiB whatever the size.
+        // Stages in parallel, so that one upload uses both cores: this task reads; one blocking
+        // thread encrypts and writes; one hashes with SHA-256, and one with SM3 when the profile
+        // asks for it. Buffers of 1 MiB are shared, and the channels are bounded, so memory
+        // stays at a few MiB whatever the size.
         let (to_writer, mut writer_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(4);
-        let (to_sm3, mut sm3_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(4);
         let tmp_path = tmp.clone();
-        let writer = tokio::task::spawn_blocking(move || -> Result<String, VaultError> {
+        let writer = tokio::task::spawn_blocking(move || -> Result<(), VaultError> {
             use std::io::Write;
             let mut out = std::fs::File::create(&tmp_path)?;
-            let mut sha = Sha256::new();
             while let Some(chunk) = writer_rx.blocking_recv() {
-                sha.update(&chunk[..]);
                 out.write_all(&enc.update(&chunk)?)?;
             }
             out.write_all(&enc.finish()?)?;
             out.sync_all()?;
-            Ok(hex::encode(sha.finalize()))
+            Ok(())
         });
-        let hasher = tokio::task::spawn_blocking(move || {
-            let mut sm3 = Sm3::new();
-            while let Some(chunk) = sm3_rx.blocking_recv() {
-                sm3.update(&chunk[..]);
-            }
-            hex::encode(sm3.finalize())
-        });
+        let (to_sha, sha_thread) = digest_thread::<Sha256>();
+        let sm3_stage = self.digests.sm3().then(digest_thread::<Sm3>);
         let read = async {
             let mut head = Vec::new();
             let mut size = 0u64;
@@ -432,8 +500,11 @@ impl Vault {
                     head.extend_from_slice(&buf[..(HEAD_LEN - head.len()).min(filled)]);
                 }
                 let chunk = Arc::new(buf);
-                let closed = to_writer.send(Arc::clone(&chunk)).await.is_err()
-                    | to_sm3.send(chunk).await.is_err();
+                let mut closed = to_sha.send(Arc::clone(&chunk)).await.is_err();
+                if let Some((to_sm3, _)) = &sm3_stage {
+                    closed |= to_sm3.send(Arc::clone(&chunk)).await.is_err();
+                }
+                closed |= to_writer.send(chunk).await.is_err();
                 if closed {
                     break;
                 }
@@ -444,18 +515,23 @@ impl Vault {
             Ok((size, head))
         }
         .await;
-        drop((to_writer, to_sm3));
-        let written = writer
-            .await
-            .map_err(|e| VaultError::Io(std::io::Error::other(e)))?;
-        let sm3 = hasher
-            .await
-            .map_err(|e| VaultError::Io(std::io::Error::other(e)))?;
+        drop((to_writer, to_sha));
+        let sm3_thread = sm3_stage.map(|(to_sm3, thread)| {
+            drop(to_sm3);
+            thread
+        });
+        let joined = |e: tokio::task::JoinError| VaultError::Io(std::io::Error::other(e));
+        let written = writer.await.map_err(joined)?;
+        let sha256 = sha_thread.await.map_err(joined)?;
+        let sm3 = match sm3_thread {
+            Some(t) => Some(t.await.map_err(joined)?),
+            None => None,
+        };
         let result = match (read, written) {
-            (Ok((size, head)), Ok(sha256)) => Ok((sha256, sm3, size, head)),
+            (Ok((size, head)), Ok(())) => Ok((size, head)),
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        let (sha256, sm3, size, head) = match result {
+        let (size, head) = match result {
             Ok(v) => v,
             Err(e) => {
                 let _ = tokio::fs::remove_file(&tmp).await;
@@ -482,34 +558,41 @@ impl Vault {
 
     /// Decrypts a blob into `out`, streaming; fails (after writing what authenticated) if any
     /// record was changed, reordered or cut.
+    /// SM3 is recomputed only when `with_sm3` (the blob was stored with one).
     pub async fn read_to(
         &self,
         sha256: &str,
         wrapped_key: &[u8],
         master: &[u8; 32],
+        with_sm3: bool,
         out: &mut (impl tokio::io::AsyncWrite + Unpin),
     ) -> Result<Verified, VaultError> {
         let key = crypto::unwrap_key(master, wrapped_key)?;
         let mut reader = self.reader(sha256).await?;
         let mut dec = Decryptor::new(&key);
-        let (mut sha, mut sm3) = (Sha256::new(), Sm3::new());
+        let mut sha = Sha256::new();
+        let mut sm3 = with_sm3.then(Sm3::new);
         let mut size = 0u64;
         while let Some(piece) = reader.next().await? {
             let plain = dec.update(&piece)?;
             sha.update(&plain);
-            sm3.update(&plain);
+            if let Some(sm3) = &mut sm3 {
+                sm3.update(&plain);
+            }
             size += plain.len() as u64;
             out.write_all(&plain).await?;
         }
         let plain = dec.finish()?;
         sha.update(&plain);
-        sm3.update(&plain);
+        if let Some(sm3) = &mut sm3 {
+            sm3.update(&plain);
+        }
         size += plain.len() as u64;
         out.write_all(&plain).await?;
         out.flush().await?;
         Ok(Verified {
             sha256: hex::encode(sha.finalize()),
-            sm3: hex::encode(sm3.finalize()),
+            sm3: sm3.map(|d| hex::encode(d.finalize())),
             size,
         })
     }
@@ -556,15 +639,23 @@ impl Vault {
         Ok(())
     }
 
-    /// Re-reads a blob without keeping the plaintext, recomputing its digests.
+    /// Re-reads a blob without keeping the plaintext, recomputing its digests (SM3 when
+    /// `with_sm3`).
     pub async fn verify(
         &self,
         sha256: &str,
         wrapped_key: &[u8],
         master: &[u8; 32],
+        with_sm3: bool,
     ) -> Result<Verified, VaultError> {
-        self.read_to(sha256, wrapped_key, master, &mut tokio::io::sink())
-            .await
+        self.read_to(
+            sha256,
+            wrapped_key,
+            master,
+            with_sm3,
+            &mut tokio::io::sink(),
+        )
+        .await
     }
 
     /// Deletes temporary files and blobs that no metadata knows (`known` holds the digests the
@@ -659,15 +750,44 @@ mod tests {
         assert!(b.duplicate, "identical bytes are stored once");
         let mut back = Vec::new();
         let v = vault
-            .read_to(&a.sha256, &a.wrapped_key, &MASTER, &mut back)
+            .read_to(&a.sha256, &a.wrapped_key, &MASTER, false, &mut back)
             .await
             .unwrap();
         assert_eq!(back, data);
-        assert_eq!((v.sha256, v.sm3), (a.sha256.clone(), a.sm3.clone()));
+        assert_eq!((v.sha256, v.sm3), (a.sha256.clone(), None));
         assert_eq!(
             std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
             0
         );
+    }
+
+    #[tokio::test]
+    async fn sm3_is_computed_in_the_national_profile_or_when_configured_and_not_otherwise() {
+        let data: Vec<u8> = (0..(2 * PIPE_BUFFER + 17) as u32)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let sm3 = hex::encode(Sm3::digest(&data));
+        for (cipher, digests, want) in [
+            (Cipher::Aes256Gcm, None, None),
+            (Cipher::Sm4Gcm, None, Some(&sm3)),
+            (Cipher::Aes256Gcm, Some(Digests::Sha256AndSm3), Some(&sm3)),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut vault = Vault::open(dir.path(), cipher).await.unwrap();
+            if let Some(d) = digests {
+                vault = vault.with_digests(d);
+            }
+            let a = vault.ingest(&data[..], &MASTER, u64::MAX).await.unwrap();
+            assert_eq!(a.sha256, hex::encode(Sha256::digest(&data)));
+            assert_eq!(a.sm3.as_ref(), want, "{cipher:?} {digests:?}");
+            let v = vault
+                .verify(&a.sha256, &a.wrapped_key, &MASTER, a.sm3.is_some())
+                .await
+                .unwrap();
+            assert_eq!((v.sha256, v.sm3, v.size), (a.sha256, a.sm3, a.size));
+        }
+        assert_eq!(Digests::parse("sha256+sm3"), Some(Digests::Sha256AndSm3));
+        assert_eq!(Digests::parse("md5"), None);
     }
 
     #[tokio::test]
@@ -683,7 +803,7 @@ mod tests {
         bytes[5000] ^= 0x40;
         std::fs::write(&path, bytes).unwrap();
         assert!(matches!(
-            vault.verify(&a.sha256, &a.wrapped_key, &MASTER).await,
+            vault.verify(&a.sha256, &a.wrapped_key, &MASTER, true).await,
             Err(VaultError::Crypto(CryptoError::Tampered(0)))
         ));
     }

@@ -114,6 +114,10 @@ pub struct RuleArgs {
     /// Cipher of new scans at rest: aes-256-gcm or sm4-gcm.
     #[arg(long, env = "DANGAN_CIPHER", default_value = "aes-256-gcm")]
     pub cipher: String,
+    /// Digests of new scans: sha256, or sha256+sm3 (the 国密 profile). Unset: sha256+sm3 with
+    /// sm4-gcm, sha256 with aes-256-gcm.
+    #[arg(long, env = "DANGAN_SCAN_DIGESTS")]
+    pub scan_digests: Option<String>,
     /// Algorithm of the seals (电子印章) of new scans: ed25519 or sm2.
     #[arg(long, env = "DANGAN_SEAL", default_value = "ed25519")]
     pub seal: String,
@@ -169,6 +173,7 @@ impl Default for RuleArgs {
             sheet_mm: 0.1,
             pages_per_sheet: 1,
             cipher: "aes-256-gcm".to_owned(),
+            scan_digests: None,
             seal: "ed25519".to_owned(),
             max_upload_mb: 200,
             min_dpi: 300,
@@ -222,6 +227,8 @@ impl RuleArgs {
         if !(1..=10_000).contains(&self.sign_in_concurrency) {
             anyhow::bail!("--sign-in-concurrency 应在1至10000之间");
         }
+        let cipher = dangan_vault::Cipher::parse(&self.cipher)
+            .ok_or_else(|| anyhow::anyhow!("--cipher 应为 aes-256-gcm 或 sm4-gcm"))?;
         Ok(Settings {
             archive_number_pattern: pattern,
             fonds: self.fonds.clone(),
@@ -241,8 +248,13 @@ impl RuleArgs {
                 // Set to DATA_DIR/vault when the store is opened.
                 root: PathBuf::new(),
                 s3: None,
-                cipher: dangan_vault::Cipher::parse(&self.cipher)
-                    .ok_or_else(|| anyhow::anyhow!("--cipher 应为 aes-256-gcm 或 sm4-gcm"))?,
+                cipher,
+                digests: match &self.scan_digests {
+                    None => dangan_vault::Digests::default_for(cipher),
+                    Some(d) => dangan_vault::Digests::parse(d).ok_or_else(|| {
+                        anyhow::anyhow!("--scan-digests 应为 sha256 或 sha256+sm3")
+                    })?,
+                },
                 seal: dangan_app::SealAlgorithm::parse(&self.seal)
                     .ok_or_else(|| anyhow::anyhow!("--seal 应为 ed25519 或 sm2"))?,
                 max_upload: self.max_upload_mb.clamp(1, 100_000) * 1024 * 1024,
@@ -523,6 +535,28 @@ mod tests {
             webhook_timeout_seconds: 10,
             ..WebhookArgs::default()
         }
+    }
+
+    #[test]
+    fn the_scan_digests_follow_the_cipher_unless_configured_and_a_wrong_name_is_refused() {
+        let digests = |cipher: &str, configured: Option<&str>| {
+            RuleArgs {
+                cipher: cipher.to_owned(),
+                scan_digests: configured.map(str::to_owned),
+                ..RuleArgs::default()
+            }
+            .settings()
+            .map(|s| s.vault.expect("a vault").digests)
+        };
+        use dangan_vault::Digests;
+        assert_eq!(digests("aes-256-gcm", None).unwrap(), Digests::Sha256);
+        assert_eq!(digests("sm4-gcm", None).unwrap(), Digests::Sha256AndSm3);
+        assert_eq!(
+            digests("aes-256-gcm", Some("sha256+sm3")).unwrap(),
+            Digests::Sha256AndSm3
+        );
+        let e = digests("aes-256-gcm", Some("md5")).unwrap_err().to_string();
+        assert!(e.contains("--scan-digests 应为"), "{e}");
     }
 
     #[test]

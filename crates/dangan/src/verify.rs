@@ -1,5 +1,5 @@
 //! `dangan verify [--file ID]`: re-reads every stored scan (or one), recomputes its SHA-256 and
-//! SM3, authenticates every encrypted record and checks its seal over the current metadata.
+//! (when it has one) SM3, authenticates every encrypted record and checks its seal over the current metadata.
 //! Exits non-zero and names each file that fails. `dangan gc` removes orphan blobs.
 
 use indicatif::{ProgressBar, ProgressStyle};
