@@ -18,7 +18,8 @@ id_type!(
 pub struct BlobRow {
     /// SHA-256 of the plaintext (the blob's name).
     pub sha256: String,
-    /// SM3 of the plaintext.
+    /// SM3 of the plaintext; empty when the blob was stored under the SHA-256 digest profile
+    /// (no SM3 computed).
     pub sm3: String,
     /// Plaintext size.
     pub size: i64,

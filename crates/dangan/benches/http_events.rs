@@ -22,9 +22,21 @@
 //! exact searches (30 in 10 minutes by default) is a guard against a clerk browsing numbers,
 //! not a capacity.
 //!
+//! A fourth round uploads scans (`POST /api/v1/materials/{id}/files`): `DANGAN_BENCH_UPLOADS`
+//! files of 1 MB (200; incompressible bytes, as a JPEG scan is) from 4 clients, one material each,
+//! and prints MB/s and p50/p99/max, beside two baselines on the same bytes in the same run: the
+//! least a durable encrypted write needs (SHA-256 + AES-256-GCM over 64 KiB records + write +
+//! fsync + rename + fsync of the directory; sequentially and from 4 threads, the faster counts),
+//! and `restic backup` of the same files into a fresh repository (skipped, and said so, when
+//! restic is not installed). Then one scan of `DANGAN_BENCH_BIG_MB` (2048; 0 skips it) is
+//! streamed to the server over a plain socket, and the server's peak resident memory (VmHWM)
+//! before and after is printed.
+//!
 //! `cargo bench -p dangan --bench http_events`. Environment: `DANGAN_BENCH_CLIENTS` (16),
 //! `DANGAN_BENCH_SECONDS` (15), `DANGAN_BENCH_PERSONS` (2000), `DANGAN_BENCH_SKIP_PG=1`,
-//! `DANGAN_BENCH_SKIP_SEARCH=1`, `DANGAN_BENCH_SKIP_LOOKUP=1`, `DANGAN_TEST_DATABASE_URL`.
+//! `DANGAN_BENCH_SKIP_SEARCH=1`, `DANGAN_BENCH_SKIP_LOOKUP=1`, `DANGAN_BENCH_SKIP_EVENTS=1`
+//! (the events rounds), `DANGAN_BENCH_UPLOADS` (200; 0 skips uploads), `DANGAN_BENCH_BIG_MB`,
+//! `DANGAN_TEST_DATABASE_URL`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -87,6 +99,10 @@ fn serve(data: &std::path::Path, url: Option<&str>) -> (Server, String) {
         "60",
         "--exact-search-limit",
         "0",
+        // The big scan of the upload round: the documented way to accept scans above the
+        // default 200 MB.
+        "--max-upload-mb",
+        "4096",
     ])
     .env("DANGAN_DATA_DIR", data)
     .env("DANGAN_LOG", "error")
@@ -477,14 +493,302 @@ async fn raw(
     done as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn run(
-    backend: &str,
+/// `n` incompressible files of `size` bytes (as scans are), the same in every run.
+fn scans(n: usize, size: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let mut state = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let mut f = Vec::with_capacity(size + 8);
+            while f.len() < size {
+                f.extend_from_slice(&next(&mut state).to_le_bytes());
+            }
+            f.truncate(size);
+            f
+        })
+        .collect()
+}
+
+/// Posts one event per file and returns the id of each event's material.
+async fn materials_for(base: &str, token: &str, persons: u64, n: usize) -> Vec<i64> {
+    let http = reqwest::Client::new();
+    let mut ids = Vec::with_capacity(n);
+    let mut state = 0x51ed_270b_u64;
+    for i in 0..n {
+        let answer = http
+            .post(format!("{base}/api/v1/events"))
+            .bearer_auth(token)
+            .json(&event(next(&mut state) % persons + 1, "U", 0, i))
+            .send()
+            .await
+            .expect("post event");
+        assert_eq!(answer.status().as_u16(), 201, "event for an upload");
+        let body: serde_json::Value = answer.json().await.expect("event json");
+        ids.push(
+            body["event"]["materials"][0]["id"]
+                .as_i64()
+                .expect("material id"),
+        );
+    }
+    ids
+}
+
+/// `clients` clients uploading `files[i]` to `materials[i]`, each taking the next file: (MB/s,
+/// latencies, errors).
+async fn upload(
+    base: &str,
+    token: &str,
     clients: usize,
-    persons: usize,
-    seconds: u64,
+    materials: &[i64],
+    files: &[Vec<u8>],
+) -> (f64, Vec<Duration>, usize) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let work: Arc<Vec<(i64, bytes::Bytes)>> = Arc::new(
+        materials
+            .iter()
+            .zip(files)
+            .map(|(m, f)| (*m, bytes::Bytes::from(f.clone())))
+            .collect(),
+    );
+    let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (http, work, taken) = (http.clone(), work.clone(), taken.clone());
+        let (base, token) = (base.to_owned(), token.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let (mut times, mut errors) = (Vec::new(), 0usize);
+            loop {
+                let i = taken.fetch_add(1, Ordering::Relaxed);
+                let Some((material, body)) = work.get(i) else {
+                    break;
+                };
+                let t = Instant::now();
+                let answer = http
+                    .post(format!("{base}/api/v1/materials/{material}/files"))
+                    .bearer_auth(&token)
+                    .header("X-File-Name", format!("scan-{i}.jpg"))
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match answer {
+                    Ok(r) if r.status().as_u16() == 201 => times.push(t.elapsed()),
+                    other => failed(&format!("upload {client}"), &mut errors, other).await,
+                }
+            }
+            (times, errors)
+        }));
+    }
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (times, e) = t.await.expect("uploader");
+        all.extend(times);
+        errors += e;
+    }
+    let bytes: usize = files.iter().map(Vec::len).sum();
+    (
+        bytes as f64 / 1e6 / start.elapsed().as_secs_f64(),
+        all,
+        errors,
+    )
+}
+
+/// The least a durable encrypted write needs, on `threads` threads: SHA-256 of each file,
+/// AES-256-GCM over 64 KiB records, write, fsync, rename, fsync of the directory. MB/s.
+fn durable_baseline(dir: &std::path::Path, files: &[Vec<u8>], threads: usize) -> f64 {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use sha2::Digest;
+    use std::io::Write;
+    let next_file = std::sync::atomic::AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let cipher = aes_gcm::Aes256Gcm::new_from_slice(&[7u8; 32]).expect("key");
+                loop {
+                    let i = next_file.fetch_add(1, Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { break };
+                    let digest = sha2::Sha256::digest(f);
+                    let tmp = dir.join(format!("{i}.tmp"));
+                    let mut out = std::fs::File::create(&tmp).expect("create");
+                    for (n, chunk) in f.chunks(64 * 1024).enumerate() {
+                        let mut nonce = [0u8; 12];
+                        nonce[4..].copy_from_slice(&(n as u64).to_be_bytes());
+                        let sealed = cipher
+                            .encrypt(
+                                &aes_gcm::Nonce::try_from(&nonce[..]).expect("nonce"),
+                                Payload {
+                                    msg: chunk,
+                                    aad: b"",
+                                },
+                            )
+                            .expect("encrypt");
+                        out.write_all(&sealed).expect("write");
+                    }
+                    out.sync_all().expect("fsync");
+                    std::fs::rename(&tmp, dir.join(hex::encode(digest))).expect("rename");
+                    std::fs::File::open(dir)
+                        .and_then(|d| d.sync_all())
+                        .expect("fsync dir");
+                }
+            });
+        }
+    });
+    let bytes: usize = files.iter().map(Vec::len).sum();
+    bytes as f64 / 1e6 / start.elapsed().as_secs_f64()
+}
+
+/// `restic backup` of the files (written to a directory first, not timed) into a fresh local
+/// repository: MB/s, or why it could not run.
+fn restic(dir: &std::path::Path, files: &[Vec<u8>]) -> Result<f64, String> {
+    let source = dir.join("source");
+    std::fs::create_dir_all(&source).map_err(|e| e.to_string())?;
+    for (i, f) in files.iter().enumerate() {
+        std::fs::write(source.join(format!("scan-{i}.jpg")), f).map_err(|e| e.to_string())?;
+    }
+    let repo = dir.join("repo");
+    let restic = |args: &[&str]| {
+        Command::new("restic")
+            .args(args)
+            .env("RESTIC_REPOSITORY", &repo)
+            .env("RESTIC_PASSWORD", "bench")
+            .env("RESTIC_CACHE_DIR", dir.join("cache"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+    };
+    match restic(&["init"]) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err("restic is not installed (apt-get install restic)".to_owned());
+        }
+        Err(e) => return Err(e.to_string()),
+        Ok(out) if !out.status.success() => {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        Ok(_) => {}
+    }
+    let start = Instant::now();
+    let out = restic(&["backup", "--quiet", source.to_str().ok_or("path")?])
+        .map_err(|e| e.to_string())?;
+    let elapsed = start.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let bytes: usize = files.iter().map(Vec::len).sum();
+    Ok(bytes as f64 / 1e6 / elapsed)
+}
+
+/// A field of `/proc/PID/status` in kB (`VmRSS`, `VmHWM`).
+fn memory_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Streams one scan of `mb` MiB to `material` over a plain socket (`Content-Length`, the bytes
+/// generated as they are sent): (seconds, the server's status line).
+fn upload_big(base: &str, token: &str, material: i64, mb: usize) -> (f64, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(addr).expect("connect");
+    let len = mb << 20;
+    let start = Instant::now();
+    write!(
+        socket,
+        "POST /api/v1/materials/{material}/files HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nX-File-Name: big.jpg\r\nContent-Type: application/octet-stream\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("headers");
+    let mut state = 0xdead_beef_u64;
+    let mut chunk = vec![0u8; 1 << 20];
+    for _ in 0..mb {
+        for word in chunk.chunks_mut(8) {
+            word.copy_from_slice(&next(&mut state).to_le_bytes());
+        }
+        socket.write_all(&chunk).expect("body");
+    }
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("answer");
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    (start.elapsed().as_secs_f64(), status)
+}
+
+/// The upload round against a running server (see the module documentation).
+async fn uploads(
+    backend: &str,
+    server: &Server,
+    base: &str,
+    tokens: (&str, &str),
+    persons: u64,
+    n: usize,
+    big_mb: usize,
+) {
+    let (events_token, files_token) = tokens;
+    let clients = 4;
+    let files = scans(n, 1_000_000);
+    let materials = materials_for(base, events_token, persons, n + 1).await;
+    let (rate, mut times, errors) =
+        upload(base, files_token, clients, &materials[..n], &files).await;
+    let (p50, p99, max) = percentiles(&mut times);
+    let dir = tempfile::tempdir().expect("baseline directory");
+    let sequential = durable_baseline(dir.path(), &files, 1);
+    let dir = tempfile::tempdir().expect("baseline directory");
+    let parallel = durable_baseline(dir.path(), &files, clients);
+    let baseline = sequential.max(parallel);
+    let dir = tempfile::tempdir().expect("restic directory");
+    let restic = match restic(dir.path(), &files) {
+        Ok(r) => format!("restic {r:>7.1} MB/s (http/restic {:.2}x)", rate / r),
+        Err(why) => format!("restic skipped: {}", why.trim()),
+    };
+    println!(
+        "upload {backend:<8} {n} x 1 MB clients={clients}  http {rate:>7.1} MB/s p50 {p50:>6.1} ms p99 {p99:>7.1} ms max {max:>7.1} ms errors {errors} | SHA-256+AES-256-GCM+durable write {sequential:>7.1} MB/s (1 thread) {parallel:>7.1} MB/s ({clients} threads): http/best {:>5.1} % | {restic}",
+        100.0 * rate / baseline
+    );
+    if big_mb > 0 {
+        let pid = server.0.id();
+        let (before, rss_before) = (memory_kb(pid, "VmHWM"), memory_kb(pid, "VmRSS"));
+        let (base, token, material) = (base.to_owned(), files_token.to_owned(), materials[n]);
+        let (seconds, status) =
+            tokio::task::spawn_blocking(move || upload_big(&base, &token, material, big_mb))
+                .await
+                .expect("big upload");
+        let after = memory_kb(pid, "VmHWM");
+        println!(
+            "upload {backend:<8} one scan of {big_mb} MiB  {status}  {:.1} MB/s in {seconds:.1} s | server peak resident memory {:.1} MiB before, {:.1} MiB after: growth {:.1} MiB (resident before {:.1} MiB)",
+            (big_mb << 20) as f64 / 1e6 / seconds,
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+            after.saturating_sub(before) as f64 / 1024.0,
+            rss_before as f64 / 1024.0
+        );
+    }
+}
+
+/// Which rounds run.
+#[derive(Clone, Copy)]
+struct Rounds {
+    events: bool,
     search: bool,
     lookup: bool,
-) {
+    uploads: usize,
+    big_mb: usize,
+}
+
+async fn run(backend: &str, clients: usize, persons: usize, seconds: u64, rounds: Rounds) {
+    let Rounds {
+        events,
+        search,
+        lookup,
+        ..
+    } = rounds;
     // SQLite in the data directory, as `serve` makes it; PostgreSQL on a fresh database.
     let db = match backend {
         "postgres" => Some(TestDb::postgres().await),
@@ -518,11 +822,28 @@ async fn run(
     };
     let token = issue("load", "events:write");
     let clerk_token = issue("clerk", "persons:search");
+    let files_token = issue("scanner", "files:write");
     eprintln!(
         "  {backend}: {persons} persons and a token in {:.0} s",
         fill.elapsed().as_secs_f64()
     );
     let (server, base) = serve(data.path(), url);
+    if rounds.uploads > 0 {
+        let tokens = (token.as_str(), files_token.as_str());
+        uploads(
+            backend,
+            &server,
+            &base,
+            tokens,
+            persons as u64,
+            rounds.uploads,
+            rounds.big_mb,
+        )
+        .await;
+    }
+    if !events {
+        return;
+    }
     let (rate, mut times, errors) =
         drive("L", &base, &token, clients, persons as u64, seconds).await;
     let looked_up = if lookup {
@@ -578,12 +899,18 @@ fn main() {
     let seconds = env_usize("DANGAN_BENCH_SECONDS", 15) as u64;
     let persons = env_usize("DANGAN_BENCH_PERSONS", 2000);
     let skip_pg = std::env::var("DANGAN_BENCH_SKIP_PG").is_ok_and(|v| v == "1");
-    let search = !std::env::var("DANGAN_BENCH_SKIP_SEARCH").is_ok_and(|v| v == "1");
-    let lookup = !std::env::var("DANGAN_BENCH_SKIP_LOOKUP").is_ok_and(|v| v == "1");
+    let skip = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
+    let rounds = Rounds {
+        events: !skip("DANGAN_BENCH_SKIP_EVENTS"),
+        search: !skip("DANGAN_BENCH_SKIP_SEARCH"),
+        lookup: !skip("DANGAN_BENCH_SKIP_LOOKUP"),
+        uploads: env_usize("DANGAN_BENCH_UPLOADS", 200),
+        big_mb: env_usize("DANGAN_BENCH_BIG_MB", 2048),
+    };
     rt.block_on(async {
-        run("sqlite", clients, persons, seconds, search, lookup).await;
+        run("sqlite", clients, persons, seconds, rounds).await;
         if !skip_pg {
-            run("postgres", clients, persons, seconds, search, lookup).await;
+            run("postgres", clients, persons, seconds, rounds).await;
         }
     });
 }
