@@ -420,15 +420,17 @@ pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<Found> {
     let limit = f.limit.clamp(1, 500);
     let offset = f.offset.max(0);
     let counted = offset + limit + COUNT_AHEAD;
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM persons {filter} LIMIT {}) AS m",
-        counted + 1
-    );
     let order = if f.name_prefix.is_some() {
         format!("{}, id", name_in_byte_order(backend))
     } else {
         "division_code, birth_date, id".to_owned()
     };
+    // In the page's order, so that the count walks the same index and stops at its limit:
+    // without it PostgreSQL builds a bitmap of every match first (12 ms for 张 at a million).
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM persons {filter} ORDER BY {order} LIMIT {}) AS m",
+        counted + 1
+    );
     let page_sql = format!(
         "SELECT {COLUMNS} FROM persons {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     );

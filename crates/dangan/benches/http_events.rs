@@ -34,6 +34,7 @@
 //!
 //! `cargo bench -p dangan --bench http_events`. Environment: `DANGAN_BENCH_CLIENTS` (16),
 //! `DANGAN_BENCH_SECONDS` (15), `DANGAN_BENCH_PERSONS` (2000), `DANGAN_BENCH_SKIP_PG=1`,
+//! `DANGAN_BENCH_SKIP_SQLITE=1`,
 //! `DANGAN_BENCH_SKIP_SEARCH=1`, `DANGAN_BENCH_SKIP_LOOKUP=1`, `DANGAN_BENCH_SKIP_EVENTS=1`
 //! (the events rounds), `DANGAN_BENCH_UPLOADS` (200; 0 skips uploads), `DANGAN_BENCH_BIG_MB`,
 //! `DANGAN_TEST_DATABASE_URL`.
@@ -908,7 +909,9 @@ fn main() {
         big_mb: env_usize("DANGAN_BENCH_BIG_MB", 2048),
     };
     rt.block_on(async {
-        run("sqlite", clients, persons, seconds, rounds).await;
+        if !skip("DANGAN_BENCH_SKIP_SQLITE") {
+            run("sqlite", clients, persons, seconds, rounds).await;
+        }
         if !skip_pg {
             run("postgres", clients, persons, seconds, rounds).await;
         }
