@@ -434,13 +434,6 @@ pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<Found> {
     let page_sql = format!(
         "SELECT {COLUMNS} FROM persons {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     );
-    let total: i64 = on_conn!(tx, c => {
-        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql));
-        for b in &binds {
-            q = q.bind(b);
-        }
-        q.fetch_one(&mut *c).await
-    })?;
     let rows: Vec<StoredPerson> = on_conn!(tx, c => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(page_sql));
         for b in &binds {
@@ -448,6 +441,18 @@ pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<Found> {
         }
         q.fetch_all(&mut *c).await
     })?;
+    // A first page by identity number holds every match (the number is unique): no count.
+    let total: i64 = if f.id_number.is_some() && offset == 0 {
+        i64::try_from(rows.len()).unwrap_or(i64::MAX)
+    } else {
+        on_conn!(tx, c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql));
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_one(&mut *c).await
+        })?
+    };
     Ok(Found {
         rows: open_all(tx, rows)?,
         total: total.min(counted),

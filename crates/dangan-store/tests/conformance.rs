@@ -133,6 +133,11 @@ on_both_backends! {
         assert_eq!((row.id, row.id_number.as_str()), (id, "11010519491231002X"));
         let filter = PersonFilter { id_number: Some("11010519491231002X".into()), limit: 10, ..PersonFilter::default() };
         assert_eq!(persons::search(&mut tx, &filter).await.unwrap().total, 1);
+        let second_page = PersonFilter { offset: 10, ..filter };
+        let found = persons::search(&mut tx, &second_page).await.unwrap();
+        assert_eq!((found.rows.len(), found.total), (0, 1), "a later page still counts the match");
+        let unknown = PersonFilter { id_number: Some("440524188001010014".into()), limit: 10, ..PersonFilter::default() };
+        assert_eq!(persons::search(&mut tx, &unknown).await.unwrap().total, 0);
     }
 
     async fn a_sealed_number_moved_to_another_person_is_refused_not_shown(db: TestDb) {
