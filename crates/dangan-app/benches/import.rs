@@ -247,17 +247,10 @@ async fn raw(backend: &str, people: &[DemoPerson], rows: &[Row], commit_every: u
     took
 }
 
-async fn bench(backend: &str, people: &[DemoPerson], rows: &[Row], csv: &Path, batch: usize) {
-    let raw_one = raw(backend, people, rows, usize::MAX).await;
-    let raw_batched = match backend {
-        "sqlite" => Some(raw(backend, people, rows, batch).await),
-        _ => None,
-    };
-
-    let (db, app, _keys, _) = fresh(backend, people).await;
-    let start = Instant::now();
-    let plan = ImportPlan::prepare(ImportOptions {
-        kind: ImportKind::Contributions,
+/// The import of `csv` as `dangan import` plans it, from the start.
+fn plan(kind: ImportKind, csv: &Path, batch: usize) -> ImportPlan {
+    ImportPlan::prepare(ImportOptions {
+        kind,
         path: csv.to_owned(),
         format: None,
         encoding: None,
@@ -267,7 +260,19 @@ async fn bench(backend: &str, people: &[DemoPerson], rows: &[Row], csv: &Path, b
         restart: true,
         stop_after_rows: None,
     })
-    .expect("plan");
+    .expect("plan")
+}
+
+async fn bench(backend: &str, people: &[DemoPerson], rows: &[Row], csv: &Path, batch: usize) {
+    let raw_one = raw(backend, people, rows, usize::MAX).await;
+    let raw_batched = match backend {
+        "sqlite" => Some(raw(backend, people, rows, batch).await),
+        _ => None,
+    };
+
+    let (db, app, _keys, _) = fresh(backend, people).await;
+    let start = Instant::now();
+    let plan = plan(ImportKind::Contributions, csv, batch);
     let report = app
         .import_file(&Actor::system(), plan, |_| {})
         .await
@@ -482,18 +487,7 @@ async fn bench_persons(backend: &str, people: &[PersonLine], csv: &Path, batch: 
 
     let (db, app, _keys) = empty(backend).await;
     let start = Instant::now();
-    let plan = ImportPlan::prepare(ImportOptions {
-        kind: ImportKind::Persons,
-        path: csv.to_owned(),
-        format: None,
-        encoding: None,
-        source_system: "bench".to_owned(),
-        rejects: None,
-        batch,
-        restart: true,
-        stop_after_rows: None,
-    })
-    .expect("plan");
+    let plan = plan(ImportKind::Persons, csv, batch);
     let mut marks = Vec::new();
     let report = app
         .import_file(&Actor::system(), plan, |p| {

@@ -243,8 +243,8 @@ impl App {
         map.insert("sha256", f.sha256.clone());
         // Without SM3 (the SHA-256 profile) the key is left out, so that a scan stored before the
         // profile existed keeps the manifest its seal covers.
-        if !blob.sm3.is_empty() {
-            map.insert("sm3", blob.sm3);
+        if let Some(sm3) = blob.sm3() {
+            map.insert("sm3", sm3.to_owned());
         }
         map.insert("size", blob.size.to_string());
         map.insert("format", f.format.clone());
@@ -285,7 +285,7 @@ impl App {
             duplicate: f.duplicate,
             size: blob.size,
             sha256: f.sha256,
-            sm3: Some(blob.sm3).filter(|d| !d.is_empty()),
+            sm3: blob.sm3().map(str::to_owned),
             scanned_by: f.scanned_by,
             scan_date: f.scan_date,
             created_at: f.created_at,
@@ -796,7 +796,7 @@ impl App {
                         problems,
                     });
                 };
-                let with_sm3 = !b.sm3.is_empty();
+                let with_sm3 = b.sm3().is_some();
                 match self
                     .vault()?
                     .verify(&b.sha256, &wrapped, &master, with_sm3)
@@ -804,7 +804,7 @@ impl App {
                 {
                     Ok(v)
                         if v.sha256 == b.sha256
-                            && v.sm3.as_deref().unwrap_or("") == b.sm3
+                            && v.sm3.as_deref() == b.sm3()
                             && i64::try_from(v.size).ok() == Some(b.size) =>
                     {
                         true

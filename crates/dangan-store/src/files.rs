@@ -35,6 +35,13 @@ pub struct BlobRow {
     pub verify_ok: Option<bool>,
 }
 
+impl BlobRow {
+    /// The SM3 digest, when the blob has one (stored under a digest profile with SM3).
+    pub fn sm3(&self) -> Option<&str> {
+        Some(self.sm3.as_str()).filter(|d| !d.is_empty())
+    }
+}
+
 /// A stored file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct FileRow {

@@ -164,14 +164,6 @@ impl Digests {
         }
     }
 
-    /// The stable name, as configured.
-    pub fn name(self) -> &'static str {
-        match self {
-            Digests::Sha256 => "sha256",
-            Digests::Sha256AndSm3 => "sha256+sm3",
-        }
-    }
-
     /// The profile that goes with a cipher: SM3 with SM4 (国密), SHA-256 alone with AES.
     pub fn default_for(cipher: Cipher) -> Digests {
         match cipher {

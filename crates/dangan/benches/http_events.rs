@@ -176,6 +176,28 @@ async fn failed(who: &str, errors: &mut usize, answer: Result<reqwest::Response,
     }
 }
 
+/// An HTTP client keeping a connection per concurrent client.
+fn http_client(clients: usize, timeout_seconds: u64) -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(timeout_seconds))
+        .build()
+        .expect("client")
+}
+
+/// The latencies and error counts of the client tasks, together.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
+) -> (Vec<Duration>, usize) {
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (times, e) = t.await.expect("client task");
+        all.extend(times);
+        errors += e;
+    }
+    (all, errors)
+}
+
 /// N clients posting events for `seconds`: (events/s, latencies, errors).
 async fn drive(
     round: &'static str,
@@ -185,11 +207,7 @@ async fn drive(
     persons: u64,
     seconds: u64,
 ) -> (f64, Vec<Duration>, usize) {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client");
+    let http = http_client(clients, 60);
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -221,12 +239,7 @@ async fn drive(
     }
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (times, e) = t.await.expect("client");
-        all.extend(times);
-        errors += e;
-    }
+    let (all, errors) = gather(tasks).await;
     let elapsed = start.elapsed().as_secs_f64();
     (all.len() as f64 / elapsed, all, errors)
 }
@@ -291,11 +304,7 @@ async fn look_up(
     ids: &[String],
     seconds: u64,
 ) -> (f64, Vec<Duration>, usize) {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client");
+    let http = http_client(clients, 60);
     let ids: Arc<[String]> = ids.into();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
@@ -334,12 +343,7 @@ async fn look_up(
             (times, errors)
         }));
     }
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (times, e) = t.await.expect("client");
-        all.extend(times);
-        errors += e;
-    }
+    let (all, errors) = gather(tasks).await;
     (
         all.len() as f64 / start.elapsed().as_secs_f64(),
         all,
@@ -542,11 +546,7 @@ async fn upload(
     materials: &[i64],
     files: &[Vec<u8>],
 ) -> (f64, Vec<Duration>, usize) {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .timeout(Duration::from_secs(120))
-        .build()
-        .expect("client");
+    let http = http_client(clients, 120);
     let work: Arc<Vec<(i64, bytes::Bytes)>> = Arc::new(
         materials
             .iter()
@@ -583,12 +583,7 @@ async fn upload(
             (times, errors)
         }));
     }
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (times, e) = t.await.expect("uploader");
-        all.extend(times);
-        errors += e;
-    }
+    let (all, errors) = gather(tasks).await;
     let bytes: usize = files.iter().map(Vec::len).sum();
     (
         bytes as f64 / 1e6 / start.elapsed().as_secs_f64(),
