@@ -62,7 +62,11 @@ const LEGACY_PASS: &str = "legacy-v1";
 /// Rows per transaction of the passes.
 const BATCH: i64 = 1000;
 /// The whole-text sealed columns.
-const TEXTS: [SealedText; 2] = [sealing::FILE_MANIFEST, sealing::OUTBOX_PAYLOAD];
+const TEXTS: [SealedText; 3] = [
+    sealing::FILE_MANIFEST,
+    sealing::FILE_MANIFEST_HISTORY,
+    sealing::OUTBOX_PAYLOAD,
+];
 
 fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string())

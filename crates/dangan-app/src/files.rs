@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use tokio::io::AsyncRead;
 
 use dangan_store::events::{self, MaterialId, MaterialRow};
@@ -201,6 +202,16 @@ pub(crate) fn file_name(original_name: Option<&str>) -> AppResult<String> {
     Ok(name.to_owned())
 }
 
+/// What a manifest states beyond the file's rows.
+struct Issue<'a> {
+    /// 档案编号, empty until the volume is sealed.
+    archive_number: &'a str,
+    /// Version 2 (covers identification and the chain) rather than version 1.
+    v2: bool,
+    /// SHA-256 (hex) of the manifest this one replaces.
+    previous: Option<&'a str>,
+}
+
 fn ensure_not_lost(m: &MaterialRow) -> AppResult<()> {
     if m.status == "lost" {
         return Err(AppError::Conflict {
@@ -217,8 +228,12 @@ impl App {
         self.vault.as_ref().ok_or_else(vault_missing)
     }
 
-    /// The canonical manifest of a file: keys sorted, no whitespace.
-    async fn manifest(&self, tx: &mut Tx, f: &FileRow, archive_number: &str) -> AppResult<String> {
+    /// The canonical manifest of a file: keys sorted, no whitespace. Version 2 (every manifest
+    /// issued since issue 16) also covers the identification results (`original_name`, `dpi`,
+    /// `pages`, `pdfa`, `archival`, `flags`) and, when it replaces an earlier manifest, that
+    /// manifest's SHA-256 (`previous`). Version 1 (`issue.v2 == false`) is only recomputed to
+    /// verify scans sealed before.
+    async fn manifest(&self, tx: &mut Tx, f: &FileRow, issue: &Issue<'_>) -> AppResult<String> {
         let m = events::material(tx, f.material_id)
             .await?
             .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
@@ -232,7 +247,7 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("blob row missing".to_owned()))?;
         let mut map = BTreeMap::new();
-        map.insert("archive_number", archive_number.to_owned());
+        map.insert("archive_number", issue.archive_number.to_owned());
         map.insert("file_id", f.id.to_string());
         map.insert("material_id", f.material_id.to_string());
         map.insert("person_id_number", p.id_number);
@@ -249,7 +264,77 @@ impl App {
         map.insert("size", blob.size.to_string());
         map.insert("format", f.format.clone());
         map.insert("ingested_at", crate::audit::stamp(f.created_at));
+        if issue.v2 {
+            let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+            map.insert("manifest_version", "2".to_owned());
+            map.insert("original_name", f.original_name.clone());
+            map.insert("dpi", opt(f.dpi));
+            map.insert("pages", opt(f.pages));
+            map.insert("pdfa", f.pdfa.clone().unwrap_or_default());
+            map.insert("archival", f.archival.to_string());
+            map.insert("flags", f.flags.clone());
+            if let Some(previous) = issue.previous {
+                map.insert("previous", previous.to_owned());
+            }
+        }
         serde_json::to_string(&map).map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// Issues a new sealed manifest for a file whose archive number is now fixed (its volume
+    /// was sealed): the current manifest and seal go to its history, and the new one names the
+    /// digest of the one it replaces. The blob is unchanged.
+    pub(crate) async fn reissue_manifest(
+        &self,
+        tx: &mut Tx,
+        f: &FileRow,
+        archive_number: &str,
+    ) -> AppResult<()> {
+        let settings = self.settings.vault.as_ref().ok_or_else(vault_missing)?;
+        let previous = hex::encode(Sha256::digest(f.manifest.as_bytes()));
+        let issue = Issue {
+            archive_number,
+            v2: true,
+            previous: Some(&previous),
+        };
+        let manifest = self.manifest(tx, f, &issue).await?;
+        let (seal_key_id, seal) = self.keys.seal(settings.seal, manifest.as_bytes());
+        files::reissue(tx, f.id, &manifest, &seal, &seal_key_id, Utc::now()).await?;
+        Ok(())
+    }
+
+    /// Checks the chain of manifests a file had before its current one: each is sealed, and each
+    /// newer one names the digest of the one it replaced. Returns the problems found.
+    async fn check_history(
+        &self,
+        tx: &mut Tx,
+        f: &FileRow,
+        previous: Option<&str>,
+    ) -> AppResult<Vec<String>> {
+        let history = files::manifest_history(tx, f.id).await?;
+        let mut problems = Vec::new();
+        let mut expected = previous.map(str::to_owned);
+        for (i, old) in history.iter().enumerate().rev() {
+            let n = i + 1;
+            let digest = hex::encode(Sha256::digest(old.manifest.as_bytes()));
+            if expected.as_deref() != Some(digest.as_str()) {
+                problems.push(format!("封存清单的历史版本 {n} 与后一版本所记摘要不符"));
+            }
+            if !self
+                .keys
+                .verify_seal(&old.seal_key_id, old.manifest.as_bytes(), &old.seal)
+            {
+                problems.push(format!("封存清单的历史版本 {n} 电子印章无效"));
+            }
+            expected = serde_json::from_str::<BTreeMap<String, String>>(&old.manifest)
+                .ok()
+                .and_then(|m| m.get("previous").cloned());
+        }
+        if history.is_empty() && expected.is_some() {
+            problems.push("封存清单记有上一版本，但历史版本缺失".to_owned());
+        } else if expected.is_some() {
+            problems.push("最早的封存清单记有上一版本，但历史版本缺失".to_owned());
+        }
+        Ok(problems)
     }
 
     pub(crate) async fn file_view(&self, tx: &mut Tx, f: FileRow) -> AppResult<FileView> {
@@ -476,7 +561,12 @@ impl App {
                 .unwrap_or_default(),
             None => String::new(),
         };
-        let manifest = self.manifest(tx, &row, &archive_number).await?;
+        let issue = Issue {
+            archive_number: &archive_number,
+            v2: true,
+            previous: None,
+        };
+        let manifest = self.manifest(tx, &row, &issue).await?;
         let (seal_key_id, seal) = self.keys.seal(settings.seal, manifest.as_bytes());
         files::seal(tx, fid, &manifest, &seal, &seal_key_id).await?;
         let ext = name
@@ -755,12 +845,18 @@ impl App {
             .ok_or_else(|| AppError::not_found("file_not_found", "未找到该电子文件"))?;
         let blob = files::blob(&mut tx, &f.sha256).await?;
         let mut problems = Vec::new();
-        // The archive number is taken from the sealed manifest itself: it may be assigned later,
-        // when the volume is sealed, without invalidating the scan's seal.
+        // The archive number, the version and the link to the manifest replaced are taken from
+        // the sealed manifest itself (the archive number is assigned later, when the volume is
+        // sealed, and a new manifest is issued then).
         let stored: BTreeMap<String, String> =
             serde_json::from_str(&f.manifest).unwrap_or_default();
         let archive_number = stored.get("archive_number").cloned().unwrap_or_default();
-        let seal_ok = match self.manifest(&mut tx, &f, &archive_number).await {
+        let issue = Issue {
+            archive_number: &archive_number,
+            v2: stored.get("manifest_version").map(String::as_str) == Some("2"),
+            previous: stored.get("previous").map(String::as_str),
+        };
+        let seal_ok = match self.manifest(&mut tx, &f, &issue).await {
             Ok(now) => {
                 let signed = self
                     .keys
@@ -771,7 +867,9 @@ impl App {
                 if now != f.manifest {
                     problems.push("元数据与封存清单不符：档案信息被修改".to_owned());
                 }
-                signed && now == f.manifest
+                let chain = self.check_history(&mut tx, &f, issue.previous).await?;
+                problems.extend(chain.iter().cloned());
+                signed && now == f.manifest && chain.is_empty()
             }
             Err(e) => {
                 problems.push(format!("元数据不完整：{e}"));

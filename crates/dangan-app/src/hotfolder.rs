@@ -30,6 +30,9 @@ pub struct FolderReport {
     pub quarantined: Vec<(String, String)>,
     /// 四性检测 of the batch: the files ingested now, by property, and the batch's own checks.
     pub checks: BatchSummary,
+    /// Why the run stopped before the last file, when it did (the database or the disk failed;
+    /// a file's own fault never stops it).
+    pub stopped: Option<String>,
 }
 
 /// The parts of an S6.1 name.
@@ -142,6 +145,93 @@ impl App {
         })
     }
 
+    /// One file of a hot folder: ingested, skipped or quarantined (into `report`). Returns the
+    /// material that received it and whether its page count is known, or `None`. An error
+    /// returned is not the file's own (the database or the disk): the caller stops the run.
+    async fn ingest_one(
+        &self,
+        actor: &Actor,
+        path: &Path,
+        name: &str,
+        report: &mut FolderReport,
+    ) -> AppResult<Option<(MaterialId, bool)>> {
+        let sha = match sha256_of(path).await {
+            Ok(sha) => sha,
+            Err(e) => {
+                // Unreadable: nothing can be stored, not even its content hash.
+                report
+                    .quarantined
+                    .push((masked_name(name), format!("无法读取文件：{e}")));
+                return Ok(None);
+            }
+        };
+        let target = match parse_name(name) {
+            Ok(parsed) => self.match_name(&parsed).await?,
+            Err(reason) => Err(reason),
+        };
+        let material = match target {
+            Ok(material) => material,
+            Err(reason) => {
+                self.quarantine(name, &sha, &reason, report).await?;
+                return Ok(None);
+            }
+        };
+        let mut tx = self.store.begin().await?;
+        let already = files::material_has(&mut tx, material, &sha).await?;
+        tx.rollback().await?;
+        if already {
+            report.skipped += 1;
+            return Ok(None);
+        }
+        let file = match tokio::fs::File::open(path).await {
+            Ok(f) => f,
+            Err(e) => {
+                let reason = format!("无法读取文件：{e}");
+                self.quarantine(name, &sha, &reason, report).await?;
+                return Ok(None);
+            }
+        };
+        let view = match self.ingest_file(actor, material, Some(name), file).await {
+            Ok(view) => view,
+            // The file's own fault (empty, too large, its material lost …): quarantined with
+            // the reason the user would have seen, and the batch goes on.
+            Err(
+                e @ (AppError::Invalid { .. }
+                | AppError::Conflict { .. }
+                | AppError::NotFound { .. }),
+            ) => {
+                self.quarantine(name, &sha, &e.to_string(), report).await?;
+                return Ok(None);
+            }
+            Err(other) => return Err(other),
+        };
+        report.ingested += 1;
+        let mut tx = self.store.begin().await?;
+        let raw = files::checks(&mut tx, view.id).await?.unwrap_or_default();
+        tx.rollback().await?;
+        if let Ok(r) = serde_json::from_str::<FourPropertyReport>(&raw) {
+            report.checks.add(&masked_name(name), &r);
+        }
+        Ok(Some((material, view.pages.is_some())))
+    }
+
+    /// Puts a file on the quarantine list with its reason (a rerun updates the reason).
+    async fn quarantine(
+        &self,
+        name: &str,
+        sha: &str,
+        reason: &str,
+        report: &mut FolderReport,
+    ) -> AppResult<()> {
+        let mut tx = self.store.begin_write().await?;
+        files::quarantine(&mut tx, name, &masked_name(name), sha, reason, Utc::now()).await?;
+        tx.commit().await?;
+        report
+            .quarantined
+            .push((masked_name(name), reason.to_owned()));
+        Ok(())
+    }
+
     /// Ingests every regular file of `dir` (hidden files and `*.tmp` are left alone), calling
     /// `progress(done, total)` after each.
     pub async fn ingest_folder(
@@ -179,42 +269,18 @@ impl App {
         let mut pages: std::collections::BTreeMap<MaterialId, bool> = Default::default();
         for (i, name) in names.iter().enumerate() {
             let path = dir.join(name);
-            let sha = sha256_of(&path)
-                .await
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            let target = match parse_name(name) {
-                Ok(parsed) => self.match_name(&parsed).await?,
-                Err(reason) => Err(reason),
-            };
-            match target {
-                Err(reason) => {
-                    let mut tx = self.store.begin_write().await?;
-                    files::quarantine(&mut tx, name, &masked_name(name), &sha, &reason, Utc::now())
-                        .await?;
-                    tx.commit().await?;
-                    report.quarantined.push((masked_name(name), reason));
+            match self.ingest_one(actor, &path, name, &mut report).await {
+                Ok(Some((material, pages_known))) => {
+                    let known = pages.entry(material).or_insert(true);
+                    *known &= pages_known;
                 }
-                Ok(material) => {
-                    let mut tx = self.store.begin().await?;
-                    let already = files::material_has(&mut tx, material, &sha).await?;
-                    tx.rollback().await?;
-                    if already {
-                        report.skipped += 1;
-                    } else {
-                        let file = tokio::fs::File::open(&path)
-                            .await
-                            .map_err(|e| AppError::Internal(e.to_string()))?;
-                        let view = self.ingest_file(actor, material, Some(name), file).await?;
-                        report.ingested += 1;
-                        let known = pages.entry(material).or_insert(true);
-                        *known &= view.pages.is_some();
-                        let mut tx = self.store.begin().await?;
-                        let raw = files::checks(&mut tx, view.id).await?.unwrap_or_default();
-                        tx.rollback().await?;
-                        if let Ok(r) = serde_json::from_str::<FourPropertyReport>(&raw) {
-                            report.checks.add(&masked_name(name), &r);
-                        }
-                    }
+                Ok(None) => {}
+                Err(e) => {
+                    // Not this file's fault (the database or the disk): the rest would fail the
+                    // same way, so the run stops here, and says so in its summary.
+                    report.stopped = Some(format!("在“{}”处中止：{e}", masked_name(name)));
+                    progress(i + 1, names.len());
+                    break;
                 }
             }
             progress(i + 1, names.len());
@@ -224,7 +290,7 @@ impl App {
             "GD-2-4",
             "完整性",
             "数据总量（批次）",
-            Some(accounted == names.len()),
+            Some(accounted == names.len() && report.stopped.is_none()),
             format!(
                 "文件夹中 {} 个文件：入库 {}、已存在 {}、隔离 {}",
                 names.len(),
@@ -264,25 +330,33 @@ impl App {
                 None,
                 "本批次没有新入库的文件",
             )
-        } else if mismatched.is_empty() {
-            four::check(
-                "GD-2-5",
-                "完整性",
-                "页数与登记一致",
-                Some(true),
-                if unknown == 0 {
-                    format!("{} 件材料的扫描页数与登记页数一致", pages.len())
-                } else {
-                    format!("{unknown} 件材料的扫描件未记录页数，其余一致")
-                },
-            )
-        } else {
+        } else if !mismatched.is_empty() {
             four::check(
                 "GD-2-5",
                 "完整性",
                 "页数与登记一致",
                 Some(false),
                 mismatched.join("；"),
+            )
+        } else if unknown > 0 {
+            // Unknown is not passed: a material whose scans have no page count was not checked.
+            four::check(
+                "GD-2-5",
+                "完整性",
+                "页数与登记一致",
+                None,
+                format!(
+                    "{unknown} 件材料的扫描件页数无法识别，未能核对；其余 {} 件一致",
+                    pages.len() - unknown
+                ),
+            )
+        } else {
+            four::check(
+                "GD-2-5",
+                "完整性",
+                "页数与登记一致",
+                Some(true),
+                format!("{} 件材料的扫描页数与登记页数一致", pages.len()),
             )
         });
         Ok(report)

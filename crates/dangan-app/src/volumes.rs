@@ -347,6 +347,16 @@ impl App {
         {
             return Err(sealed());
         }
+        // Each scan's sealed manifest is re-issued with the archive number, so that verification
+        // proves it too.
+        for line in &view.contents {
+            for f in
+                dangan_store::files::for_material(&mut tx, MaterialId(line.material_id)).await?
+            {
+                self.reissue_manifest(&mut tx, &f, &number.archive_number)
+                    .await?;
+            }
+        }
         let mut lists = BTreeSet::new();
         for line in &view.contents {
             if let Some(h) = handovers::of_material(&mut tx, MaterialId(line.material_id)).await? {

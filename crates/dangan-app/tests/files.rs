@@ -327,3 +327,86 @@ async fn only_the_national_digest_profile_computes_sm3_and_an_edited_or_blanked_
     assert!(!by_id(a.id).content_ok);
     assert!(!by_id(b.id).seal_ok);
 }
+
+/// A file's current sealed manifest, opened, and the manifests it replaced.
+async fn manifest_of(
+    t: &TestApp,
+    id: dangan_store::files::FileId,
+) -> (
+    std::collections::BTreeMap<String, String>,
+    Vec<dangan_store::files::ManifestVersion>,
+) {
+    let mut tx = t.app.store().begin().await.unwrap();
+    let row = dangan_store::files::get(&mut tx, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let history = dangan_store::files::manifest_history(&mut tx, id)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    (serde_json::from_str(&row.manifest).unwrap(), history)
+}
+
+on_both_backends! {
+    async fn an_edited_identification_result_fails_verification(db: TestDb) {
+        let t = TestApp::start(db).await;
+        let (_, m) = t.enrolment_material().await;
+        let mut files = Vec::new();
+        for seed in 21..25 {
+            let f = t.app.ingest_file(&t.admin, m, Some("a.png"), &png_scan(20_000, seed)[..]).await.unwrap();
+            assert!(!f.archival, "PNG is not an archival format");
+            files.push(f.id);
+        }
+        // An insider with the database at hand makes the scans look archival, or rewrites what
+        // identification found.
+        t.db.execute(&format!("UPDATE files SET archival = TRUE WHERE id = {}", files[0])).await;
+        t.db.execute(&format!("UPDATE files SET flags = '' WHERE id = {}", files[1])).await;
+        t.db.execute(&format!("UPDATE files SET pages = 9, dpi = 600 WHERE id = {}", files[2])).await;
+        t.db.execute(&format!("UPDATE files SET original_name = 'b.png' WHERE id = {}", files[3])).await;
+        let (n, failures) = t.app.verify_all_files(&t.auditor, |_| {}).await.unwrap();
+        assert_eq!(n, 4);
+        let failed: Vec<_> = failures.iter().map(|f| f.file_id).collect();
+        assert_eq!(failed, files, "{failures:?}");
+        assert!(failures.iter().all(|f| f.content_ok && !f.seal_ok));
+    }
+
+    async fn sealing_a_volume_reissues_each_scan_manifest_with_its_archive_number(db: TestDb) {
+        use dangan_domain::business::BusinessClass;
+        let t = TestApp::start(db).await;
+        let p = t.app.create_person(&t.admin, &person_input(8, "赵六")).await.unwrap();
+        let input = EventInput {
+            person_id: Some(p.id.0),
+            business_type: "enrolment".into(),
+            business_date: "2024-05-06".into(),
+            materials: vec![MaterialInput {
+                material_code: "enrolment_form".into(),
+                pages: 1,
+                carrier: Some("electronic".into()),
+                ..MaterialInput::default()
+            }],
+            ..EventInput::default()
+        };
+        let m = t.app.record_event(&t.admin, &input).await.unwrap().event.materials[0].id;
+        let f = t.app.ingest_file(&t.admin, m, Some("a.png"), &png_scan(20_000, 31)[..]).await.unwrap();
+        let (before, history) = manifest_of(&t, f.id).await;
+        assert_eq!(before["archive_number"], "", "no archive number before the volume is sealed");
+        assert_eq!(before["manifest_version"], "2");
+        assert_eq!(before["archival"], "false");
+        assert!(history.is_empty());
+        let drafts = t.app.build_volumes(&t.admin, 2024, BusinessClass::Registration).await.unwrap();
+        let volume = t.app.seal_volume(&t.admin, drafts[0].id).await.unwrap();
+        let number = volume.archive_number.clone().unwrap();
+        let (after, history) = manifest_of(&t, f.id).await;
+        assert_eq!(after["archive_number"], number);
+        assert_eq!(history.len(), 1, "the first manifest is kept");
+        use sha2::Digest;
+        let digest = hex::encode(sha2::Sha256::digest(history[0].manifest.as_bytes()));
+        assert_eq!(after["previous"], digest, "the new manifest names the one it replaces");
+        assert!(t.app.verify_file(&t.auditor, f.id).await.unwrap().ok);
+        // The kept manifest is covered too: dropping it from the history is found.
+        t.db.execute(&format!("DELETE FROM file_manifests WHERE file_id = {}", f.id)).await;
+        let v = t.app.verify_file(&t.auditor, f.id).await.unwrap();
+        assert!(!v.ok && v.problems.iter().any(|p| p.contains("历史版本")), "{v:?}");
+    }
+}

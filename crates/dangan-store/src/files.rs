@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::events::MaterialId;
-use crate::sealing::{FILE_MANIFEST, QUARANTINE_NAME};
+use crate::sealing::{FILE_MANIFEST, FILE_MANIFEST_HISTORY, QUARANTINE_NAME};
 use crate::{StoreResult, Tx, id_type, on_conn};
 
 id_type!(
@@ -198,6 +198,67 @@ pub async fn seal(
             .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+/// A manifest a file had before its current one, with its seal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestVersion {
+    /// The manifest, canonical JSON.
+    pub manifest: String,
+    /// Its seal.
+    pub seal: String,
+    /// The key that made the seal.
+    pub seal_key_id: String,
+    /// When a newer manifest replaced it.
+    pub superseded_at: DateTime<Utc>,
+}
+
+/// Replaces a file's manifest and seal, keeping the current ones in its history (in the
+/// caller's transaction).
+pub async fn reissue(
+    tx: &mut Tx,
+    id: FileId,
+    manifest: &str,
+    seal_hex: &str,
+    key_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let current = get(tx, id)
+        .await?
+        .ok_or(crate::StoreError::MissingReference)?;
+    let kept = tx.seal_text(FILE_MANIFEST_HISTORY, &id.to_string(), &current.manifest)?;
+    on_conn!(tx, c => {
+        sqlx::query("INSERT INTO file_manifests (file_id, manifest, seal, seal_key_id, superseded_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(&kept)
+            .bind(&current.seal)
+            .bind(&current.seal_key_id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    seal(tx, id, manifest, seal_hex, key_id).await
+}
+
+/// The manifests a file had before its current one, oldest first.
+pub async fn manifest_history(tx: &mut Tx, id: FileId) -> StoreResult<Vec<ManifestVersion>> {
+    let rows: Vec<(String, String, String, DateTime<Utc>)> = on_conn!(tx, c => {
+        sqlx::query_as("SELECT manifest, seal, seal_key_id, superseded_at FROM file_manifests WHERE file_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(c)
+            .await
+    })?;
+    rows.into_iter()
+        .map(|(stored, seal, seal_key_id, superseded_at)| {
+            Ok(ManifestVersion {
+                manifest: tx.open_text(FILE_MANIFEST_HISTORY, &id.to_string(), &stored)?,
+                seal,
+                seal_key_id,
+                superseded_at,
+            })
+        })
+        .collect()
 }
 
 /// One file.
@@ -521,6 +582,13 @@ pub async fn scrub_runs(tx: &mut Tx, limit: i64) -> StoreResult<Vec<ScrubRun>> {
 /// Deletes a file row; when no other file holds its blob, the blob row too (the blob itself
 /// becomes an orphan for garbage collection). Returns whether the blob row went.
 pub async fn delete(tx: &mut Tx, id: FileId, sha256: &str) -> StoreResult<bool> {
+    on_conn!(tx, c => {
+        sqlx::query("DELETE FROM file_manifests WHERE file_id = $1")
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
     on_conn!(tx, c => {
         sqlx::query("DELETE FROM files WHERE id = $1")
             .bind(id)

@@ -154,6 +154,15 @@ macro_rules! migrations {
                     "/0018_persons_name_order.sql"
                 )),
             },
+            Migration {
+                version: 19,
+                description: "file_manifest_history",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0019_file_manifest_history.sql"
+                )),
+            },
         ]
     };
 }

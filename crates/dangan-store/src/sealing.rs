@@ -336,6 +336,14 @@ pub const FILE_MANIFEST: SealedText = SealedText {
     label: "files.manifest",
 };
 
+/// `file_manifests.manifest`: a scan's replaced manifest, kept when a new one was issued.
+pub const FILE_MANIFEST_HISTORY: SealedText = SealedText {
+    table: "file_manifests",
+    column: "manifest",
+    binding: "file_id",
+    label: "file_manifests.manifest",
+};
+
 /// `outbox.payload`: a notice for the business system (it carries the identity number).
 pub const OUTBOX_PAYLOAD: SealedText = SealedText {
     table: "outbox",

@@ -42,6 +42,9 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         report.skipped,
         report.quarantined.len()
     );
+    if let Some(why) = &report.stopped {
+        println!("入库中止：{why}");
+    }
     for (name, reason) in &report.quarantined {
         println!("  隔离：{name}：{reason}");
     }
@@ -68,5 +71,8 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         println!("  批次 {} {}：{}（{}）", b.code, b.name, verdict, b.reason);
     }
     app.close().await;
+    if let Some(why) = &report.stopped {
+        anyhow::bail!("入库未完成，{why}；排除故障后重新运行即可（已入库的文件会被跳过）");
+    }
     Ok(())
 }

@@ -431,3 +431,74 @@ fn a_hot_folder_is_ingested_once_and_unmatched_scans_are_quarantined() {
     );
     assert!(String::from_utf8_lossy(&verify.stdout).contains("共校验 1 个电子文件，0 个有问题"));
 }
+
+#[test]
+fn an_empty_scan_in_a_hot_folder_is_quarantined_and_the_batch_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dangan()
+        .args(["demo-data", "--persons", "3", "--seed", "4", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let people = dangan_app::demo::generate(4, 3, &dangan_domain::catalogue::Catalogue::builtin());
+    let p = &people[0];
+    let enrolment = p
+        .events
+        .iter()
+        .find(|e| e.business_type == dangan_domain::business::BusinessType::Enrolment)
+        .unwrap();
+    use chrono::Datelike;
+    let year = enrolment.date.year();
+    let scans = dir.path().join("scans");
+    std::fs::create_dir_all(&scans).unwrap();
+    // Sorted first: the empty scan of a real material, then a misnamed file and a good scan.
+    let first_material = &enrolment.materials[0].name;
+    std::fs::write(
+        scans.join(format!(
+            "{year}-参保登记-{}-{first_material}.pdf",
+            p.id_number
+        )),
+        b"",
+    )
+    .unwrap();
+    std::fs::write(scans.join("scan0001.jpg"), [0xFF, 0xD8, 0xFF, 0xE0]).unwrap();
+    let second_material = &enrolment.materials[1].name;
+    std::fs::write(
+        scans.join(format!(
+            "{year}-参保登记-{}-{second_material}.pdf",
+            p.id_number
+        )),
+        b"%PDF-1.4\n<</Type /Page>>",
+    )
+    .unwrap();
+    let run = || {
+        dangan()
+            .args(["ingest", "--data-dir"])
+            .arg(&data)
+            .arg(&scans)
+            .output()
+            .unwrap()
+    };
+    for attempt in ["first", "rerun"] {
+        let out = run();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{attempt}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ingested = if attempt == "first" { 1 } else { 0 };
+        assert!(
+            text.contains(&format!(
+                "入库 {ingested} 个，已存在而跳过 {} 个，待处理（隔离） 2 个",
+                1 - ingested
+            )),
+            "{attempt}: {text}"
+        );
+        assert!(text.contains("文件为空"), "{attempt}: {text}");
+        assert!(text.contains("隔离：scan0001.jpg"), "{attempt}: {text}");
+        assert!(text.contains("批次 GD-2-4"), "{attempt}: {text}");
+    }
+}

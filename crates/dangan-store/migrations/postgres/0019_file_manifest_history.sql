@@ -1,0 +1,12 @@
+-- Issue 16: a scan's sealed manifest is re-issued when facts about it are fixed later (its
+-- volume is sealed and it gets its archive number). The new manifest names the digest of the
+-- one it replaces; the replaced manifests are kept here, each with its own seal, oldest first.
+CREATE TABLE file_manifests (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    file_id BIGINT NOT NULL REFERENCES files (id),
+    manifest TEXT NOT NULL,
+    seal TEXT NOT NULL,
+    seal_key_id TEXT NOT NULL,
+    superseded_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX file_manifests_file_idx ON file_manifests (file_id, id);
