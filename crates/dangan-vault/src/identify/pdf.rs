@@ -362,6 +362,9 @@ fn check_image(doc: &Document, s: &Stream, limits: &Limits) -> Result<(u32, u32)
     }
     if f.len() == 1 && (f[0] == b"DCTDecode" || f[0] == b"DCT") {
         return match jpeg_size(&s.content) {
+            Some(_) if !super::raster::jpeg_ends(&s.content) => {
+                Err("JPEG 图像数据缺少结束标记（EOI），数据不完整".to_owned())
+            }
             Some((jw, jh)) if jw == w && (jh == h || jh == 0) => Ok((w, h)),
             Some((jw, jh)) => Err(format!(
                 "JPEG 图像头的尺寸 {jw}×{jh} 与图像字典的 {w}×{h} 不一致"

@@ -183,6 +183,16 @@ pub(super) fn tiff_first_dpi(b: &[u8]) -> Option<u32> {
     t.dpi(t.first_ifd()?)
 }
 
+/// Whether JPEG data ends with its EOI marker (trailing padding aside): the decoder fills a
+/// truncated scan with grey instead of failing.
+pub(super) fn jpeg_ends(b: &[u8]) -> bool {
+    let end = b
+        .iter()
+        .rposition(|&c| !matches!(c, 0 | b' ' | b'\r' | b'\n' | b'\t'))
+        .map_or(0, |i| i + 1);
+    b[..end].ends_with(&[0xFF, 0xD9])
+}
+
 /// Decodes one image under the limits.
 fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<(), String> {
     let mut lim = image::Limits::default();
@@ -224,7 +234,11 @@ pub(super) fn identify(format: Format, b: &[u8], limits: &Limits) -> Found {
             };
             found.dpi = dpi;
             found.pages = Some(1);
+            let ended = format != Format::Jpeg || jpeg_ends(b);
             found.readable = match decode(b, kind, limits) {
+                Ok(()) if !ended => {
+                    Readability::Unreadable("JPEG 缺少结束标记（EOI），文件可能被截断".to_owned())
+                }
                 Ok(()) => Readability::Readable(format!("{name} 图像解码完整")),
                 Err(e) => Readability::Unreadable(e),
             };
