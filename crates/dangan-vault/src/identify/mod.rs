@@ -33,7 +33,7 @@
 //! | `PDFA-2` | no JavaScript: no `/JavaScript` or `/JS` in any object, no `/AA` in the catalog |
 //! | `PDFA-3` | an `/OutputIntents` entry with `/S /GTS_PDFA1` and a `/DestOutputProfile` stream |
 //! | `PDFA-4` | every font used by a page (or its forms and patterns, one level deep) embeds its font file (`/FontFile`, `/FontFile2`, `/FontFile3`, for Type0 in its descendant); Type3 exempt |
-//! | `PDFA-5` | the XMP metadata is present and its claim parses |
+//! | `PDFA-5` | the XMP metadata is present, its claim parses, its stream is not filtered (no `/Filter`) |
 //! | `PDFA-6` | the Info dictionary agrees with the XMP (not checked: `passed` is `None`, with the reason) |
 //! | `PDFA-7` | no `/LZWDecode` filter in any stream |
 //! | `PDFA-8` | the trailer has an `/ID` |
@@ -43,7 +43,7 @@
 //! PDF: it loads, the page tree resolves, every page's content streams decompress within
 //! [`Limits::max_inflate`], every image XObject of a page has sane dimensions within
 //! [`Limits::max_pixels`]; a Flate image must inflate to exactly its expected size, a DCT image's
-//! JPEG header (SOF) must agree with its `/Width` and `/Height` (JPEGs in PDFs are not decoded,
+//! JPEG header (SOF) must agree with its `/Width` and `/Height` and its data end with EOI (JPEGs in PDFs are not decoded,
 //! for speed). Rasters are decoded. Decompression bombs are refused, never an out-of-memory.
 //!
 //! Archival policy: PDF/A, OFD, TIFF, JPEG and JPEG 2000 at ≥ `min_dpi`; anything else is kept
