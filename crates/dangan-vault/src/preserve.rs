@@ -691,33 +691,41 @@ fn tiff_pages(
     let directories = tiff_directories(content)?;
     let little = content.starts_with(b"II");
     let big = content.get(2..4) == Some(if little { &[43, 0] } else { &[0, 43] });
-    let mut file = content.to_vec();
+    // The first page decodes from the file as it is; only further pages need a copy whose
+    // header can be pointed elsewhere.
+    let mut copy: Option<Vec<u8>> = None;
     let mut pages = Vec::new();
     for (index, directory) in directories.iter().enumerate() {
         if index > 0 && directory.reduced {
             continue;
         }
-        let header: Vec<u8> = if big {
-            if little {
-                directory.offset.to_le_bytes()
-            } else {
-                directory.offset.to_be_bytes()
-            }
-            .to_vec()
+        let file: &[u8] = if index == 0 {
+            content
         } else {
-            let offset = u32::try_from(directory.offset)
-                .map_err(|_| PreserveError::Decode("TIFF 目录偏移无效".to_owned()))?;
-            if little {
-                offset.to_le_bytes()
+            let header: Vec<u8> = if big {
+                if little {
+                    directory.offset.to_le_bytes()
+                } else {
+                    directory.offset.to_be_bytes()
+                }
+                .to_vec()
             } else {
-                offset.to_be_bytes()
-            }
-            .to_vec()
+                let offset = u32::try_from(directory.offset)
+                    .map_err(|_| PreserveError::Decode("TIFF 目录偏移无效".to_owned()))?;
+                if little {
+                    offset.to_le_bytes()
+                } else {
+                    offset.to_be_bytes()
+                }
+                .to_vec()
+            };
+            let at = if big { 8 } else { 4 };
+            let file = copy.get_or_insert_with(|| content.to_vec());
+            file[at..at + header.len()].copy_from_slice(&header);
+            file
         };
-        let at = if big { 8 } else { 4 };
-        file[at..at + header.len()].copy_from_slice(&header);
         let decoder =
-            image::codecs::tiff::TiffDecoder::new(Cursor::new(&file[..])).map_err(decode_error)?;
+            image::codecs::tiff::TiffDecoder::new(Cursor::new(file)).map_err(decode_error)?;
         let image = decode_bounded(decoder, limits)?;
         pages.push(flate_page(image, directory.resolution.unwrap_or(fallback)));
     }
