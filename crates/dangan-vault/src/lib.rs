@@ -4,6 +4,7 @@
 
 pub mod crypto;
 pub mod identify;
+pub mod preserve;
 pub mod store;
 pub mod target;
 
