@@ -15,8 +15,9 @@ use dangan_store::events::{self, MaterialId, MaterialRow};
 pub use dangan_store::files::ScrubRun;
 use dangan_store::files::{self, FileId, FileRow, NewFile};
 use dangan_store::{Tx, persons, volumes};
-use dangan_vault::identify::{Format, Identified, identify};
-use dangan_vault::store::{HEAD_LEN, Ingested};
+use dangan_vault::identify::{Format, Identified, Limits, Readability, identify};
+use dangan_vault::preserve::{PreserveLimits, pdfa_copy};
+use dangan_vault::store::Ingested;
 use dangan_vault::{Vault, VaultError};
 
 use crate::audit::{Op, Outcome};
@@ -64,6 +65,9 @@ pub struct FileView {
     pub created_at: DateTime<Utc>,
     /// The four-property check at ingest passed (`None` for files ingested before it existed).
     pub four_properties_passed: Option<bool>,
+    /// For a PDF/A-2B 保存副本 (preservation copy): the original scan it was made from (the
+    /// original stays the master).
+    pub preservation_of: Option<FileId>,
 }
 
 /// One byte range of a download (`Range: bytes=…`).
@@ -169,6 +173,10 @@ pub(crate) struct StagedFile {
     stored: Ingested,
     id: Identified,
     virus: Option<Result<(), String>>,
+    /// Its PDF/A-2B 保存副本 (preservation copy), written to the vault and identified too.
+    copy: Option<Box<StagedFile>>,
+    /// Why no preservation copy was made of a raster scan that should have one.
+    copy_failed: Option<String>,
 }
 
 impl StagedFile {
@@ -276,6 +284,9 @@ impl App {
             if let Some(previous) = issue.previous {
                 map.insert("previous", previous.to_owned());
             }
+            if let Some(original) = f.preservation_of {
+                map.insert("preservation_of", original.to_string());
+            }
         }
         serde_json::to_string(&map).map_err(|e| AppError::Internal(e.to_string()))
     }
@@ -375,6 +386,7 @@ impl App {
             scan_date: f.scan_date,
             created_at: f.created_at,
             four_properties_passed,
+            preservation_of: f.preservation_of,
         })
     }
 
@@ -462,12 +474,99 @@ impl App {
                 }
                 other => AppError::Internal(other.to_string()),
             })?;
-        let id = identify(
-            &stored.head,
-            stored.size <= HEAD_LEN as u64,
-            settings.min_dpi,
-        );
-        // A duplicate's bytes on disk are the existing blob's, under its own data key.
+        // Parsing and decoding are CPU work: off the async threads. The preservation copy is
+        // made from the same bytes while they are in memory.
+        let limits = Limits::new(settings.min_dpi);
+        let make_copy = settings.preservation_copies;
+        let title = crate::text::mask_id_numbers(&name);
+        let created = crate::local_rfc3339(Utc::now());
+        let (mut stored, id, copy) = tokio::task::spawn_blocking(move || {
+            let id = identify(&stored.content, stored.complete, &limits);
+            let wanted = make_copy
+                && matches!(id.format, Format::Jpeg | Format::Png | Format::Tiff)
+                && matches!(id.readable, Readability::Readable(_));
+            let copy = wanted.then(|| {
+                pdfa_copy(
+                    &stored.content,
+                    id.format,
+                    id.dpi,
+                    &title,
+                    &created,
+                    &PreserveLimits::default(),
+                )
+            });
+            (stored, id, copy)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        // Identified: the bytes are not needed in memory while the scan waits to be recorded.
+        stored.content = Vec::new();
+        let virus = self.scan_staged(&stored).await?;
+        let (copy, copy_failed) = match copy {
+            None => (None, None),
+            Some(Err(e)) => {
+                tracing::warn!(code = e.code(), "no preservation copy made");
+                (None, Some(format!("{}：{e}", e.code())))
+            }
+            Some(Ok(made)) => {
+                let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+                let copy = self
+                    .stage_copy(format!("{stem}-保存副本.pdf"), made.pdf, &virus)
+                    .await?;
+                (Some(Box::new(copy)), None)
+            }
+        };
+        Ok(StagedFile {
+            name,
+            stored,
+            id,
+            virus,
+            copy,
+            copy_failed,
+        })
+    }
+
+    /// Writes a preservation copy durably into the vault and identifies it. Its virus check is
+    /// its original's: it is made here from those bytes.
+    async fn stage_copy(
+        &self,
+        name: String,
+        pdf: Vec<u8>,
+        virus: &Option<Result<(), String>>,
+    ) -> AppResult<StagedFile> {
+        let settings = self.settings.vault.as_ref().ok_or_else(vault_missing)?;
+        let stored = self
+            .vault()?
+            .ingest(&pdf[..], self.keys.master_key(), u64::MAX)
+            .await
+            .map_err(|e| {
+                if e.is_storage_full() {
+                    AppError::StorageFull
+                } else {
+                    AppError::Internal(e.to_string())
+                }
+            })?;
+        let limits = Limits::new(settings.min_dpi);
+        let (mut stored, id) = tokio::task::spawn_blocking(move || {
+            let id = identify(&stored.content, stored.complete, &limits);
+            (stored, id)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        stored.content = Vec::new();
+        Ok(StagedFile {
+            name,
+            stored,
+            id,
+            virus: virus.clone(),
+            copy: None,
+            copy_failed: None,
+        })
+    }
+
+    /// The virus check of a stored scan (a duplicate's bytes on disk are the existing blob's,
+    /// under its own data key).
+    async fn scan_staged(&self, stored: &Ingested) -> AppResult<Option<Result<(), String>>> {
         let (scan_key, scan_master) = {
             let mut tx = self.store.begin().await?;
             let existing = files::blob(&mut tx, &stored.sha256).await?;
@@ -483,15 +582,9 @@ impl App {
                 ),
             }
         };
-        let virus = self
+        Ok(self
             .virus_scan(&stored.sha256, &scan_key, &scan_master)
-            .await;
-        Ok(StagedFile {
-            name,
-            stored,
-            id,
-            virus,
-        })
+            .await)
     }
 
     /// Records a staged scan on material `m` inside the caller's write transaction: blob row,
@@ -503,6 +596,22 @@ impl App {
         actor: &Actor,
         m: &MaterialRow,
         staged: &StagedFile,
+    ) -> AppResult<(FileId, bool)> {
+        let (fid, created) = self.attach_one(tx, actor, m, staged, None).await?;
+        if created && let Some(copy) = &staged.copy {
+            self.attach_one(tx, actor, m, copy, Some(fid)).await?;
+        }
+        Ok((fid, created))
+    }
+
+    /// Records one staged file (an original, or the preservation copy of `preservation_of`).
+    async fn attach_one(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        m: &MaterialRow,
+        staged: &StagedFile,
+        preservation_of: Option<FileId>,
     ) -> AppResult<(FileId, bool)> {
         let settings = self.settings.vault.as_ref().ok_or_else(vault_missing)?;
         ensure_not_lost(m)?;
@@ -549,6 +658,7 @@ impl App {
             scanned_by: &actor.display_name,
             scan_date: today(),
             created_at: now,
+            preservation_of,
         };
         let fid = files::insert(tx, &new).await?;
         let row = files::get(tx, fid)
@@ -616,6 +726,8 @@ impl App {
                 id.format,
                 Format::Tiff | Format::Jpeg | Format::Png | Format::Jp2
             ),
+            readable: &id.readable,
+            conformance: &id.conformance,
             dpi: id.dpi,
             min_dpi: settings.min_dpi,
             formation_date: m.formation_date,
@@ -628,10 +740,18 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         files::set_checks(tx, fid, &checks).await?;
         let op = Op::new("file.ingest", "file", fid).detail(format!(
-            "material {material} {} {} bytes{}",
+            "material {material} {} {} bytes{}{}{}",
             id.format.code(),
             stored.size,
-            if duplicate { " duplicate" } else { "" }
+            if duplicate { " duplicate" } else { "" },
+            match preservation_of {
+                Some(original) => format!(" preservation copy of file {original}"),
+                None => String::new(),
+            },
+            match &staged.copy_failed {
+                Some(why) => format!(" no preservation copy: {why}"),
+                None => String::new(),
+            }
         ));
         self.log_in(tx, actor, &op, Outcome::Ok).await?;
         Ok((fid, true))

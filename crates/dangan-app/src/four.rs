@@ -4,6 +4,7 @@
 //! reason. The report is stored with the file and served to archivists.
 
 use chrono::NaiveDate;
+use dangan_vault::identify::{Readability, Rule};
 use serde::{Deserialize, Serialize};
 
 /// One check.
@@ -127,6 +128,10 @@ pub(crate) struct Facts<'a> {
     pub extension_matches: bool,
     pub archival_format: bool,
     pub raster: bool,
+    /// Whether the file opens (GD-3-3), from identification.
+    pub readable: &'a Readability,
+    /// The basic PDF/A conformance rules, for a PDF that claims PDF/A (GD-3-4).
+    pub conformance: &'a [Rule],
     pub dpi: Option<u32>,
     pub min_dpi: u32,
     pub formation_date: NaiveDate,
@@ -149,6 +154,61 @@ pub(crate) fn check(
         name: name.into(),
         passed,
         reason: reason.into(),
+    }
+}
+
+/// GD-3-4: the basic PDF/A conformance subset, for a PDF that claims PDF/A. Unknown is not
+/// passed: a rule that could not be checked leaves the check skipped unless another failed.
+fn conformance(f: &Facts<'_>) -> Check {
+    const NAME: &str = "PDF/A 基本符合性检查（部分规则，非完整验证）";
+    if f.format_code != "pdf" {
+        return check("GD-3-4", "可用性", NAME, None, "不是 PDF 文件，不适用");
+    }
+    if f.conformance.is_empty() {
+        return check(
+            "GD-3-4",
+            "可用性",
+            NAME,
+            None,
+            "文件未声明 PDF/A，不适用（见 GD-3-1）",
+        );
+    }
+    let failed: Vec<String> = f
+        .conformance
+        .iter()
+        .filter(|r| r.passed == Some(false))
+        .map(|r| format!("{} {}：{}", r.code, r.name, r.reason))
+        .collect();
+    let unchecked: Vec<String> = f
+        .conformance
+        .iter()
+        .filter(|r| r.passed.is_none())
+        .map(|r| format!("{} {}：{}", r.code, r.name, r.reason))
+        .collect();
+    let n = f.conformance.len();
+    if !failed.is_empty() {
+        check("GD-3-4", "可用性", NAME, Some(false), failed.join("；"))
+    } else if !unchecked.is_empty() {
+        check(
+            "GD-3-4",
+            "可用性",
+            NAME,
+            None,
+            format!(
+                "{} 条规则通过，{} 条未能检查：{}",
+                n - unchecked.len(),
+                unchecked.len(),
+                unchecked.join("；")
+            ),
+        )
+    } else {
+        check(
+            "GD-3-4",
+            "可用性",
+            NAME,
+            Some(true),
+            format!("{n} 条规则全部通过"),
+        )
     }
 }
 
@@ -238,8 +298,14 @@ pub(crate) fn report(f: &Facts<'_>) -> FourPropertyReport {
             },
         ),
         match (f.raster, f.dpi) {
-            (false, _) => check("GD-3-2", u, "扫描分辨率", None, "版式文件不适用"),
-            (true, Some(d)) => check(
+            (false, None) => check(
+                "GD-3-2",
+                u,
+                "扫描分辨率",
+                None,
+                "版式文件中未发现整页扫描图像，不适用",
+            ),
+            (_, Some(d)) => check(
                 "GD-3-2",
                 u,
                 "扫描分辨率",
@@ -248,17 +314,26 @@ pub(crate) fn report(f: &Facts<'_>) -> FourPropertyReport {
             ),
             (true, None) => check("GD-3-2", u, "扫描分辨率", Some(false), "文件未记录分辨率"),
         },
-        check(
-            "GD-3-3",
-            u,
-            "可读性（格式可识别）",
-            Some(f.format_code != "other"),
-            if f.format_code == "other" {
-                "无法识别文件格式"
-            } else {
-                "文件格式可识别"
-            },
-        ),
+        match f.readable {
+            Readability::Readable(detail) => check(
+                "GD-3-3",
+                u,
+                "可读性（文件可完整解析）",
+                Some(true),
+                detail.clone(),
+            ),
+            Readability::Unreadable(why) => check(
+                "GD-3-3",
+                u,
+                "可读性（文件可完整解析）",
+                Some(false),
+                why.clone(),
+            ),
+            Readability::Unchecked(why) => {
+                check("GD-3-3", u, "可读性（文件可完整解析）", None, why.clone())
+            }
+        },
+        conformance(f),
     ];
     checks.push(match &f.virus {
         None => check(
@@ -298,8 +373,13 @@ pub(crate) fn report(f: &Facts<'_>) -> FourPropertyReport {
 mod tests {
     use super::*;
 
+    static READABLE: std::sync::LazyLock<Readability> =
+        std::sync::LazyLock::new(|| Readability::Readable("TIFF 1 页均可解码".to_owned()));
+
     fn facts() -> Facts<'static> {
         Facts {
+            readable: &READABLE,
+            conformance: &[],
             seal_ok: true,
             sha256_len_ok: true,
             sm3_required: true,
@@ -333,7 +413,7 @@ mod tests {
             codes,
             [
                 "GD-1-1", "GD-1-2", "GD-1-3", "GD-2-1", "GD-2-2", "GD-2-3", "GD-3-1", "GD-3-2",
-                "GD-3-3", "GD-4-1", "GD-4-2"
+                "GD-3-3", "GD-3-4", "GD-4-1", "GD-4-2"
             ]
         );
     }

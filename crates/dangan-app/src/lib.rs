@@ -128,6 +128,11 @@ pub struct VaultSettings {
     pub max_upload: u64,
     /// The minimum resolution of the archival policy.
     pub min_dpi: u32,
+    /// Scans up to this many bytes are identified by parsing them whole; larger ones by their
+    /// first bytes only (see `dangan_vault::store::DEFAULT_PARSE_LIMIT`).
+    pub parse_limit: u64,
+    /// Each JPEG, PNG or TIFF scan gets a PDF/A-2B preservation copy (保存副本).
+    pub preservation_copies: bool,
 }
 
 /// Working-day deadlines (configurable per agency; defaults from the founding guide).
@@ -224,6 +229,14 @@ pub fn local_time(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// An instant in Asia/Shanghai as RFC 3339 with its offset, to the second
+/// (`2026-12-06T22:40:00+08:00`).
+pub fn local_rfc3339(at: DateTime<Utc>) -> String {
+    let offset = FixedOffset::east_opt(SHANGHAI_OFFSET_SECS).unwrap_or_else(|| unreachable!());
+    at.with_timezone(&offset)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
 /// The Asia/Shanghai date of an instant.
 pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
     let offset = FixedOffset::east_opt(SHANGHAI_OFFSET_SECS).unwrap_or_else(|| unreachable!());
@@ -254,7 +267,8 @@ impl App {
                     Some(s3) => dangan_vault::Vault::open_s3(&v.root, v.cipher, s3).await,
                 }
                 .map_err(|e| AppError::Internal(format!("vault: {e}")))?
-                .with_digests(v.digests),
+                .with_digests(v.digests)
+                .with_parse_limit(v.parse_limit),
             ),
             None => None,
         };

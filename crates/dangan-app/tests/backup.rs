@@ -121,6 +121,8 @@ on_both_backends! {
                 seal: dangan_app::SealAlgorithm::default(),
                 max_upload: 64 * 1024 * 1024,
                 min_dpi: 300,
+                parse_limit: dangan_vault::store::DEFAULT_PARSE_LIMIT,
+                preservation_copies: false,
             }),
             ..Settings::default()
         };
@@ -427,6 +429,8 @@ async fn an_interrupted_restore_resumes_where_it_stopped() {
                 seal: dangan_app::SealAlgorithm::default(),
                 max_upload: 1 << 20,
                 min_dpi: 300,
+                parse_limit: dangan_vault::store::DEFAULT_PARSE_LIMIT,
+                preservation_copies: false,
             }),
             ..Settings::default()
         },
@@ -512,6 +516,8 @@ async fn check_restored(
             seal: dangan_app::SealAlgorithm::default(),
             max_upload: 64 * 1024 * 1024,
             min_dpi: 300,
+            parse_limit: dangan_vault::store::DEFAULT_PARSE_LIMIT,
+            preservation_copies: false,
         }),
         ..Settings::default()
     };
@@ -564,6 +570,8 @@ on_both_backends! {
                 seal: dangan_app::SealAlgorithm::default(),
                 max_upload: 64 * 1024 * 1024,
                 min_dpi: 300,
+                parse_limit: dangan_vault::store::DEFAULT_PARSE_LIMIT,
+                preservation_copies: false,
             }),
             ..Settings::default()
         }).await;

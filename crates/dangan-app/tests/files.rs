@@ -245,7 +245,8 @@ async fn demo_persons_get_one_readable_pdf_scan_per_material_once() {
     let (checked, failures) = t.app.verify_all_files(&t.auditor, |_| {}).await.unwrap();
     assert_eq!((checked, failures.len()), (n, 0));
     let pdf = dangan_app::demo::demo_scan_pdf(&["material: enrolment_form".to_owned()]);
-    let id = dangan_vault::identify::identify(&pdf, true, 300);
+    let id =
+        dangan_vault::identify::identify(&pdf, true, &dangan_vault::identify::Limits::new(300));
     assert_eq!((id.format.code(), id.pages), ("pdf", Some(1)));
 }
 
@@ -289,6 +290,8 @@ async fn only_the_national_digest_profile_computes_sm3_and_an_edited_or_blanked_
             seal: dangan_app::SealAlgorithm::default(),
             max_upload: 64 * 1024 * 1024,
             min_dpi: 300,
+            parse_limit: dangan_vault::store::DEFAULT_PARSE_LIMIT,
+            preservation_copies: false,
         }),
         ..dangan_app::Settings::default()
     };
@@ -408,5 +411,35 @@ on_both_backends! {
         t.db.execute(&format!("DELETE FROM file_manifests WHERE file_id = {}", f.id)).await;
         let v = t.app.verify_file(&t.auditor, f.id).await.unwrap();
         assert!(!v.ok && v.problems.iter().any(|p| p.contains("历史版本")), "{v:?}");
+    }
+}
+
+on_both_backends! {
+    async fn a_png_scan_gets_a_sealed_pdfa_preservation_copy_that_goes_with_it(db: TestDb) {
+        let t = TestApp::start_preserving(db).await;
+        let (person, m) = t.enrolment_material().await;
+        let original = t.app.ingest_file(&t.admin, m, Some("申请表.png"), &png_scan(60_000, 41)[..]).await.unwrap();
+        assert_eq!((original.format.as_str(), original.pages, original.dpi), ("png", Some(1), Some(300)));
+        t.register(&t.admin, person).await;
+        let files = t.app.files_of(&t.admin, m).await.unwrap();
+        assert_eq!(files.len(), 2, "the original and its copy: {files:?}");
+        let copy = files.iter().find(|f| f.preservation_of == Some(original.id)).expect("a copy of the original");
+        assert_eq!(copy.format, "pdf");
+        assert_eq!(copy.pdfa.as_deref(), Some("2B"));
+        assert_eq!(copy.pages, Some(1));
+        assert!(copy.archival, "{:?}", copy.flags);
+        assert!(copy.original_name.ends_with("保存副本.pdf"), "{}", copy.original_name);
+        let report = t.app.file_checks(&t.admin, copy.id).await.unwrap();
+        assert!(report.passed, "{report:?}");
+        let readable = report.checks.iter().find(|c| c.code == "GD-3-3").unwrap();
+        assert_eq!(readable.passed, Some(true), "{readable:?}");
+        let conformance = report.checks.iter().find(|c| c.code == "GD-3-4").unwrap();
+        assert_ne!(conformance.passed, Some(false), "{conformance:?}");
+        let (manifest, _) = manifest_of(&t, copy.id).await;
+        assert_eq!(manifest["preservation_of"], original.id.to_string(), "the link is sealed");
+        assert!(t.app.verify_file(&t.auditor, copy.id).await.unwrap().ok);
+        // The original stays the master: withdrawing it withdraws the copy.
+        t.app.withdraw_file(&t.admin, original.id, "扫描错误").await.unwrap();
+        assert!(t.app.files_of(&t.admin, m).await.unwrap().is_empty());
     }
 }

@@ -22,6 +22,8 @@ async fn start(s3: &S3Server, spool: &std::path::Path) -> TestApp {
             seal: dangan_app::SealAlgorithm::Sm2,
             max_upload: 64 * 1024 * 1024,
             min_dpi: 300,
+            parse_limit: dangan_vault::store::DEFAULT_PARSE_LIMIT,
+            preservation_copies: false,
         }),
         ..Settings::default()
     };

@@ -79,6 +79,8 @@ pub struct FileRow {
     pub seal_key_id: String,
     /// Ingested at.
     pub created_at: DateTime<Utc>,
+    /// For a 保存副本 (preservation copy): the original it was made from.
+    pub preservation_of: Option<FileId>,
 }
 
 /// A file to insert.
@@ -110,9 +112,11 @@ pub struct NewFile<'a> {
     pub scan_date: NaiveDate,
     /// Ingested at.
     pub created_at: DateTime<Utc>,
+    /// For a preservation copy: its original.
+    pub preservation_of: Option<FileId>,
 }
 
-const FILE_COLUMNS: &str = "id, material_id, sha256, original_name, format, dpi, pages, pdfa, archival, flags, duplicate, scanned_by, scan_date, manifest, seal, seal_key_id, created_at";
+const FILE_COLUMNS: &str = "id, material_id, sha256, original_name, format, dpi, pages, pdfa, archival, flags, duplicate, scanned_by, scan_date, manifest, seal, seal_key_id, created_at, preservation_of";
 const BLOB_COLUMNS: &str =
     "sha256, sm3, size, cipher, wrapped_key, master_key_id, verified_at, verify_ok";
 
@@ -156,8 +160,8 @@ pub async fn insert_blob(
 pub async fn insert(tx: &mut Tx, f: &NewFile<'_>) -> StoreResult<FileId> {
     let id = on_conn!(tx, c => {
         sqlx::query_scalar(
-            "INSERT INTO files (material_id, sha256, original_name, format, dpi, pages, pdfa, archival, flags, duplicate, scanned_by, scan_date, manifest, seal, seal_key_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '', '', '', $13) RETURNING id",
+            "INSERT INTO files (material_id, sha256, original_name, format, dpi, pages, pdfa, archival, flags, duplicate, scanned_by, scan_date, manifest, seal, seal_key_id, created_at, preservation_of)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '', '', '', $13, $14) RETURNING id",
         )
         .bind(f.material_id)
         .bind(f.sha256)
@@ -172,6 +176,7 @@ pub async fn insert(tx: &mut Tx, f: &NewFile<'_>) -> StoreResult<FileId> {
         .bind(f.scanned_by)
         .bind(f.scan_date)
         .bind(f.created_at)
+        .bind(f.preservation_of)
         .fetch_one(c)
         .await
     })?;
@@ -582,6 +587,16 @@ pub async fn scrub_runs(tx: &mut Tx, limit: i64) -> StoreResult<Vec<ScrubRun>> {
 /// Deletes a file row; when no other file holds its blob, the blob row too (the blob itself
 /// becomes an orphan for garbage collection). Returns whether the blob row went.
 pub async fn delete(tx: &mut Tx, id: FileId, sha256: &str) -> StoreResult<bool> {
+    // A preservation copy goes with its original.
+    let copies: Vec<(i64, String)> = on_conn!(tx, c => {
+        sqlx::query_as("SELECT id, sha256 FROM files WHERE preservation_of = $1")
+            .bind(id)
+            .fetch_all(c)
+            .await
+    })?;
+    for (copy, copy_sha) in copies {
+        Box::pin(delete(tx, FileId(copy), &copy_sha)).await?;
+    }
     on_conn!(tx, c => {
         sqlx::query("DELETE FROM file_manifests WHERE file_id = $1")
             .bind(id)

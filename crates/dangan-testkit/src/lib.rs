@@ -150,7 +150,17 @@ impl TestApp {
     }
 
     /// Starts the app on `db` with the given settings.
-    pub async fn start_with(db: TestDb, mut settings: Settings) -> TestApp {
+    pub async fn start_with(db: TestDb, settings: Settings) -> TestApp {
+        TestApp::start_configured(db, settings, false).await
+    }
+
+    /// Starts the app on `db` making PDF/A-2B preservation copies of raster scans (as `serve`
+    /// does by default).
+    pub async fn start_preserving(db: TestDb) -> TestApp {
+        TestApp::start_configured(db, Settings::default(), true).await
+    }
+
+    async fn start_configured(db: TestDb, mut settings: Settings, copies: bool) -> TestApp {
         let keys_dir = tempfile::tempdir().expect("key directory");
         if settings.vault.is_none() {
             settings.vault = Some(dangan_app::VaultSettings {
@@ -161,6 +171,10 @@ impl TestApp {
                 seal: dangan_app::SealAlgorithm::default(),
                 max_upload: 64 * 1024 * 1024,
                 min_dpi: 300,
+                parse_limit: dangan_vault::store::DEFAULT_PARSE_LIMIT,
+                // Off unless asked for, so that tests counting files count the scans they
+                // store; the tests of preservation copies (and the browser walk-through) ask.
+                preservation_copies: copies,
             });
         }
         let keys = KeyRing::load_or_create(keys_dir.path()).expect("keys");
@@ -448,21 +462,34 @@ impl Drop for S3Server {
     }
 }
 
-/// A scan as the vault sees it: a PNG header declaring 300 dpi, then `len` bytes derived from
-/// `seed` (identification reads only the header; browsers cannot decode it).
+/// A real greyscale PNG scan declaring 300 dpi (`pHYs`), about `len` bytes long: its pixels are
+/// derived from `seed` and barely compress, so the file is as long as its pixels. It decodes, so
+/// identification finds it readable.
 pub fn png_scan(len: usize, seed: u8) -> Vec<u8> {
-    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
-    b.extend_from_slice(&13u32.to_be_bytes());
-    b.extend_from_slice(b"IHDR");
-    b.extend_from_slice(&[0; 17]);
-    b.extend_from_slice(&9u32.to_be_bytes());
-    b.extend_from_slice(b"pHYs");
-    b.extend_from_slice(&11811u32.to_be_bytes());
-    b.extend_from_slice(&11811u32.to_be_bytes());
-    b.push(1);
-    b.extend_from_slice(&[0; 4]);
-    b.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
-    b
+    let width = 256u32;
+    let height = u32::try_from(len / 256).unwrap_or(u32::MAX).max(1);
+    let mut state = u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let pixels: Vec<u8> = (0..width as usize * height as usize)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, width, height);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_pixel_dims(Some(png::PixelDimensions {
+        xppu: 11811,
+        yppu: 11811,
+        unit: png::Unit::Meter,
+    }));
+    let mut w = enc.write_header().expect("png header");
+    w.write_image_data(&pixels).expect("png data");
+    w.finish().expect("png end");
+    out
 }
 
 impl TestApp {

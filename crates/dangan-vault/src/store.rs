@@ -34,8 +34,14 @@ use crate::target::Target;
 /// Bytes read and handed to the hashing and encrypting threads at a time.
 const PIPE_BUFFER: usize = 1024 * 1024;
 
-/// Plaintext bytes kept from the start of a file for format identification.
+/// Plaintext bytes kept from the start of a file above the parse limit, for quick
+/// identification by signature.
 pub const HEAD_LEN: usize = 256 * 1024;
+
+/// Files up to this size are kept whole in memory during ingest, for identification by parsing
+/// (a PDF's cross-reference table and XMP often sit at its end); larger files are identified
+/// from their first [`HEAD_LEN`] bytes only, and say so.
+pub const DEFAULT_PARSE_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// Why a vault operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -194,8 +200,11 @@ pub struct Ingested {
     /// True when a blob with these bytes already existed: nothing new was written, and the
     /// existing blob (with its own wrapped key, known to the caller) stands.
     pub duplicate: bool,
-    /// The first bytes of the plaintext, for identification.
-    pub head: Vec<u8>,
+    /// The plaintext for identification: all of it when [`Ingested::complete`], else its
+    /// first [`HEAD_LEN`] bytes (the file was above the vault's parse limit).
+    pub content: Vec<u8>,
+    /// `content` is the whole file.
+    pub complete: bool,
 }
 
 /// The outcome of re-reading a blob.
@@ -215,6 +224,7 @@ pub struct Vault {
     root: PathBuf,
     cipher: Cipher,
     digests: Digests,
+    parse_limit: u64,
     backend: Backend,
 }
 
@@ -289,6 +299,7 @@ impl Vault {
             root: root.to_owned(),
             cipher,
             digests: Digests::default_for(cipher),
+            parse_limit: DEFAULT_PARSE_LIMIT,
             backend: Backend::Local,
         })
     }
@@ -306,6 +317,7 @@ impl Vault {
             root: spool.to_owned(),
             cipher,
             digests: Digests::default_for(cipher),
+            parse_limit: DEFAULT_PARSE_LIMIT,
             backend: Backend::Object(store),
         })
     }
@@ -313,6 +325,13 @@ impl Vault {
     /// The same vault computing `digests` on ingest instead of its cipher's default.
     pub fn with_digests(mut self, digests: Digests) -> Vault {
         self.digests = digests;
+        self
+    }
+
+    /// The same vault keeping files up to `bytes` whole for identification (see
+    /// [`DEFAULT_PARSE_LIMIT`]).
+    pub fn with_parse_limit(mut self, bytes: u64) -> Vault {
+        self.parse_limit = bytes;
         self
     }
 
@@ -467,8 +486,13 @@ impl Vault {
         });
         let (to_sha, sha_thread) = digest_thread::<Sha256>();
         let sm3_stage = self.digests.sm3().then(digest_thread::<Sm3>);
+        let parse_limit = self.parse_limit;
         let read = async {
+            // The whole file while it is within the parse limit (its buffers kept, joined once at
+            // the end); past it, only its head.
+            let mut kept: Vec<Arc<Vec<u8>>> = Vec::new();
             let mut head = Vec::new();
+            let mut complete = true;
             let mut size = 0u64;
             loop {
                 let mut buf = vec![0u8; PIPE_BUFFER];
@@ -488,10 +512,19 @@ impl Vault {
                 if size > limit {
                     return Err(VaultError::TooLarge(limit));
                 }
-                if head.len() < HEAD_LEN {
-                    head.extend_from_slice(&buf[..(HEAD_LEN - head.len()).min(filled)]);
+                if complete && size > parse_limit {
+                    complete = false;
+                    for c in kept.drain(..) {
+                        let room = HEAD_LEN.saturating_sub(head.len());
+                        head.extend_from_slice(&c[..room.min(c.len())]);
+                    }
+                    let room = HEAD_LEN.saturating_sub(head.len());
+                    head.extend_from_slice(&buf[..room.min(buf.len())]);
                 }
                 let chunk = Arc::new(buf);
+                if complete {
+                    kept.push(Arc::clone(&chunk));
+                }
                 let mut closed = to_sha.send(Arc::clone(&chunk)).await.is_err();
                 if let Some((to_sm3, _)) = &sm3_stage {
                     closed |= to_sm3.send(Arc::clone(&chunk)).await.is_err();
@@ -504,7 +537,13 @@ impl Vault {
             if size == 0 {
                 return Err(VaultError::Empty);
             }
-            Ok((size, head))
+            if complete {
+                head = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                for c in kept {
+                    head.extend_from_slice(&c);
+                }
+            }
+            Ok((size, head, complete))
         }
         .await;
         drop((to_writer, to_sha));
@@ -520,10 +559,10 @@ impl Vault {
             None => None,
         };
         let result = match (read, written) {
-            (Ok((size, head)), Ok(())) => Ok((size, head)),
+            (Ok(read), Ok(())) => Ok(read),
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        let (size, head) = match result {
+        let (size, content, complete) = match result {
             Ok(v) => v,
             Err(e) => {
                 let _ = tokio::fs::remove_file(&tmp).await;
@@ -544,7 +583,8 @@ impl Vault {
             cipher: self.cipher,
             wrapped_key,
             duplicate,
-            head,
+            content,
+            complete,
         })
     }
 
@@ -780,6 +820,33 @@ mod tests {
         }
         assert_eq!(Digests::parse("sha256+sm3"), Some(Digests::Sha256AndSm3));
         assert_eq!(Digests::parse("md5"), None);
+    }
+
+    #[tokio::test]
+    async fn a_file_within_the_parse_limit_is_kept_whole_and_a_larger_one_by_its_head() {
+        let data: Vec<u8> = (0..(3 * PIPE_BUFFER + 5) as u32)
+            .map(|i| (i % 241) as u8)
+            .collect();
+        for (limit, complete) in [
+            (u64::MAX, true),
+            (data.len() as u64, true),
+            (data.len() as u64 - 1, false),
+            (PIPE_BUFFER as u64 + 3, false),
+            (0, false),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let vault = Vault::open(dir.path(), Cipher::Aes256Gcm)
+                .await
+                .unwrap()
+                .with_parse_limit(limit);
+            let a = vault.ingest(&data[..], &MASTER, u64::MAX).await.unwrap();
+            assert_eq!(a.complete, complete, "limit {limit}");
+            if complete {
+                assert_eq!(a.content, data);
+            } else {
+                assert_eq!(a.content, data[..HEAD_LEN], "limit {limit}");
+            }
+        }
     }
 
     #[tokio::test]

@@ -130,6 +130,15 @@ pub struct RuleArgs {
     /// The minimum resolution of the archival policy (dpi).
     #[arg(long, env = "DANGAN_MIN_DPI", default_value_t = 300)]
     pub min_dpi: u32,
+    /// Scans up to this size (MB) are identified by parsing them whole (page tree, XMP, every
+    /// page decodable); larger ones only by their first bytes, with the structural checks
+    /// reported as skipped. Each upload in progress holds up to this much in memory.
+    #[arg(long, env = "DANGAN_IDENTIFY_MAX_MB", default_value_t = 256)]
+    pub identify_max_mb: u64,
+    /// Make a PDF/A-2B 保存副本 (preservation copy) of each JPEG, PNG or TIFF scan, sealed and
+    /// linked to its original, which stays the master: true or false.
+    #[arg(long, env = "DANGAN_PRESERVATION_COPIES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub preservation_copies: bool,
     /// Minutes without a request after which a staff session (or an insured person's session
     /// outside the kiosk) ends.
     #[arg(long, env = "DANGAN_SESSION_IDLE_MINUTES", default_value_t = 30)]
@@ -177,6 +186,8 @@ impl Default for RuleArgs {
             seal: "ed25519".to_owned(),
             max_upload_mb: 200,
             min_dpi: 300,
+            identify_max_mb: 256,
+            preservation_copies: true,
             kiosk_idle_seconds: 60,
             session_idle_minutes: 30,
             sign_in_failures_per_address: 10,
@@ -259,6 +270,8 @@ impl RuleArgs {
                     .ok_or_else(|| anyhow::anyhow!("--seal 应为 ed25519 或 sm2"))?,
                 max_upload: self.max_upload_mb.clamp(1, 100_000) * 1024 * 1024,
                 min_dpi: self.min_dpi,
+                parse_limit: self.identify_max_mb.clamp(1, 100_000) * 1024 * 1024,
+                preservation_copies: self.preservation_copies,
             }),
             kiosk_idle_seconds: self.kiosk_idle_seconds.clamp(10, 3600),
             // Set by `serve` from its webhook flags; other commands deliver nothing.

@@ -10,3 +10,7 @@ CREATE TABLE file_manifests (
     superseded_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX file_manifests_file_idx ON file_manifests (file_id, id);
+
+-- A PDF/A-2B 保存副本 (preservation copy) made of a raster scan points to its original, which
+-- stays the master.
+ALTER TABLE files ADD COLUMN preservation_of BIGINT REFERENCES files (id);

@@ -159,18 +159,17 @@ fn is_flate(f: &[u8]) -> bool {
 }
 
 /// How many bytes the stream decodes to (image codecs excepted: their encoded size), bounded by
-/// `limit`; Flate alone is inflated into nothing, counting.
-fn decoded_len(s: &Stream, limit: u64) -> Result<u64, String> {
+/// `limit`: `Ok(None)` when it goes past it. Flate alone is inflated into nothing, counting.
+fn decoded_len(s: &Stream, limit: u64) -> Result<Option<u64>, String> {
     let f = filters(s);
-    let bomb = || "数据流解压后超过上限（拒绝可能的解压炸弹）".to_owned();
     if f.is_empty() {
-        return Ok(s.content.len() as u64);
+        return Ok(Some(s.content.len() as u64));
     }
     if f.len() == 1 && is_flate(&f[0]) {
         let mut z = flate2::read::ZlibDecoder::new(&s.content[..]).take(limit.saturating_add(1));
         let n = std::io::copy(&mut z, &mut std::io::sink())
             .map_err(|e| format!("数据流解压失败：{e}"))?;
-        return if n > limit { Err(bomb()) } else { Ok(n) };
+        return Ok((n <= limit).then_some(n));
     }
     let codecs: [&[u8]; 5] = [
         b"DCTDecode",
@@ -180,15 +179,20 @@ fn decoded_len(s: &Stream, limit: u64) -> Result<u64, String> {
         b"JBIG2Decode",
     ];
     if f.iter().any(|x| codecs.contains(&x.as_slice())) {
-        return Ok(s.content.len() as u64);
+        return Ok(Some(s.content.len() as u64));
     }
     match s.decompressed_content_with_limit(usize::try_from(limit).unwrap_or(usize::MAX)) {
-        Ok(v) => Ok(v.len() as u64),
+        Ok(v) => Ok(Some(v.len() as u64)),
         Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. })) => {
-            Err(bomb())
+            Ok(None)
         }
         Err(e) => Err(format!("数据流解压失败：{e}")),
     }
+}
+
+/// The refusal of a stream that inflates past the limit.
+fn bomb() -> String {
+    "数据流解压后超过上限（拒绝可能的解压炸弹）".to_owned()
 }
 
 /// The XObject dictionaries of a page's resources (inherited ones included).
@@ -217,7 +221,9 @@ fn check_page(doc: &Document, page: ObjectId, limits: &Limits) -> Result<Option<
             .get_object(id)
             .and_then(Object::as_stream)
             .map_err(|_| "内容流缺失或损坏")?;
-        decoded_len(s, limits.max_inflate).map_err(|e| format!("内容流{e}"))?;
+        decoded_len(s, limits.max_inflate)
+            .and_then(|n| n.ok_or_else(bomb))
+            .map_err(|e| format!("内容流{e}"))?;
     }
     let mut images = Vec::new();
     let mut seen = HashSet::new();
@@ -391,11 +397,17 @@ fn check_image(doc: &Document, s: &Stream, limits: &Limits) -> Result<(u32, u32)
         }
         _ => None,
     };
+    // Data beyond what the dictionary declares (padding some writers add) is ignored by
+    // readers, so it is tolerated: inflation stops just past the expected size.
     let limit = expected.map_or(limits.max_inflate, |e| e.min(limits.max_inflate));
-    let n = decoded_len(s, limit).map_err(|e| format!("图像{e}"))?;
+    let n = match decoded_len(s, limit).map_err(|e| format!("图像{e}"))? {
+        Some(n) => n,
+        None if expected.is_some_and(|e| e <= limits.max_inflate) => limit,
+        None => return Err(format!("图像{}", bomb())),
+    };
     if let Some(e) = expected
         && (f.is_empty() || is_flate(&f[0]))
-        && n != e
+        && n < e
     {
         return Err(format!(
             "图像 {w}×{h} 的数据解压后为 {n} 字节，应为 {e} 字节（数据不完整）"
