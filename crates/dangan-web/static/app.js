@@ -44,7 +44,7 @@
         try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
         if (xhr.status === 201) {
           if (status) { status.textContent = "上传完成" + (body.duplicate ? "（与已有文件相同，只存一份）" : ""); }
-          window.location.href = "/files/" + body.id;
+          window.location.href = "/files/" + body.id + "?person=" + encodeURIComponent(input.getAttribute("data-person") || "");
         } else if (status) {
           status.textContent = "上传失败：" + (body.error || xhr.status);
           status.className = "status error";

@@ -673,7 +673,7 @@ async fn register_and_open(c: &Client, base: &str, person: i64, id_number: &str)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and_printed() {
-    let t = TestApp::start(TestDb::sqlite().await).await;
+    let t = TestApp::start_preserving(TestDb::sqlite().await).await;
     t.actor("handler1", Role::Handler).await;
     t.actor("archivist1", Role::Archivist).await;
     let p = t
@@ -752,7 +752,7 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
     // Scans a page of the received material and views it.
     register_and_open(c, base, p.id.0, &p.id_number).await;
     let scan = tempfile::tempdir().unwrap().keep().join("参保登记表.png");
-    std::fs::write(&scan, hex::decode(TINY_PNG).unwrap()).unwrap();
+    std::fs::write(&scan, dangan_testkit::png_scan(20_000, 1)).unwrap();
     c.find(Locator::Css("input[data-upload]"))
         .await
         .unwrap()
@@ -765,6 +765,15 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
         .await
         .unwrap();
     expect_text(c, "main h1", "参保登记表.png").await;
+    // PNG is not an archival format: said at once, with the reason and a withdraw form.
+    let failed = expect_text(c, "#checks-failed", "四性检测未通过").await;
+    assert!(failed.contains("GD-3-1"), "{failed}");
+    c.find(Locator::Css("#withdraw-form button")).await.unwrap();
+    expect_text(c, "#checks", "GD-3-3").await;
+    // Back in the archive tree, the scan is marked, beside its PDF/A-2B preservation copy.
+    click(c, "#back-to-person").await;
+    expect_text(c, "#archive", "四性检测未通过").await;
+    expect_text(c, "#archive", "保存副本").await;
 
     // Organises the year's registration volumes, seals one, opens its print view.
     c.goto(&format!("{base}/volumes?year=2024&class=registration"))

@@ -103,6 +103,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
         .route("/files/{id}", get(pages::file_view))
+        .route("/files/{id}/withdraw", post(pages::file_withdraw))
         .route("/files/{id}/raw", get(pages::file_raw))
         .route("/my", get(pages::my))
         .route("/my/login", post(pages::my_login))
