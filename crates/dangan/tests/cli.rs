@@ -345,29 +345,56 @@ fn a_bad_archive_number_pattern_stops_the_server_with_a_chinese_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("档号规则"));
 }
 
+/// Demo data for three persons and an empty hot folder beside it, with the first person's
+/// enrolment (found through the generator itself): its year and its materials' names.
+struct HotFolder {
+    _dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    scans: std::path::PathBuf,
+    person: dangan_app::demo::DemoPerson,
+    year: i32,
+    materials: Vec<String>,
+}
+
+impl HotFolder {
+    fn new() -> HotFolder {
+        use chrono::Datelike;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let out = dangan()
+            .args(["demo-data", "--persons", "3", "--seed", "4", "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let people =
+            dangan_app::demo::generate(4, 3, &dangan_domain::catalogue::Catalogue::builtin());
+        let person = people.into_iter().next().unwrap();
+        let enrolment = person
+            .events
+            .iter()
+            .find(|e| e.business_type == dangan_domain::business::BusinessType::Enrolment)
+            .unwrap();
+        let year = enrolment.date.year();
+        let materials = enrolment.materials.iter().map(|m| m.name.clone()).collect();
+        let scans = dir.path().join("scans");
+        std::fs::create_dir_all(&scans).unwrap();
+        HotFolder {
+            _dir: dir,
+            data,
+            scans,
+            person,
+            year,
+            materials,
+        }
+    }
+}
+
 #[test]
 fn a_hot_folder_is_ingested_once_and_unmatched_scans_are_quarantined() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let out = dangan()
-        .args(["demo-data", "--persons", "3", "--seed", "4", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    // Find a demo person's enrolment year and identity number through the generator itself.
-    let people = dangan_app::demo::generate(4, 3, &dangan_domain::catalogue::Catalogue::builtin());
-    let p = &people[0];
-    let enrolment = p
-        .events
-        .iter()
-        .find(|e| e.business_type == dangan_domain::business::BusinessType::Enrolment)
-        .unwrap();
-    use chrono::Datelike;
-    let year = enrolment.date.year();
-    let material = &enrolment.materials[0].name;
-    let scans = dir.path().join("scans");
-    std::fs::create_dir_all(&scans).unwrap();
+    let f = HotFolder::new();
+    let (data, scans, p, year) = (&f.data, &f.scans, &f.person, f.year);
+    let material = &f.materials[0];
     std::fs::write(
         scans.join(format!("{year}-参保登记-{}-{material}.pdf", p.id_number)),
         b"%PDF-1.4\n<</Type /Page>>",
@@ -434,27 +461,10 @@ fn a_hot_folder_is_ingested_once_and_unmatched_scans_are_quarantined() {
 
 #[test]
 fn an_empty_scan_in_a_hot_folder_is_quarantined_and_the_batch_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let out = dangan()
-        .args(["demo-data", "--persons", "3", "--seed", "4", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let people = dangan_app::demo::generate(4, 3, &dangan_domain::catalogue::Catalogue::builtin());
-    let p = &people[0];
-    let enrolment = p
-        .events
-        .iter()
-        .find(|e| e.business_type == dangan_domain::business::BusinessType::Enrolment)
-        .unwrap();
-    use chrono::Datelike;
-    let year = enrolment.date.year();
-    let scans = dir.path().join("scans");
-    std::fs::create_dir_all(&scans).unwrap();
+    let f = HotFolder::new();
+    let (data, scans, p, year) = (&f.data, &f.scans, &f.person, f.year);
     // Sorted first: the empty scan of a real material, then a misnamed file and a good scan.
-    let first_material = &enrolment.materials[0].name;
+    let first_material = &f.materials[0];
     std::fs::write(
         scans.join(format!(
             "{year}-参保登记-{}-{first_material}.pdf",
@@ -464,7 +474,7 @@ fn an_empty_scan_in_a_hot_folder_is_quarantined_and_the_batch_goes_on() {
     )
     .unwrap();
     std::fs::write(scans.join("scan0001.jpg"), [0xFF, 0xD8, 0xFF, 0xE0]).unwrap();
-    let second_material = &enrolment.materials[1].name;
+    let second_material = &f.materials[1];
     std::fs::write(
         scans.join(format!(
             "{year}-参保登记-{}-{second_material}.pdf",
