@@ -409,8 +409,8 @@ fn a_hot_folder_is_ingested_once_and_unmatched_scans_are_quarantined() {
     let run = || {
         dangan()
             .args(["ingest", "--data-dir"])
-            .arg(&data)
-            .arg(&scans)
+            .arg(data)
+            .arg(scans)
             .output()
             .unwrap()
     };
@@ -448,7 +448,7 @@ fn a_hot_folder_is_ingested_once_and_unmatched_scans_are_quarantined() {
     assert!(text.contains("入库 0 个，已存在而跳过 1 个"), "{text}");
     let verify = dangan()
         .args(["verify", "--data-dir"])
-        .arg(&data)
+        .arg(data)
         .output()
         .unwrap();
     assert!(
@@ -486,8 +486,8 @@ fn an_empty_scan_in_a_hot_folder_is_quarantined_and_the_batch_goes_on() {
     let run = || {
         dangan()
             .args(["ingest", "--data-dir"])
-            .arg(&data)
-            .arg(&scans)
+            .arg(data)
+            .arg(scans)
             .output()
             .unwrap()
     };
