@@ -309,7 +309,7 @@ impl App {
         };
         let manifest = self.manifest(tx, f, &issue).await?;
         let (seal_key_id, seal) = self.keys.seal(settings.seal, manifest.as_bytes());
-        files::reissue(tx, f.id, &manifest, &seal, &seal_key_id, Utc::now()).await?;
+        files::reissue(tx, f, &manifest, &seal, &seal_key_id, Utc::now()).await?;
         Ok(())
     }
 
@@ -340,10 +340,8 @@ impl App {
                 .ok()
                 .and_then(|m| m.get("previous").cloned());
         }
-        if history.is_empty() && expected.is_some() {
+        if expected.is_some() {
             problems.push("封存清单记有上一版本，但历史版本缺失".to_owned());
-        } else if expected.is_some() {
-            problems.push("最早的封存清单记有上一版本，但历史版本缺失".to_owned());
         }
         Ok(problems)
     }

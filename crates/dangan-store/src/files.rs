@@ -218,19 +218,17 @@ pub struct ManifestVersion {
     pub superseded_at: DateTime<Utc>,
 }
 
-/// Replaces a file's manifest and seal, keeping the current ones in its history (in the
-/// caller's transaction).
+/// Replaces the manifest and seal of `current` (the file as just read in the caller's
+/// transaction), keeping its present ones in its history.
 pub async fn reissue(
     tx: &mut Tx,
-    id: FileId,
+    current: &FileRow,
     manifest: &str,
     seal_hex: &str,
     key_id: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let current = get(tx, id)
-        .await?
-        .ok_or(crate::StoreError::MissingReference)?;
+    let id = current.id;
     let kept = tx.seal_text(FILE_MANIFEST_HISTORY, &id.to_string(), &current.manifest)?;
     on_conn!(tx, c => {
         sqlx::query("INSERT INTO file_manifests (file_id, manifest, seal, seal_key_id, superseded_at) VALUES ($1, $2, $3, $4, $5)")
