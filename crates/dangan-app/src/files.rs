@@ -956,7 +956,7 @@ impl App {
         Ok(out)
     }
 
-    async fn verify_one(&self, id: FileId) -> AppResult<FileVerification> {
+    pub(crate) async fn verify_one(&self, id: FileId) -> AppResult<FileVerification> {
         let mut tx = self.store.begin().await?;
         let f = files::get(&mut tx, id)
             .await?

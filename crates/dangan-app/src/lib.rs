@@ -31,6 +31,7 @@ mod hashing;
 pub mod hotfolder;
 pub mod import;
 pub mod insured;
+pub mod jobs;
 pub mod keys;
 pub mod ledger;
 pub mod officers;
@@ -211,6 +212,8 @@ pub struct App {
     sign_in_slots: Arc<tokio::sync::Semaphore>,
     /// Exact identity-number searches per staff account or token.
     exact_searches: throttle::Throttle,
+    /// Wakes this node's idle job workers when a job was enqueued here.
+    job_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Dates are calendar dates in Asia/Shanghai (UTC+8 all year, no daylight saving).
@@ -291,6 +294,7 @@ impl App {
             vault,
             store_config: config.clone(),
             audit,
+            job_wake: Arc::new(tokio::sync::Notify::new()),
         };
         Ok((app, report))
     }
@@ -313,5 +317,10 @@ impl App {
     /// Whether the database answers.
     pub async fn healthy(&self) -> bool {
         self.store.ping().await.is_ok()
+    }
+
+    /// Wakes this node's idle job workers.
+    pub fn job_wake(&self) -> &tokio::sync::Notify {
+        &self.job_wake
     }
 }

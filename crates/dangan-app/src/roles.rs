@@ -193,6 +193,10 @@ pub enum UseCase {
     RunBackups,
     /// See backup runs and verify a target's sets.
     ReadBackups,
+    /// See the background jobs and their history (后台作业).
+    ReadJobs,
+    /// Run a background job now (立即运行).
+    RunJobs,
     /// Receive contribution and benefit records from the business system (数据同步).
     SyncRecords,
     /// 自动归档 (S6.5): file a completed business with its scans in one request.
@@ -203,7 +207,7 @@ pub enum UseCase {
 
 impl UseCase {
     /// Every use-case, in the order of the rendered matrix.
-    pub const ALL: [UseCase; 34] = [
+    pub const ALL: [UseCase; 36] = [
         UseCase::ReadReference,
         UseCase::ReadCatalogue,
         UseCase::EditCatalogue,
@@ -235,6 +239,8 @@ impl UseCase {
         UseCase::ManageKeys,
         UseCase::RunBackups,
         UseCase::ReadBackups,
+        UseCase::ReadJobs,
+        UseCase::RunJobs,
         UseCase::SyncRecords,
         UseCase::AutoArchive,
         UseCase::ResendOutbox,
@@ -274,6 +280,8 @@ impl UseCase {
             UseCase::ManageKeys => "轮换主密钥",
             UseCase::RunBackups => "执行备份",
             UseCase::ReadBackups => "查看备份状态、校验备份",
+            UseCase::ReadJobs => "查看后台作业及其历史",
+            UseCase::RunJobs => "立即运行后台作业",
             UseCase::SyncRecords => "同步缴费明细与待遇发放",
             UseCase::ResendOutbox => "重新发送更正至业务系统",
             UseCase::AutoArchive => "自动归档（业务连同扫描件一次归档）",
@@ -351,7 +359,8 @@ pub fn grant(role: Role, use_case: UseCase) -> Grant {
         (Admin | Archivist | Auditor, U::VerifyFiles) => Yes,
         (Auditor, U::ReadLog | U::VerifyLog) => Yes,
         (Admin, U::RunBackups) => Yes,
-        (Admin | Auditor, U::ReadBackups) => Yes,
+        (Admin | Auditor, U::ReadBackups | U::ReadJobs) => Yes,
+        (Admin, U::RunJobs) => Yes,
         (Admin, U::SyncRecords) => Yes,
         (Admin, U::ResendOutbox) => Yes,
         (Admin | Archivist, U::AutoArchive) => Yes,

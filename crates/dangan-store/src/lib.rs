@@ -36,6 +36,7 @@ pub mod files;
 mod group;
 pub mod handovers;
 pub mod insured;
+pub mod jobs;
 pub mod ledger;
 mod migrate;
 pub mod outbox;

@@ -163,6 +163,11 @@ macro_rules! migrations {
                     "/0019_file_manifest_history.sql"
                 )),
             },
+            Migration {
+                version: 20,
+                description: "jobs",
+                sql: include_str!(concat!("../migrations/", $backend, "/0020_jobs.sql")),
+            },
         ]
     };
 }

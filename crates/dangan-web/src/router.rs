@@ -158,6 +158,8 @@ pub fn router(state: AppState) -> Router {
         .route("/vault/scrubs", get(api::files::scrub_runs))
         .route("/files/{id}/withdraw", post(api::files::withdraw_file))
         .route("/backups", get(api::files::backup_runs))
+        .route("/jobs", get(api::jobs::list_jobs).post(api::jobs::run_job))
+        .route("/jobs/{id}", get(api::jobs::get_job))
         .route("/sync/contributions", post(api::sync::contributions))
         .route("/sync/benefits", post(api::sync::benefits))
         .route(

@@ -482,6 +482,19 @@ fn routes() -> Vec<Route> {
             B::None,
             Some(U::ReadBackups),
         ),
+        r(Method::GET, "/api/v1/jobs", B::None, Some(U::ReadJobs)),
+        r(
+            Method::GET,
+            "/api/v1/jobs/999999",
+            B::None,
+            Some(U::ReadJobs),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/jobs",
+            B::Json(|_| json!({"kind": "jobs.prune"})),
+            Some(U::RunJobs),
+        ),
         r(
             Method::POST,
             "/api/v1/sync/contributions",

@@ -1,39 +1,127 @@
-//! Work `dangan serve` does on its own: the daily 巡检 (scrub) that re-verifies every blob and
-//! seal, the removal of orphan blobs left by a crash, and the backups — each target on its own,
-//! an incremental set every day and a full one on the configured weekday, retried with back-off;
-//! and the delivery of corrections to the business system's webhook.
+//! The background work of `dangan serve` — the daily 巡检 (scrub) that re-verifies every blob
+//! and seal and then removes orphan blobs left by a crash, the backups to each target (an
+//! incremental set every day and a full one on the configured weekday, retried with
+//! back-off), the operation log's anchors, person changes coming into force, and the delivery
+//! of corrections to the business system's webhook — configured here and run through the
+//! durable job system of `dangan_app::jobs`, so that several nodes on one database run each
+//! scheduled slot once between them.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, NaiveTime};
+use chrono::NaiveTime;
 
+use dangan_app::jobs::{JobContext, JobKind, Schedule, When};
 use dangan_app::{Actor, App};
 
-/// Orphans younger than this are kept: they may belong to an ingest still running in another
-/// process (`dangan ingest` on the same data directory).
-pub const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
+pub use dangan_app::jobs::worker::ORPHAN_GRACE;
 
-/// Parses a daily time `HH:MM`; `off` (or `0`) gives `None`.
-pub fn parse_daily(s: &str) -> anyhow::Result<Option<NaiveTime>> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("off") || s == "0" {
-        return Ok(None);
-    }
-    NaiveTime::parse_from_str(s, "%H:%M")
-        .map(Some)
-        .map_err(|_| anyhow::anyhow!("时间应写作 时:分（如 03:00），或 off 表示不运行：{s}"))
+/// Options of the job system of `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobArgs {
+    /// Daily time (Beijing time, `HH:MM`) of the 巡检 that re-verifies every stored scan and
+    /// its seal; `off` to disable.
+    #[arg(long, env = "DANGAN_SCRUB_AT", default_value = "03:00")]
+    pub scrub_at: String,
+    /// The 巡检's pace: megabytes of scans verified per second at most (0: no limit), so that
+    /// the scrub of a large archive leaves the disk or bucket to ingest.
+    #[arg(long, env = "DANGAN_SCRUB_MAX_MB_PER_SECOND", default_value_t = 0.0)]
+    pub scrub_max_mb_per_second: f64,
+    /// Daily time (Beijing time, `HH:MM`) of the backups to every configured target; `off` to
+    /// disable.
+    #[arg(long, env = "DANGAN_BACKUP_AT", default_value = "02:00")]
+    pub backup_at: String,
+    /// The weekday of the full set (`mon` … `sun`); other days are incremental.
+    #[arg(long, env = "DANGAN_BACKUP_FULL_DAY", default_value = "sun")]
+    pub backup_full_day: String,
+    /// This node's name in the job history (unique among the nodes on one database); default
+    /// the host name and process id.
+    #[arg(long, env = "DANGAN_NODE_NAME")]
+    pub node_name: Option<String>,
+    /// Background jobs this node runs at once (1–16).
+    #[arg(long, env = "DANGAN_JOB_WORKERS", default_value_t = 2)]
+    pub job_workers: usize,
+    /// Seconds a node's claim on a job holds without renewal (5–3600); a job whose node died
+    /// is taken over by another node after this long.
+    #[arg(long, env = "DANGAN_JOB_LEASE_SECONDS", default_value_t = 60)]
+    pub job_lease_seconds: u64,
+    /// Milliseconds between looks for due jobs and schedules (100–60000).
+    #[arg(long, env = "DANGAN_JOB_POLL_MS", default_value_t = 2000, hide = true)]
+    pub job_poll_ms: u64,
+    /// Days finished jobs are kept in the history (1–3650).
+    #[arg(long, env = "DANGAN_JOBS_KEEP_DAYS", default_value_t = 30)]
+    pub jobs_keep_days: i64,
 }
 
-/// How long from `now` until the next `at` (today if still ahead, otherwise tomorrow).
-pub fn until_next(now: NaiveDateTime, at: NaiveTime) -> Duration {
-    let today = now.date().and_time(at);
-    let next = if today > now {
-        today
-    } else {
-        today + chrono::Duration::days(1)
-    };
-    (next - now).to_std().unwrap_or(Duration::ZERO)
+impl JobArgs {
+    /// The job system's settings, checked; `targets` are the backup targets and witnesses.
+    pub fn context(
+        &self,
+        anchor_every: Duration,
+        targets: Vec<(String, dangan_vault::Target)>,
+        keep_fulls: usize,
+    ) -> anyhow::Result<JobContext> {
+        if !(1..=16).contains(&self.job_workers) {
+            anyhow::bail!("--job-workers 应在1至16之间");
+        }
+        if !(5..=3600).contains(&self.job_lease_seconds) {
+            anyhow::bail!("--job-lease-seconds 应在5至3600之间");
+        }
+        if !(100..=60_000).contains(&self.job_poll_ms) {
+            anyhow::bail!("--job-poll-ms 应在100至60000之间");
+        }
+        if !(1..=3650).contains(&self.jobs_keep_days) {
+            anyhow::bail!("--jobs-keep-days 应在1至3650之间");
+        }
+        if !self.scrub_max_mb_per_second.is_finite() || self.scrub_max_mb_per_second < 0.0 {
+            anyhow::bail!("--scrub-max-mb-per-second 应为不小于0的数（0 表示不限速）");
+        }
+        let mut schedules = vec![
+            Schedule::of(JobKind::Anchor, When::Every(anchor_every)),
+            Schedule::of(JobKind::PersonChanges, When::Daily(at(0, 5))),
+            Schedule::of(JobKind::Prune, When::Daily(at(4, 30))),
+        ];
+        if let Some(t) = parse_daily(&self.scrub_at)? {
+            schedules.push(Schedule::of(JobKind::Scrub, When::Daily(t)));
+        }
+        if let Some(t) = parse_daily(&self.backup_at)? {
+            let day = parse_weekday(&self.backup_full_day)?;
+            for (name, _) in &targets {
+                schedules.push(Schedule::backup(name, t, day));
+            }
+        }
+        Ok(JobContext {
+            node: self.node_name.clone().unwrap_or_else(default_node_name),
+            workers: self.job_workers,
+            lease: Duration::from_secs(self.job_lease_seconds),
+            poll: Duration::from_millis(self.job_poll_ms),
+            schedules,
+            targets,
+            keep_fulls,
+            // Whole bytes; a fraction of a byte a second is no pace worth keeping.
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "checked finite and non-negative above"
+            )]
+            scrub_bytes_per_second: (self.scrub_max_mb_per_second * 1024.0 * 1024.0) as u64,
+            keep_finished: chrono::Duration::days(self.jobs_keep_days),
+        })
+    }
+}
+
+fn at(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN)
+}
+
+/// The host name and process id.
+fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "node".to_owned());
+    format!("{host}-{}", std::process::id())
 }
 
 /// Removes orphan blobs older than [`ORPHAN_GRACE`]; failures are logged, never fatal.
@@ -45,30 +133,15 @@ pub async fn collect_garbage(app: &App) {
     }
 }
 
-/// Runs the scrub every day at `at` (server local time), then collects garbage.
-pub fn spawn_scrub(app: Arc<App>, at: Option<NaiveTime>) {
-    let Some(at) = at else { return };
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(until_next(chrono::Local::now().naive_local(), at)).await;
-            match app.scrub(&Actor::system()).await {
-                Ok((n, failures)) if failures.is_empty() => {
-                    tracing::info!(files = n, "scrub: every file verifies");
-                }
-                Ok((n, failures)) => {
-                    let ids: Vec<String> = failures.iter().map(|f| f.file_id.to_string()).collect();
-                    tracing::error!(
-                        files = n,
-                        failed = failures.len(),
-                        ids = %ids.join(" "),
-                        "scrub: files failed verification"
-                    );
-                }
-                Err(e) => tracing::error!(error = %e, "scrub could not run"),
-            }
-            collect_garbage(&app).await;
-        }
-    });
+/// Parses a daily time `HH:MM`; `off` (or `0`) gives `None`.
+pub fn parse_daily(s: &str) -> anyhow::Result<Option<NaiveTime>> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") || s == "0" {
+        return Ok(None);
+    }
+    NaiveTime::parse_from_str(s, "%H:%M")
+        .map(Some)
+        .map_err(|_| anyhow::anyhow!("时间应写作 时:分（如 03:00），或 off 表示不运行：{s}"))
 }
 
 /// Parses a weekday: `mon` … `sun` (or 周一 … 周日).
@@ -86,130 +159,9 @@ pub fn parse_weekday(s: &str) -> anyhow::Result<chrono::Weekday> {
     })
 }
 
-/// Waits after a failed backup before trying again: 5, 15 and 45 minutes, then until the next
-/// scheduled run.
-pub const BACKUP_RETRIES: [Duration; 3] = [
-    Duration::from_secs(5 * 60),
-    Duration::from_secs(15 * 60),
-    Duration::from_secs(45 * 60),
-];
-
-/// Backs up to each target daily at `at` (server local time): a full set on `full_day`, an
-/// incremental one otherwise. Targets run independently: one that is down, full or slow never
-/// holds up the other, nor ingest.
-pub fn spawn_backups(
-    app: Arc<App>,
-    targets: Vec<(String, dangan_vault::Target)>,
-    at: Option<NaiveTime>,
-    full_day: chrono::Weekday,
-    keep_fulls: usize,
-) {
-    let Some(at) = at else { return };
-    for (name, target) in targets {
-        let app = Arc::clone(&app);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(until_next(chrono::Local::now().naive_local(), at)).await;
-                use chrono::Datelike;
-                let full = chrono::Local::now().weekday() == full_day;
-                for (attempt, wait) in std::iter::once(Duration::ZERO)
-                    .chain(BACKUP_RETRIES)
-                    .enumerate()
-                {
-                    tokio::time::sleep(wait).await;
-                    match app
-                        .backup(
-                            &Actor::system(),
-                            &name,
-                            &target,
-                            full,
-                            keep_fulls,
-                            |_, _| {},
-                        )
-                        .await
-                    {
-                        Ok(r) => {
-                            tracing::info!(target = %name, set = %r.set, kind = %r.kind, "backup done");
-                            break;
-                        }
-                        Err(e) => tracing::error!(
-                            target = %name,
-                            attempt = attempt + 1,
-                            error = %e,
-                            "backup failed"
-                        ),
-                    }
-                }
-            }
-        });
-    }
-}
-
-/// How often `serve` looks for corrections due for delivery when the last round had nothing to
-/// deliver.
-pub const OUTBOX_POLL: Duration = Duration::from_secs(5);
-
-/// Delivers the outbox to the business system's webhook (S9.2) while serving: a round every
-/// [`OUTBOX_POLL`], and the next round at once after one that delivered something (a person's
-/// next correction becomes due only when the previous one is acknowledged). Does nothing
-/// without a configured webhook. Failures are recorded per item by the round itself; a round
-/// that cannot run is logged and tried again at the next tick.
-pub fn spawn_outbox_delivery(app: Arc<App>) {
-    if app.settings().webhook.is_none() {
-        return;
-    }
-    tokio::spawn(async move {
-        loop {
-            match app.deliver_outbox_once().await {
-                Ok(round) if round.delivered > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "outbox delivery round could not run"),
-            }
-            tokio::time::sleep(OUTBOX_POLL).await;
-        }
-    });
-}
-
-/// Brings persons up to date with the changes from the business system whose effective date
-/// has come (人员变更): once at start-up, then every day at 00:05 (server local time).
-pub fn spawn_person_changes(app: Arc<App>) {
-    let at = NaiveTime::from_hms_opt(0, 5, 0).unwrap_or(NaiveTime::MIN);
-    tokio::spawn(async move {
-        loop {
-            match app.apply_due_person_changes(&Actor::system()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(fields = n, "person changes that came into force applied"),
-                Err(e) => tracing::error!(error = %e, "cannot apply person changes"),
-            }
-            tokio::time::sleep(until_next(chrono::Local::now().naive_local(), at)).await;
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
-    }
-
-    #[test]
-    fn the_scrub_runs_later_today_or_else_tomorrow_at_the_set_time() {
-        let three = parse_daily("03:00").unwrap().unwrap();
-        assert_eq!(
-            until_next(at("2026-11-26 01:30:00"), three),
-            Duration::from_secs(90 * 60)
-        );
-        assert_eq!(
-            until_next(at("2026-11-26 03:00:00"), three),
-            Duration::from_secs(24 * 3600)
-        );
-        assert_eq!(
-            until_next(at("2026-12-31 23:00:00"), three),
-            Duration::from_secs(4 * 3600)
-        );
-    }
 
     #[test]
     fn off_disables_the_scrub_and_a_bad_time_is_refused_in_chinese() {

@@ -46,19 +46,10 @@ pub struct ServeArgs {
     tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     log: crate::audit::IntervalArgs,
-    /// Daily time (server local, `HH:MM`) of the 巡检 that re-verifies every stored scan and
-    /// its seal; `off` to disable.
-    #[arg(long, env = "DANGAN_SCRUB_AT", default_value = "03:00")]
-    scrub_at: String,
     #[command(flatten)]
     targets: crate::backup::TargetArgs,
-    /// Daily time (server local, `HH:MM`) of the backups to every configured target; `off` to
-    /// disable.
-    #[arg(long, env = "DANGAN_BACKUP_AT", default_value = "02:00")]
-    backup_at: String,
-    /// The weekday of the full set (`mon` … `sun`); other days are incremental.
-    #[arg(long, env = "DANGAN_BACKUP_FULL_DAY", default_value = "sun")]
-    backup_full_day: String,
+    #[command(flatten)]
+    jobs: crate::schedule::JobArgs,
     #[command(flatten)]
     limits: ConnectionArgs,
 }
@@ -141,29 +132,6 @@ struct Limits {
     max_connections: usize,
 }
 
-/// Signs the operation log's head at start (entries a stopped process left unanchored) and
-/// every interval, and sends the anchors to the witnesses (local, backup targets, URL). A
-/// refused anchor (the log does not verify) is logged at every interval until someone looks.
-fn spawn_anchoring(
-    app: Arc<dangan_app::App>,
-    interval: std::time::Duration,
-    targets: Vec<(String, dangan_vault::Target)>,
-) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = app
-                .anchor_and_witness(&dangan_app::Actor::system(), &targets)
-                .await
-            {
-                tracing::error!(error = %e, "cannot anchor the operation log");
-            }
-        }
-    });
-}
-
 /// Listens for SIGTERM and Ctrl-C. The handlers are installed when this is called — before the
 /// server announces its address — so a signal that arrives early still shuts down cleanly.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
@@ -207,10 +175,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut settings = args.rules.settings()?;
     settings.webhook = args.webhook.settings()?;
     args.log.apply(&mut settings)?;
-    let scrub_at = crate::schedule::parse_daily(&args.scrub_at)?;
-    let backup_at = crate::schedule::parse_daily(&args.backup_at)?;
-    let full_day = crate::schedule::parse_weekday(&args.backup_full_day)?;
     let targets = args.targets.targets().await?;
+    let jobs = args.jobs.context(
+        args.log.interval()?,
+        targets.clone(),
+        args.targets.backup_keep_fulls,
+    )?;
     settings.log.witness_targets = targets.clone();
     let (app, _) = args.store.open(settings).await?;
     crate::schedule::collect_garbage(&app).await;
@@ -226,17 +196,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let app = Arc::new(app);
-    spawn_anchoring(Arc::clone(&app), args.log.interval()?, targets.clone());
-    crate::schedule::spawn_scrub(Arc::clone(&app), scrub_at);
-    crate::schedule::spawn_person_changes(Arc::clone(&app));
-    crate::schedule::spawn_outbox_delivery(Arc::clone(&app));
-    crate::schedule::spawn_backups(
-        Arc::clone(&app),
-        targets,
-        backup_at,
-        full_day,
-        args.targets.backup_keep_fulls,
-    );
+    tracing::info!(node = %jobs.node, workers = jobs.workers, "background jobs start");
+    dangan_app::jobs::start(Arc::clone(&app), jobs);
     let backend = app.store().backend().name();
     let limits = args.limits.limits()?;
     let signal = shutdown_signal();

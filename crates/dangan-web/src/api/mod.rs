@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod events;
 pub mod files;
 pub mod health;
+pub mod jobs;
 pub mod my;
 pub mod officers;
 pub mod outbox;

@@ -33,6 +33,7 @@ macro_rules! staff_form_or_return {
 }
 
 mod accounts;
+mod jobs;
 mod pages;
 mod session;
 
@@ -100,6 +101,8 @@ pub fn routes() -> Router<AppState> {
         .route("/outbox", get(pages::outbox))
         .route("/outbox/resend", post(pages::outbox_resend_by_id))
         .route("/outbox/{id}/resend", post(pages::outbox_resend))
+        .route("/jobs", get(jobs::jobs).post(jobs::run))
+        .route("/jobs/{id}", get(jobs::job))
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
         .route("/files/{id}", get(pages::file_view))

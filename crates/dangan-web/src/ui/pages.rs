@@ -41,7 +41,7 @@ pub struct Shell {
 }
 
 /// The navigation: only what the role may use.
-const NAV: [(&str, &str, UseCase); 10] = [
+const NAV: [(&str, &str, UseCase); 11] = [
     ("工作台", "/workbench", UseCase::ReadWorkflow),
     ("参保人", "/persons", UseCase::SearchPersons),
     ("登记参保人", "/persons/new", UseCase::WritePersons),
@@ -51,6 +51,7 @@ const NAV: [(&str, &str, UseCase); 10] = [
     ("目录与期限", "/catalogue", UseCase::ReadCatalogue),
     ("工作日历", "/catalogue#calendar", UseCase::EditCalendar),
     ("回传业务系统", "/outbox", UseCase::CorrectData),
+    ("后台作业", "/jobs", UseCase::ReadJobs),
     ("操作日志", "/audit", UseCase::ReadLog),
 ];
 
