@@ -1,4 +1,4 @@
-//! Use-cases of Dangan. The web API, the future web UI and the CLI call these and nothing
+//! Use-cases of Dangan. The web API, the web UI and the CLI call these and nothing
 //! below them: each use-case checks the caller's role, validates input into domain types,
 //! owns its transaction and maps storage failures to user errors.
 
