@@ -33,6 +33,7 @@ pub mod import;
 pub mod insured;
 pub mod keys;
 pub mod ledger;
+mod monitoring;
 pub mod officers;
 pub mod outbox;
 pub mod person_changes;
