@@ -1,4 +1,4 @@
-//! Use-cases of Dangan. The web API, the future web UI and the CLI call these and nothing
+//! Use-cases of Dangan. The web API, the web UI and the CLI call these and nothing
 //! below them: each use-case checks the caller's role, validates input into domain types,
 //! owns its transaction and maps storage failures to user errors.
 
@@ -34,6 +34,7 @@ pub mod insured;
 pub mod jobs;
 pub mod keys;
 pub mod ledger;
+mod monitoring;
 pub mod officers;
 pub mod outbox;
 pub mod person_changes;

@@ -17,7 +17,7 @@
 //! The field keys themselves live in the `field_keys` table, each wrapped by the master key like
 //! the data key of a scan; the application unwraps them at start and hands them to the store in a
 //! [`FieldCipher`]. A store without one refuses every query that reads or writes a sealed column.
-//! Which columns are sealed, and why, is listed in `docs/ARCHITECTURE.md` § Personal data.
+//! Which columns are sealed, and why, is listed in `docs/security.md` § At rest: sealed columns.
 
 use std::collections::BTreeMap;
 use std::sync::RwLock;

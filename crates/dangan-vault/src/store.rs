@@ -322,6 +322,22 @@ impl Vault {
         })
     }
 
+    /// Whether the blob store answers, for a readiness check: the local `blobs/` directory can
+    /// be read, or the bucket answers a listing of `blobs/`.
+    pub async fn probe(&self) -> Result<(), VaultError> {
+        match &self.backend {
+            Backend::Local => {
+                drop(tokio::fs::read_dir(self.root.join("blobs")).await?);
+            }
+            Backend::Object(store) => {
+                store
+                    .list_with_delimiter(Some(&ObjectPath::from("blobs")))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The same vault computing `digests` on ingest instead of its cipher's default.
     pub fn with_digests(mut self, digests: Digests) -> Vault {
         self.digests = digests;

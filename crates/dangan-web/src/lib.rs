@@ -5,11 +5,13 @@
 mod api;
 mod error;
 mod extract;
+pub mod metrics;
 mod openapi;
 mod router;
 mod ui;
 
 pub use api::archive::encode_request as encode_archive_request;
+pub use api::health::Readiness;
 pub use error::ApiError;
 pub use extract::AppState;
 pub use openapi::ApiDoc;

@@ -194,6 +194,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::no_route() });
     Router::new()
         .route("/healthz", get(api::health::healthz))
+        .route("/readyz", get(api::health::readyz))
         .nest("/api/v1", v1)
         .route("/api/docs", get(openapi::docs_index))
         .route("/api/docs/{*file}", get(openapi::docs_file))

@@ -36,6 +36,7 @@ fn routes() -> Vec<Route> {
     };
     vec![
         r(Method::GET, "/healthz", B::None, None),
+        r(Method::GET, "/readyz", B::None, None),
         r(
             Method::POST,
             "/api/v1/auth/login",
@@ -800,7 +801,7 @@ fn the_walk_covers_every_route_in_the_router() {
             .unwrap_or(chunk.len());
         for method in ["get", "post", "put", "delete"] {
             if chunk[..end].contains(&format!("{method}(api::")) {
-                let full = if path == "/healthz" {
+                let full = if path == "/healthz" || path == "/readyz" {
                     path.to_owned()
                 } else {
                     format!("/api/v1{path}")

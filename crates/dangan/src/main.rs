@@ -72,7 +72,11 @@ fn main() -> std::process::ExitCode {
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
-    config::init_tracing();
+    let log_format = match &cli.command {
+        Command::Serve(args) => args.log_format,
+        _ => config::LogFormat::from_env(),
+    };
+    config::init_tracing(log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -52,6 +52,13 @@ pub struct ServeArgs {
     jobs: crate::schedule::JobArgs,
     #[command(flatten)]
     limits: ConnectionArgs,
+    /// Address of a second listener that serves only `GET /metrics` (Prometheus); off when
+    /// not given. Keep it on loopback or the monitoring network: it takes no token.
+    #[arg(long, env = "DANGAN_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Log lines as human-readable `text` or one JSON object a line (`json`).
+    #[arg(long, env = "DANGAN_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: crate::config::LogFormat,
 }
 
 /// Limits of the connections `serve` accepts.
@@ -205,7 +212,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("无法监听 {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let router = dangan_web::router(Arc::clone(&app));
+    let readiness = dangan_web::Readiness::default();
+    let router = dangan_web::router(Arc::clone(&app)).layer(axum::Extension(readiness.clone()));
+    let router = match args.metrics_listen {
+        Some(at) => serve_metrics(at, Arc::clone(&app), router).await?,
+        None => router,
+    };
+    let signal = async move {
+        signal.await;
+        readiness.shutting_down();
+    };
     let (router, tls, scheme) = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => (
             dangan_web::with_hsts(router),
@@ -227,6 +243,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     app.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the metrics listener at `at` (`GET /metrics` only) and returns `router` counting its
+/// requests into the same recorder, one per server (`dangan-web/src/metrics.rs`).
+async fn serve_metrics(
+    at: SocketAddr,
+    app: Arc<dangan_app::App>,
+    router: axum::Router,
+) -> anyhow::Result<axum::Router> {
+    let metrics = dangan_web::metrics::Metrics::new().context("指标记录器")?;
+    let listener = TcpListener::bind(at)
+        .await
+        .with_context(|| format!("无法监听指标地址 {at}"))?;
+    let addr = listener.local_addr()?;
+    let service = dangan_web::metrics::metrics_router(app, metrics.clone());
+    metrics.spawn_upkeep();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, service).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    println!("指标地址：{addr}（GET /metrics）");
+    tracing::info!(%addr, "metrics listening");
+    Ok(dangan_web::metrics::instrument(router, &metrics))
 }
 
 /// The TLS configuration: the certificate chain and key, HTTP/2 and HTTP/1.1 by ALPN, rustls

@@ -5,10 +5,10 @@
 //! its file name. 201 when archived now, 200 with the stored record when the business id was
 //! archived before (nothing is written then). All or nothing.
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::{Extension, Json};
 use futures_util::TryStreamExt;
 use sha2::Digest;
 use tokio_util::io::StreamReader;
@@ -18,6 +18,7 @@ use dangan_app::events::EventInput;
 
 use crate::error::ApiError;
 use crate::extract::{AppState, Auth};
+use crate::metrics::Ingested;
 
 /// The `event` part may not be larger than this.
 const EVENT_PART_LIMIT: usize = 2 * 1024 * 1024;
@@ -78,7 +79,7 @@ pub async fn auto_archive(
     Auth(actor, _): Auth,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Archived>), ApiError> {
+) -> Result<(StatusCode, Extension<Ingested>, Json<Archived>), ApiError> {
     app.authorize_auto_archive(&actor).await?;
     let boundary = headers
         .get(header::CONTENT_TYPE)
@@ -130,12 +131,19 @@ pub async fn auto_archive(
         job.add_file(index, name.as_deref(), reader).await?;
     }
     let archived = job.finish().await?;
-    let status = if archived.created {
-        StatusCode::CREATED
+    let (status, stored) = if archived.created {
+        (StatusCode::CREATED, archived.files.as_slice())
     } else {
-        StatusCode::OK
+        (StatusCode::OK, &[][..])
     };
-    Ok((status, Json(archived)))
+    let ingested = Ingested {
+        files: stored.len() as u64,
+        bytes: stored
+            .iter()
+            .map(|f| u64::try_from(f.size).unwrap_or(0))
+            .sum(),
+    };
+    Ok((status, Extension(ingested), Json(archived)))
 }
 
 /// Encodes an auto-archiving request as a client sends it: the event JSON, then each scan as

@@ -2,11 +2,11 @@
 //! and verification. The file name travels in the `X-File-Name` header (percent-encoded UTF-8),
 //! never in the URL: S6.1 names carry identity numbers.
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use futures_util::TryStreamExt;
 use tokio_util::io::{ReaderStream, StreamReader};
 
@@ -15,6 +15,7 @@ use dangan_app::ids::{FileId, MaterialId};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
+use crate::metrics::Ingested;
 
 /// Decodes a percent-encoded UTF-8 header value; `None` when it is not one.
 pub(crate) fn percent_decode(s: &str) -> Option<String> {
@@ -71,7 +72,7 @@ pub async fn upload_file(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<FileView>), ApiError> {
+) -> Result<(StatusCode, Extension<Ingested>, Json<FileView>), ApiError> {
     let material = MaterialId(row_id(&id, "id")?);
     let name = headers
         .get("x-file-name")
@@ -84,12 +85,16 @@ pub async fn upload_file(
         .await?;
     // A retried upload of the same bytes for the same material is answered with the file
     // already stored: 200 instead of 201, nothing written twice.
-    let status = if created {
-        StatusCode::CREATED
+    let (status, stored) = if created {
+        (StatusCode::CREATED, 1)
     } else {
-        StatusCode::OK
+        (StatusCode::OK, 0)
     };
-    Ok((status, Json(view)))
+    let ingested = Ingested {
+        files: stored,
+        bytes: stored * u64::try_from(view.size).unwrap_or(0),
+    };
+    Ok((status, Extension(ingested), Json(view)))
 }
 
 /// `GET /api/v1/materials/{id}/files`.
