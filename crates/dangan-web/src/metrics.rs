@@ -161,6 +161,7 @@ pub async fn scrape_gauges(app: &AppState, metrics: &Metrics) {
     let backups = app.backup_runs(&system).await;
     let scrubs = app.scrub_runs(&system, 20).await;
     let anchor = app.last_anchor_signed_at().await;
+    let jobs = app.job_stats().await;
     metrics.record(|| {
         match &backups {
             Ok(runs) => {
@@ -212,6 +213,21 @@ pub async fn scrape_gauges(app: &AppState, metrics: &Metrics) {
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "metrics: cannot read the newest anchor");
+                database_up = false;
+            }
+        }
+        match &jobs {
+            Ok(q) => {
+                metrics::gauge!("dangan_jobs", "state" => "due").set(q.due as f64);
+                metrics::gauge!("dangan_jobs", "state" => "waiting").set(q.waiting as f64);
+                metrics::gauge!("dangan_jobs", "state" => "running").set(q.running as f64);
+                metrics::gauge!("dangan_jobs", "state" => "failed").set(q.failed as f64);
+                // How long the oldest due job has waited for a worker (0 when none waits).
+                metrics::gauge!("dangan_jobs_oldest_due_age_seconds")
+                    .set(q.oldest_due.map_or(0.0, age_seconds));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: cannot read the job queue");
                 database_up = false;
             }
         }

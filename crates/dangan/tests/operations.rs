@@ -200,7 +200,15 @@ fn metrics_count_a_request_under_its_route_template_and_status_with_no_raw_id_in
     assert!(main.starts_with("HTTP/1.1 404"), "{main}");
     assert!(!main.contains("dangan_http_requests_total"), "{main}");
 
-    let scraped = http(&metrics_addr, "GET", "/metrics", None, "");
+    // The anchor of the start is a background job: scraped again until it has run.
+    let mut scraped = String::new();
+    for _ in 0..100 {
+        scraped = http(&metrics_addr, "GET", "/metrics", None, "");
+        if scraped.contains("dangan_audit_anchor_age_seconds ") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
     let counted = |route: &str, status: &str| {
         scraped.lines().any(|l| {
@@ -232,6 +240,15 @@ fn metrics_count_a_request_under_its_route_template_and_status_with_no_raw_id_in
     );
     assert!(
         scraped.contains("dangan_metrics_database_up 1"),
+        "{scraped}"
+    );
+    // The job queue: gauges by state and the age of the oldest due job.
+    assert!(
+        scraped.contains("dangan_jobs{state=\"failed\"} 0"),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains("dangan_jobs_oldest_due_age_seconds "),
         "{scraped}"
     );
     assert!(sigterm_and_wait(server.child).success());

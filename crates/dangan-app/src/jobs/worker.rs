@@ -106,6 +106,7 @@ pub fn start(app: Arc<App>, ctx: JobContext) {
                 tracing::error!(job = kind.code(), error = %e, "cannot enqueue a start-up job");
             }
         }
+        a.job_wake().notify_waiters();
         scheduler(a, c).await;
     });
     for _ in 0..ctx.workers.max(1) {
