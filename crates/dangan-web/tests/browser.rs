@@ -1102,3 +1102,60 @@ async fn the_api_description_renders_in_swagger_ui_under_its_content_security_po
     expect_text(c, ".swagger-ui", "/auth/login").await;
     screenshot(c, "20-api-docs").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_runs_a_scrub_from_the_jobs_page_and_sees_which_node_ran_it() {
+    let t = TestApp::start(TestDb::sqlite().await).await;
+    dangan_app::jobs::start(
+        std::sync::Arc::clone(&t.app),
+        dangan_app::jobs::JobContext {
+            node: "节点甲".into(),
+            workers: 1,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_millis(200),
+            schedules: Vec::new(),
+            targets: Vec::new(),
+            keep_fulls: 1,
+            scrub_bytes_per_second: 0,
+            keep_finished: chrono::Duration::days(30),
+        },
+    );
+    let server = TestServer::spawn(t).await;
+    let b = browser(1280, 800).await;
+    let c = &b.client;
+    let base = &server.base_url;
+
+    staff_login(c, base, "admin").await;
+    expect_text(c, "nav.side", "后台作业").await;
+    click(c, "nav.side a[href='/jobs']").await;
+    expect_text(c, "main h1", "后台作业").await;
+    c.execute("document.getElementById('kind').value = 'scrub';", vec![])
+        .await
+        .unwrap();
+    click(c, "#run-form button").await;
+    let done = expect_text(c, "#done", "已加入队列").await;
+    assert!(done.contains("巡检"), "{done}");
+    // The worker runs it; the list shows it finished, in Chinese and Beijing time.
+    let mut row = String::new();
+    for _ in 0..50 {
+        c.goto(&format!("{base}/jobs")).await.unwrap();
+        row = expect_text(c, "#jobs", "巡检").await;
+        if row.contains("已完成") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(row.contains("已完成") && row.contains("节点甲"), "{row}");
+    assert!(row.contains("全部通过"), "{row}");
+    screenshot(c, "30-jobs").await;
+    click(c, "#jobs a").await;
+    let attempts = expect_text(c, "#attempts", "节点甲").await;
+    assert!(attempts.contains("完成"), "{attempts}");
+    logout(c).await;
+
+    // The auditor reads the page but has no 立即运行.
+    staff_login(c, base, "auditor").await;
+    c.goto(&format!("{base}/jobs")).await.unwrap();
+    expect_text(c, "#jobs", "巡检").await;
+    assert!(c.find(Locator::Css("#run-form")).await.is_err());
+}
