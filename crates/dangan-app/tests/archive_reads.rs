@@ -3,8 +3,8 @@
 //! acts for a person (online account, kiosk sign-in) only on a registered query or the person's
 //! own card, recorded as such; scan names never show the full identity number.
 
-use dangan_app::access::insured::BasisInput;
 use dangan_app::access::register::RegisterQuery;
+use dangan_app::administration::accounts::BasisInput;
 use dangan_app::security::audit::LogQuery;
 use dangan_app::{AppError, Role};
 use dangan_domain::id_number::mask;

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use dangan_app::access::insured::BasisInput;
 use dangan_app::access::persons::PersonQuery;
+use dangan_app::administration::accounts::BasisInput;
 use dangan_app::security::audit::LogQuery;
 use dangan_app::{AppError, Role, Settings};
 use dangan_testkit::{TEST_PASSWORD, TestApp, on_both_backends, person_input};

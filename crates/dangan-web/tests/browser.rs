@@ -477,7 +477,7 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
         tx.commit().await.unwrap();
     }
     let window = t.actor("window1", Role::Window).await;
-    let card = dangan_app::access::insured::BasisInput {
+    let card = dangan_app::administration::accounts::BasisInput {
         basis: "card".into(),
         id_number: Some(me.id_number.clone()),
     };
@@ -554,7 +554,7 @@ async fn the_kiosk_signs_out_when_idle_and_leaves_nothing_on_screen() {
         .await
         .unwrap();
     let window = t.actor("window1", Role::Window).await;
-    let card = dangan_app::access::insured::BasisInput {
+    let card = dangan_app::administration::accounts::BasisInput {
         basis: "card".into(),
         id_number: Some(me.id_number.clone()),
     };

@@ -619,7 +619,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         .id
         .0;
     let clerk = t.actor("clerk", Role::Window).await;
-    let card = dangan_app::access::insured::BasisInput {
+    let card = dangan_app::administration::accounts::BasisInput {
         basis: "card".into(),
         id_number: Some(insured_input.id_number.clone()),
     };

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use dangan_app::access::insured::{BasisInput, OpenedAccount};
 use dangan_app::access::persons::PersonView;
+use dangan_app::administration::accounts::{BasisInput, OpenedAccount};
 use dangan_app::ids::PersonId;
 use dangan_app::intake::events::EventView;
 

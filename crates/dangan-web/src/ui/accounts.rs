@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use dangan_app::access::insured::BasisInput;
+use dangan_app::administration::accounts::BasisInput;
 use dangan_app::administration::accounts::UserView;
 use dangan_app::administration::officers::{AccountRequestInput, AccountRequestView};
 use dangan_app::ids::{AccountRequestId, PersonId, UserId};
