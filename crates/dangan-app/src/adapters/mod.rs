@@ -2,4 +2,5 @@
 //! processes, HTTP clients, files on disk and foreign encodings. The use-cases call these and
 //! decide; an adapter only carries out.
 
+pub(crate) mod clamav;
 pub(crate) mod hashing;
