@@ -4,3 +4,4 @@
 
 pub(crate) mod clamav;
 pub(crate) mod hashing;
+pub(crate) mod key_files;
