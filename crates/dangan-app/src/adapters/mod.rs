@@ -5,3 +5,4 @@
 pub(crate) mod clamav;
 pub(crate) mod hashing;
 pub(crate) mod key_files;
+pub(crate) mod webhook;

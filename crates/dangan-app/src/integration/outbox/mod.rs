@@ -10,16 +10,17 @@
 //! and every failure is in the operation log, without the payload (it holds names and identity
 //! numbers).
 
-use std::time::{Duration, Instant};
+mod delivery;
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::stream::{self, StreamExt};
 use hmac::{KeyInit, Mac as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use dangan_store::outbox::OutboxId;
-use dangan_store::outbox::{self, Attempt, AttemptOutcome, DeliveryRow, OutboxFilter, OutboxRow};
+use dangan_store::outbox::{self, DeliveryRow, OutboxFilter, OutboxRow};
 use dangan_store::persons::PersonId;
 
 use crate::administration::roles::{Actor, UseCase};
@@ -40,8 +41,6 @@ const IN_FLIGHT: usize = 4;
 /// A claimed head is left alone this long past the attempt's time-out; if the process dies
 /// mid-attempt, the next round after that sends it again.
 const CLAIM_MARGIN: Duration = Duration::from_secs(60);
-/// The longest error text kept in the delivery log.
-const MAX_ERROR_CHARS: usize = 500;
 
 /// The MAC of the `X-Dangan-Signature` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -284,211 +283,11 @@ impl From<DeliveryRow> for DeliveryView {
     }
 }
 
-/// How one attempt went.
-struct Sent {
-    started: DateTime<Utc>,
-    duration_ms: i64,
-    status: Option<u16>,
-    /// `None` when acknowledged.
-    error: Option<String>,
-}
-
-/// An error and its causes, without the URL, shortened for the delivery log.
-fn describe(e: reqwest::Error, timeout: Duration) -> String {
-    let text = if e.is_timeout() {
-        format!(
-            "超时：{} 秒内无应答 (timed out after {:?})",
-            timeout.as_secs(),
-            timeout
-        )
-    } else {
-        let head = if e.is_connect() {
-            "无法连接 (connection failed)"
-        } else {
-            "请求失败 (request failed)"
-        };
-        let e = e.without_url();
-        let mut text = format!("{head}: {e}");
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        text
-    };
-    text.chars().take(MAX_ERROR_CHARS).collect()
-}
-
-async fn post(client: &reqwest::Client, hook: &WebhookSettings, item: &OutboxRow) -> Sent {
-    let body = body_of(item);
-    let started = Utc::now();
-    let timestamp = started.timestamp();
-    let clock = Instant::now();
-    let result = client
-        .post(&hook.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("X-Dangan-Delivery", item.id.to_string())
-        .header("X-Dangan-Timestamp", timestamp.to_string())
-        .header(
-            "X-Dangan-Signature",
-            signature(hook.mac, &hook.secret, timestamp, &body),
-        )
-        .body(body)
-        .send()
-        .await;
-    let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let (status, error) = match result {
-        Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
-        Ok(r) => (
-            Some(r.status().as_u16()),
-            Some(format!("HTTP {}", r.status())),
-        ),
-        Err(e) => (None, Some(describe(e, hook.timeout))),
-    };
-    Sent {
-        started,
-        duration_ms,
-        status,
-        error,
-    }
-}
-
 fn not_found() -> AppError {
     AppError::not_found("outbox_not_found", "未找到该回传记录")
 }
 
 impl App {
-    /// One delivery round: claims the due heads (each person's oldest undelivered item, when its
-    /// back-off has passed), POSTs them, and records every attempt. Returns at once, doing
-    /// nothing, when no webhook is configured. `serve` calls it every few seconds.
-    pub async fn deliver_outbox_once(&self) -> AppResult<DeliveryRound> {
-        let Some(hook) = &self.settings.webhook else {
-            return Ok(DeliveryRound::default());
-        };
-        let now = Utc::now();
-        // A read first: most rounds find nothing, and need not take SQLite's write lock.
-        let mut tx = self.store.begin().await?;
-        let any = !outbox::due_heads(&mut tx, now, 1).await?.is_empty();
-        tx.rollback().await?;
-        if !any {
-            return Ok(DeliveryRound::default());
-        }
-        let client = reqwest::Client::builder()
-            .timeout(hook.timeout)
-            // A webhook that moved is a configuration fault to see, not to follow.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| AppError::Internal(format!("webhook client: {e}")))?;
-        let until =
-            now + chrono::Duration::from_std(hook.timeout + CLAIM_MARGIN).unwrap_or_default();
-        let mut tx = self.store.begin_write().await?;
-        let mut claimed = Vec::new();
-        for head in outbox::due_heads(&mut tx, now, ROUND_LIMIT).await? {
-            if outbox::claim(&mut tx, head.id, now, until).await? {
-                claimed.push(head);
-            }
-        }
-        tx.commit().await?;
-
-        let client = &client;
-        let results: Vec<AppResult<bool>> = stream::iter(claimed)
-            .map(|item| async move {
-                let sent = post(client, hook, &item).await;
-                self.record_delivery(&item, sent, hook.backoff).await
-            })
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
-        let mut round = DeliveryRound::default();
-        let mut first_error = None;
-        for r in results {
-            match r {
-                Ok(delivered) => {
-                    round.attempted += 1;
-                    if delivered {
-                        round.delivered += 1;
-                    } else {
-                        round.failed += 1;
-                    }
-                }
-                // The item stays claimed until its claim runs out, then is sent again.
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(round),
-        }
-    }
-
-    /// Records one attempt in the delivery log, on the item and in the operation log. True when
-    /// the item was acknowledged.
-    async fn record_delivery(
-        &self,
-        item: &OutboxRow,
-        sent: Sent,
-        base: Duration,
-    ) -> AppResult<bool> {
-        // Attempts since the item was queued or re-sent: all failed, or it would not be pending.
-        let failures = item.attempts + 1;
-        let wait = backoff(base, failures);
-        let retry_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-        let outcome = match &sent.error {
-            None => AttemptOutcome::Delivered,
-            Some(error) => AttemptOutcome::Failed { error, retry_at },
-        };
-        let mut tx = self.store.begin_write().await?;
-        let number = outbox::record_attempt(
-            &mut tx,
-            &Attempt {
-                outbox_id: item.id,
-                at: sent.started,
-                http_status: sent.status,
-                duration_ms: sent.duration_ms,
-                outcome,
-            },
-        )
-        .await?;
-        let answer = sent
-            .status
-            .map_or_else(|| "no answer".to_owned(), |s| format!("HTTP {s}"));
-        let (detail, logged) = match &sent.error {
-            None => (
-                format!(
-                    "person {}; attempt {number}; {answer}; {} ms",
-                    item.person_id, sent.duration_ms
-                ),
-                Outcome::Ok,
-            ),
-            Some(error) => (
-                format!(
-                    "person {}; attempt {number}; {error}; next attempt {}",
-                    item.person_id,
-                    local_time(retry_at)
-                ),
-                Outcome::Failed,
-            ),
-        };
-        let op = Op::new("outbox.deliver", "outbox", item.id).detail(detail);
-        let actor = Actor::system().from_source("webhook");
-        self.log_in(&mut tx, &actor, &op, logged).await?;
-        tx.commit().await?;
-        match &sent.error {
-            None => tracing::info!(outbox_id = %item.id, attempt = number, "correction delivered"),
-            Some(error) => tracing::warn!(
-                outbox_id = %item.id,
-                attempt = number,
-                error = %error,
-                retry_in_s = wait.as_secs(),
-                "correction delivery failed"
-            ),
-        }
-        Ok(sent.error.is_none())
-    }
-
     /// The outbox with its delivery state, a page at a time in id order (pending items by
     /// default). Payloads hold personal data, so the read is logged.
     pub async fn list_outbox(
@@ -564,50 +363,4 @@ impl App {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_back_off_doubles_from_its_base_and_stops_at_an_hour() {
-        let base = Duration::from_secs(30);
-        let waits: Vec<u64> = (1..=9).map(|n| backoff(base, n).as_secs()).collect();
-        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
-        assert_eq!(backoff(base, 1_000_000), MAX_BACKOFF);
-        assert_eq!(backoff(Duration::ZERO, 7), Duration::ZERO);
-        assert_eq!(backoff(Duration::from_secs(7200), 1), MAX_BACKOFF);
-    }
-
-    #[test]
-    fn hmac_sha256_matches_rfc_4231_and_the_header_names_its_mac() {
-        // RFC 4231 test case 2.
-        assert_eq!(
-            mac_hex(
-                Mac::HmacSha256,
-                b"Jefe",
-                &[b"what do ya want ", b"for nothing?"]
-            ),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        let sha = signature(Mac::HmacSha256, b"k", 1_700_000_000, b"{}");
-        let sm3 = signature(Mac::HmacSm3, b"k", 1_700_000_000, b"{}");
-        assert!(
-            sha.starts_with("hmac-sha256=") && sha.len() == 12 + 64,
-            "{sha}"
-        );
-        assert!(sm3.starts_with("hmac-sm3=") && sm3.len() == 9 + 64, "{sm3}");
-        assert_ne!(
-            signature(Mac::HmacSha256, b"k", 1_700_000_001, b"{}"),
-            sha,
-            "the timestamp is signed"
-        );
-    }
-
-    #[test]
-    fn macs_are_read_by_their_codes_only() {
-        assert_eq!(Mac::parse("hmac-sm3"), Some(Mac::HmacSm3));
-        assert_eq!(Mac::parse(" HMAC-SHA256 "), Some(Mac::HmacSha256));
-        assert_eq!(Mac::parse("sha256"), None);
-        let s = format!("{:?}", WebhookSettings::new("http://x", "top-secret"));
-        assert!(!s.contains("top-secret"), "{s}");
-    }
-}
+mod tests;
