@@ -3,6 +3,8 @@
 //! decide; an adapter only carries out.
 
 pub(crate) mod clamav;
+pub(crate) mod encodings;
 pub(crate) mod hashing;
 pub(crate) mod key_files;
+pub(crate) mod pg_tools;
 pub(crate) mod webhook;

@@ -283,7 +283,8 @@ impl ImportPlan {
             ),
             (None, Some(e)) => (e, false),
             (None, None) => {
-                let utf8 = source::is_utf8(&path).map_err(|e| state::file_error(&path, e))?;
+                let utf8 = crate::adapters::encodings::is_utf8(&path)
+                    .map_err(|e| state::file_error(&path, e))?;
                 (
                     if utf8 {
                         TextEncoding::Utf8

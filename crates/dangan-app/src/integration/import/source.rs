@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::columns::{self, Cells, ColumnMap};
 use super::{ImportFormat, ImportKind, TextEncoding};
+use crate::adapters::encodings;
 use crate::{AppError, AppResult};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -31,37 +32,11 @@ pub(crate) fn fingerprint(path: &Path) -> io::Result<(u64, String)> {
     Ok((size, hex::encode(Sha256::digest(&head))))
 }
 
-/// Whether the whole file is UTF-8 (read in 1 MiB pieces; a character split between pieces is
-/// carried over). About a second per GB; run once per import, not on resume.
-pub(crate) fn is_utf8(path: &Path) -> io::Result<bool> {
-    let mut f = File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut carry = 0;
-    loop {
-        let n = f.read(&mut buf[carry..])?;
-        if n == 0 {
-            return Ok(carry == 0);
-        }
-        let len = carry + n;
-        match std::str::from_utf8(&buf[..len]) {
-            Ok(_) => carry = 0,
-            Err(e) if e.error_len().is_none() => {
-                let valid = e.valid_up_to();
-                buf.copy_within(valid..len, 0);
-                carry = len - valid;
-            }
-            Err(_) => return Ok(false),
-        }
-    }
-}
-
 /// Decodes one cell or line; `None` when the bytes are not valid in the encoding.
 fn decode(bytes: &[u8], enc: TextEncoding) -> Option<String> {
     match enc {
         TextEncoding::Utf8 => std::str::from_utf8(bytes).ok().map(str::to_owned),
-        TextEncoding::Gb18030 => encoding_rs::GB18030
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .map(|c| c.into_owned()),
+        TextEncoding::Gb18030 => encodings::decode_gb18030(bytes),
     }
 }
 
@@ -359,6 +334,7 @@ fn json_cells(bytes: &[u8], enc: TextEncoding, kind: ImportKind) -> AppResult<Ce
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::encodings::is_utf8;
 
     fn file(bytes: &[u8]) -> tempfile::NamedTempFile {
         let mut f = tempfile::NamedTempFile::new().unwrap();

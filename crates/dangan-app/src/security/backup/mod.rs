@@ -33,6 +33,7 @@ pub use restore::{
 };
 use sets::{SetState, manifest_key, signature_key};
 
+use crate::adapters::pg_tools::{PgToolError, pg_dump};
 use crate::administration::roles::{Actor, UseCase};
 use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
@@ -380,24 +381,10 @@ impl App {
     /// A consistent copy of the database at `out` (an existing empty file).
     async fn snapshot_database(&self, out: &std::path::Path) -> AppResult<()> {
         match &self.store_config {
-            StoreConfig::Postgres(url) => {
-                let status = tokio::process::Command::new("pg_dump")
-                    .args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
-                    .arg(out)
-                    .arg("--dbname")
-                    .arg(url)
-                    .stderr(std::process::Stdio::piped())
-                    .output()
-                    .await
-                    .map_err(|e| AppError::Internal(format!("无法运行 pg_dump：{e}")))?;
-                if !status.status.success() {
-                    return Err(AppError::Internal(format!(
-                        "pg_dump 失败：{}",
-                        String::from_utf8_lossy(&status.stderr).trim()
-                    )));
-                }
-                Ok(())
-            }
+            StoreConfig::Postgres(url) => pg_dump(url, out).await.map_err(|e| match e {
+                PgToolError::NotRun(e) => AppError::Internal(format!("无法运行 pg_dump：{e}")),
+                PgToolError::Failed(e) => AppError::Internal(format!("pg_dump 失败：{e}")),
+            }),
             _ => Ok(backups::sqlite_snapshot(&self.store, out).await?),
         }
     }

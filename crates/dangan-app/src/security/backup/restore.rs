@@ -23,6 +23,7 @@ use dangan_vault::{Target, VaultError};
 use super::sets::{self, SetState};
 use super::snapshot::{self, KeyProblem, PlainFile};
 use super::{COPIES_IN_FLIGHT, Manifest, ObjectEntry};
+use crate::adapters::pg_tools::{PgToolError, pg_restore};
 use crate::security::keys::KeyRing;
 use crate::{AppError, AppResult};
 
@@ -590,30 +591,14 @@ async fn restore_database(
     }
     match config {
         StoreConfig::Postgres(url) => {
-            let out = tokio::process::Command::new("pg_restore")
-                .args([
-                    "--clean",
-                    "--if-exists",
-                    "--no-owner",
-                    "--no-privileges",
-                    "--dbname",
-                ])
-                .arg(url)
-                .arg(plain.path())
-                .output()
-                .await
-                .map_err(|e| {
-                    RestoreError::PgRestore(format!(
-                        "无法运行 pg_restore（需要安装 PostgreSQL 客户端）：{e}"
-                    ))
-                })?;
+            let restored = pg_restore(url, plain.path()).await;
             drop(plain);
-            if !out.status.success() {
-                return Err(RestoreError::PgRestore(
-                    String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-                )
-                .into());
-            }
+            restored.map_err(|e| match e {
+                PgToolError::NotRun(e) => RestoreError::PgRestore(format!(
+                    "无法运行 pg_restore（需要安装 PostgreSQL 客户端）：{e}"
+                )),
+                PgToolError::Failed(e) => RestoreError::PgRestore(e),
+            })?;
         }
         _ => {
             let db = data_dir.join("dangan.db");
