@@ -3,7 +3,7 @@
 //!
 //! In memory, per process: a restart forgets them, and with several servers on one PostgreSQL
 //! database each counts on its own (the limits then hold per server). The account lock-out,
-//! which must hold everywhere, is in the database (`auth.rs`).
+//! which must hold everywhere, is in the database (`lockout.rs`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
