@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use dangan_store::{StoreConfig, files};
 use dangan_vault::store::blob_key;
@@ -25,119 +25,14 @@ use super::snapshot::{self, KeyProblem, PlainFile};
 use super::{COPIES_IN_FLIGHT, Manifest, ObjectEntry};
 use crate::adapters::pg_tools::{PgToolError, pg_restore};
 use crate::security::keys::KeyRing;
-use crate::{AppError, AppResult};
 
-/// The marker of an unfinished restore in its data directory.
-const MARKER: &str = "restore.incomplete";
+mod errors;
+mod pending;
 
-/// Why a restore stopped. Each says, in Chinese, what is wrong and what to do; the code is
-/// stable ([`RestoreError::code`]).
-#[derive(Debug, thiserror::Error)]
-pub enum RestoreError {
-    /// The target holds no set.
-    #[error("该备份目标上没有备份集")]
-    NoBackup,
-    /// `--set` names no set of the target.
-    #[error("备份目标上没有备份集 {0}")]
-    SetNotFound(String),
-    /// The set to restore was cut short (or is still being written).
-    #[error("备份集 {set} 未完成（没有清单：备份被中断，或仍在进行），不能用于恢复。{alternative}")]
-    SetIncomplete {
-        /// The set.
-        set: String,
-        /// The older set that could be chosen instead.
-        alternative: Alternative,
-    },
-    /// The set to restore, or one it builds on, is damaged.
-    #[error("备份集 {set} 已损坏，未恢复：{reason}。{alternative}")]
-    SetDamaged {
-        /// The set.
-        set: String,
-        /// What is wrong, in Chinese.
-        reason: String,
-        /// The older set that could be chosen instead.
-        alternative: Alternative,
-    },
-    /// The master key that wrapped the snapshot's data key is not in the key directory.
-    #[error(
-        "备份集 {set} 的数据库快照由主密钥 {master_key_id} 加密，密钥目录中没有该密钥：请用 dangan key import 导入含有它的密钥文件（轮换前的主密钥在 retired/ 中）"
-    )]
-    KeyMissing {
-        /// The set.
-        set: String,
-        /// The master key's id.
-        master_key_id: String,
-    },
-    /// A PostgreSQL set and no database to restore into.
-    #[error("该备份来自 PostgreSQL，请用 --database-url 指定要恢复到的数据库")]
-    DatabaseUrlRequired,
-    /// The data directory already holds a database.
-    #[error("目标数据目录已有数据库，请指定新的目录")]
-    DataDirNotEmpty,
-    /// The data directory holds an unfinished restore of another set.
-    #[error(
-        "该目录有未完成的另一次恢复（备份集 {0}）：请换用新目录，或用 --set {0} 完成那一次恢复"
-    )]
-    OtherRestorePending(String),
-    /// The target cannot be read.
-    #[error(
-        "无法读取备份目标：{0}。请检查目标（网络、存储桶、凭据、磁盘）后再次运行同一命令，恢复会从中断处继续"
-    )]
-    Target(String),
-    /// Reading or writing local files failed.
-    #[error(
-        "{what}失败：{reason}。请检查数据目录与备份目标所在的磁盘（空间、权限）后再次运行同一命令，恢复会从中断处继续"
-    )]
-    Io {
-        /// What was being done, in Chinese.
-        what: String,
-        /// The system's reason.
-        reason: String,
-    },
-    /// `pg_restore` could not run or failed.
-    #[error("pg_restore 失败：{0}")]
-    PgRestore(String),
-    /// The restored database could not be opened or read.
-    #[error("无法打开恢复出的数据库：{0}")]
-    Database(String),
-}
-
-impl RestoreError {
-    /// The stable machine code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            RestoreError::NoBackup => "no_backup",
-            RestoreError::SetNotFound(_) => "backup_set_not_found",
-            RestoreError::SetIncomplete { .. } => "backup_set_incomplete",
-            RestoreError::SetDamaged { .. } => "backup_set_damaged",
-            RestoreError::KeyMissing { .. } => "backup_key_missing",
-            RestoreError::DatabaseUrlRequired => "database_url_required",
-            RestoreError::DataDirNotEmpty => "data_dir_not_empty",
-            RestoreError::OtherRestorePending(_) => "other_restore_pending",
-            RestoreError::Target(_) => "backup_target_unreadable",
-            RestoreError::Io { .. } => "restore_io_failed",
-            RestoreError::PgRestore(_) => "pg_restore_failed",
-            RestoreError::Database(_) => "restored_database_unreadable",
-        }
-    }
-}
-
-/// The newest older set whose manifest and chain are intact, offered (never taken) instead of a
-/// set that cannot be restored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alternative(pub Option<String>);
-
-impl std::fmt::Display for Alternative {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
-            Some(s) => write!(
-                f,
-                "较早的备份集 {s} 清单完好：如确需回退到它，请用 --set {s} 明确指定（其后的变更不会恢复），并先用 dangan backup verify 校验"
-            ),
-            None => write!(f, "该目标上没有可以改用的更早的备份集（--set）"),
-        }
-    }
-}
+pub use errors::{Alternative, RestoreError};
+use errors::{Stop, damaged, io, snapshot_failure, unreadable, written};
+use pending::{MARKER, put_marker};
+pub use pending::{PendingRestore, refuse_unfinished_restore};
 
 /// What a restore did.
 #[derive(Debug, Clone, Serialize)]
@@ -165,123 +60,6 @@ pub struct RestoreInto {
     /// The target's name as configured (`local`, `cloud`): recorded in the marker of an
     /// unfinished restore, so that the refusal to open the directory can say how to resume.
     pub target_name: String,
-}
-
-/// An unfinished restore, as its marker in the data directory records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingRestore {
-    /// The set being restored.
-    pub set: String,
-    /// The target's name, when known.
-    #[serde(default)]
-    pub target: Option<String>,
-    /// `sqlite` or `postgres`, when known.
-    #[serde(default)]
-    pub backend: Option<String>,
-    /// The database step finished; the blobs remain.
-    pub database_done: bool,
-}
-
-impl PendingRestore {
-    /// The unfinished restore in `data_dir`, if any. A marker that cannot be read still counts.
-    pub fn find(data_dir: &Path) -> Option<PendingRestore> {
-        let text = match std::fs::read_to_string(data_dir.join(MARKER)) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(_) => String::new(),
-        };
-        if let Ok(p) = serde_json::from_str::<PendingRestore>(&text) {
-            return Some(p);
-        }
-        // Written by an earlier version: `SET started` or `SET database-done`.
-        let mut words = text.split_whitespace();
-        Some(PendingRestore {
-            set: words.next().unwrap_or("?").to_owned(),
-            target: None,
-            backend: None,
-            database_done: words.next() == Some("database-done"),
-        })
-    }
-}
-
-/// Refuses a data directory that holds an unfinished restore: its database (or vault) is not
-/// whole yet. Every command that opens the store there calls this first; the message (Chinese,
-/// then English) says how to resume.
-pub fn refuse_unfinished_restore(data_dir: &Path) -> AppResult<()> {
-    let Some(p) = PendingRestore::find(data_dir) else {
-        return Ok(());
-    };
-    let command = format!(
-        "dangan restore --target {} --set {} --data-dir {}{}",
-        p.target.as_deref().unwrap_or("NAME"),
-        p.set,
-        data_dir.display(),
-        if p.backend.as_deref() == Some("postgres") {
-            " --database-url URL"
-        } else {
-            ""
-        }
-    );
-    Err(AppError::Conflict {
-        code: "restore_unfinished",
-        field: Some("data_dir".to_owned()),
-        message: format!(
-            "数据目录 {dir} 中有未完成的恢复（备份集 {set}），完成之前不能使用。请再次运行同一恢复命令，它会从中断处继续：{command}（备份目标与密钥目录的参数同上次）。\n\
-             The data directory {dir} holds an unfinished restore of backup set {set} and cannot be used until it is finished. Run the same restore again to resume it: {command} (with the same target and key options as before).",
-            dir = data_dir.display(),
-            set = p.set,
-        ),
-    })
-}
-
-/// Damage found in `link`, a set of the chain being restored (the chosen one or one it builds
-/// on), or another reason to stop.
-enum Stop {
-    Damaged {
-        link: String,
-        reason: String,
-        incomplete: bool,
-    },
-    Error(RestoreError),
-}
-
-impl From<RestoreError> for Stop {
-    fn from(e: RestoreError) -> Stop {
-        Stop::Error(e)
-    }
-}
-
-fn damaged(link: &str, reason: impl Into<String>) -> Stop {
-    Stop::Damaged {
-        link: link.to_owned(),
-        reason: reason.into(),
-        incomplete: false,
-    }
-}
-
-fn unreadable(e: VaultError) -> RestoreError {
-    match e {
-        VaultError::Io(e) => RestoreError::Io {
-            what: "读取备份目标".to_owned(),
-            reason: e.to_string(),
-        },
-        other => RestoreError::Target(other.to_string()),
-    }
-}
-
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RestoreError {
-    let what = what.into();
-    move |e| RestoreError::Io {
-        what,
-        reason: e.to_string(),
-    }
-}
-
-fn written(what: &str) -> impl FnOnce(VaultError) -> RestoreError + '_ {
-    move |e| RestoreError::Io {
-        what: what.to_owned(),
-        reason: e.to_string(),
-    }
 }
 
 /// 恢复 — rebuilds a working instance from `set` (default: the newest set of `target`, which
@@ -542,28 +320,6 @@ async fn run(
         bytes,
         newer: Vec::new(),
     })
-}
-
-async fn put_marker(here: &Target, p: &PendingRestore, what: &str) -> Result<(), Stop> {
-    let body = serde_json::to_vec(p).map_err(|e| RestoreError::Io {
-        what: what.to_owned(),
-        reason: e.to_string(),
-    })?;
-    here.put(MARKER, body).await.map_err(written(what))?;
-    Ok(())
-}
-
-/// What went wrong reading the database snapshot of `set` into a local file.
-fn snapshot_failure(set: &str, e: VaultError) -> Stop {
-    match e {
-        VaultError::Missing(_) => damaged(set, "数据库快照缺失"),
-        VaultError::Crypto(_) => damaged(set, "数据库快照无法通过认证解密（被修改或损坏）"),
-        VaultError::Io(e) => Stop::Error(RestoreError::Io {
-            what: "读取数据库快照并写入数据目录".to_owned(),
-            reason: e.to_string(),
-        }),
-        other => Stop::Error(RestoreError::Target(other.to_string())),
-    }
 }
 
 /// Brings the set's database snapshot into place: decrypted (when encrypted) into a private
