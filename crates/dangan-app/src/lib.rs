@@ -49,7 +49,7 @@ pub mod ids {
 pub use administration::roles::{Actor, Role, Subject, UseCase};
 pub use dangan_store::{Backend, StoreConfig};
 pub use error::{AppError, AppResult};
-pub use security::keys::{KeyRing, SealAlgorithm};
+pub use security::keyring::{KeyRing, SealAlgorithm};
 
 /// Settings of the use-cases (read once from configuration by the binary).
 #[derive(Debug, Clone)]

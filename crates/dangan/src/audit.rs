@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dangan_app::security::audit::{CheckStatus, VerifyOptions, VerifyReport, WitnessSource};
-use dangan_app::security::keys::PublicKey;
+use dangan_app::security::keyring::PublicKey;
 
 use crate::backup::TargetArgs;
 use crate::config::StoreArgs;

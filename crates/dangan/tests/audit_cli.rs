@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use dangan_app::StoreConfig;
 use dangan_app::security::audit::WitnessCopy;
-use dangan_app::security::keys::PublicKey;
+use dangan_app::security::keyring::PublicKey;
 use dangan_testkit::insider::{exec, rewrite};
 
 use common::dangan;

@@ -1,6 +1,6 @@
 //! Key files on disk: 32-byte keys in hex, created once with mode 0600 in a directory of mode
 //! 0700, written to a temporary name, synced and renamed so that a crash never leaves a
-//! half-written key under the real name. `security/keys/` decides which keys there are.
+//! half-written key under the real name. `security/keyring/` decides which keys there are.
 
 use std::io::Write;
 use std::path::Path;

@@ -13,7 +13,7 @@ use chrono::Utc;
 use dangan_store::sealing::{self, FieldCipher, SealedText};
 use dangan_store::{Store, Tx, files, persons};
 
-use crate::security::keys::KeyRing;
+use crate::security::keyring::KeyRing;
 use crate::{AppError, AppResult};
 
 impl crate::App {

@@ -4,4 +4,4 @@
 pub mod audit;
 pub mod backup;
 pub mod fields;
-pub mod keys;
+pub mod keyring;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Op, Outcome, stamp, writer};
 use crate::administration::roles::{Actor, UseCase};
-use crate::security::keys::LOG_WITNESS_DIR;
+use crate::security::keyring::LOG_WITNESS_DIR;
 use crate::{App, AppError, AppResult};
 
 /// The format name of a witness copy.

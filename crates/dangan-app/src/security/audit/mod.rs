@@ -213,7 +213,7 @@ impl Default for LogSettings {
 #[derive(Debug)]
 pub(crate) struct AuditLog {
     pub(crate) key: ChainKey,
-    pub(crate) config: crate::security::keys::LogChainConfig,
+    pub(crate) config: crate::security::keyring::LogChainConfig,
     writer: writer::Writer,
 }
 
@@ -243,7 +243,7 @@ impl AuditLog {
                         ),
                     });
                 }
-                keys.begin_log_chain(crate::security::keys::LogChainConfig {
+                keys.begin_log_chain(crate::security::keyring::LogChainConfig {
                     algorithm,
                     legacy_until,
                 })?

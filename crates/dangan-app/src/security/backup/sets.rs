@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use dangan_vault::{Target, VaultError};
 
 use super::{FORMAT, FORMAT_PLAIN_SNAPSHOT, Manifest};
-use crate::security::keys::KeyRing;
+use crate::security::keyring::KeyRing;
 
 /// The key of a set's manifest.
 pub(super) fn manifest_key(set: &str) -> String {

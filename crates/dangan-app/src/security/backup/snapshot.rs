@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use dangan_vault::{Cipher, CryptoError, crypto};
 
 use super::SnapshotKey;
-use crate::security::keys::KeyRing;
+use crate::security::keyring::KeyRing;
 
 /// A file of plaintext personal data on local disk (a snapshot, or a restore's download): created
 /// readable by its owner only, removed when dropped unless kept.

@@ -18,7 +18,7 @@ use crate::security::audit::anchor::{WitnessSource, body_digest_bytes, body_of, 
 use crate::security::audit::tsa;
 
 use crate::AppResult;
-use crate::security::keys::{PublicKey, verify_by_id};
+use crate::security::keyring::{PublicKey, verify_by_id};
 
 use super::{
     ANCHORS, CHAIN, COVERAGE, Findings, MACS, PENDING, TIMESTAMPS, VerifyReport, WITNESS, report,

@@ -30,7 +30,7 @@ use serde::Serialize;
 use super::anchor::WitnessSource;
 use super::{Op, Outcome};
 use crate::administration::roles::{Actor, UseCase};
-use crate::security::keys::PublicKey;
+use crate::security::keyring::PublicKey;
 use crate::{App, AppError, AppResult};
 
 /// The outcome of one check.

@@ -24,7 +24,7 @@ use super::sets::{self, SetState};
 use super::snapshot::{self, KeyProblem, PlainFile};
 use super::{COPIES_IN_FLIGHT, Manifest, ObjectEntry};
 use crate::adapters::pg_tools::{PgToolError, pg_restore};
-use crate::security::keys::KeyRing;
+use crate::security::keyring::KeyRing;
 
 mod errors;
 mod pending;
