@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use dangan_app::events::{EventInput, MaterialInput};
+use dangan_app::intake::events::{EventInput, MaterialInput};
 use dangan_testkit::{TestApp, TestDb, person_input};
 use dangan_vault::Target;
 

@@ -34,8 +34,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use dangan_app::demo::{self, DemoPerson};
-use dangan_app::import::{DEFAULT_BATCH, ImportKind, ImportOptions, ImportPlan};
+use dangan_app::administration::demo::{self, DemoPerson};
+use dangan_app::integration::import::{DEFAULT_BATCH, ImportKind, ImportOptions, ImportPlan};
 use dangan_app::{Actor, App, KeyRing, Settings, StoreConfig};
 use dangan_domain::catalogue::Catalogue;
 use dangan_store::persons;

@@ -1,7 +1,7 @@
 //! Benchmark of the store (prints its figures; not a timed test).
 //!
 //! 1. Bulk creation: N demo persons with their business events and materials written through
-//!    the store (`dangan_app::demo::insert_person`, the path `dangan demo-data` uses) in one
+//!    the store (`dangan_app::administration::demo::insert_person`, the path `dangan demo-data` uses) in one
 //!    transaction, against a raw baseline in the same run: the same rows inserted with plain
 //!    prepared SQL on one connection in one transaction. Rows/s for both, on SQLite and
 //!    PostgreSQL, best of two alternating rounds.
@@ -22,7 +22,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use dangan_app::demo::{self, DemoPerson};
+use dangan_app::administration::demo::{self, DemoPerson};
 use dangan_domain::catalogue::Catalogue;
 use dangan_store::persons;
 use dangan_store::sealing::{self, FieldCipher};

@@ -169,7 +169,7 @@ impl From<StoreError> for AppError {
                 message: "该令牌名称已被使用，请换一个".to_owned(),
             },
             Some("business_events_source_system_external_id_key") => AppError::Conflict {
-                code: crate::events::DUPLICATE_EXTERNAL_ID,
+                code: crate::intake::events::DUPLICATE_EXTERNAL_ID,
                 field: Some("external_id".to_owned()),
                 message: "该来源业务编号已登记".to_owned(),
             },

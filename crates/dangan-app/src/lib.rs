@@ -1,6 +1,13 @@
-//! Use-cases of Dangan. The web API, the web UI and the CLI call these and nothing
-//! below them: each use-case checks the caller's role, validates input into domain types,
-//! owns its transaction and maps storage failures to user errors.
+//! Use-cases of Dangan. The web API, the web UI and the CLI call these and nothing below them:
+//! each use-case checks the caller's role, validates input into domain types, owns its
+//! transaction and maps storage failures to user errors.
+//!
+//! The folders follow the chapters of the founding guide (养老保险参保档案管理实务):
+//! [`administration`] 一 基础管理, [`intake`] 二 收集, [`organising`] 二 整理, [`electronic`]
+//! 三 数字化, [`security`] 四 安全防护, [`access`] 五 利用与服务, [`problems`] 六 常见问题应对;
+//! [`integration`] is the pension business system's side, and [`adapters`] holds what talks to
+//! the outside world (processes, HTTP, files on disk, threads). This file, `error.rs` and
+//! `text.rs` are the shared kernel: [`App`], [`Settings`], [`AppError`], free-text rules.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -10,47 +17,23 @@ use dangan_domain::archive_number::ArchiveNumberPattern;
 use dangan_domain::calendar::WorkCalendar;
 use dangan_store::Store;
 
-pub mod archive;
-pub mod archive_numbers;
-pub mod audit;
-pub mod auth;
-pub mod backup;
-mod bootstrap;
-pub mod calendar;
-pub mod catalogue;
-pub mod corrections;
-pub mod damage;
-pub mod demo;
+pub mod access;
+mod adapters;
+pub mod administration;
+pub mod electronic;
 mod error;
-pub mod events;
-pub mod fields;
-pub mod files;
-pub mod four;
-pub mod handovers;
-mod hashing;
-pub mod hotfolder;
-pub mod import;
-pub mod insured;
+pub mod intake;
+pub mod integration;
 pub mod jobs;
-pub mod keys;
-pub mod ledger;
 mod monitoring;
-pub mod officers;
-pub mod outbox;
-pub mod person_changes;
-pub mod persons;
-pub mod reference;
-pub mod register;
-pub mod roles;
-pub mod supplements;
-pub mod sync;
-pub mod tasks;
+pub mod organising;
+pub mod problems;
+pub mod security;
 mod text;
-mod throttle;
-pub mod tokens;
-pub mod volumes;
 
-pub use bootstrap::{Bootstrap, FIRST_ADMIN, FIRST_AUDITOR, FIRST_SECURITY_OFFICER};
+pub use administration::bootstrap::{
+    Bootstrap, FIRST_ADMIN, FIRST_AUDITOR, FIRST_SECURITY_OFFICER,
+};
 
 /// Typed row ids, re-exported so that the web and CLI layers need not know the store.
 pub mod ids {
@@ -65,10 +48,10 @@ pub mod ids {
     pub use dangan_store::users::UserId;
     pub use dangan_store::volumes::VolumeId;
 }
+pub use administration::roles::{Actor, Role, Subject, UseCase};
 pub use dangan_store::{Backend, StoreConfig};
 pub use error::{AppError, AppResult};
-pub use keys::{KeyRing, SealAlgorithm};
-pub use roles::{Actor, Role, Subject, UseCase};
+pub use security::keyring::{KeyRing, SealAlgorithm};
 
 /// Settings of the use-cases (read once from configuration by the binary).
 #[derive(Debug, Clone)]
@@ -90,9 +73,9 @@ pub struct Settings {
     /// S8.2: a kiosk signs its visitor out after this many idle seconds.
     pub kiosk_idle_seconds: u32,
     /// S9.2: where corrections are delivered; `None` keeps them queued in the outbox.
-    pub webhook: Option<outbox::WebhookSettings>,
+    pub webhook: Option<integration::outbox::WebhookSettings>,
     /// S7.5: how the operation log is anchored and witnessed.
-    pub log: audit::LogSettings,
+    pub log: security::audit::LogSettings,
     /// A staff session (and an insured person's session outside the kiosk) ends after this
     /// long without a request.
     pub session_idle: Duration,
@@ -180,7 +163,7 @@ impl Default for Settings {
             vault: None,
             kiosk_idle_seconds: 60,
             webhook: None,
-            log: audit::LogSettings::default(),
+            log: security::audit::LogSettings::default(),
             session_idle: Duration::from_secs(30 * 60),
             sign_in_failures_per_address: 10,
             sign_in_window: Duration::from_secs(15 * 60),
@@ -206,13 +189,13 @@ pub struct App {
     /// How the store was opened (backups take the database's own snapshot).
     store_config: StoreConfig,
     /// The operation log's key and writer.
-    audit: audit::AuditLog,
+    audit: security::audit::AuditLog,
     /// Failed sign-ins per client address.
-    sign_in_failures: throttle::Throttle,
+    sign_in_failures: administration::accounts::throttle::Throttle,
     /// Anonymous sign-ins admitted to the password check.
     sign_in_slots: Arc<tokio::sync::Semaphore>,
     /// Exact identity-number searches per staff account or token.
-    exact_searches: throttle::Throttle,
+    exact_searches: administration::accounts::throttle::Throttle,
     /// Wakes this node's idle job workers when a job was enqueued here.
     job_wake: Arc<tokio::sync::Notify>,
 }
@@ -259,11 +242,12 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let migrations = store.migrate().await?;
-        fields::install(&store, &keys, settings.field_cipher()).await?;
-        fields::seal_legacy(&store).await?;
-        let audit = audit::AuditLog::open(&store, &keys, settings.log.chain_algorithm).await?;
-        let report = bootstrap::run(&store, &audit.key, migrations.applied).await?;
-        let calendar = calendar::load_from_store(&store).await?;
+        security::fields::install(&store, &keys, settings.field_cipher()).await?;
+        security::fields::seal_legacy(&store).await?;
+        let audit =
+            security::audit::AuditLog::open(&store, &keys, settings.log.chain_algorithm).await?;
+        let report = administration::bootstrap::run(&store, &audit.key, migrations.applied).await?;
+        let calendar = administration::calendar::load_from_store(&store).await?;
         let vault = match &settings.vault {
             Some(v) => Some(
                 match &v.s3 {
@@ -277,14 +261,14 @@ impl App {
             None => None,
         };
         let app = App {
-            sign_in_failures: throttle::Throttle::new(
+            sign_in_failures: administration::accounts::throttle::Throttle::new(
                 settings.sign_in_failures_per_address,
                 settings.sign_in_window,
             ),
             sign_in_slots: Arc::new(tokio::sync::Semaphore::new(
                 settings.sign_in_concurrency.max(1),
             )),
-            exact_searches: throttle::Throttle::new(
+            exact_searches: administration::accounts::throttle::Throttle::new(
                 settings.exact_searches,
                 settings.exact_search_window,
             ),

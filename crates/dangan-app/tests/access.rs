@@ -1,11 +1,11 @@
 //! Access control on both backends: the query register, insured persons' own records, lock-out,
 //! API tokens, sign-out everywhere, and the operation log that records all of it.
 
-use dangan_app::audit::LogQuery;
-use dangan_app::events::{EventInput, MaterialInput};
-use dangan_app::insured::BasisInput;
-use dangan_app::persons::PersonQuery;
-use dangan_app::register::{QueryInput, RegisterQuery};
+use dangan_app::access::persons::PersonQuery;
+use dangan_app::access::register::{QueryInput, RegisterQuery};
+use dangan_app::administration::accounts::BasisInput;
+use dangan_app::intake::events::{EventInput, MaterialInput};
+use dangan_app::security::audit::LogQuery;
 use dangan_app::{AppError, Role};
 use dangan_testkit::{TEST_PASSWORD, TestApp, on_both_backends, person_input};
 

@@ -3,9 +3,9 @@
 //! acts for a person (online account, kiosk sign-in) only on a registered query or the person's
 //! own card, recorded as such; scan names never show the full identity number.
 
-use dangan_app::audit::LogQuery;
-use dangan_app::insured::BasisInput;
-use dangan_app::register::RegisterQuery;
+use dangan_app::access::register::RegisterQuery;
+use dangan_app::administration::accounts::BasisInput;
+use dangan_app::security::audit::LogQuery;
 use dangan_app::{AppError, Role};
 use dangan_domain::id_number::mask;
 use dangan_testkit::{TestApp, on_both_backends, person_input, png_scan};

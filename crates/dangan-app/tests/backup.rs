@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use dangan_app::backup::{RestoreInto, restore};
-use dangan_app::corrections::CorrectionInput;
+use dangan_app::problems::corrections::CorrectionInput;
+use dangan_app::security::backup::{RestoreInto, restore};
 use dangan_app::{App, KeyRing, Settings, StoreConfig, VaultSettings};
 use dangan_testkit::{S3Server, TEST_PASSWORD, TestApp, TestDb, on_both_backends, png_scan};
 use dangan_vault::Target;
@@ -134,7 +134,7 @@ on_both_backends! {
         assert_eq!((n, failures.len()), (4, 0), "{failures:?}");
         let log = app.verify_log(&auditor).await.unwrap();
         assert!(log.ok, "{log:?}");
-        app.register_query(&admin, &dangan_app::register::QueryInput {
+        app.register_query(&admin, &dangan_app::access::register::QueryInput {
             person_id: person.0,
             enquirer_name: "李查询".to_owned(),
             enquirer_id_number: "11010519491231002X".to_owned(),
@@ -538,7 +538,7 @@ async fn check_restored(
     assert_eq!((n, failures.len()), (kept.len(), 0), "{failures:?}");
     app.register_query(
         &admin,
-        &dangan_app::register::QueryInput {
+        &dangan_app::access::register::QueryInput {
             person_id: person.0,
             enquirer_name: "李查询".to_owned(),
             enquirer_id_number: "11010519491231002X".to_owned(),

@@ -1,9 +1,9 @@
 //! Many writers and readers at once, as the business system and the windows send them: group
 //! commit, the writers' queue and read transactions must lose nothing and log everything.
 
-use dangan_app::audit::LogQuery;
-use dangan_app::events::{EventInput, MaterialInput};
-use dangan_app::persons::PersonQuery;
+use dangan_app::access::persons::PersonQuery;
+use dangan_app::intake::events::{EventInput, MaterialInput};
+use dangan_app::security::audit::LogQuery;
 use dangan_testkit::{TestApp, on_both_backends, person_input};
 
 fn contribution(person_id: i64, external_id: &str) -> EventInput {

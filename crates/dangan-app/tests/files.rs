@@ -2,7 +2,7 @@
 //! catches a flipped byte in a blob and an edited metadata row.
 
 use dangan_app::AppError;
-use dangan_app::events::{EventInput, MaterialInput};
+use dangan_app::intake::events::{EventInput, MaterialInput};
 use dangan_testkit::{TestApp, TestDb, on_both_backends, person_input, png_scan};
 use tokio::io::AsyncReadExt;
 
@@ -244,7 +244,8 @@ async fn demo_persons_get_one_readable_pdf_scan_per_material_once() {
     );
     let (checked, failures) = t.app.verify_all_files(&t.auditor, |_| {}).await.unwrap();
     assert_eq!((checked, failures.len()), (n, 0));
-    let pdf = dangan_app::demo::demo_scan_pdf(&["material: enrolment_form".to_owned()]);
+    let pdf =
+        dangan_app::administration::demo::demo_scan_pdf(&["material: enrolment_form".to_owned()]);
     let id =
         dangan_vault::identify::identify(&pdf, true, &dangan_vault::identify::Limits::new(300));
     assert_eq!((id.format.code(), id.pages), ("pdf", Some(1)));

@@ -58,7 +58,7 @@ fn contribution_record(
     id_number: &str,
     year: i32,
     personal: serde_json::Value,
-) -> dangan_app::sync::ContributionRecord {
+) -> dangan_app::integration::sync::ContributionRecord {
     serde_json::from_value(serde_json::json!({
         "source_id": id,
         "id_number": id_number,
@@ -78,7 +78,7 @@ on_both_backends! {
         let p = t.app.create_person(&t.admin, &person_input(4, "卫十五")).await.unwrap();
         let created = t.app.create_token(&t.admin, "pension-system", &["sync:write".to_owned()]).await.unwrap();
         let machine = t.app.authenticate(&created.secret, "10.0.0.9").await.unwrap();
-        let batch = dangan_app::sync::Batch {
+        let batch = dangan_app::integration::sync::Batch {
             source_system: "pension".to_owned(),
             records: vec![
                 contribution_record("JF1", &p.id_number, 2023, serde_json::json!(300)),
@@ -101,7 +101,7 @@ on_both_backends! {
         assert_eq!(l.years.iter().map(|y| y.records.len()).sum::<usize>(), 2, "replayed, not duplicated");
         assert_eq!(l.years[1].personal, "300.50");
 
-        let benefits: dangan_app::sync::Batch<dangan_app::sync::BenefitRecord> = serde_json::from_value(serde_json::json!({
+        let benefits: dangan_app::integration::sync::Batch<dangan_app::integration::sync::BenefitRecord> = serde_json::from_value(serde_json::json!({
             "source_system": "pension",
             "records": [
                 {"source_id": "DY1", "id_number": p.id_number, "month": "2025-01", "amount": 210.5, "status": "paid"},
@@ -114,7 +114,7 @@ on_both_backends! {
         assert_eq!(r.rejected.iter().map(|x| x.code.as_str()).collect::<Vec<_>>(), ["invalid_month", "invalid_status"]);
         let window = t.actor("window1", dangan_app::Role::Window).await;
         assert_eq!(t.app.sync_benefits(&window, &benefits).await.unwrap_err().code(), "forbidden");
-        let bad_system = dangan_app::sync::Batch { source_system: "养老 系统".to_owned(), records: Vec::new() };
+        let bad_system = dangan_app::integration::sync::Batch { source_system: "养老 系统".to_owned(), records: Vec::new() };
         assert_eq!(t.app.sync_benefits(&machine, &bad_system).await.unwrap_err().code(), "invalid_source_system");
     }
 }

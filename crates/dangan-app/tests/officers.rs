@@ -5,10 +5,10 @@
 
 use serde_json::json;
 
-use dangan_app::audit::LogQuery;
+use dangan_app::administration::officers::AccountRequestInput;
 use dangan_app::ids::UserId;
-use dangan_app::officers::AccountRequestInput;
-use dangan_app::person_changes::PersonChangeBatch;
+use dangan_app::integration::person_changes::PersonChangeBatch;
+use dangan_app::security::audit::LogQuery;
 use dangan_app::{Actor, AppError, Role};
 use dangan_testkit::{TEST_PASSWORD, TestApp, on_both_backends, person_input};
 
@@ -31,7 +31,10 @@ async fn denied(t: &TestApp, action: &str) -> Vec<dangan_domain::audit::LogEntry
         .unwrap()
 }
 
-async fn user_named(t: &TestApp, name: &str) -> Option<dangan_app::auth::UserView> {
+async fn user_named(
+    t: &TestApp,
+    name: &str,
+) -> Option<dangan_app::administration::accounts::UserView> {
     t.app
         .users(&t.security)
         .await

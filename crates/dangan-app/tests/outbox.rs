@@ -13,11 +13,11 @@ use hmac::{KeyInit, Mac as _};
 use serde_json::Value;
 
 use dangan_app::Settings;
-use dangan_app::audit::LogQuery;
-use dangan_app::corrections::CorrectionInput;
-use dangan_app::events::{EventInput, MaterialInput};
 use dangan_app::ids::{MaterialId, PersonId};
-use dangan_app::outbox::{DeliveryRound, Mac, OutboxId, OutboxQuery, WebhookSettings};
+use dangan_app::intake::events::{EventInput, MaterialInput};
+use dangan_app::integration::outbox::{DeliveryRound, Mac, OutboxId, OutboxQuery, WebhookSettings};
+use dangan_app::problems::corrections::CorrectionInput;
+use dangan_app::security::audit::LogQuery;
 use dangan_testkit::{TestApp, on_both_backends, person_input};
 
 const SECRET: &[u8] = b"shared-secret-of-the-pension-system";

@@ -5,7 +5,7 @@
 use chrono::Days;
 use serde_json::{Value, json};
 
-use dangan_app::person_changes::PersonChangeBatch;
+use dangan_app::integration::person_changes::PersonChangeBatch;
 use dangan_testkit::{TestApp, on_both_backends, person_input};
 
 fn batch(records: Value) -> PersonChangeBatch {

@@ -4,9 +4,9 @@
 //! under a new field key.
 
 use chrono::Utc;
-use dangan_app::corrections::CorrectionInput;
-use dangan_app::persons::PersonQuery;
-use dangan_app::register::QueryInput;
+use dangan_app::access::persons::PersonQuery;
+use dangan_app::access::register::QueryInput;
+use dangan_app::problems::corrections::CorrectionInput;
 use dangan_app::{App, KeyRing, Settings};
 use dangan_store::sealing;
 use dangan_store::{Store, corrections, files, persons};
@@ -115,7 +115,7 @@ on_both_backends! {
         // and an event, each keyed so.
         let token = t.app.create_token(&t.admin, "pension-system", &["sync:write".to_owned()]).await.unwrap();
         let machine = t.app.authenticate(&token.secret, "10.0.0.9").await.unwrap();
-        let batch: dangan_app::sync::Batch<dangan_app::sync::ContributionRecord> = serde_json::from_value(serde_json::json!({
+        let batch: dangan_app::integration::sync::Batch<dangan_app::integration::sync::ContributionRecord> = serde_json::from_value(serde_json::json!({
             "source_system": "pension",
             "records": [{"source_id": format!("JF-{zhang}-2024"), "id_number": zhang, "year": 2024, "tier": 300,
                          "personal": 300, "subsidy": "45.00", "paid_on": "2024-06-01", "channel": "银行代扣"}]
@@ -123,12 +123,12 @@ on_both_backends! {
         for _ in 0..2 {
             assert_eq!(t.app.sync_contributions(&machine, &batch).await.unwrap().accepted, 1);
         }
-        let keyed_event = dangan_app::events::EventInput {
+        let keyed_event = dangan_app::intake::events::EventInput {
             person_id: Some(person.0),
             business_type: "info_change".into(),
             business_date: "2024-07-01".into(),
             external_id: Some(format!("BG-{zhang}")),
-            ..dangan_app::events::EventInput::default()
+            ..dangan_app::intake::events::EventInput::default()
         };
         let first = t.app.record_event(&t.admin, &keyed_event).await.unwrap();
         let replay = t.app.record_event(&t.admin, &keyed_event).await.unwrap();

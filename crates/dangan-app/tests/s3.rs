@@ -83,7 +83,10 @@ async fn scans_kept_in_an_s3_bucket_are_encrypted_read_back_by_range_and_verifie
         .open_file_range(
             &t.admin,
             b.id,
-            Some(dangan_app::files::ByteRange::FromTo(start, start + 99_999)),
+            Some(dangan_app::electronic::files::ByteRange::FromTo(
+                start,
+                start + 99_999,
+            )),
         )
         .await
         .unwrap();
@@ -251,8 +254,8 @@ async fn anchors_are_copied_to_a_bucket_once_and_a_deleted_anchor_is_caught_from
         .app
         .verify_log_with(
             &t.auditor,
-            dangan_app::audit::VerifyOptions {
-                witnesses: vec![dangan_app::audit::WitnessSource {
+            dangan_app::security::audit::VerifyOptions {
+                witnesses: vec![dangan_app::security::audit::WitnessSource {
                     name: "云端备份目标".to_owned(),
                     target: bucket,
                     prefix: "anchors/".to_owned(),

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use dangan_app::audit::LogQuery;
-use dangan_app::insured::BasisInput;
-use dangan_app::persons::PersonQuery;
+use dangan_app::access::persons::PersonQuery;
+use dangan_app::administration::accounts::BasisInput;
+use dangan_app::security::audit::LogQuery;
 use dangan_app::{AppError, Role, Settings};
 use dangan_testkit::{TEST_PASSWORD, TestApp, on_both_backends, person_input};
 
@@ -178,7 +178,7 @@ on_both_backends! {
         let everything = format!("{failed:?}");
         assert!(!everything.contains(typed), "{everything}");
         let unknown = failed.iter().find(|e| e.detail == "unknown user").unwrap();
-        assert_eq!(unknown.actor_name, dangan_app::auth::UNKNOWN_ACCOUNT);
+        assert_eq!(unknown.actor_name, dangan_app::administration::accounts::UNKNOWN_ACCOUNT);
         assert_eq!(unknown.target_id, "");
         let known = failed.iter().find(|e| e.detail == "wrong password").unwrap();
         assert_eq!(known.actor_name, "window1");
@@ -187,7 +187,7 @@ on_both_backends! {
         assert_eq!(code_of(t.app.login_insured(&nobody, "x-pass-1234", "10.6.0.1").await), "unauthenticated");
         let failed = log_of(&t, "auth.insured_login", "failed").await;
         assert_eq!(failed.len(), 1);
-        assert_eq!(failed[0].actor_name, dangan_app::auth::UNKNOWN_ACCOUNT);
+        assert_eq!(failed[0].actor_name, dangan_app::administration::accounts::UNKNOWN_ACCOUNT);
         assert!(!format!("{failed:?}").contains(&nobody[..6]));
     }
 

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use dangan_app::events::{EventInput, MaterialInput};
-use dangan_app::persons::{PersonInput, PersonQuery};
+use dangan_app::access::persons::{PersonInput, PersonQuery};
+use dangan_app::intake::events::{EventInput, MaterialInput};
 use dangan_app::{AppError, Role};
 use dangan_domain::business::BusinessClass;
 use dangan_testkit::{TEST_PASSWORD, TestApp, id_number, on_both_backends, person_input};
@@ -186,10 +186,10 @@ on_both_backends! {
         let cat = t.app.catalogue(&t.admin).await.unwrap();
         assert_eq!(cat.version, 1);
         // The administrator makes the household register optional for enrolment.
-        let entries: Vec<dangan_app::catalogue::EntryInput> = cat
+        let entries: Vec<dangan_app::administration::catalogue::EntryInput> = cat
             .entries
             .iter()
-            .map(|e| dangan_app::catalogue::EntryInput {
+            .map(|e| dangan_app::administration::catalogue::EntryInput {
                 business_type: e.business_type.code().into(),
                 material_code: e.material_code.to_string(),
                 name: e.name.clone(),

@@ -4,15 +4,15 @@
 use chrono::NaiveDate;
 use dangan_app::AppError;
 use dangan_app::Role;
-use dangan_app::corrections::CorrectionInput;
-use dangan_app::damage::{DamageInput, LossInput, RepairInput};
-use dangan_app::events::{EventInput, EventView, MaterialInput};
-use dangan_app::handovers::{
+use dangan_app::administration::tasks::TaskQuery;
+use dangan_app::ids::MaterialId;
+use dangan_app::intake::events::{EventInput, EventView, MaterialInput};
+use dangan_app::intake::handovers::{
     ConfirmInput, ExtraInput, HandoverInput, HandoverItemInput, ReceiptInput,
 };
-use dangan_app::ids::MaterialId;
-use dangan_app::supplements::{ContactInput, FulfilInput};
-use dangan_app::tasks::TaskQuery;
+use dangan_app::problems::corrections::CorrectionInput;
+use dangan_app::problems::damage::{DamageInput, LossInput, RepairInput};
+use dangan_app::problems::supplements::{ContactInput, FulfilInput};
 use dangan_domain::business::BusinessClass;
 use dangan_testkit::{TestApp, on_both_backends, person_input};
 
@@ -185,7 +185,7 @@ on_both_backends! {
             assert!(v.contents.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
         }
         let again = t.app.build_volumes(&archivist, 2024, BusinessClass::Registration).await.unwrap();
-        let layout = |vs: &[dangan_app::volumes::VolumeView]| vs.iter().map(|v| v.contents.iter().map(|c| c.material_id).collect::<Vec<_>>()).collect::<Vec<_>>();
+        let layout = |vs: &[dangan_app::organising::volumes::VolumeView]| vs.iter().map(|v| v.contents.iter().map(|c| c.material_id).collect::<Vec<_>>()).collect::<Vec<_>>();
         assert_eq!(layout(&drafts), layout(&again), "rebuilding is deterministic");
 
         let first = t.app.seal_volume(&archivist, again[0].id).await.unwrap();
@@ -257,7 +257,7 @@ on_both_backends! {
 
         let lost = t.app.record_loss(&t.admin, m1, &LossInput { reported_to: "中心主任".into(), note: Some("库房清点未见".into()) }).await.unwrap();
         assert_eq!(lost.status, "lost");
-        let steps = dangan_app::damage::LossSteps { searched_handovers: true, contacted_person: true, recollected: false, note: None };
+        let steps = dangan_app::problems::damage::LossSteps { searched_handovers: true, contacted_person: true, recollected: false, note: None };
         let after = t.app.update_loss_steps(&t.admin, lost.losses[0].id, &steps).await.unwrap();
         assert!(after.losses[0].searched_handovers && after.losses[0].contacted_person);
         assert_eq!(code_of(t.app.record_loss(&t.admin, m1, &LossInput { reported_to: "x".into(), note: None }).await), "material_lost");

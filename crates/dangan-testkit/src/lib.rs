@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::NaiveDate;
-use dangan_app::persons::PersonInput;
+use dangan_app::access::persons::PersonInput;
 use dangan_app::{Actor, App, KeyRing, Settings, StoreConfig};
 use dangan_domain::id_number::check_char;
 use sqlx::Connection;
@@ -241,7 +241,7 @@ impl TestApp {
 
     /// Registers a query by `actor` about `person`, so that the actor may open the archive.
     pub async fn register(&self, actor: &Actor, person: dangan_app::ids::PersonId) {
-        let input = dangan_app::register::QueryInput {
+        let input = dangan_app::access::register::QueryInput {
             person_id: person.0,
             enquirer_name: "李查询".to_owned(),
             enquirer_id_number: "11010519491231002X".to_owned(),
@@ -503,17 +503,17 @@ impl TestApp {
             .create_person(&self.admin, &person_input(1, "张三"))
             .await
             .expect("person");
-        let input = dangan_app::events::EventInput {
+        let input = dangan_app::intake::events::EventInput {
             person_id: Some(p.id.0),
             business_type: "enrolment".into(),
             business_date: "2024-05-06".into(),
-            materials: vec![dangan_app::events::MaterialInput {
+            materials: vec![dangan_app::intake::events::MaterialInput {
                 material_code: "enrolment_form".into(),
                 pages: 2,
                 carrier: Some("both".into()),
-                ..dangan_app::events::MaterialInput::default()
+                ..dangan_app::intake::events::MaterialInput::default()
             }],
-            ..dangan_app::events::EventInput::default()
+            ..dangan_app::intake::events::EventInput::default()
         };
         let ev = self
             .app

@@ -266,7 +266,7 @@ on_both_backends! {
 
 #[tokio::test]
 async fn the_print_views_carry_the_forms_in_chinese_with_values_escaped() {
-    use dangan_app::events::{EventInput, MaterialInput};
+    use dangan_app::intake::events::{EventInput, MaterialInput};
     let app = TestApp::start(TestDb::sqlite().await).await;
     let t = token(&app).await;
     let p = app
@@ -327,7 +327,7 @@ async fn the_print_views_carry_the_forms_in_chinese_with_values_escaped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_uploads_streamed_downloads_decrypted_and_verifies_over_http() {
-    use dangan_app::events::{EventInput, MaterialInput};
+    use dangan_app::intake::events::{EventInput, MaterialInput};
     let server = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
     let app = &server.test_app;
     let p = app

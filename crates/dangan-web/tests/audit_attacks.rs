@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use dangan_app::audit::{VerifyOptions, WitnessSource, verify_offline};
+use dangan_app::security::audit::{VerifyOptions, WitnessSource, verify_offline};
 use dangan_app::{KeyRing, Role, Settings, StoreConfig};
 use dangan_domain::audit::GENESIS;
 use dangan_testkit::insider::{chain, exec, rewrite};
@@ -271,7 +271,7 @@ on_both_backends! {
         assert!(offline.first_bad_seq.unwrap() <= s.anchored[0], "{offline:?}");
         assert!(offline.problem.clone().unwrap().contains("不符"), "{offline:?}");
         let macs = offline.checks.iter().find(|c| c.name.contains("HMAC")).unwrap();
-        assert_eq!(macs.status, dangan_app::audit::CheckStatus::Skipped, "the offline auditor has no log key, and says so");
+        assert_eq!(macs.status, dangan_app::security::audit::CheckStatus::Skipped, "the offline auditor has no log key, and says so");
         // Without the witness copies, the offline auditor sees a consistent log: the copies are
         // what make the rewrite visible.
         let blind = verify_offline(&s.config(), &public, Some(Duration::from_secs(600)), vec![], None).await.unwrap();

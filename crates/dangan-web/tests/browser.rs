@@ -6,7 +6,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use dangan_app::events::{EventInput, MaterialInput};
+use dangan_app::intake::events::{EventInput, MaterialInput};
 use dangan_app::{Role, Settings};
 use dangan_testkit::{TEST_PASSWORD, TestApp, TestDb, TestServer, person_input};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -217,7 +217,7 @@ async fn staff_sign_in_and_a_wrong_check_digit_is_shown_beside_the_field_and_not
         .app
         .search_persons(
             &server.test_app.admin,
-            &dangan_app::persons::PersonQuery {
+            &dangan_app::access::persons::PersonQuery {
                 name: Some("赵六".into()),
                 ..Default::default()
             },
@@ -240,7 +240,7 @@ async fn staff_sign_in_and_a_wrong_check_digit_is_shown_beside_the_field_and_not
         .app
         .search_persons(
             &server.test_app.admin,
-            &dangan_app::persons::PersonQuery {
+            &dangan_app::access::persons::PersonQuery {
                 name: Some("赵六".into()),
                 ..Default::default()
             },
@@ -477,7 +477,7 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
         tx.commit().await.unwrap();
     }
     let window = t.actor("window1", Role::Window).await;
-    let card = dangan_app::insured::BasisInput {
+    let card = dangan_app::administration::accounts::BasisInput {
         basis: "card".into(),
         id_number: Some(me.id_number.clone()),
     };
@@ -554,7 +554,7 @@ async fn the_kiosk_signs_out_when_idle_and_leaves_nothing_on_screen() {
         .await
         .unwrap();
     let window = t.actor("window1", Role::Window).await;
-    let card = dangan_app::insured::BasisInput {
+    let card = dangan_app::administration::accounts::BasisInput {
         basis: "card".into(),
         id_number: Some(me.id_number.clone()),
     };
@@ -1044,7 +1044,7 @@ async fn a_window_clerk_confirms_a_person_at_the_kiosk_and_staff_pages_fit_a_pho
         .app
         .search_log(
             &server.test_app.auditor,
-            &dangan_app::audit::LogQuery {
+            &dangan_app::security::audit::LogQuery {
                 action: Some("auth.insured_assisted".into()),
                 ..Default::default()
             },
@@ -1060,7 +1060,7 @@ async fn a_window_clerk_confirms_a_person_at_the_kiosk_and_staff_pages_fit_a_pho
         .app
         .query_register(
             &server.test_app.auditor,
-            &dangan_app::register::RegisterQuery::default(),
+            &dangan_app::access::register::RegisterQuery::default(),
         )
         .await
         .unwrap();

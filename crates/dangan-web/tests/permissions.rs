@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use dangan_app::Role;
-use dangan_app::events::{EventInput, MaterialInput};
-use dangan_app::roles::{Grant, UseCase, grant};
+use dangan_app::administration::roles::{Grant, UseCase, grant};
+use dangan_app::intake::events::{EventInput, MaterialInput};
 use dangan_testkit::{TEST_PASSWORD, TestApp, TestDb, TestServer, person_input};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -633,7 +633,7 @@ async fn cast(s: &TestServer) -> Vec<(String, Role, String, Ids)> {
         .id
         .0;
     let clerk = t.actor("clerk", Role::Window).await;
-    let card = dangan_app::insured::BasisInput {
+    let card = dangan_app::administration::accounts::BasisInput {
         basis: "card".into(),
         id_number: Some(insured_input.id_number.clone()),
     };
@@ -1230,7 +1230,7 @@ async fn every_route_that_returns_person_data_refuses_every_staff_role_without_a
     let denied = app
         .search_log(
             &t.auditor,
-            &dangan_app::audit::LogQuery {
+            &dangan_app::security::audit::LogQuery {
                 outcome: Some("denied".into()),
                 limit: Some(1000),
                 ..Default::default()
@@ -1337,7 +1337,7 @@ async fn scan_names_show_the_identity_number_masked_in_lists_titles_and_the_view
         .app
         .search_log(
             &t.auditor,
-            &dangan_app::audit::LogQuery {
+            &dangan_app::security::audit::LogQuery {
                 action: Some("file.".into()),
                 limit: Some(100),
                 ..Default::default()

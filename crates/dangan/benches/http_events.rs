@@ -275,7 +275,7 @@ fn register(data: &std::path::Path, url: Option<&str>, n: usize) -> Vec<String> 
     let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).expect("csv"));
     writeln!(w, "身份证号码,姓名,行政区划代码,缴费档次,参保身份").expect("write");
     let mut ids = Vec::with_capacity(n);
-    for p in dangan_app::demo::people(5, &catalogue).take(n) {
+    for p in dangan_app::administration::demo::people(5, &catalogue).take(n) {
         writeln!(
             w,
             "{},{},{},{},{}",

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use dangan_app::audit::{CheckStatus, VerifyOptions, VerifyReport, WitnessSource};
-use dangan_app::keys::PublicKey;
+use dangan_app::security::audit::{CheckStatus, VerifyOptions, VerifyReport, WitnessSource};
+use dangan_app::security::keyring::PublicKey;
 
 use crate::backup::TargetArgs;
 use crate::config::StoreArgs;
@@ -123,7 +123,7 @@ async fn witnesses(args: &VerifyArgs) -> anyhow::Result<Vec<WitnessSource>> {
             out.push(WitnessSource {
                 name: format!("备份目标 {name}"),
                 target: target.clone(),
-                prefix: dangan_app::audit::anchor::WITNESS_PREFIX.to_owned(),
+                prefix: dangan_app::security::audit::anchor::WITNESS_PREFIX.to_owned(),
                 newest: None,
             });
             continue;
@@ -138,7 +138,7 @@ async fn witnesses(args: &VerifyArgs) -> anyhow::Result<Vec<WitnessSource>> {
         let (root, prefix) = if dir.join("anchors").is_dir() {
             (
                 dir.clone(),
-                dangan_app::audit::anchor::WITNESS_PREFIX.to_owned(),
+                dangan_app::security::audit::anchor::WITNESS_PREFIX.to_owned(),
             )
         } else {
             (dir.clone(), String::new())
@@ -229,7 +229,7 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                     .map(|k| parse_public_key(k))
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 println!("离线校验：只用公钥，不读取密钥目录");
-                dangan_app::audit::verify_offline(
+                dangan_app::security::audit::verify_offline(
                     &args.store.store_config()?,
                     &keys,
                     Some(interval),

@@ -9,7 +9,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use dangan_app::Actor;
-use dangan_app::backup::RestoreInto;
+use dangan_app::security::backup::RestoreInto;
 use dangan_vault::Target;
 
 use crate::config::{RuleArgs, StoreArgs};
@@ -283,7 +283,7 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let keys = dangan_app::KeyRing::load_existing(&key_dir)?;
     let bar = bar();
     bar.set_message("恢复数据块");
-    let result = dangan_app::backup::restore(
+    let result = dangan_app::security::backup::restore(
         &target,
         args.set.as_deref(),
         &keys,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use dangan_app::outbox::{Mac, WebhookSettings};
+use dangan_app::integration::outbox::{Mac, WebhookSettings};
 use dangan_app::{App, Bootstrap, Deadlines, KeyRing, Settings, StoreConfig, VaultSettings};
 use dangan_domain::archive_number::{ArchiveNumberPattern, DEFAULT_PATTERN};
 use dangan_domain::volume::VolumeRules;
@@ -276,7 +276,7 @@ impl RuleArgs {
             kiosk_idle_seconds: self.kiosk_idle_seconds.clamp(10, 3600),
             // Set by `serve` from its webhook flags; other commands deliver nothing.
             webhook: None,
-            log: dangan_app::audit::LogSettings::default(),
+            log: dangan_app::security::audit::LogSettings::default(),
             session_idle: Duration::from_secs(self.session_idle_minutes * 60),
             sign_in_failures_per_address: self.sign_in_failures_per_address,
             sign_in_window: Duration::from_secs(self.sign_in_window_minutes * 60),
@@ -386,7 +386,7 @@ impl StoreArgs {
     /// holds an unfinished restore.
     pub async fn open(&self, mut settings: Settings) -> anyhow::Result<(App, Bootstrap)> {
         // A data directory in the middle of a restore holds no whole instance yet.
-        dangan_app::backup::refuse_unfinished_restore(&self.data_dir)?;
+        dangan_app::security::backup::refuse_unfinished_restore(&self.data_dir)?;
         if let Some(v) = settings.vault.as_mut() {
             v.root = self.data_dir.join("vault");
             v.s3 = self.s3_config()?;

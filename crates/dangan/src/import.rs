@@ -1,7 +1,7 @@
 //! `dangan import persons|events|contributions|benefits FILE`: bulk migration from an agency's
 //! CSV (GB18030 or UTF-8, Chinese or English headers) or JSON Lines export, with a progress bar
 //! (rows/s, ETA by bytes read), a reject file and a checkpoint to resume from. The work is
-//! `dangan_app::import`; this file is the flags and the terminal.
+//! `dangan_app::integration::import`; this file is the flags and the terminal.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use dangan_app::Actor;
-use dangan_app::import::{
+use dangan_app::integration::import::{
     DEFAULT_BATCH, ImportFormat, ImportKind, ImportOptions, ImportPlan, TextEncoding,
 };
 

@@ -12,7 +12,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use dangan_app::demo::{DemoPerson, demo_scan_pdf, people};
+use dangan_app::administration::demo::{DemoPerson, demo_scan_pdf, people};
 use dangan_domain::catalogue::Catalogue;
 use dangan_domain::id_number::mask;
 

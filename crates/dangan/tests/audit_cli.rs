@@ -16,8 +16,8 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use dangan_app::StoreConfig;
-use dangan_app::audit::WitnessCopy;
-use dangan_app::keys::PublicKey;
+use dangan_app::security::audit::WitnessCopy;
+use dangan_app::security::keyring::PublicKey;
 use dangan_testkit::insider::{exec, rewrite};
 
 use common::dangan;
@@ -346,7 +346,7 @@ async fn anchors_carry_rfc_3161_time_stamps_that_a_swapped_or_damaged_token_fail
     );
 
     // A genuine token for another digest put in its place.
-    let other = dangan_app::audit::tsa::timestamp(&tsa.url, &[7u8; 32])
+    let other = dangan_app::security::audit::tsa::timestamp(&tsa.url, &[7u8; 32])
         .await
         .unwrap();
     let swapped = base.path().join("swapped");

@@ -43,8 +43,11 @@ fn with_stdin(mut cmd: Command, input: &str) -> Output {
 
 /// Scans for the first `count` demo persons (seed 4) of `len` bytes each, ingested at once.
 fn ingest_many(data: &Path, scans: &Path, count: usize, len: u32) {
-    let people =
-        dangan_app::demo::generate(4, count, &dangan_domain::catalogue::Catalogue::builtin());
+    let people = dangan_app::administration::demo::generate(
+        4,
+        count,
+        &dangan_domain::catalogue::Catalogue::builtin(),
+    );
     std::fs::create_dir_all(scans).unwrap();
     use chrono::Datelike;
     for (i, p) in people.iter().enumerate() {
@@ -131,7 +134,11 @@ fn restore(target: &Path, keys: &Path, into: &Path, extra: &[&str]) -> Output {
 }
 
 fn ingest_one(data: &Path, scans: &Path, n: u8) {
-    let people = dangan_app::demo::generate(4, 3, &dangan_domain::catalogue::Catalogue::builtin());
+    let people = dangan_app::administration::demo::generate(
+        4,
+        3,
+        &dangan_domain::catalogue::Catalogue::builtin(),
+    );
     let p = &people[0];
     let enrolment = p
         .events

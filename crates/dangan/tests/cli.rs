@@ -351,7 +351,7 @@ struct HotFolder {
     _dir: tempfile::TempDir,
     data: std::path::PathBuf,
     scans: std::path::PathBuf,
-    person: dangan_app::demo::DemoPerson,
+    person: dangan_app::administration::demo::DemoPerson,
     year: i32,
     materials: Vec<String>,
 }
@@ -367,8 +367,11 @@ impl HotFolder {
             .output()
             .unwrap();
         assert!(out.status.success());
-        let people =
-            dangan_app::demo::generate(4, 3, &dangan_domain::catalogue::Catalogue::builtin());
+        let people = dangan_app::administration::demo::generate(
+            4,
+            3,
+            &dangan_domain::catalogue::Catalogue::builtin(),
+        );
         let person = people.into_iter().next().unwrap();
         let enrolment = person
             .events

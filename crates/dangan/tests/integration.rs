@@ -90,7 +90,7 @@ async fn a_server_killed_during_a_sync_batch_keeps_exactly_one_copy_of_each_reco
 
     // 200 persons, then a batch of 10 000 contribution records over them.
     let catalogue = dangan_domain::catalogue::Catalogue::builtin();
-    let persons = dangan_app::demo::generate(7, 200, &catalogue);
+    let persons = dangan_app::administration::demo::generate(7, 200, &catalogue);
     for p in &persons {
         let res = client
             .post(format!("{base}/api/v1/persons"))
@@ -225,7 +225,7 @@ async fn the_simulator_rides_out_a_server_kill_and_a_full_replay_stores_nothing_
     let contributions = count(data, "SELECT COUNT(*) FROM contributions").await;
     let persons = count(data, "SELECT COUNT(*) FROM persons").await;
     let catalogue = dangan_domain::catalogue::Catalogue::builtin();
-    let expected = dangan_app::demo::generate(11, 12, &catalogue);
+    let expected = dangan_app::administration::demo::generate(11, 12, &catalogue);
     let expected_events: usize = expected.iter().map(|p| p.events.len()).sum();
     let expected_files: usize = expected
         .iter()

@@ -16,8 +16,8 @@ use serde::Serialize;
 use dangan_store::jobs::{self, JobFilter, JobRow, NewJob};
 pub use dangan_store::jobs::{JobId, JobState, QueueStats};
 
-use crate::audit::{Op, Outcome};
-use crate::roles::{Actor, UseCase};
+use crate::administration::roles::{Actor, UseCase};
+use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult, local_time};
 
 pub mod schedule;

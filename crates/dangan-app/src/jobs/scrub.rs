@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use dangan_store::files::{self, FileId};
 
 use super::worker::Lease;
-use crate::audit::{Op, Outcome};
-use crate::roles::{Actor, UseCase};
+use crate::administration::roles::{Actor, UseCase};
+use crate::security::audit::{Op, Outcome};
 use crate::{App, AppResult};
 
 /// Files listed at a time (the progress is saved after each such batch at least).

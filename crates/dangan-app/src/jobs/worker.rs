@@ -18,7 +18,7 @@ use dangan_store::jobs::{self, Claimed, Ending, JobId, JobRow};
 
 use super::JobKind;
 use super::schedule::{Schedule, Tick};
-use crate::roles::Actor;
+use crate::administration::roles::Actor;
 use crate::{App, AppError, AppResult};
 
 /// Orphan blobs younger than this are kept after a scrub: they may belong to an ingest still

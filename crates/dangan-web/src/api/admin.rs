@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use dangan_app::auth::UserView;
+use dangan_app::administration::accounts::UserView;
+use dangan_app::administration::tokens::{CreatedToken, TokenView};
 use dangan_app::ids::UserId;
-use dangan_app::tokens::{CreatedToken, TokenView};
 use dangan_app::{Role, ids::TokenId};
 
 use crate::error::ApiError;

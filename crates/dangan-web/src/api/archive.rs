@@ -13,8 +13,8 @@ use futures_util::TryStreamExt;
 use sha2::Digest;
 use tokio_util::io::StreamReader;
 
-use dangan_app::archive::Archived;
-use dangan_app::events::EventInput;
+use dangan_app::intake::archive::Archived;
+use dangan_app::intake::events::EventInput;
 
 use crate::error::ApiError;
 use crate::extract::{AppState, Auth};

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 
-use dangan_app::audit::{LogQuery, VerifyReport};
+use dangan_app::security::audit::{LogQuery, VerifyReport};
 use dangan_domain::audit::LogEntry;
 
 use crate::error::ApiError;

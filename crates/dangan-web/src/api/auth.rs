@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use dangan_app::Actor;
-use dangan_app::auth::Login;
+use dangan_app::administration::accounts::Login;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, Source};

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use dangan_app::calendar::YearView;
+use dangan_app::administration::calendar::YearView;
 
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, ApiText, AppState, Auth};

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 
-use dangan_app::catalogue::{CatalogueView, EntryInput};
+use dangan_app::administration::catalogue::{CatalogueView, EntryInput};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth};

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use dangan_app::events::{EventInput, EventView, Recorded};
 use dangan_app::ids::EventId;
+use dangan_app::intake::events::{EventInput, EventView, Recorded};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, row_id};

@@ -10,7 +10,7 @@ use axum::{Extension, Json};
 use futures_util::TryStreamExt;
 use tokio_util::io::{ReaderStream, StreamReader};
 
-use dangan_app::files::{ByteRange, FileVerification, FileView};
+use dangan_app::electronic::files::{ByteRange, FileVerification, FileView};
 use dangan_app::ids::{FileId, MaterialId};
 
 use crate::error::ApiError;
@@ -285,7 +285,7 @@ pub async fn download_file(
         ("id" = i64, Path, minimum = 1, description = "电子文件编号 — the file's row id"),
     ),
     responses(
-        (status = 200, description = "四性检测报告 — the four-property report", body = dangan_app::four::FourPropertyReport),
+        (status = 200, description = "四性检测报告 — the four-property report", body = dangan_app::electronic::four::FourPropertyReport),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
@@ -296,7 +296,7 @@ pub async fn file_checks(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
     Path(id): Path<String>,
-) -> Result<Json<dangan_app::four::FourPropertyReport>, ApiError> {
+) -> Result<Json<dangan_app::electronic::four::FourPropertyReport>, ApiError> {
     Ok(Json(
         app.file_checks(&actor, FileId(row_id(&id, "id")?)).await?,
     ))
@@ -349,7 +349,7 @@ pub async fn withdraw_file(
     path = "/backups",
     tag = "files",
     responses(
-        (status = 200, description = "最近的备份 — the latest backup runs", body = Vec<dangan_app::backup::BackupRun>),
+        (status = 200, description = "最近的备份 — the latest backup runs", body = Vec<dangan_app::security::backup::BackupRun>),
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
     )
@@ -357,7 +357,7 @@ pub async fn withdraw_file(
 pub async fn backup_runs(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
-) -> Result<Json<Vec<dangan_app::backup::BackupRun>>, ApiError> {
+) -> Result<Json<Vec<dangan_app::security::backup::BackupRun>>, ApiError> {
     Ok(Json(app.backup_runs(&actor).await?))
 }
 
@@ -367,7 +367,7 @@ pub async fn backup_runs(
     path = "/vault/scrubs",
     tag = "files",
     responses(
-        (status = 200, description = "最近的巡检 — the latest scrub runs", body = Vec<dangan_app::files::ScrubRun>),
+        (status = 200, description = "最近的巡检 — the latest scrub runs", body = Vec<dangan_app::electronic::files::ScrubRun>),
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
     )
@@ -375,7 +375,7 @@ pub async fn backup_runs(
 pub async fn scrub_runs(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
-) -> Result<Json<Vec<dangan_app::files::ScrubRun>>, ApiError> {
+) -> Result<Json<Vec<dangan_app::electronic::files::ScrubRun>>, ApiError> {
     Ok(Json(app.scrub_runs(&actor, 20).await?))
 }
 

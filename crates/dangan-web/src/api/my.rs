@@ -5,10 +5,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use dangan_app::events::EventView;
+use dangan_app::access::persons::PersonView;
+use dangan_app::administration::accounts::{BasisInput, OpenedAccount};
 use dangan_app::ids::PersonId;
-use dangan_app::insured::{BasisInput, OpenedAccount};
-use dangan_app::persons::PersonView;
+use dangan_app::intake::events::EventView;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, row_id};

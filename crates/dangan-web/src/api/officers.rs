@@ -1,13 +1,15 @@
 //! 三员账号双人审批 — requests for officer accounts: asked by the security officer, approved or
-//! rejected by another officer (thin handlers over `dangan_app::officers`).
+//! rejected by another officer (thin handlers over `dangan_app::administration::officers`).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use dangan_app::administration::officers::{
+    AccountRequestInput, AccountRequestView, ApprovedRequest,
+};
 use dangan_app::ids::AccountRequestId;
-use dangan_app::officers::{AccountRequestInput, AccountRequestView, ApprovedRequest};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};

@@ -1,10 +1,10 @@
 //! `GET /api/v1/outbox` and its items' deliveries and re-sending: corrections on their way back
-//! to the business system's webhook (S9.2). Thin handlers over `dangan_app::outbox`.
+//! to the business system's webhook (S9.2). Thin handlers over `dangan_app::integration::outbox`.
 
 use axum::Json;
 use axum::extract::{Path, State};
 
-use dangan_app::outbox::{DeliveryView, OutboxId, OutboxItemView, OutboxQuery};
+use dangan_app::integration::outbox::{DeliveryView, OutboxId, OutboxItemView, OutboxQuery};
 
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, AppState, Auth, row_id};

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 
 use dangan_app::ids::PersonId;
-use dangan_app::person_changes::{ChangeReport, PersonChangeBatch, PersonChangeView};
+use dangan_app::integration::person_changes::{ChangeReport, PersonChangeBatch, PersonChangeView};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, row_id};

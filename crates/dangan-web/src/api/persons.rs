@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use dangan_app::events::EventView;
+use dangan_app::access::persons::{Page, PersonInput, PersonQuery, PersonSummary, PersonView};
 use dangan_app::ids::PersonId;
-use dangan_app::persons::{Page, PersonInput, PersonQuery, PersonSummary, PersonView};
+use dangan_app::intake::events::EventView;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};

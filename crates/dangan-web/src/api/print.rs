@@ -4,9 +4,9 @@
 use axum::extract::{Path, State};
 use axum::response::Html;
 
-use dangan_app::handovers::HandoverView;
 use dangan_app::ids::{HandoverId, VolumeId};
-use dangan_app::volumes::VolumeView;
+use dangan_app::intake::handovers::HandoverView;
+use dangan_app::organising::volumes::VolumeView;
 
 use crate::error::ApiError;
 use crate::extract::{AppState, Auth, row_id};

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 
-use dangan_app::reference::BusinessTypeView;
+use dangan_app::administration::reference::BusinessTypeView;
 use dangan_domain::division::Division;
 
 use crate::error::ApiError;

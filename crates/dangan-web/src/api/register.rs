@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
-use dangan_app::persons::Page;
-use dangan_app::register::{QueryInput, QueryView, RegisterQuery};
+use dangan_app::access::persons::Page;
+use dangan_app::access::register::{QueryInput, QueryView, RegisterQuery};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth};

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 
-use dangan_app::sync::{Batch, BenefitRecord, ContributionRecord, SyncReport};
+use dangan_app::integration::sync::{Batch, BenefitRecord, ContributionRecord, SyncReport};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth};

@@ -6,13 +6,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use dangan_app::corrections::{CorrectionInput, CorrectionView};
-use dangan_app::damage::{DamageInput, LossInput, LossSteps, MaterialIncidents, RepairInput};
-use dangan_app::handovers::{ConfirmInput, HandoverInput, HandoverView};
+use dangan_app::administration::tasks::{TaskQuery, TaskView};
 use dangan_app::ids::{HandoverId, MaterialId, PersonId, SupplementId, VolumeId};
-use dangan_app::supplements::{ContactInput, FulfilInput, SupplementView};
-use dangan_app::tasks::{TaskQuery, TaskView};
-use dangan_app::volumes::VolumeView;
+use dangan_app::intake::handovers::{ConfirmInput, HandoverInput, HandoverView};
+use dangan_app::organising::volumes::VolumeView;
+use dangan_app::problems::corrections::{CorrectionInput, CorrectionView};
+use dangan_app::problems::damage::{
+    DamageInput, LossInput, LossSteps, MaterialIncidents, RepairInput,
+};
+use dangan_app::problems::supplements::{ContactInput, FulfilInput, SupplementView};
 use dangan_domain::business::BusinessClass;
 
 use crate::error::ApiError;

@@ -9,10 +9,10 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use dangan_app::auth::UserView;
+use dangan_app::administration::accounts::BasisInput;
+use dangan_app::administration::accounts::UserView;
+use dangan_app::administration::officers::{AccountRequestInput, AccountRequestView};
 use dangan_app::ids::{AccountRequestId, PersonId, UserId};
-use dangan_app::insured::BasisInput;
-use dangan_app::officers::{AccountRequestInput, AccountRequestView};
 use dangan_app::{Actor, AppError, Role, UseCase};
 
 use super::pages::{Shell, csrf_refused, failure, html, shell, staff, with_error_status};
@@ -106,7 +106,7 @@ fn roles(filter: impl Fn(Role) -> bool) -> Vec<(String, String)> {
 }
 
 async fn render_users(app: &AppState, actor: &Actor, v: &Visitor, o: Outcome) -> Response {
-    let can_manage = dangan_app::roles::allowed(actor.role, UseCase::ManageUsers);
+    let can_manage = dangan_app::administration::roles::allowed(actor.role, UseCase::ManageUsers);
     let users = if can_manage {
         match app.users(actor).await {
             Ok(u) => u,
@@ -123,7 +123,10 @@ async fn render_users(app: &AppState, actor: &Actor, v: &Visitor, o: Outcome) ->
         html(&UsersPage {
             shell: shell(actor, v, "/users"),
             can_manage,
-            can_request: dangan_app::roles::allowed(actor.role, UseCase::RequestOfficerChange),
+            can_request: dangan_app::administration::roles::allowed(
+                actor.role,
+                UseCase::RequestOfficerChange,
+            ),
             users,
             business_roles: roles(|r| !r.is_officer()),
             officer_roles: roles(Role::is_officer),

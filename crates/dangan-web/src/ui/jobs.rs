@@ -86,7 +86,7 @@ async fn render(
                 .map(|s| (s.code(), state_label(s)))
                 .collect(),
             state: state.to_owned(),
-            can_run: dangan_app::roles::allowed(actor.role, UseCase::RunJobs),
+            can_run: dangan_app::administration::roles::allowed(actor.role, UseCase::RunJobs),
             runnable: runnable(),
             error: error.clone(),
             done,

@@ -12,10 +12,10 @@ use chrono::Datelike;
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
-use dangan_app::files::FileView;
+use dangan_app::access::persons::{PersonInput, PersonQuery, PersonSummary};
+use dangan_app::administration::tasks::{TaskQuery, TaskView};
+use dangan_app::electronic::files::FileView;
 use dangan_app::ids::{FileId, PersonId};
-use dangan_app::persons::{PersonInput, PersonQuery, PersonSummary};
-use dangan_app::tasks::{TaskQuery, TaskView};
 use dangan_app::{Actor, AppError, Role, UseCase};
 
 use super::session::{Visitor, set_cookie};
@@ -62,7 +62,7 @@ pub(super) fn shell(actor: &Actor, v: &Visitor, active: &str) -> Shell {
         csrf: v.csrf(),
         nav: NAV
             .iter()
-            .filter(|(_, _, uc)| dangan_app::roles::allowed(actor.role, *uc))
+            .filter(|(_, _, uc)| dangan_app::administration::roles::allowed(actor.role, *uc))
             .map(|(label, href, _)| NavItem {
                 label,
                 href,
@@ -722,7 +722,7 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
             return html(&PersonQueryPage {
                 shell: shell(&actor, &v, "/persons"),
                 id,
-                can_open_account: dangan_app::roles::allowed(
+                can_open_account: dangan_app::administration::roles::allowed(
                     actor.role,
                     UseCase::ManageInsuredAccounts,
                 ),
@@ -778,12 +778,18 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
     html(&PersonPage {
         shell: shell(&actor, &v, "/persons"),
         id,
-        can_write: dangan_app::roles::allowed(actor.role, UseCase::WriteEvents),
-        can_upload: dangan_app::roles::allowed(actor.role, UseCase::IngestScans),
-        can_hand_over: dangan_app::roles::allowed(actor.role, UseCase::HandOver),
-        can_correct: dangan_app::roles::allowed(actor.role, UseCase::CorrectData),
-        can_record_damage: dangan_app::roles::allowed(actor.role, UseCase::RecordDamage),
-        can_open_account: dangan_app::roles::allowed(actor.role, UseCase::ManageInsuredAccounts),
+        can_write: dangan_app::administration::roles::allowed(actor.role, UseCase::WriteEvents),
+        can_upload: dangan_app::administration::roles::allowed(actor.role, UseCase::IngestScans),
+        can_hand_over: dangan_app::administration::roles::allowed(actor.role, UseCase::HandOver),
+        can_correct: dangan_app::administration::roles::allowed(actor.role, UseCase::CorrectData),
+        can_record_damage: dangan_app::administration::roles::allowed(
+            actor.role,
+            UseCase::RecordDamage,
+        ),
+        can_open_account: dangan_app::administration::roles::allowed(
+            actor.role,
+            UseCase::ManageInsuredAccounts,
+        ),
         name: p.name,
         id_number_masked: dangan_domain::id_number::mask(&p.id_number),
         division: p.division_name,
@@ -815,7 +821,7 @@ pub async fn person_query(
     Form(f): Form<QueryForm>,
 ) -> Response {
     let actor = staff_form_or_return!(v, &f.csrf);
-    let input = dangan_app::register::QueryInput {
+    let input = dangan_app::access::register::QueryInput {
         person_id: id,
         enquirer_name: f.enquirer_name.clone(),
         enquirer_id_number: f.enquirer_id_number,
@@ -829,7 +835,7 @@ pub async fn person_query(
             let mut r = html(&PersonQueryPage {
                 shell: shell(&actor, &v, "/persons"),
                 id,
-                can_open_account: dangan_app::roles::allowed(
+                can_open_account: dangan_app::administration::roles::allowed(
                     actor.role,
                     UseCase::ManageInsuredAccounts,
                 ),
@@ -911,8 +917,10 @@ pub async fn file_view(
                 .collect();
             html(&FilePage {
                 shell: shell(&actor, &v, "/persons"),
-                can_withdraw: dangan_app::roles::allowed(actor.role, UseCase::IngestScans)
-                    && file.preservation_of.is_none(),
+                can_withdraw: dangan_app::administration::roles::allowed(
+                    actor.role,
+                    UseCase::IngestScans,
+                ) && file.preservation_of.is_none(),
                 file,
                 is_pdf,
                 is_image,
@@ -983,7 +991,7 @@ pub async fn file_raw(State(app): State<AppState>, v: Visitor, Path(id): Path<i6
 #[derive(Template)]
 #[template(path = "my.html")]
 struct MyPage {
-    ledger: dangan_app::ledger::Ledger,
+    ledger: dangan_app::access::ledger::Ledger,
     kiosk: bool,
     idle_seconds: u32,
     csrf: String,
@@ -998,7 +1006,7 @@ struct MyPage {
 
 fn my_signed_out(kiosk: bool, error: String, idle_seconds: u32) -> MyPage {
     MyPage {
-        ledger: dangan_app::ledger::Ledger {
+        ledger: dangan_app::access::ledger::Ledger {
             years: Vec::new(),
             benefits: Vec::new(),
         },
@@ -1283,20 +1291,20 @@ pub async fn event_create(
             && value == "on"
         {
             let pages = get(&format!("p_{code}")).trim().parse::<i64>().unwrap_or(0);
-            materials.push(dangan_app::events::MaterialInput {
+            materials.push(dangan_app::intake::events::MaterialInput {
                 material_code: code.to_owned(),
                 pages,
                 carrier: Some(get(&format!("c_{code}"))).filter(|c| !c.is_empty()),
-                ..dangan_app::events::MaterialInput::default()
+                ..dangan_app::intake::events::MaterialInput::default()
             });
         }
     }
-    let input = dangan_app::events::EventInput {
+    let input = dangan_app::intake::events::EventInput {
         person_id: Some(id),
         business_type: business_type.clone(),
         business_date: date.clone(),
         materials,
-        ..dangan_app::events::EventInput::default()
+        ..dangan_app::intake::events::EventInput::default()
     };
     match app.record_event(&actor, &input).await {
         Ok(r) => html(&EventDonePage {
@@ -1384,7 +1392,7 @@ struct VolumesPage {
     year: i32,
     class: String,
     classes: Vec<(String, String)>,
-    volumes: Vec<dangan_app::volumes::VolumeView>,
+    volumes: Vec<dangan_app::organising::volumes::VolumeView>,
     error: String,
 }
 
@@ -1490,7 +1498,7 @@ pub async fn volume_seal(
 #[template(path = "handover.html")]
 struct HandoverPage {
     shell: Shell,
-    h: dangan_app::handovers::HandoverView,
+    h: dangan_app::intake::handovers::HandoverView,
     error: String,
 }
 
@@ -1524,12 +1532,12 @@ pub async fn event_handover(
         .materials
         .iter()
         .filter(|m| m.carrier != "electronic" && m.received_on.is_none() && m.status != "missing")
-        .map(|m| dangan_app::handovers::HandoverItemInput {
+        .map(|m| dangan_app::intake::handovers::HandoverItemInput {
             material_id: m.id.0,
             quantity: Some(1),
         })
         .collect();
-    let input = dangan_app::handovers::HandoverInput { items, note: None };
+    let input = dangan_app::intake::handovers::HandoverInput { items, note: None };
     match app.create_handover(&actor, &input).await {
         Ok(h) => Redirect::to(&format!("/handovers/{}", h.id)).into_response(),
         Err(e) => failure(&actor, &v, &e),
@@ -1557,14 +1565,14 @@ pub async fn handover_confirm(
         .filter_map(|(k, val)| {
             k.strip_prefix("r_")
                 .and_then(|i| i.parse::<i64>().ok())
-                .map(|item_id| dangan_app::handovers::ReceiptInput {
+                .map(|item_id| dangan_app::intake::handovers::ReceiptInput {
                     item_id,
                     result: val.clone(),
                     note: None,
                 })
         })
         .collect();
-    let input = dangan_app::handovers::ConfirmInput {
+    let input = dangan_app::intake::handovers::ConfirmInput {
         items,
         extras: Vec::new(),
     };
@@ -1594,7 +1602,7 @@ pub async fn handover_confirm(
 struct AuditPage {
     shell: Shell,
     entries: Vec<LogRow>,
-    verified: Option<dangan_app::audit::VerifyReport>,
+    verified: Option<dangan_app::security::audit::VerifyReport>,
 }
 
 /// One entry of the operation log as the auditor reads it: Beijing time, Chinese labels.
@@ -1642,7 +1650,7 @@ fn log_rows(entries: Vec<dangan_domain::audit::LogEntry>) -> Vec<LogRow> {
 /// `GET /audit`: the latest operation-log entries (auditor only).
 pub async fn audit(State(app): State<AppState>, v: Visitor) -> Response {
     let actor = staff_or_redirect!(v);
-    let q = dangan_app::audit::LogQuery {
+    let q = dangan_app::security::audit::LogQuery {
         limit: Some(100),
         ..Default::default()
     };
@@ -1667,7 +1675,7 @@ pub async fn audit_verify(
         Ok(r) => r,
         Err(e) => return failure(&actor, &v, &e),
     };
-    let q = dangan_app::audit::LogQuery {
+    let q = dangan_app::security::audit::LogQuery {
         limit: Some(100),
         ..Default::default()
     };
@@ -1687,7 +1695,7 @@ pub async fn audit_verify(
 #[template(path = "supplements.html")]
 struct SupplementsPage {
     shell: Shell,
-    items: Vec<dangan_app::supplements::SupplementView>,
+    items: Vec<dangan_app::problems::supplements::SupplementView>,
     error: String,
 }
 
@@ -1745,7 +1753,7 @@ pub async fn supplement_action(
             .contact_for_supplement(
                 &actor,
                 sid,
-                &dangan_app::supplements::ContactInput {
+                &dangan_app::problems::supplements::ContactInput {
                     method: f.method,
                     who: f.who,
                     note: f.note,
@@ -1757,7 +1765,7 @@ pub async fn supplement_action(
             .fulfil_supplement(
                 &actor,
                 sid,
-                &dangan_app::supplements::FulfilInput {
+                &dangan_app::problems::supplements::FulfilInput {
                     formation_date: None,
                     pages: f.pages.trim().parse().unwrap_or(0),
                     carrier: Some(f.carrier).filter(|c| !c.is_empty()),
@@ -1801,7 +1809,7 @@ struct CataloguePage {
     shell: Shell,
     version: i64,
     lines: Vec<CatalogueLine>,
-    years: Vec<dangan_app::calendar::YearView>,
+    years: Vec<dangan_app::administration::calendar::YearView>,
 }
 
 /// `GET /catalogue`: 目录与期限 — the filing scope with retention, and the working-day calendar.
@@ -1838,7 +1846,7 @@ struct MaterialPage {
     shell: Shell,
     person: i64,
     material: i64,
-    incidents: dangan_app::damage::MaterialIncidents,
+    incidents: dangan_app::problems::damage::MaterialIncidents,
     error: String,
 }
 
@@ -1917,7 +1925,7 @@ pub async fn material_incident(
             .record_damage(
                 &actor,
                 mid,
-                &dangan_app::damage::DamageInput {
+                &dangan_app::problems::damage::DamageInput {
                     degree: f.degree,
                     cause: f.cause,
                     repair_by: None,
@@ -1930,7 +1938,7 @@ pub async fn material_incident(
             .record_loss(
                 &actor,
                 mid,
-                &dangan_app::damage::LossInput {
+                &dangan_app::problems::damage::LossInput {
                     reported_to: f.reported_to,
                     note: Some(f.note).filter(|n| !n.trim().is_empty()),
                 },
@@ -1956,7 +1964,7 @@ struct CorrectionPage {
     shell: Shell,
     person: i64,
     materials: Vec<(i64, String)>,
-    corrections: Vec<dangan_app::corrections::CorrectionView>,
+    corrections: Vec<dangan_app::problems::corrections::CorrectionView>,
     error: String,
 }
 
@@ -2022,7 +2030,7 @@ pub async fn correction_create(
     Form(f): Form<CorrectionForm>,
 ) -> Response {
     let actor = staff_form_or_return!(v, &f.csrf);
-    let input = dangan_app::corrections::CorrectionInput {
+    let input = dangan_app::problems::corrections::CorrectionInput {
         field: f.field,
         new_value: f.new_value,
         proof_material_id: f.proof_material_id.trim().parse().ok(),
@@ -2125,7 +2133,7 @@ async fn render_outbox(
     error: String,
     done: String,
 ) -> Response {
-    let query = dangan_app::outbox::OutboxQuery {
+    let query = dangan_app::integration::outbox::OutboxQuery {
         state: Some("pending".to_owned()),
         after: None,
         limit: Some(500),
@@ -2199,7 +2207,7 @@ async fn resend(app: &AppState, actor: &Actor, v: &Visitor, id: Option<i64>) -> 
         .await;
     };
     match app
-        .resend_outbox(actor, dangan_app::outbox::OutboxId(id))
+        .resend_outbox(actor, dangan_app::integration::outbox::OutboxId(id))
         .await
     {
         Ok(_) => {

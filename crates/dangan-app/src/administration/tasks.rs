@@ -1,0 +1,200 @@
+//! 工作任务 — deadlines of the posts (S2.1 collection 1 working day, S2.2 organising 3, S4.3
+//! supplements 5; configurable). Tasks are opened by the use-cases that create the work and closed
+//! by the ones that finish it; this module lists them per post and computes due dates.
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use dangan_store::Tx;
+use dangan_store::tasks::{self, TaskId};
+
+use crate::administration::roles::{Actor, UseCase};
+use crate::{App, AppError, AppResult, today};
+
+/// A task as listed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TaskView {
+    /// Row id.
+    pub id: TaskId,
+    /// `collection`, `organising` or `supplement`.
+    pub kind: String,
+    /// `collection` (收集岗) or `organising` (整理岗).
+    pub post: String,
+    /// What it is about: `event`, `handover` or `supplement`, and its id.
+    pub subject_kind: String,
+    /// The subject's id.
+    pub subject_id: i64,
+    /// What to do.
+    pub title: String,
+    /// Opened on.
+    pub opened_on: NaiveDate,
+    /// Due on; absent while the due year's holiday calendar is not loaded (an alert, never a
+    /// guess).
+    pub due_on: Option<NaiveDate>,
+    /// `open` or `done`.
+    pub state: String,
+    /// Open and past its due date.
+    pub overdue: bool,
+    /// Working days left (negative when overdue), when computable.
+    pub working_days_left: Option<i64>,
+}
+
+/// Filters of the task list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskQuery {
+    /// `collection` or `organising`.
+    #[param(pattern = "^(collection|organising)$")]
+    pub post: Option<String>,
+    /// `open`, `overdue` or `done`.
+    #[param(pattern = "^(open|overdue|done)$")]
+    pub state: Option<String>,
+}
+
+/// The kinds of task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Collection,
+    Organising,
+    Supplement,
+}
+
+impl Kind {
+    fn code(self) -> &'static str {
+        match self {
+            Kind::Collection => "collection",
+            Kind::Organising => "organising",
+            Kind::Supplement => "supplement",
+        }
+    }
+    fn post(self) -> &'static str {
+        match self {
+            Kind::Collection | Kind::Supplement => "collection",
+            Kind::Organising => "organising",
+        }
+    }
+    fn subject(self) -> &'static str {
+        match self {
+            Kind::Collection => "event",
+            Kind::Organising => "handover",
+            Kind::Supplement => "supplement",
+        }
+    }
+}
+
+impl App {
+    /// The date `days` working days after `from`, or `None` when a year on the way has no
+    /// calendar loaded (logged as a warning; the task shows the gap as an alert).
+    pub(crate) fn due_date(&self, from: NaiveDate, days: u32) -> Option<NaiveDate> {
+        match self.work_calendar().add_working_days(from, days) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::warn!(error = %e, "deadline not computable");
+                None
+            }
+        }
+    }
+
+    /// Opens a task about a subject, due the configured number of working days after `from`
+    /// (the business date for collection, the receipt for organising, the finding of the lack
+    /// for supplements).
+    pub(crate) async fn open_task(
+        &self,
+        tx: &mut Tx,
+        kind: Kind,
+        subject_id: i64,
+        title: &str,
+        from: NaiveDate,
+    ) -> AppResult<Option<NaiveDate>> {
+        let days = match kind {
+            Kind::Collection => self.settings.deadlines.collection_days,
+            Kind::Organising => self.settings.deadlines.organising_days,
+            Kind::Supplement => self.settings.deadlines.supplement_days,
+        };
+        let due = self.due_date(from, days);
+        tasks::open(
+            tx,
+            kind.code(),
+            kind.post(),
+            kind.subject(),
+            subject_id,
+            title,
+            from,
+            due,
+            Utc::now(),
+        )
+        .await?;
+        Ok(due)
+    }
+
+    /// Closes the open tasks of a kind about a subject.
+    pub(crate) async fn close_task(
+        &self,
+        tx: &mut Tx,
+        kind: Kind,
+        subject_id: i64,
+    ) -> AppResult<()> {
+        tasks::close(tx, kind.code(), kind.subject(), subject_id, Utc::now()).await?;
+        Ok(())
+    }
+
+    fn task_view(&self, t: tasks::TaskRow) -> TaskView {
+        let now = today();
+        let left = t
+            .due_on
+            .filter(|_| t.state == "open")
+            .and_then(|d| self.work_calendar().working_days_between(now, d).ok());
+        TaskView {
+            overdue: t.state == "open" && t.due_on.is_some_and(|d| d < now),
+            working_days_left: left,
+            id: t.id,
+            kind: t.kind,
+            post: t.post,
+            subject_kind: t.subject_kind,
+            subject_id: t.subject_id,
+            title: t.title,
+            opened_on: t.opened_on,
+            due_on: t.due_on,
+            state: t.state,
+        }
+    }
+
+    /// Tasks of a post by due date; `state=overdue` gives the open ones past their date.
+    pub async fn tasks(&self, actor: &Actor, q: &TaskQuery) -> AppResult<Vec<TaskView>> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let post = q.post.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        if post.is_some_and(|p| !matches!(p, "collection" | "organising")) {
+            return Err(AppError::invalid_with(
+                "invalid_post",
+                Some("post"),
+                "岗位应为 collection（收集岗）或 organising（整理岗）",
+            ));
+        }
+        let state = q.state.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        if state.is_some_and(|s| !matches!(s, "open" | "overdue" | "done")) {
+            return Err(AppError::invalid_with(
+                "invalid_state",
+                Some("state"),
+                "状态应为 open、overdue 或 done",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let rows = tasks::list(&mut tx, post, state, today(), 500).await?;
+        tx.rollback().await?;
+        Ok(rows.into_iter().map(|t| self.task_view(t)).collect())
+    }
+
+    /// The tasks about one subject (`event`, `handover`, `supplement`).
+    pub async fn tasks_for(
+        &self,
+        actor: &Actor,
+        subject_kind: &str,
+        subject_id: i64,
+    ) -> AppResult<Vec<TaskView>> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let mut tx = self.store.begin().await?;
+        let rows = tasks::for_subject(&mut tx, subject_kind, subject_id).await?;
+        tx.rollback().await?;
+        Ok(rows.into_iter().map(|t| self.task_view(t)).collect())
+    }
+}

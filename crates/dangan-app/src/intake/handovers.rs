@@ -1,0 +1,458 @@
+//! 档案材料交接表 — closed-loop handover (S4.2). The collection post lists the materials it hands
+//! over; the archive post confirms the list item by item, recording differences (missing,
+//! damaged, extra). Both sides and their times are kept; a confirmed list never changes.
+//! Confirming marks the paper received, turns a missing item into a supplement request, closes
+//! the collection tasks that are complete and opens the organising task (S2.2: 3 working days).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use dangan_domain::catalogue::MaterialCode;
+use dangan_domain::id_number::mask;
+use dangan_store::events::{self, EventId, MaterialId};
+use dangan_store::handovers::{self, HandoverId};
+use dangan_store::{Tx, persons};
+
+use crate::administration::roles::{Actor, UseCase};
+use crate::administration::tasks::Kind;
+use crate::security::audit::{Op, Outcome};
+use crate::text;
+use crate::{App, AppError, AppResult, today};
+
+/// A line handed over.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct HandoverItemInput {
+    /// The material item.
+    #[schema(minimum = 1)]
+    pub material_id: i64,
+    /// 数量 (default 1).
+    #[schema(minimum = 1, maximum = 999)]
+    pub quantity: Option<i64>,
+}
+
+/// A new handover list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct HandoverInput {
+    /// The lines.
+    #[schema(min_items = 1, max_items = 500)]
+    pub items: Vec<HandoverItemInput>,
+    /// 备注
+    pub note: Option<String>,
+}
+
+/// The receipt of one line.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ReceiptInput {
+    /// The line's id.
+    #[schema(minimum = 1)]
+    pub item_id: i64,
+    /// `ok`, `missing` or `damaged`.
+    #[schema(pattern = "^(ok|missing|damaged)$")]
+    pub result: String,
+    /// 差异说明
+    pub note: Option<String>,
+}
+
+/// A material found on receipt that was not on the list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ExtraInput {
+    /// 材料名称
+    pub name: String,
+    /// 数量
+    pub quantity: Option<i64>,
+    /// 说明
+    pub note: Option<String>,
+}
+
+/// The archive post's confirmation.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ConfirmInput {
+    /// One receipt per line of the list.
+    pub items: Vec<ReceiptInput>,
+    /// Extra materials found.
+    #[serde(default)]
+    pub extras: Vec<ExtraInput>,
+}
+
+/// A line as shown.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HandoverItemView {
+    /// Line id.
+    pub id: i64,
+    /// The material.
+    pub material_id: Option<MaterialId>,
+    /// 材料名称
+    pub name: String,
+    /// 数量
+    pub quantity: i64,
+    /// 形成日期
+    pub formation_date: Option<NaiveDate>,
+    /// The person.
+    pub person_id: Option<i64>,
+    /// 参保人姓名
+    pub person_name: Option<String>,
+    /// 公民身份号码 (masked).
+    pub id_number_masked: Option<String>,
+    /// The business event.
+    pub event_id: Option<i64>,
+    /// On receipt: `ok`, `missing`, `damaged` or `extra`.
+    pub result: Option<String>,
+    /// 差异说明
+    pub note: Option<String>,
+}
+
+/// A handover list as shown and printed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HandoverView {
+    /// Row id.
+    pub id: HandoverId,
+    /// `open` or `confirmed`.
+    pub state: String,
+    /// 备注
+    pub note: Option<String>,
+    /// 移交人
+    pub handed_over_by: String,
+    /// 移交时间
+    pub handed_over_at: DateTime<Utc>,
+    /// 接收人
+    pub received_by: Option<String>,
+    /// 接收时间
+    pub received_at: Option<DateTime<Utc>>,
+    /// The lines.
+    pub items: Vec<HandoverItemView>,
+}
+
+fn quantity(field: &str, q: Option<i64>) -> AppResult<i64> {
+    let q = q.unwrap_or(1);
+    if (1..=999).contains(&q) {
+        Ok(q)
+    } else {
+        Err(AppError::invalid_with(
+            "invalid_quantity",
+            Some(field),
+            "数量应为1至999之间的整数",
+        ))
+    }
+}
+
+impl App {
+    async fn handover_view(&self, tx: &mut Tx, id: HandoverId) -> AppResult<HandoverView> {
+        let h = handovers::get(tx, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("handover_not_found", "未找到该交接单"))?;
+        let mut items = Vec::new();
+        for it in handovers::items(tx, id).await? {
+            let person = match it.person_id {
+                Some(p) => persons::get(tx, dangan_store::persons::PersonId(p)).await?,
+                None => None,
+            };
+            items.push(HandoverItemView {
+                id: it.id,
+                material_id: it.material_id,
+                name: it.name,
+                quantity: it.quantity,
+                formation_date: it.formation_date,
+                person_id: it.person_id,
+                person_name: person.as_ref().map(|p| p.name.clone()),
+                id_number_masked: person.as_ref().map(|p| mask(&p.id_number)),
+                event_id: it.event_id,
+                result: it.result,
+                note: it.note,
+            });
+        }
+        Ok(HandoverView {
+            id: h.id,
+            state: h.state,
+            note: h.note,
+            handed_over_by: h.created_by_name,
+            handed_over_at: h.created_at,
+            received_by: h.confirmed_by_name,
+            received_at: h.confirmed_at,
+            items,
+        })
+    }
+
+    /// Creates a handover list of materials (collection post).
+    pub async fn create_handover(
+        &self,
+        actor: &Actor,
+        input: &HandoverInput,
+    ) -> AppResult<HandoverView> {
+        self.authorize(actor, UseCase::HandOver).await?;
+        if input.items.is_empty() || input.items.len() > 500 {
+            return Err(AppError::invalid_with(
+                "invalid_items",
+                Some("items"),
+                "交接单应列出1至500件材料",
+            ));
+        }
+        let note = text::optional("note", input.note.as_deref(), 200, "备注")?;
+        let mut seen = BTreeSet::new();
+        let mut tx = self.store.begin_write().await?;
+        let id = handovers::insert(
+            &mut tx,
+            note.as_deref(),
+            &actor.username,
+            &actor.display_name,
+            Utc::now(),
+        )
+        .await?;
+        for (i, line) in input.items.iter().enumerate() {
+            let field = format!("items[{i}].material_id");
+            let q = quantity(&format!("items[{i}].quantity"), line.quantity)?;
+            let mid = MaterialId(line.material_id);
+            if !seen.insert(mid) {
+                return Err(AppError::invalid_with(
+                    "duplicate_item",
+                    Some(&field),
+                    "同一件材料在交接单中重复列出",
+                ));
+            }
+            let m = events::material(&mut tx, mid).await?.ok_or_else(|| {
+                AppError::invalid_with("unknown_material", Some(&field), "未找到该材料")
+            })?;
+            if m.carrier == "electronic" {
+                return Err(AppError::invalid_with(
+                    "no_paper",
+                    Some(&field),
+                    format!("“{}”为电子材料，没有纸质件需要交接", m.name),
+                ));
+            }
+            if m.status == "lost" {
+                return Err(AppError::invalid_with(
+                    "material_lost",
+                    Some(&field),
+                    format!("“{}”已登记为档案丢失", m.name),
+                ));
+            }
+            if handovers::material_listed(&mut tx, mid).await? {
+                return Err(AppError::Conflict {
+                    code: "material_already_handed_over",
+                    field: Some(field),
+                    message: format!("“{}”已在其他交接单中，不能重复交接", m.name),
+                });
+            }
+            let event = events::get(&mut tx, m.event_id)
+                .await?
+                .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
+            handovers::insert_item(
+                &mut tx,
+                id,
+                Some(mid),
+                &m.name,
+                q,
+                Some(m.formation_date),
+                Some(event.person_id.0),
+                Some(m.event_id.0),
+                None,
+                None,
+            )
+            .await?;
+        }
+        self.log_in(
+            &mut tx,
+            actor,
+            &Op::new("handover.create", "handover", id)
+                .detail(format!("{} items", input.items.len())),
+            Outcome::Ok,
+        )
+        .await?;
+        let view = self.handover_view(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Confirms a list item by item (archive post). Every line needs a result; the receiver
+    /// cannot be the person who handed over; a confirmed list cannot be confirmed again.
+    pub async fn confirm_handover(
+        &self,
+        actor: &Actor,
+        id: HandoverId,
+        input: &ConfirmInput,
+    ) -> AppResult<HandoverView> {
+        self.authorize(actor, UseCase::ReceiveHandover).await?;
+        let mut tx = self.store.begin_write().await?;
+        let h = handovers::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("handover_not_found", "未找到该交接单"))?;
+        if h.state != "open" {
+            return Err(AppError::Conflict {
+                code: "handover_already_confirmed",
+                field: None,
+                message: "该交接单已确认，不能再修改".to_owned(),
+            });
+        }
+        if h.created_by == actor.username {
+            return Err(AppError::invalid_with(
+                "same_person",
+                None,
+                "移交人与接收人不能为同一人（闭环交接须双方确认）",
+            ));
+        }
+        let lines = handovers::items(&mut tx, id).await?;
+        let mut receipts: BTreeMap<i64, &ReceiptInput> = BTreeMap::new();
+        for (i, r) in input.items.iter().enumerate() {
+            if !lines.iter().any(|l| l.id == r.item_id) {
+                return Err(AppError::invalid_with(
+                    "unknown_item",
+                    Some(&format!("items[{i}].item_id")),
+                    "该行不属于此交接单",
+                ));
+            }
+            if !matches!(r.result.as_str(), "ok" | "missing" | "damaged") {
+                return Err(AppError::invalid_with(
+                    "invalid_result",
+                    Some(&format!("items[{i}].result")),
+                    "接收结果应为 ok（相符）、missing（缺少）或 damaged（破损）",
+                ));
+            }
+            if receipts.insert(r.item_id, r).is_some() {
+                return Err(AppError::invalid_with(
+                    "duplicate_item",
+                    Some(&format!("items[{i}].item_id")),
+                    "同一行重复确认",
+                ));
+            }
+        }
+        let unconfirmed: Vec<String> = lines
+            .iter()
+            .filter(|l| !receipts.contains_key(&l.id))
+            .map(|l| l.name.clone())
+            .collect();
+        if !unconfirmed.is_empty() {
+            return Err(AppError::invalid_with(
+                "handover_items_unconfirmed",
+                Some("items"),
+                format!("请逐项确认：尚未确认 {}", unconfirmed.join("、")),
+            ));
+        }
+        let mut events_touched = BTreeSet::new();
+        for line in &lines {
+            let r = receipts[&line.id];
+            let note = text::optional("note", r.note.as_deref(), 200, "差异说明")?;
+            if r.result != "ok" && note.is_none() {
+                return Err(AppError::invalid_with(
+                    "difference_note_required",
+                    Some("items"),
+                    format!("“{}”与清单不符，请填写差异说明", line.name),
+                ));
+            }
+            handovers::set_result(&mut tx, line.id, &r.result, note.as_deref()).await?;
+            let Some(mid) = line.material_id else {
+                continue;
+            };
+            let m = events::material(&mut tx, mid)
+                .await?
+                .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+            events_touched.insert(m.event_id);
+            match r.result.as_str() {
+                "missing" => {
+                    events::set_material_status(&mut tx, mid, "missing").await?;
+                    let code = MaterialCode::parse(&m.material_code)
+                        .map_err(|e| AppError::Internal(e.to_string()))?;
+                    self.request_supplements(
+                        &mut tx,
+                        actor,
+                        m.event_id,
+                        &[(code, m.name.clone())],
+                        today(),
+                    )
+                    .await?;
+                }
+                result => {
+                    events::mark_received(&mut tx, mid, today()).await?;
+                    if result == "damaged" {
+                        events::set_material_status(&mut tx, mid, "damaged").await?;
+                    }
+                }
+            }
+        }
+        for (i, e) in input.extras.iter().enumerate() {
+            let name = text::optional(&format!("extras[{i}].name"), Some(&e.name), 60, "材料名称")?
+                .ok_or_else(|| {
+                    AppError::invalid_with(
+                        "invalid_text",
+                        Some(&format!("extras[{i}].name")),
+                        "请填写多出材料的名称",
+                    )
+                })?;
+            let q = quantity(&format!("extras[{i}].quantity"), e.quantity)?;
+            let note =
+                text::optional(&format!("extras[{i}].note"), e.note.as_deref(), 200, "说明")?;
+            handovers::insert_item(
+                &mut tx,
+                id,
+                None,
+                &name,
+                q,
+                None,
+                None,
+                None,
+                Some("extra"),
+                note.as_deref(),
+            )
+            .await?;
+        }
+        if !handovers::confirm(
+            &mut tx,
+            id,
+            &actor.username,
+            &actor.display_name,
+            Utc::now(),
+        )
+        .await?
+        {
+            return Err(AppError::Conflict {
+                code: "handover_already_confirmed",
+                field: None,
+                message: "该交接单已确认，不能再修改".to_owned(),
+            });
+        }
+        for event in events_touched {
+            self.close_collection_if_complete(&mut tx, event).await?;
+        }
+        self.open_task(
+            &mut tx,
+            Kind::Organising,
+            id.0,
+            &format!("整理交接单 {id} 的材料"),
+            today(),
+        )
+        .await?;
+        self.log_in(
+            &mut tx,
+            actor,
+            &Op::new("handover.confirm", "handover", id),
+            Outcome::Ok,
+        )
+        .await?;
+        let view = self.handover_view(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Closes an event's collection task once every paper material is received or accounted
+    /// for as missing.
+    async fn close_collection_if_complete(&self, tx: &mut Tx, event: EventId) -> AppResult<()> {
+        let materials = events::materials(tx, event).await?;
+        let done = materials
+            .iter()
+            .all(|m| m.carrier == "electronic" || m.received_on.is_some() || m.status == "missing");
+        if done {
+            self.close_task(tx, Kind::Collection, event.0).await?;
+        }
+        Ok(())
+    }
+
+    /// One handover list (logged: it names persons).
+    pub async fn handover(&self, actor: &Actor, id: HandoverId) -> AppResult<HandoverView> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let mut tx = self.begin_read().await?;
+        let view = self.handover_view(&mut tx, id).await?;
+        let op = Op::new("handover.read", "handover", id);
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
+        Ok(view)
+    }
+}

@@ -1,0 +1,403 @@
+//! 组卷 — organising (S5.1–S5.3): received materials of a year and business class are ordered by
+//! the person's division code and identity number, then formation date, and cut into volumes of
+//! at most 2 cm (`dangan_domain::volume`). Drafts are rebuilt at will and deterministically;
+//! sealing allocates the archive number in the same transaction and freezes the volume.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::Serialize;
+
+use dangan_domain::business::{BusinessClass, BusinessType};
+use dangan_domain::retention::Retention;
+use dangan_domain::volume::{self, PlannedVolume, VolumeItem};
+use dangan_store::events::{self, MaterialId};
+use dangan_store::volumes::{self, VolumeId, VolumeRow};
+use dangan_store::{Tx, handovers};
+
+use crate::administration::roles::{Actor, UseCase};
+use crate::administration::tasks::Kind;
+use crate::security::audit::{Op, Outcome};
+use crate::{App, AppError, AppResult};
+
+/// A line of the contents list (卷内目录).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ContentsLine {
+    /// 序号
+    pub seq: u32,
+    /// 材料名称
+    pub name: String,
+    /// 形成日期
+    pub formation_date: NaiveDate,
+    /// 页数
+    pub pages: u32,
+    /// 页号 (from–to inside the volume).
+    pub start_page: u32,
+    /// 页号 (to).
+    pub end_page: u32,
+    /// 备注 (with 补件 / 损毁 / 档案丢失 marks).
+    pub remarks: String,
+    /// The material.
+    pub material_id: i64,
+}
+
+/// A volume as shown and printed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VolumeView {
+    /// Row id.
+    pub id: VolumeId,
+    /// 年度
+    pub year: i64,
+    /// Business class code.
+    pub business_class: String,
+    /// Business class name.
+    pub business_class_name: String,
+    /// `draft` or `sealed`.
+    pub state: String,
+    /// 档号 (once sealed).
+    pub archive_number: Option<String>,
+    /// 总页数
+    pub pages: i64,
+    /// 厚度 in millimetres.
+    pub thickness_mm: f64,
+    /// 备考 notes.
+    pub note: Option<String>,
+    /// Sealed at.
+    pub sealed_at: Option<DateTime<Utc>>,
+    /// Sealed by.
+    pub sealed_by: Option<String>,
+    /// The longest retention of its items (保管期限).
+    pub retention: Option<String>,
+    /// 卷内目录
+    pub contents: Vec<ContentsLine>,
+}
+
+fn sealed() -> AppError {
+    AppError::Conflict {
+        code: "volume_sealed",
+        field: None,
+        message: "该案卷已封卷，不能修改（如需更正请走档案更正程序）".to_owned(),
+    }
+}
+
+fn longest(a: Option<Retention>, b: Retention) -> Option<Retention> {
+    match (a, b.years()) {
+        (None, _) => Some(b),
+        (Some(x), None) => Some(if x.years().is_none() { x } else { b }),
+        (Some(x), Some(n)) => Some(if x.years().is_none_or(|m| m >= n) {
+            x
+        } else {
+            b
+        }),
+    }
+}
+
+impl App {
+    async fn volume_view(&self, tx: &mut Tx, row: VolumeRow) -> AppResult<VolumeView> {
+        let class = BusinessClass::parse(&row.business_class)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut items = Vec::new();
+        let mut marks = Vec::new();
+        let mut retention = None;
+        for mid in volumes::item_ids(tx, row.id).await? {
+            let m = events::material(tx, mid)
+                .await?
+                .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+            if let Ok(r) = Retention::parse(&m.retention) {
+                retention = longest(retention, r);
+            }
+            let mut remark = Vec::new();
+            if m.supplement_id.is_some() {
+                remark.push("补件".to_owned());
+            }
+            match m.status.as_str() {
+                "lost" => remark.push("档案丢失".to_owned()),
+                "damaged" => remark.push("损毁".to_owned()),
+                _ => {}
+            }
+            if let Some(r) = &m.remarks {
+                remark.push(r.clone());
+            }
+            marks.push(remark.join("；"));
+            items.push(VolumeItem {
+                item_id: mid.0,
+                year: i32::try_from(row.year).unwrap_or_default(),
+                class,
+                division_code: String::new(),
+                id_number: String::new(),
+                formation_date: m.formation_date,
+                name: m.name,
+                pages: u32::try_from(m.pages).unwrap_or(0),
+                remarks: m.remarks,
+            });
+        }
+        let planned = PlannedVolume {
+            year: i32::try_from(row.year).unwrap_or_default(),
+            class,
+            pages: items.iter().map(|i| i.pages).sum(),
+            thickness_mm: row.thickness_um as f64 / 1000.0,
+            items,
+        };
+        let contents = volume::contents(&planned)
+            .into_iter()
+            .zip(marks)
+            .map(|(c, remarks)| ContentsLine {
+                seq: c.seq,
+                name: c.name,
+                formation_date: c.formation_date,
+                pages: c.pages,
+                start_page: c.start_page,
+                end_page: c.end_page,
+                remarks,
+                material_id: c.item_id,
+            })
+            .collect();
+        Ok(VolumeView {
+            id: row.id,
+            year: row.year,
+            business_class_name: class.name().to_owned(),
+            business_class: row.business_class,
+            state: row.state,
+            archive_number: row.archive_number,
+            pages: row.pages,
+            thickness_mm: row.thickness_um as f64 / 1000.0,
+            note: row.note,
+            sealed_at: row.sealed_at,
+            sealed_by: row.sealed_by,
+            retention: retention.map(|r| r.code().to_owned()),
+            contents,
+        })
+    }
+
+    /// Rebuilds the draft volumes of (year, class) from the received materials not yet sealed.
+    /// Sealed volumes are never touched; the same materials always give the same drafts.
+    pub async fn build_volumes(
+        &self,
+        actor: &Actor,
+        year: i32,
+        class: BusinessClass,
+    ) -> AppResult<Vec<VolumeView>> {
+        self.authorize(actor, UseCase::Organise).await?;
+        if !(1950..=2200).contains(&year) {
+            return Err(AppError::invalid_with(
+                "invalid_year",
+                Some("year"),
+                "年度应为1950至2200之间的年份",
+            ));
+        }
+        let mut tx = self.store.begin_write().await?;
+        volumes::delete_drafts(&mut tx, i64::from(year), class.code()).await?;
+        let mut items = Vec::new();
+        for r in events::filable(&mut tx, year).await? {
+            let business = BusinessType::parse(&r.business_type)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            if business.class() != class {
+                continue;
+            }
+            items.push(VolumeItem {
+                item_id: r.id.0,
+                year: r.business_date.year(),
+                class,
+                division_code: r.division_code,
+                id_number: r.id_number,
+                formation_date: r.formation_date,
+                name: r.name,
+                pages: u32::try_from(r.pages).unwrap_or(0),
+                remarks: r.remarks,
+            });
+        }
+        let planned = volume::plan_volumes(items, &self.settings.volume_rules)
+            .map_err(|e| AppError::invalid("materials", &e))?;
+        let now = Utc::now();
+        let mut ids = Vec::new();
+        for (position, v) in planned.iter().enumerate() {
+            let members: Vec<MaterialId> = v.items.iter().map(|i| MaterialId(i.item_id)).collect();
+            let um = (v.thickness_mm * 1000.0).round() as i64;
+            let id = volumes::insert_draft(
+                &mut tx,
+                i64::from(year),
+                class.code(),
+                position as i64 + 1,
+                i64::from(v.pages),
+                um,
+                &members,
+                now,
+            )
+            .await?;
+            ids.push(id);
+        }
+        let op = Op::new("volume.build", "volume", format!("{year}-{}", class.code()))
+            .detail(format!("{} drafts", ids.len()));
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        let mut out = Vec::new();
+        for id in ids {
+            let row = volumes::get(&mut tx, id)
+                .await?
+                .ok_or_else(|| AppError::Internal("draft vanished".to_owned()))?;
+            out.push(self.volume_view(&mut tx, row).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// One volume with its contents list.
+    pub async fn volume(&self, actor: &Actor, id: VolumeId) -> AppResult<VolumeView> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let mut tx = self.store.begin().await?;
+        let row = volumes::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("volume_not_found", "未找到该案卷"))?;
+        let view = self.volume_view(&mut tx, row).await?;
+        tx.rollback().await?;
+        Ok(view)
+    }
+
+    /// The volumes of (year, class): sealed by archive number, then drafts.
+    pub async fn volumes(
+        &self,
+        actor: &Actor,
+        year: i32,
+        class: BusinessClass,
+    ) -> AppResult<Vec<VolumeView>> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let mut tx = self.store.begin().await?;
+        let mut out = Vec::new();
+        for row in volumes::list(&mut tx, i64::from(year), class.code()).await? {
+            out.push(self.volume_view(&mut tx, row).await?);
+        }
+        tx.rollback().await?;
+        Ok(out)
+    }
+
+    /// Sets the 备考 note of a draft volume; a sealed volume refuses.
+    pub async fn set_volume_note(
+        &self,
+        actor: &Actor,
+        id: VolumeId,
+        note: &str,
+    ) -> AppResult<VolumeView> {
+        self.authorize(actor, UseCase::Organise).await?;
+        let note = note.trim();
+        if note.chars().count() > 500 || note.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(AppError::invalid_with(
+                "invalid_text",
+                Some("note"),
+                "备考不能超过500个字",
+            ));
+        }
+        let mut tx = self.store.begin_write().await?;
+        let row = volumes::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("volume_not_found", "未找到该案卷"))?;
+        if row.state != "draft" || !volumes::set_note(&mut tx, id, note).await? {
+            return Err(sealed());
+        }
+        self.log_in(
+            &mut tx,
+            actor,
+            &Op::new("volume.note", "volume", id),
+            Outcome::Ok,
+        )
+        .await?;
+        let row = volumes::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::Internal("volume vanished".to_owned()))?;
+        let view = self.volume_view(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Seals a draft: allocates its archive number (gapless, in this transaction) and freezes
+    /// it. Closes the organising tasks whose materials are now all sealed.
+    pub async fn seal_volume(&self, actor: &Actor, id: VolumeId) -> AppResult<VolumeView> {
+        self.authorize(actor, UseCase::Organise).await?;
+        let mut tx = self.store.begin_write().await?;
+        let row = volumes::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("volume_not_found", "未找到该案卷"))?;
+        if row.state != "draft" {
+            return Err(sealed());
+        }
+        let view = self.volume_view(&mut tx, row.clone()).await?;
+        if view.contents.is_empty() {
+            return Err(AppError::invalid_with(
+                "empty_volume",
+                None,
+                "空案卷不能封卷",
+            ));
+        }
+        let class = BusinessClass::parse(&row.business_class)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let retention = view
+            .retention
+            .as_deref()
+            .and_then(|r| Retention::parse(r).ok());
+        let year = i32::try_from(row.year).map_err(|_| AppError::Internal("year".to_owned()))?;
+        let number = self
+            .allocate_in(&mut tx, actor, year, class, retention)
+            .await?;
+        if !volumes::seal(
+            &mut tx,
+            id,
+            &number.archive_number,
+            &actor.username,
+            Utc::now(),
+        )
+        .await?
+        {
+            return Err(sealed());
+        }
+        // Each scan's sealed manifest is re-issued with the archive number, so that verification
+        // proves it too.
+        for line in &view.contents {
+            for f in
+                dangan_store::files::for_material(&mut tx, MaterialId(line.material_id)).await?
+            {
+                self.reissue_manifest(&mut tx, &f, &number.archive_number)
+                    .await?;
+            }
+        }
+        let mut lists = BTreeSet::new();
+        for line in &view.contents {
+            if let Some(h) = handovers::of_material(&mut tx, MaterialId(line.material_id)).await? {
+                lists.insert(h);
+            }
+        }
+        for h in lists {
+            let mut all_sealed = true;
+            for item in handovers::items(&mut tx, h).await? {
+                let (Some(mid), Some("ok" | "damaged")) =
+                    (item.material_id, item.result.as_deref())
+                else {
+                    continue;
+                };
+                let m = events::material(&mut tx, mid)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+                let in_sealed = match m.volume_id {
+                    Some(v) => volumes::get(&mut tx, VolumeId(v))
+                        .await?
+                        .is_some_and(|v| v.state == "sealed"),
+                    None => false,
+                };
+                all_sealed &= in_sealed;
+            }
+            if all_sealed {
+                self.close_task(&mut tx, Kind::Organising, h.0).await?;
+            }
+        }
+        self.log_in(
+            &mut tx,
+            actor,
+            &Op::new("volume.seal", "volume", id).detail(number.archive_number.clone()),
+            Outcome::Ok,
+        )
+        .await?;
+        let row = volumes::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::Internal("volume vanished".to_owned()))?;
+        let view = self.volume_view(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+}

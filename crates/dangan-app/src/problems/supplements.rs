@@ -1,0 +1,351 @@
+//! 补件 — supplement requests (S4.3, S9.1). Missing required materials of a recorded business
+//! become requests due in five working days. Staff record whom they contacted and how; a request
+//! ends either with the supplemented material — a new item marked 补件 with its date, the
+//! original record left as it was — or closed as 材料缺失 with an explanation.
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use dangan_domain::catalogue::MaterialCode;
+use dangan_domain::material::{self, Carrier};
+use dangan_store::Tx;
+use dangan_store::events::{self, EventId, MaterialId, NewMaterial};
+use dangan_store::supplements::{self, SupplementId, SupplementRow};
+
+use crate::administration::roles::{Actor, UseCase};
+use crate::administration::tasks::Kind;
+use crate::security::audit::{Op, Outcome};
+use crate::text;
+use crate::{App, AppError, AppResult, today};
+
+/// A request as shown.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SupplementView {
+    /// Row id.
+    pub id: SupplementId,
+    /// The business event lacking the material.
+    pub event_id: EventId,
+    /// Material code.
+    pub material_code: String,
+    /// 材料名称
+    pub material_name: String,
+    /// Requested on.
+    pub requested_on: NaiveDate,
+    /// Due on.
+    pub due_on: Option<NaiveDate>,
+    /// `open`, `supplemented` or `missing`.
+    pub state: String,
+    /// Contacts made.
+    pub contacts: Vec<String>,
+    /// The supplemented material.
+    pub fulfilled_by: Option<MaterialId>,
+    /// Closed on.
+    pub closed_on: Option<NaiveDate>,
+    /// The explanation.
+    pub explanation: Option<String>,
+}
+
+fn view(r: SupplementRow) -> SupplementView {
+    SupplementView {
+        id: r.id,
+        event_id: r.event_id,
+        material_code: r.material_code,
+        material_name: r.material_name,
+        requested_on: r.requested_on,
+        due_on: r.due_on,
+        state: r.state,
+        contacts: r.contacts.lines().map(str::to_owned).collect(),
+        fulfilled_by: r.fulfilled_by,
+        closed_on: r.closed_on,
+        explanation: r.explanation,
+    }
+}
+
+/// A contact made about a request.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ContactInput {
+    /// `phone`, `sms`, `visit`, `letter` or `window`.
+    #[schema(pattern = "^(phone|sms|visit|letter|window)$")]
+    pub method: String,
+    /// Whom (the insured person, a relative, the village assistant …).
+    pub who: String,
+    /// What was agreed.
+    pub note: String,
+}
+
+/// The supplemented material.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct FulfilInput {
+    /// 形成日期 of the supplemented material (default today).
+    #[schema(format = Date)]
+    pub formation_date: Option<String>,
+    /// 页数
+    #[schema(minimum = 1, maximum = 2000)]
+    pub pages: i64,
+    /// `paper` (default), `electronic` or `both`.
+    #[schema(pattern = "^(paper|electronic|both)$")]
+    pub carrier: Option<String>,
+    /// How it was obtained, e.g. "2023年6月通过税务部门补件".
+    pub explanation: String,
+}
+
+fn not_open() -> AppError {
+    AppError::Conflict {
+        code: "supplement_closed",
+        field: None,
+        message: "该补件请求已结案，不能再修改".to_owned(),
+    }
+}
+
+impl App {
+    /// Opens a request (and its task) for each missing required material of an event. `from`
+    /// is when the lack was found: the business date at pre-review, the receipt date when a
+    /// handed-over item turned out missing.
+    pub(crate) async fn request_supplements(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        event: EventId,
+        missing: &[(MaterialCode, String)],
+        from: NaiveDate,
+    ) -> AppResult<()> {
+        for (code, name) in missing {
+            let due = self.due_date(from, self.settings.deadlines.supplement_days);
+            let id = supplements::insert(
+                tx,
+                event,
+                code.as_str(),
+                name,
+                from,
+                due,
+                &actor.username,
+                Utc::now(),
+            )
+            .await?;
+            self.open_task(
+                tx,
+                Kind::Supplement,
+                id.0,
+                &format!("补件：{name}（业务 {event}）"),
+                from,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn open_request(&self, tx: &mut Tx, id: SupplementId) -> AppResult<SupplementRow> {
+        let row = supplements::get(tx, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("supplement_not_found", "未找到该补件请求"))?;
+        if row.state != "open" {
+            return Err(not_open());
+        }
+        Ok(row)
+    }
+
+    /// Requests in a state (`open`, `supplemented`, `missing`; all when absent).
+    pub async fn supplements(
+        &self,
+        actor: &Actor,
+        state: Option<&str>,
+    ) -> AppResult<Vec<SupplementView>> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let state = state.map(str::trim).filter(|s| !s.is_empty());
+        if state.is_some_and(|s| !matches!(s, "open" | "supplemented" | "missing")) {
+            return Err(AppError::invalid_with(
+                "invalid_state",
+                Some("state"),
+                "状态应为 open、supplemented 或 missing",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let rows = supplements::list(&mut tx, state, 1000).await?;
+        tx.rollback().await?;
+        Ok(rows.into_iter().map(view).collect())
+    }
+
+    /// Records a contact about an open request.
+    pub async fn contact_for_supplement(
+        &self,
+        actor: &Actor,
+        id: SupplementId,
+        input: &ContactInput,
+    ) -> AppResult<SupplementView> {
+        self.authorize(actor, UseCase::ManageSupplements).await?;
+        let method = input.method.trim();
+        let label = match method {
+            "phone" => "电话",
+            "sms" => "短信",
+            "visit" => "上门",
+            "letter" => "书面通知",
+            "window" => "窗口告知",
+            _ => {
+                return Err(AppError::invalid_with(
+                    "invalid_contact_method",
+                    Some("method"),
+                    "联系方式应为 phone、sms、visit、letter 或 window",
+                ));
+            }
+        };
+        let who = text::required("who", &input.who, 30, "联系对象")?;
+        let note = text::required("note", &input.note, 200, "联系情况")?;
+        let mut tx = self.store.begin_write().await?;
+        self.open_request(&mut tx, id).await?;
+        let line = format!(
+            "{} {label} {who}：{note}（{}）",
+            today(),
+            actor.display_name
+        );
+        if !supplements::add_contact(&mut tx, id, &line).await? {
+            return Err(not_open());
+        }
+        self.log_in(
+            &mut tx,
+            actor,
+            &Op::new("supplement.contact", "supplement", id),
+            Outcome::Ok,
+        )
+        .await?;
+        let row = supplements::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::Internal("request vanished".to_owned()))?;
+        tx.commit().await?;
+        Ok(view(row))
+    }
+
+    /// Files the supplemented material: a new item of the same type on the same event, marked
+    /// 补件 with its date; the request closes as supplemented.
+    pub async fn fulfil_supplement(
+        &self,
+        actor: &Actor,
+        id: SupplementId,
+        input: &FulfilInput,
+    ) -> AppResult<SupplementView> {
+        self.authorize(actor, UseCase::ManageSupplements).await?;
+        let pages = material::pages(input.pages).map_err(|e| AppError::invalid("pages", &e))?;
+        let carrier = match &input.carrier {
+            Some(c) => Carrier::parse(c).map_err(|e| AppError::invalid("carrier", &e))?,
+            None => Carrier::Paper,
+        };
+        let formation_date = match input
+            .formation_date
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) => {
+                let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                    AppError::invalid_with(
+                        "invalid_date",
+                        Some("formation_date"),
+                        format!("形成日期“{s}”格式应为YYYY-MM-DD"),
+                    )
+                })?;
+                if d > today() {
+                    return Err(AppError::invalid_with(
+                        "date_in_future",
+                        Some("formation_date"),
+                        "形成日期晚于今天，请核对",
+                    ));
+                }
+                d
+            }
+            None => today(),
+        };
+        let explanation = text::required("explanation", &input.explanation, 200, "补件说明")?;
+        let mut tx = self.store.begin_write().await?;
+        let req = self.open_request(&mut tx, id).await?;
+        let event = events::get(&mut tx, req.event_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
+        let business = dangan_domain::business::BusinessType::parse(&event.business_type)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let catalogue =
+            crate::administration::catalogue::at_version(&mut tx, event.catalogue_version).await?;
+        let code = MaterialCode::parse(&req.material_code)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let entry = catalogue
+            .entry(business, &code)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let remarks = format!("补件（{}）：{explanation}", today());
+        let new = NewMaterial {
+            material_code: code.as_str(),
+            name: &entry.name,
+            formation_date,
+            pages: i64::from(pages),
+            carrier: carrier.code(),
+            retention: entry.retention.code(),
+            appraisal_due: entry.retention.appraisal_due(formation_date),
+            remarks: Some(&remarks),
+        };
+        let material = events::insert_material(&mut tx, req.event_id, &new, Utc::now()).await?;
+        events::set_supplement(&mut tx, material, id.0).await?;
+        if carrier == Carrier::Electronic {
+            events::mark_received(&mut tx, material, today()).await?;
+        }
+        if !supplements::close(
+            &mut tx,
+            id,
+            "supplemented",
+            Some(material),
+            today(),
+            &explanation,
+        )
+        .await?
+        {
+            return Err(not_open());
+        }
+        self.close_task(&mut tx, Kind::Supplement, id.0).await?;
+        self.log_in(
+            &mut tx,
+            actor,
+            &Op::new("supplement.fulfil", "supplement", id).detail(format!("material {material}")),
+            Outcome::Ok,
+        )
+        .await?;
+        let row = supplements::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::Internal("request vanished".to_owned()))?;
+        tx.commit().await?;
+        Ok(view(row))
+    }
+
+    /// Closes an open request as 材料缺失; the explanation (e.g. "2023年5月缴费记录缺失，
+    /// 2023年6月通过税务部门补件") is required.
+    pub async fn close_supplement_as_missing(
+        &self,
+        actor: &Actor,
+        id: SupplementId,
+        explanation: &str,
+    ) -> AppResult<SupplementView> {
+        self.authorize(actor, UseCase::ManageSupplements).await?;
+        let explanation = explanation.trim();
+        if explanation.is_empty() {
+            return Err(AppError::invalid_with(
+                "explanation_required",
+                Some("explanation"),
+                "以“材料缺失”结案须填写情况说明",
+            ));
+        }
+        let explanation = text::required("explanation", explanation, 300, "情况说明")?;
+        let mut tx = self.store.begin_write().await?;
+        self.open_request(&mut tx, id).await?;
+        if !supplements::close(&mut tx, id, "missing", None, today(), &explanation).await? {
+            return Err(not_open());
+        }
+        self.close_task(&mut tx, Kind::Supplement, id.0).await?;
+        self.log_in(
+            &mut tx,
+            actor,
+            &Op::new("supplement.close_missing", "supplement", id).detail(explanation.clone()),
+            Outcome::Ok,
+        )
+        .await?;
+        let row = supplements::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::Internal("request vanished".to_owned()))?;
+        tx.commit().await?;
+        Ok(view(row))
+    }
+}
