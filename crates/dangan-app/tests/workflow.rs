@@ -269,4 +269,14 @@ on_both_backends! {
         assert_eq!(code_of(t.app.create_handover(&handler, &h).await), "material_lost");
         assert_eq!(code_of(t.app.material_incidents(&t.admin, MaterialId(999_999)).await), "material_not_found");
     }
+
+    async fn a_material_status_this_version_cannot_read_is_a_fault_never_taken_for_normal(db: TestDb) {
+        let t = TestApp::start(db).await;
+        let (_, m) = t.enrolment_material().await;
+        assert!(t.app.material_incidents(&t.admin, m).await.is_ok());
+        // An insider (or a newer version) writes a status this version does not know.
+        t.db.execute("UPDATE material_items SET status = 'vanished'").await;
+        let read = t.app.material_incidents(&t.admin, m).await;
+        assert!(matches!(read, Err(AppError::Internal(_))), "{read:?}");
+    }
 }

@@ -29,6 +29,9 @@ pub enum MaterialError {
     /// Remarks too long.
     #[error("备注过长：不能超过500个字")]
     RemarksTooLong,
+    /// Not a material status code (a stored row this version cannot read).
+    #[error("材料状态“{0}”无效：应为 normal、missing、damaged 或 lost")]
+    InvalidStatus(String),
     /// Remarks with a control character (a line break, a tab, a NUL …).
     #[error("备注不能含控制字符（如换行符、制表符）；请写成一行")]
     RemarksWithControlCharacter,
@@ -41,6 +44,7 @@ impl Rejection for MaterialError {
             MaterialError::InvalidPages(_) => "invalid_pages",
             MaterialError::RemarksTooLong => "remarks_too_long",
             MaterialError::RemarksWithControlCharacter => "invalid_remarks",
+            MaterialError::InvalidStatus(_) => "invalid_material_status",
         }
     }
 }
@@ -76,6 +80,75 @@ impl Carrier {
     }
 }
 
+/// 材料状态 — where a material item is in its life: normal, found missing at handover
+/// (材料缺失), damaged (损毁, until repaired) or lost (档案丢失).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaterialStatus {
+    /// 正常
+    Normal,
+    /// 材料缺失 — listed on a handover but not received.
+    Missing,
+    /// 损毁 — damaged (received damaged, or damage recorded later), until repaired.
+    Damaged,
+    /// 档案丢失 — reported lost.
+    Lost,
+}
+
+impl MaterialStatus {
+    /// Every status.
+    pub const ALL: [MaterialStatus; 4] = [
+        MaterialStatus::Normal,
+        MaterialStatus::Missing,
+        MaterialStatus::Damaged,
+        MaterialStatus::Lost,
+    ];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            MaterialStatus::Normal => "normal",
+            MaterialStatus::Missing => "missing",
+            MaterialStatus::Damaged => "damaged",
+            MaterialStatus::Lost => "lost",
+        }
+    }
+
+    /// The Chinese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            MaterialStatus::Normal => "正常",
+            MaterialStatus::Missing => "材料缺失",
+            MaterialStatus::Damaged => "损毁",
+            MaterialStatus::Lost => "档案丢失",
+        }
+    }
+
+    /// The status of a stored code.
+    pub fn parse(code: &str) -> Option<MaterialStatus> {
+        MaterialStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The handover outcome of a line (闭环交接): received (`ok`) leaves the item as it is,
+    /// `missing` marks it 材料缺失, `damaged` marks it 损毁; anything else is no outcome.
+    pub fn after_receipt(result: &str) -> Option<Option<MaterialStatus>> {
+        match result {
+            "ok" => Some(None),
+            "missing" => Some(Some(MaterialStatus::Missing)),
+            "damaged" => Some(Some(MaterialStatus::Damaged)),
+            _ => None,
+        }
+    }
+}
+
+impl TryFrom<String> for MaterialStatus {
+    type Error = MaterialError;
+    /// Decodes a stored status (rows decode it with sqlx's `try_from`).
+    fn try_from(code: String) -> Result<MaterialStatus, MaterialError> {
+        MaterialStatus::parse(&code).ok_or(MaterialError::InvalidStatus(code))
+    }
+}
+
 /// Validates a page count (1–2000 sheets' faces per item).
 pub fn pages(n: i64) -> Result<u32, MaterialError> {
     u32::try_from(n)
@@ -100,6 +173,29 @@ pub fn remarks(s: Option<&str>) -> Result<Option<String>, MaterialError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_material_status_has_one_code_and_one_chinese_label() {
+        for s in MaterialStatus::ALL {
+            assert_eq!(MaterialStatus::parse(s.code()), Some(s));
+            assert!(!s.label().is_ascii());
+        }
+        assert_eq!(MaterialStatus::parse("Lost"), None);
+    }
+
+    #[test]
+    fn a_handover_line_received_keeps_the_item_and_a_difference_marks_it() {
+        assert_eq!(MaterialStatus::after_receipt("ok"), Some(None));
+        assert_eq!(
+            MaterialStatus::after_receipt("missing"),
+            Some(Some(MaterialStatus::Missing))
+        );
+        assert_eq!(
+            MaterialStatus::after_receipt("damaged"),
+            Some(Some(MaterialStatus::Damaged))
+        );
+        assert_eq!(MaterialStatus::after_receipt("torn"), None);
+    }
 
     #[test]
     fn remarks_are_one_line_without_control_characters() {

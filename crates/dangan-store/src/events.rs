@@ -1,6 +1,7 @@
 //! 业务事件 — business events and the material items (材料) filed with them.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use dangan_domain::material::MaterialStatus;
 use serde::Serialize;
 
 use crate::persons::PersonId;
@@ -111,8 +112,9 @@ pub struct MaterialRow {
     pub remarks: Option<String>,
     /// Recorded at.
     pub created_at: DateTime<Utc>,
-    /// `normal`, `missing` (材料缺失), `damaged` (损毁) or `lost` (档案丢失).
-    pub status: String,
+    /// 正常, 材料缺失, 损毁 or 档案丢失.
+    #[sqlx(try_from = "String")]
+    pub status: MaterialStatus,
     /// When the archive post received the paper (or when an electronic item was recorded).
     pub received_on: Option<NaiveDate>,
     /// The supplement request this item fulfils (补件), if it is a supplemented material.
@@ -243,10 +245,14 @@ pub async fn lock_material(tx: &mut Tx, id: MaterialId) -> StoreResult<()> {
 }
 
 /// Sets a material's life-cycle status.
-pub async fn set_material_status(tx: &mut Tx, id: MaterialId, status: &str) -> StoreResult<()> {
+pub async fn set_material_status(
+    tx: &mut Tx,
+    id: MaterialId,
+    status: MaterialStatus,
+) -> StoreResult<()> {
     on_conn!(tx, c => {
         sqlx::query("UPDATE material_items SET status = $1 WHERE id = $2")
-            .bind(status)
+            .bind(status.code())
             .bind(id)
             .execute(c)
             .await

@@ -4,6 +4,7 @@
 //! Confirming marks the paper received, turns a missing item into a supplement request, closes
 //! the collection tasks that are complete and opens the organising task (S2.2: 3 working days).
 
+use dangan_domain::material::MaterialStatus;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -220,7 +221,7 @@ impl App {
                     format!("“{}”为电子材料，没有纸质件需要交接", m.name),
                 ));
             }
-            if m.status == "lost" {
+            if m.status == MaterialStatus::Lost {
                 return Err(AppError::invalid_with(
                     "material_lost",
                     Some(&field),
@@ -347,9 +348,9 @@ impl App {
                 .await?
                 .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
             events_touched.insert(m.event_id);
-            match r.result.as_str() {
-                "missing" => {
-                    events::set_material_status(&mut tx, mid, "missing").await?;
+            match MaterialStatus::after_receipt(&r.result) {
+                Some(Some(MaterialStatus::Missing)) => {
+                    events::set_material_status(&mut tx, mid, MaterialStatus::Missing).await?;
                     let code = MaterialCode::parse(&m.material_code)
                         .map_err(|e| AppError::Internal(e.to_string()))?;
                     self.request_supplements(
@@ -361,10 +362,10 @@ impl App {
                     )
                     .await?;
                 }
-                result => {
+                outcome => {
                     events::mark_received(&mut tx, mid, today()).await?;
-                    if result == "damaged" {
-                        events::set_material_status(&mut tx, mid, "damaged").await?;
+                    if let Some(Some(status)) = outcome {
+                        events::set_material_status(&mut tx, mid, status).await?;
                     }
                 }
             }
@@ -437,9 +438,11 @@ impl App {
     /// for as missing.
     async fn close_collection_if_complete(&self, tx: &mut Tx, event: EventId) -> AppResult<()> {
         let materials = events::materials(tx, event).await?;
-        let done = materials
-            .iter()
-            .all(|m| m.carrier == "electronic" || m.received_on.is_some() || m.status == "missing");
+        let done = materials.iter().all(|m| {
+            m.carrier == "electronic"
+                || m.received_on.is_some()
+                || m.status == MaterialStatus::Missing
+        });
         if done {
             self.close_task(tx, Kind::Collection, event.0).await?;
         }

@@ -3,6 +3,7 @@
 //! at most 2 cm (`dangan_domain::volume`). Drafts are rebuilt at will and deterministically;
 //! sealing allocates the archive number in the same transaction and freezes the volume.
 
+use dangan_domain::material::MaterialStatus;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -110,10 +111,8 @@ impl App {
             if m.supplement_id.is_some() {
                 remark.push("补件".to_owned());
             }
-            match m.status.as_str() {
-                "lost" => remark.push("档案丢失".to_owned()),
-                "damaged" => remark.push("损毁".to_owned()),
-                _ => {}
+            if matches!(m.status, MaterialStatus::Lost | MaterialStatus::Damaged) {
+                remark.push(m.status.label().to_owned());
             }
             if let Some(r) = &m.remarks {
                 remark.push(r.clone());

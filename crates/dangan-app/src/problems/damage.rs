@@ -2,6 +2,7 @@
 //! (reported, the emergency steps tracked, the item marked 档案丢失 wherever it appears).
 
 use chrono::{NaiveDate, Utc};
+use dangan_domain::material::MaterialStatus;
 use serde::{Deserialize, Serialize};
 
 use dangan_store::damage;
@@ -97,7 +98,7 @@ impl App {
             .ok_or_else(|| AppError::not_found("material_not_found", "未找到该材料"))?;
         Ok(MaterialIncidents {
             material_id: material,
-            status: m.status,
+            status: m.status.code().to_owned(),
             damage: damage::damages(tx, material).await?,
             losses: damage::losses(tx, material).await?,
         })
@@ -162,7 +163,7 @@ impl App {
         let m = events::material(&mut tx, material)
             .await?
             .ok_or_else(|| AppError::not_found("material_not_found", "未找到该材料"))?;
-        if m.status == "lost" {
+        if m.status == MaterialStatus::Lost {
             return Err(AppError::Conflict {
                 code: "material_lost",
                 field: None,
@@ -180,7 +181,7 @@ impl App {
             Utc::now(),
         )
         .await?;
-        events::set_material_status(&mut tx, material, "damaged").await?;
+        events::set_material_status(&mut tx, material, MaterialStatus::Damaged).await?;
         self.finish_incident(
             tx,
             actor,
@@ -224,8 +225,8 @@ impl App {
         let m = events::material(&mut tx, material)
             .await?
             .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
-        if m.status == "damaged" {
-            events::set_material_status(&mut tx, material, "normal").await?;
+        if m.status == MaterialStatus::Damaged {
+            events::set_material_status(&mut tx, material, MaterialStatus::Normal).await?;
         }
         self.finish_incident(
             tx,
@@ -254,7 +255,7 @@ impl App {
         let m = events::material(&mut tx, material)
             .await?
             .ok_or_else(|| AppError::not_found("material_not_found", "未找到该材料"))?;
-        if m.status == "lost" {
+        if m.status == MaterialStatus::Lost {
             return Err(AppError::Conflict {
                 code: "material_lost",
                 field: None,
@@ -270,7 +271,7 @@ impl App {
             Utc::now(),
         )
         .await?;
-        events::set_material_status(&mut tx, material, "lost").await?;
+        events::set_material_status(&mut tx, material, MaterialStatus::Lost).await?;
         self.finish_incident(
             tx,
             actor,

@@ -17,6 +17,7 @@ pub use reads::{ByteRange, OpenedFile};
 pub use rotation::Rotation;
 pub use verify::FileVerification;
 
+use dangan_domain::material::MaterialStatus;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -84,7 +85,7 @@ fn vault_missing() -> AppError {
 }
 
 fn ensure_not_lost(m: &MaterialRow) -> AppResult<()> {
-    if m.status == "lost" {
+    if m.status == MaterialStatus::Lost {
         return Err(AppError::Conflict {
             code: "material_lost",
             field: None,

@@ -3,6 +3,7 @@
 //! person's archive.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use dangan_domain::material::MaterialStatus;
 use serde::Serialize;
 
 use dangan_domain::business::BusinessType;
@@ -95,20 +96,12 @@ pub(super) fn material_view(m: MaterialRow) -> MaterialView {
         retention: m.retention,
         appraisal_due: m.appraisal_due,
         remarks: m.remarks,
-        status_label: match m.status.as_str() {
-            "lost" => "档案丢失",
-            "damaged" => "损毁",
-            "missing" => "材料缺失",
-            _ => {
-                if m.supplement_id.is_some() {
-                    "补件"
-                } else {
-                    "正常"
-                }
-            }
+        status_label: match m.status {
+            MaterialStatus::Normal if m.supplement_id.is_some() => "补件",
+            s => s.label(),
         }
         .to_owned(),
-        status: m.status,
+        status: m.status.code().to_owned(),
         supplemented: m.supplement_id.is_some(),
         received_on: m.received_on,
         volume_id: m.volume_id,
@@ -129,10 +122,16 @@ pub(super) async fn load_view(tx: &mut Tx, row: EventRow) -> AppResult<EventView
         .map_err(|_| AppError::Internal(format!("event {} has unknown business type", row.id)))?;
     let materials = events::materials(tx, row.id).await?;
     let catalogue = at_version(tx, row.catalogue_version).await?;
-    let codes: Vec<MaterialCode> = materials
+    // A stored code this version cannot read is a fault, never a material left out of the
+    // completeness check (which would then report it missing).
+    let codes = materials
         .iter()
-        .filter_map(|m| MaterialCode::parse(&m.material_code).ok())
-        .collect();
+        .map(|m| {
+            MaterialCode::parse(&m.material_code).map_err(|_| {
+                AppError::Internal(format!("material {} has an unreadable code", m.id))
+            })
+        })
+        .collect::<AppResult<Vec<MaterialCode>>>()?;
     let completeness = catalogue.check(business, &codes);
     Ok(EventView {
         id: row.id,
