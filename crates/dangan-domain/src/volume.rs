@@ -227,6 +227,51 @@ pub struct ContentsRow {
     pub item_id: i64,
 }
 
+/// 案卷状态 — a draft volume is rebuilt and annotated freely; a sealed one (封卷) has its archive
+/// number and never changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VolumeState {
+    /// 草稿
+    Draft,
+    /// 已封卷
+    Sealed,
+}
+
+impl VolumeState {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            VolumeState::Draft => "draft",
+            VolumeState::Sealed => "sealed",
+        }
+    }
+
+    /// The Chinese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            VolumeState::Draft => "草稿",
+            VolumeState::Sealed => "已封卷",
+        }
+    }
+}
+
+/// A stored volume state this version cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("案卷状态“{0}”无效：应为 draft 或 sealed")]
+pub struct UnknownVolumeState(pub String);
+
+impl TryFrom<String> for VolumeState {
+    type Error = UnknownVolumeState;
+    /// Decodes a stored state (rows decode it with sqlx's `try_from`).
+    fn try_from(code: String) -> Result<VolumeState, UnknownVolumeState> {
+        [VolumeState::Draft, VolumeState::Sealed]
+            .into_iter()
+            .find(|s| s.code() == code)
+            .ok_or(UnknownVolumeState(code))
+    }
+}
+
 /// Why a set of items cannot be planned into volumes.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum VolumeError {
@@ -358,6 +403,21 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_volume_state_is_draft_or_sealed_and_nothing_else_is_read_back() {
+        assert_eq!(
+            VolumeState::try_from("draft".to_owned()),
+            Ok(VolumeState::Draft)
+        );
+        assert_eq!(
+            VolumeState::try_from("sealed".to_owned()),
+            Ok(VolumeState::Sealed)
+        );
+        let e = VolumeState::try_from("Sealed".to_owned()).unwrap_err();
+        assert!(e.to_string().contains("案卷状态"), "{e}");
+        assert_eq!(VolumeState::Sealed.label(), "已封卷");
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

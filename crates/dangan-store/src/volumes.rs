@@ -2,6 +2,7 @@
 //! A sealed volume is never changed: every update here is conditional on `state = 'draft'`.
 
 use chrono::{DateTime, Utc};
+use dangan_domain::volume::VolumeState;
 use serde::Serialize;
 
 use crate::events::MaterialId;
@@ -24,7 +25,8 @@ pub struct VolumeRow {
     /// Position within (year, class) among this build's volumes.
     pub position: i64,
     /// `draft` or `sealed`.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: VolumeState,
     /// 档号, once sealed.
     pub archive_number: Option<String>,
     /// Total pages.

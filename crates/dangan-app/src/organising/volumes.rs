@@ -4,6 +4,7 @@
 //! sealing allocates the archive number in the same transaction and freezes the volume.
 
 use dangan_domain::material::MaterialStatus;
+use dangan_domain::volume::VolumeState;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -156,7 +157,7 @@ impl App {
             year: row.year,
             business_class_name: class.name().to_owned(),
             business_class: row.business_class,
-            state: row.state,
+            state: row.state.code().to_owned(),
             archive_number: row.archive_number,
             pages: row.pages,
             thickness_mm: row.thickness_um as f64 / 1000.0,
@@ -288,7 +289,7 @@ impl App {
         let row = volumes::get(&mut tx, id)
             .await?
             .ok_or_else(|| AppError::not_found("volume_not_found", "未找到该案卷"))?;
-        if row.state != "draft" || !volumes::set_note(&mut tx, id, note).await? {
+        if row.state != VolumeState::Draft || !volumes::set_note(&mut tx, id, note).await? {
             return Err(sealed());
         }
         self.log_in(
@@ -314,7 +315,7 @@ impl App {
         let row = volumes::get(&mut tx, id)
             .await?
             .ok_or_else(|| AppError::not_found("volume_not_found", "未找到该案卷"))?;
-        if row.state != "draft" {
+        if row.state != VolumeState::Draft {
             return Err(sealed());
         }
         let view = self.volume_view(&mut tx, row.clone()).await?;
@@ -376,7 +377,7 @@ impl App {
                 let in_sealed = match m.volume_id {
                     Some(v) => volumes::get(&mut tx, VolumeId(v))
                         .await?
-                        .is_some_and(|v| v.state == "sealed"),
+                        .is_some_and(|v| v.state == VolumeState::Sealed),
                     None => false,
                 };
                 all_sealed &= in_sealed;
