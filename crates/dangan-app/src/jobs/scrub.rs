@@ -13,7 +13,6 @@ use dangan_store::files::{self, FileId};
 
 use super::worker::Lease;
 use crate::administration::roles::{Actor, UseCase};
-use crate::security::audit::{Op, Outcome};
 use crate::{App, AppResult};
 
 /// Files listed at a time (the progress is saved after each such batch at least).
@@ -82,22 +81,8 @@ impl App {
             saved = Instant::now();
         }
         let failed: Vec<FileId> = p.failed.iter().copied().map(FileId).collect();
-        let outcome = if failed.is_empty() {
-            Outcome::Ok
-        } else {
-            Outcome::Failed
-        };
-        let mut tx = self.store.begin_write().await?;
-        files::finish_scrub(&mut tx, run, p.done, &failed, Utc::now()).await?;
-        let detail = format!("schedule: {} files, {} failed", p.done, failed.len());
-        self.log_in(
-            &mut tx,
-            &actor,
-            &Op::new("file.verify_all", "scrub_run", run).detail(detail),
-            outcome,
-        )
-        .await?;
-        tx.commit().await?;
+        self.finish_scrub_run(&actor, run, "schedule", p.done, &failed)
+            .await?;
         if failed.is_empty() {
             Ok(format!("巡检 {} 份电子文件，全部通过", p.done))
         } else {

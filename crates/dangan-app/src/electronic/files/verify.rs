@@ -196,22 +196,31 @@ impl App {
                 progress(done);
             }
         }
-        let outcome = if failures.is_empty() {
+        let failed: Vec<FileId> = failures.iter().map(|f| f.file_id).collect();
+        let done_rows = i64::try_from(done).unwrap_or(i64::MAX);
+        self.finish_scrub_run(actor, run, trigger, done_rows, &failed)
+            .await?;
+        Ok((done, failures))
+    }
+
+    /// Ends a scrub run: records what it checked and which files failed, with its log entry,
+    /// in one transaction (the run by hand, and the scheduled one of the job system).
+    pub(crate) async fn finish_scrub_run(
+        &self,
+        actor: &Actor,
+        run: i64,
+        trigger: &str,
+        done: i64,
+        failed: &[FileId],
+    ) -> AppResult<()> {
+        let outcome = if failed.is_empty() {
             Outcome::Ok
         } else {
             Outcome::Failed
         };
-        let failed: Vec<FileId> = failures.iter().map(|f| f.file_id).collect();
         let mut tx = self.store.begin_write().await?;
-        files::finish_scrub(
-            &mut tx,
-            run,
-            i64::try_from(done).unwrap_or(i64::MAX),
-            &failed,
-            Utc::now(),
-        )
-        .await?;
-        let detail = format!("{trigger}: {done} files, {} failed", failures.len());
+        files::finish_scrub(&mut tx, run, done, failed, Utc::now()).await?;
+        let detail = format!("{trigger}: {done} files, {} failed", failed.len());
         self.log_in(
             &mut tx,
             actor,
@@ -220,6 +229,6 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok((done, failures))
+        Ok(())
     }
 }
