@@ -123,7 +123,7 @@ macro_rules! raw_insert {
                         .bind(e.date)
                         .bind(m.pages)
                         .bind("paper")
-                        .bind(m.retention)
+                        .bind(m.retention.code())
                         .bind(m.appraisal_due)
                         .bind(None::<String>)
                         .bind(now)
@@ -315,7 +315,7 @@ async fn lookup(backend: &str, catalogue: &Catalogue, n: usize, lookups: usize) 
             tx.rollback().await.expect("rollback");
             sealed_times.push(t.elapsed());
             assert_eq!(
-                row.map(|r| r.id_number).as_ref(),
+                row.map(|r| r.id_number.as_str().to_owned()).as_ref(),
                 Some(id),
                 "every looked-up person exists"
             );

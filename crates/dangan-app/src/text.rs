@@ -16,6 +16,21 @@ pub(crate) fn required(field: &str, s: &str, max: usize, label: &str) -> AppResu
     Ok(t.to_owned())
 }
 
+/// An optional code filter (a state, a post …): blank is none; a code outside the set `C` is
+/// refused with the error `code` on `field`, its message listing the allowed codes in Chinese.
+pub(crate) fn code_filter<C: dangan_domain::code::Code>(
+    field: &str,
+    code: &'static str,
+    value: Option<&str>,
+) -> AppResult<Option<C>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => C::decode(v)
+            .map(Some)
+            .map_err(|e| AppError::invalid_with(code, Some(field), e.to_string())),
+    }
+}
+
 /// An optional text: blank becomes `None`; otherwise as [`required`].
 pub(crate) fn optional(
     field: &str,

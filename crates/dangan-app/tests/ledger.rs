@@ -81,11 +81,11 @@ on_both_backends! {
         let batch = dangan_app::integration::sync::Batch {
             source_system: "pension".to_owned(),
             records: vec![
-                contribution_record("JF1", &p.id_number, 2023, serde_json::json!(300)),
-                contribution_record("JF2", &p.id_number, 2024, serde_json::json!("300.50")),
+                contribution_record("JF1", p.id_number.as_str(), 2023, serde_json::json!(300)),
+                contribution_record("JF2", p.id_number.as_str(), 2024, serde_json::json!("300.50")),
                 contribution_record("JF3", "11010519491231002X", 2024, serde_json::json!(300)),
-                contribution_record("JF4", &p.id_number, 1980, serde_json::json!(300)),
-                contribution_record("JF5", &p.id_number, 2024, serde_json::json!("-3")),
+                contribution_record("JF4", p.id_number.as_str(), 1980, serde_json::json!(300)),
+                contribution_record("JF5", p.id_number.as_str(), 2024, serde_json::json!("-3")),
             ],
         };
         let r = t.app.sync_contributions(&machine, &batch).await.unwrap();

@@ -180,7 +180,7 @@ on_both_backends! {
         // The officer cannot post the batch itself either.
         assert_eq!(code_of(t.app.sync_person_changes(&t.security, &death).await), "forbidden");
         t.register(&t.admin, p.id).await;
-        assert_eq!(t.app.person(&t.admin, p.id).await.unwrap().status, "active", "nobody died");
+        assert_eq!(t.app.person(&t.admin, p.id).await.unwrap().status.code(), "active", "nobody died");
         let refused = denied(&t, "token.create").await;
         assert_eq!(refused.len(), 7);
         assert!(refused.iter().all(|e| e.actor_name == "secadmin"));

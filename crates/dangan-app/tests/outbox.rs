@@ -167,7 +167,7 @@ async fn person_with_proof(t: &TestApp, n: u32, name: &str) -> (PersonId, Materi
         ..EventInput::default()
     };
     let ev = t.app.record_event(&t.admin, &input).await.unwrap().event;
-    (p.id, ev.materials[0].id, p.id_number)
+    (p.id, ev.materials[0].id, p.id_number.as_str().to_owned())
 }
 
 async fn rename(t: &TestApp, person: PersonId, proof: MaterialId, name: &str) {

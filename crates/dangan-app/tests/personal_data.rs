@@ -65,7 +65,7 @@ async fn sealed_numbers(store: &Store) -> Vec<(String, Option<i64>)> {
     let mut out = Vec::new();
     for (id, sealed, _) in rows {
         let p = persons::get(&mut tx, id).await.unwrap().unwrap();
-        out.push((p.id_number, sealing::key_of(&sealed)));
+        out.push((p.id_number.as_str().to_owned(), sealing::key_of(&sealed)));
     }
     out
 }

@@ -84,7 +84,7 @@ on_both_backends! {
         assert!(!c.complete);
         let missing: Vec<&str> = c.missing.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(missing, ["身份证复印件", "户口本复印件"]);
-        assert_eq!(rec.event.materials[0].retention, "Y");
+        assert_eq!(rec.event.materials[0].retention.code(), "Y");
         t.register(&t.admin, p.id).await;
         let again = t.app.event(&t.admin, rec.event.id).await.unwrap();
         assert_eq!(again.completeness, rec.event.completeness);

@@ -14,6 +14,7 @@ use dangan_app::problems::corrections::CorrectionInput;
 use dangan_app::problems::damage::{DamageInput, LossInput, RepairInput};
 use dangan_app::problems::supplements::{ContactInput, FulfilInput};
 use dangan_domain::business::BusinessClass;
+use dangan_domain::workflow::{HandoverState, SubjectKind, SupplementState, TaskKind, TaskState};
 use dangan_testkit::{TestApp, on_both_backends, person_input};
 
 fn code_of<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
@@ -49,7 +50,7 @@ on_both_backends! {
         let t = TestApp::start(db).await;
         let p = t.app.create_person(&t.admin, &person_input(1, "张三")).await.unwrap();
         let ev = event(&t, p.id.0, "2025-09-30", vec![mat("enrolment_form", 2, "paper")]).await;
-        let tasks = t.app.tasks_for(&t.admin, "event", ev.id.0).await.unwrap();
+        let tasks = t.app.tasks_for(&t.admin, SubjectKind::Event, ev.id.0).await.unwrap();
         assert_eq!(tasks.len(), 1);
         assert_eq!(tasks[0].due_on, Some(d("2025-10-09")), "1 working day after 30 September is 9 October");
         assert!(tasks[0].overdue);
@@ -61,7 +62,7 @@ on_both_backends! {
         assert!(open.iter().all(|s| s.due_on == Some(d("2025-10-14"))), "{open:?}");
 
         let ev = event(&t, p.id.0, "2025-01-27", vec![mat("enrolment_form", 1, "paper")]).await;
-        let tasks = t.app.tasks_for(&t.admin, "event", ev.id.0).await.unwrap();
+        let tasks = t.app.tasks_for(&t.admin, SubjectKind::Event, ev.id.0).await.unwrap();
         assert_eq!(tasks[0].due_on, Some(d("2025-02-05")), "Spring Festival 28 Jan – 4 Feb 2025");
         let overdue = t.app.tasks(&t.admin, &TaskQuery { post: Some("collection".into()), state: Some("overdue".into()) }).await.unwrap();
         assert!(overdue.len() >= 2);
@@ -100,7 +101,7 @@ on_both_backends! {
         let admin_handover = t.app.create_handover(&t.admin, &items(&[])).await;
         assert_eq!(code_of(admin_handover), "invalid_items");
         let confirmed = t.app.confirm_handover(&archivist, h.id, &full).await.unwrap();
-        assert_eq!(confirmed.state, "confirmed");
+        assert_eq!(confirmed.state, HandoverState::Confirmed);
         assert_eq!(confirmed.handed_over_by, "handler1");
         assert_eq!(confirmed.received_by.as_deref(), Some("archivist1"));
         assert_eq!(confirmed.items.len(), 4);
@@ -108,10 +109,10 @@ on_both_backends! {
 
         // The collection task is done; organising is due in three working days; the missing
         // item became a supplement request; the damaged one is marked.
-        let ev_tasks = t.app.tasks_for(&t.admin, "event", ev.id.0).await.unwrap();
-        assert_eq!(ev_tasks[0].state, "done");
-        let org = t.app.tasks_for(&t.admin, "handover", h.id.0).await.unwrap();
-        assert_eq!(org[0].kind, "organising");
+        let ev_tasks = t.app.tasks_for(&t.admin, SubjectKind::Event, ev.id.0).await.unwrap();
+        assert_eq!(ev_tasks[0].state, TaskState::Done);
+        let org = t.app.tasks_for(&t.admin, SubjectKind::Handover, h.id.0).await.unwrap();
+        assert_eq!(org[0].kind, TaskKind::Organising);
         assert_eq!(org[0].due_on, t.app.add_working_days(&t.admin, org[0].opened_on, 3).await.ok());
         let open = t.app.supplements(&t.admin, Some("open")).await.unwrap();
         assert!(open.iter().any(|s| s.event_id == ev.id && s.material_code == "id_card_copy"));
@@ -144,7 +145,7 @@ on_both_backends! {
 
         let fulfil = FulfilInput { formation_date: Some("2025-04-07".into()), pages: 1, carrier: None, explanation: "本人到窗口补交".into() };
         let done = t.app.fulfil_supplement(&handler, id_card, &fulfil).await.unwrap();
-        assert_eq!(done.state, "supplemented");
+        assert_eq!(done.state, SupplementState::Supplemented);
         assert_eq!(code_of(t.app.fulfil_supplement(&handler, id_card, &fulfil).await), "supplement_closed");
         t.register(&t.admin, p.id).await;
         let now = t.app.event(&t.admin, ev.id).await.unwrap();
@@ -157,10 +158,10 @@ on_both_backends! {
 
         assert_eq!(code_of(t.app.close_supplement_as_missing(&handler, household, "   ").await), "explanation_required");
         let closed = t.app.close_supplement_as_missing(&handler, household, "2023年5月缴费记录缺失，2023年6月通过税务部门补件").await.unwrap();
-        assert_eq!(closed.state, "missing");
+        assert_eq!(closed.state, SupplementState::Missing);
         assert_eq!(code_of(t.app.close_supplement_as_missing(&handler, household, "again").await), "supplement_closed");
-        let tasks = t.app.tasks_for(&t.admin, "supplement", household.0).await.unwrap();
-        assert_eq!(tasks[0].state, "done");
+        let tasks = t.app.tasks_for(&t.admin, SubjectKind::Supplement, household.0).await.unwrap();
+        assert_eq!(tasks[0].state, TaskState::Done);
     }
 
     async fn volumes_never_exceed_two_centimetres_and_sealing_numbers_them_without_gaps(db: TestDb) {

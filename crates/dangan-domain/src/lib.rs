@@ -6,6 +6,8 @@ pub mod audit;
 pub mod business;
 pub mod calendar;
 pub mod catalogue;
+pub mod change;
+pub mod code;
 pub mod division;
 pub mod id_number;
 pub mod material;
@@ -13,6 +15,7 @@ pub mod person;
 pub mod retention;
 mod schema;
 pub mod volume;
+pub mod workflow;
 
 /// A rule violation that the person entering the data can fix.
 ///

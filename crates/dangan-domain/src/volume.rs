@@ -227,48 +227,14 @@ pub struct ContentsRow {
     pub item_id: i64,
 }
 
-/// 案卷状态 — a draft volume is rebuilt and annotated freely; a sealed one (封卷) has its archive
-/// number and never changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VolumeState {
-    /// 草稿
-    Draft,
-    /// 已封卷
-    Sealed,
-}
-
-impl VolumeState {
-    /// The stored code.
-    pub fn code(self) -> &'static str {
-        match self {
-            VolumeState::Draft => "draft",
-            VolumeState::Sealed => "sealed",
-        }
-    }
-
-    /// The Chinese label.
-    pub fn label(self) -> &'static str {
-        match self {
-            VolumeState::Draft => "草稿",
-            VolumeState::Sealed => "已封卷",
-        }
-    }
-}
-
-/// A stored volume state this version cannot read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("案卷状态“{0}”无效：应为 draft 或 sealed")]
-pub struct UnknownVolumeState(pub String);
-
-impl TryFrom<String> for VolumeState {
-    type Error = UnknownVolumeState;
-    /// Decodes a stored state (rows decode it with sqlx's `try_from`).
-    fn try_from(code: String) -> Result<VolumeState, UnknownVolumeState> {
-        [VolumeState::Draft, VolumeState::Sealed]
-            .into_iter()
-            .find(|s| s.code() == code)
-            .ok_or(UnknownVolumeState(code))
+crate::code_enum! {
+    /// 案卷状态 — a draft volume is rebuilt and annotated freely; a sealed one (封卷) has its
+    /// archive number and never changes.
+    pub enum VolumeState: "案卷状态" {
+        /// 草稿
+        Draft = ("draft", "草稿"),
+        /// 已封卷
+        Sealed = ("sealed", "已封卷"),
     }
 }
 

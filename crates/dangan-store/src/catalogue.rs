@@ -8,21 +8,26 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use dangan_domain::business::BusinessType;
+use dangan_domain::retention::Retention;
+
 use crate::{StoreResult, Tx, on_conn};
 
 /// A catalogue row as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct EntryRow {
-    /// Business type code.
-    pub business_type: String,
+    /// 业务类型
+    #[sqlx(try_from = "String")]
+    pub business_type: BusinessType,
     /// Material type code.
     pub material_code: String,
     /// 材料名称
     pub name: String,
     /// 必归档
     pub required: bool,
-    /// Retention code.
-    pub retention: String,
+    /// 保管期限
+    #[sqlx(try_from = "String")]
+    pub retention: Retention,
     /// Paper original kept.
     pub paper_original_kept: bool,
     /// Scan required.
@@ -133,11 +138,11 @@ pub async fn insert_version(
             )
             .bind(next)
             .bind(position)
-            .bind(&r.business_type)
+            .bind(r.business_type.code())
             .bind(&r.material_code)
             .bind(&r.name)
             .bind(r.required)
-            .bind(&r.retention)
+            .bind(r.retention.code())
             .bind(r.paper_original_kept)
             .bind(r.scan_required)
             .execute(c)

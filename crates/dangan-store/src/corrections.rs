@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use dangan_domain::change::{FieldValue, PersonField};
+
 use crate::events::MaterialId;
 use crate::persons::PersonId;
 use crate::sealing::OUTBOX_PAYLOAD;
@@ -17,7 +19,8 @@ pub struct CorrectionRow {
     /// The person.
     pub person_id: PersonId,
     /// The field changed.
-    pub field: String,
+    #[sqlx(try_from = "String")]
+    pub field: PersonField,
     /// Old value (identity numbers masked).
     pub old_value: String,
     /// New value.
@@ -32,32 +35,45 @@ pub struct CorrectionRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// A modification record to write.
+#[derive(Debug, Clone)]
+pub struct NewCorrection<'a> {
+    /// The person.
+    pub person: PersonId,
+    /// The field changed.
+    pub field: PersonField,
+    /// Old value.
+    pub old_value: &'a str,
+    /// New value.
+    pub new_value: &'a str,
+    /// The proof document.
+    pub proof: MaterialId,
+    /// 依据
+    pub basis: &'a str,
+    /// Who.
+    pub by: &'a str,
+}
+
 /// Records a correction and queues it for the business system, in the caller's transaction.
-#[expect(clippy::too_many_arguments, reason = "one column each")]
 pub async fn insert(
     tx: &mut Tx,
-    person: PersonId,
-    field: &str,
-    old_value: &str,
-    new_value: &str,
-    proof: MaterialId,
-    basis: &str,
-    by: &str,
+    r: &NewCorrection<'_>,
     payload: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
+    let person = r.person;
     let id: i64 = on_conn!(tx, c => {
         sqlx::query_scalar(
             "INSERT INTO corrections (person_id, field, old_value, new_value, proof_material_id, basis, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(person)
-        .bind(field)
-        .bind(old_value)
-        .bind(new_value)
-        .bind(proof)
-        .bind(basis)
-        .bind(by)
+        .bind(r.field.code())
+        .bind(r.old_value)
+        .bind(r.new_value)
+        .bind(r.proof)
+        .bind(r.basis)
+        .bind(r.by)
         .bind(now)
         .fetch_one(c)
         .await
@@ -104,60 +120,30 @@ pub async fn pending_outbox(
         .collect()
 }
 
-/// A person field a correction may change, with its new value.
-#[derive(Debug, Clone, Copy)]
-pub enum PersonField<'a> {
-    /// 姓名
-    Name(&'a str),
-    /// 行政区划代码
-    Division(&'a str),
-    /// 参保状态
-    Status(&'a str),
-    /// 参保身份
-    Identity(&'a str),
-    /// 缴费档次
-    Tier(Option<i64>),
-}
-
 /// Writes a corrected person field.
 pub async fn update_person_field(
     tx: &mut Tx,
     person: PersonId,
-    field: PersonField<'_>,
+    value: &FieldValue,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let (sql, text, tier) = match field {
-        PersonField::Name(v) => (
-            "UPDATE persons SET name = $1, updated_at = $2 WHERE id = $3",
-            Some(v),
-            None,
-        ),
-        PersonField::Division(v) => (
-            "UPDATE persons SET division_code = $1, updated_at = $2 WHERE id = $3",
-            Some(v),
-            None,
-        ),
-        PersonField::Status(v) => (
-            "UPDATE persons SET status = $1, updated_at = $2 WHERE id = $3",
-            Some(v),
-            None,
-        ),
-        PersonField::Identity(v) => (
-            "UPDATE persons SET identity = $1, updated_at = $2 WHERE id = $3",
-            Some(v),
-            None,
-        ),
-        PersonField::Tier(t) => (
-            "UPDATE persons SET tier = $1, updated_at = $2 WHERE id = $3",
-            None,
-            Some(t),
-        ),
+    let column = match value.field() {
+        PersonField::Name => "name",
+        PersonField::Division => "division_code",
+        PersonField::Status => "status",
+        PersonField::Identity => "identity",
+        PersonField::Tier => "tier",
     };
-    match tier {
-        Some(t) => {
-            on_conn!(tx, c => sqlx::query(sql).bind(t).bind(now).bind(person).execute(c).await.map(|r| r.rows_affected()))?
+    let sql = sqlx::AssertSqlSafe(format!(
+        "UPDATE persons SET {column} = $1, updated_at = $2 WHERE id = $3"
+    ));
+    match value {
+        FieldValue::Tier(t) => {
+            let yuan = i64::from(t.yuan());
+            on_conn!(tx, c => sqlx::query(sql).bind(yuan).bind(now).bind(person).execute(c).await.map(|r| r.rows_affected()))?
         }
-        None => {
+        other => {
+            let text = other.text();
             on_conn!(tx, c => sqlx::query(sql).bind(text).bind(now).bind(person).execute(c).await.map(|r| r.rows_affected()))?
         }
     };

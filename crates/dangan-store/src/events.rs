@@ -1,7 +1,9 @@
 //! 业务事件 — business events and the material items (材料) filed with them.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use dangan_domain::material::MaterialStatus;
+use dangan_domain::business::BusinessType;
+use dangan_domain::material::{Carrier, MaterialStatus};
+use dangan_domain::retention::Retention;
 use serde::Serialize;
 
 use crate::persons::PersonId;
@@ -46,8 +48,9 @@ pub struct EventRow {
     pub id: EventId,
     /// The insured person.
     pub person_id: PersonId,
-    /// Business type code.
-    pub business_type: String,
+    /// 业务类型
+    #[sqlx(try_from = "String")]
+    pub business_type: BusinessType,
     /// 办理日期
     pub business_date: NaiveDate,
     /// 经办人
@@ -77,10 +80,10 @@ pub struct NewMaterial<'a> {
     pub formation_date: NaiveDate,
     /// 页数
     pub pages: i64,
-    /// Carrier code.
-    pub carrier: &'a str,
-    /// Retention code.
-    pub retention: &'a str,
+    /// 载体
+    pub carrier: Carrier,
+    /// 保管期限
+    pub retention: Retention,
     /// Appraisal due date (none for permanent material).
     pub appraisal_due: Option<NaiveDate>,
     /// 备注
@@ -102,10 +105,12 @@ pub struct MaterialRow {
     pub formation_date: NaiveDate,
     /// 页数
     pub pages: i64,
-    /// Carrier code.
-    pub carrier: String,
-    /// Retention code.
-    pub retention: String,
+    /// 载体
+    #[sqlx(try_from = "String")]
+    pub carrier: Carrier,
+    /// 保管期限
+    #[sqlx(try_from = "String")]
+    pub retention: Retention,
     /// Appraisal due date.
     pub appraisal_due: Option<NaiveDate>,
     /// 备注
@@ -167,8 +172,8 @@ pub async fn insert_material(
         .bind(m.name)
         .bind(m.formation_date)
         .bind(m.pages)
-        .bind(m.carrier)
-        .bind(m.retention)
+        .bind(m.carrier.code())
+        .bind(m.retention.code())
         .bind(m.appraisal_due)
         .bind(m.remarks)
         .bind(now)
@@ -292,8 +297,9 @@ pub async fn set_supplement(tx: &mut Tx, id: MaterialId, supplement: i64) -> Sto
 pub struct FilableRow {
     /// The material.
     pub id: MaterialId,
-    /// Business type code of its event.
-    pub business_type: String,
+    /// 业务类型 of its event.
+    #[sqlx(try_from = "String")]
+    pub business_type: BusinessType,
     /// Business date of its event.
     pub business_date: NaiveDate,
     /// The person's division code.

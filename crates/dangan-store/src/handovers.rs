@@ -4,6 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use dangan_domain::workflow::{HandoverState, LineResult};
+
+use crate::coded::Coded;
 use crate::events::MaterialId;
 use crate::{StoreResult, Tx, id_type, on_conn};
 
@@ -17,8 +20,9 @@ id_type!(
 pub struct HandoverRow {
     /// Row id.
     pub id: HandoverId,
-    /// `open` or `confirmed`.
-    pub state: String,
+    /// 待确认 or 已确认.
+    #[sqlx(try_from = "String")]
+    pub state: HandoverState,
     /// 备注
     pub note: Option<String>,
     /// 移交人 (username).
@@ -54,8 +58,8 @@ pub struct ItemRow {
     pub person_id: Option<i64>,
     /// The business event.
     pub event_id: Option<i64>,
-    /// On receipt: `ok`, `missing`, `damaged` or `extra`.
-    pub result: Option<String>,
+    /// On receipt: 已收到, 缺失, 破损, or 多出 for a line the receiver added; none before.
+    pub result: Option<Coded<LineResult>>,
     /// 差异说明
     pub note: Option<String>,
 }
@@ -91,7 +95,7 @@ pub async fn insert_item(
     formation_date: Option<NaiveDate>,
     person_id: Option<i64>,
     event_id: Option<i64>,
-    result: Option<&str>,
+    result: Option<LineResult>,
     note: Option<&str>,
 ) -> StoreResult<i64> {
     Ok(on_conn!(tx, c => {
@@ -106,7 +110,7 @@ pub async fn insert_item(
         .bind(formation_date)
         .bind(person_id)
         .bind(event_id)
-        .bind(result)
+        .bind(result.map(LineResult::code))
         .bind(note)
         .fetch_one(c)
         .await
@@ -148,12 +152,12 @@ pub async fn material_listed(tx: &mut Tx, material: MaterialId) -> StoreResult<b
 pub async fn set_result(
     tx: &mut Tx,
     item: i64,
-    result: &str,
+    result: LineResult,
     note: Option<&str>,
 ) -> StoreResult<()> {
     on_conn!(tx, c => {
         sqlx::query("UPDATE handover_items SET result = $1, note = $2 WHERE id = $3 AND handover_id IN (SELECT id FROM handovers WHERE state = 'open')")
-            .bind(result)
+            .bind(result.code())
             .bind(note)
             .bind(item)
             .execute(c)

@@ -28,6 +28,7 @@ pub mod backups;
 mod bulk;
 pub mod calendar;
 pub mod catalogue;
+pub mod coded;
 pub mod corrections;
 pub mod damage;
 mod error;

@@ -4,6 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use dangan_domain::change::ChangeKind;
+
+use crate::coded::Coded;
 use crate::persons::PersonId;
 use crate::{StoreResult, Tx, on_conn};
 
@@ -16,8 +19,8 @@ pub struct NewChange<'a> {
     pub source_system: &'a str,
     /// The record's id there.
     pub source_id: &'a str,
-    /// `status`, `tier`, `division` or `death`.
-    pub kind: &'a str,
+    /// 变更类型
+    pub kind: ChangeKind,
     /// The new value (a status code, yuan, a division code; for a death, `terminated`).
     pub value: &'a str,
     /// 生效日期
@@ -35,8 +38,9 @@ pub struct ChangeRow {
     pub source_system: String,
     /// The record's id there.
     pub source_id: String,
-    /// `status`, `tier`, `division` or `death`.
-    pub kind: String,
+    /// 变更类型
+    #[sqlx(try_from = "String")]
+    pub kind: ChangeKind,
     /// The new value.
     pub value: String,
     /// 生效日期
@@ -79,7 +83,7 @@ pub async fn upsert(tx: &mut Tx, c: &NewChange<'_>, now: DateTime<Utc>) -> Store
         .bind(c.person_id)
         .bind(c.source_system)
         .bind(c.source_id)
-        .bind(c.kind)
+        .bind(c.kind.code())
         .bind(c.value)
         .bind(c.effective_date)
         .bind(now)
@@ -95,7 +99,7 @@ pub async fn upsert(tx: &mut Tx, c: &NewChange<'_>, now: DateTime<Utc>) -> Store
 pub async fn in_force(
     tx: &mut Tx,
     person: PersonId,
-    kinds: &[&str],
+    kinds: &[ChangeKind],
     today: NaiveDate,
 ) -> StoreResult<Option<ChangeRow>> {
     let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 3)).collect();
@@ -107,7 +111,7 @@ pub async fn in_force(
     Ok(on_conn!(tx, c => {
         let mut q = sqlx::query_as(sql).bind(person).bind(today);
         for k in kinds {
-            q = q.bind(*k);
+            q = q.bind(k.code());
         }
         q.fetch_optional(c).await
     })?)
@@ -117,7 +121,7 @@ pub async fn in_force(
 pub async fn mark_applied(
     tx: &mut Tx,
     person: PersonId,
-    kinds: &[&str],
+    kinds: &[ChangeKind],
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -130,7 +134,7 @@ pub async fn mark_applied(
     on_conn!(tx, c => {
         let mut q = sqlx::query(sql).bind(now).bind(person).bind(today);
         for k in kinds {
-            q = q.bind(*k);
+            q = q.bind(k.code());
         }
         q.execute(c).await.map(|r| r.rows_affected())
     })?;
@@ -142,7 +146,7 @@ pub async fn due(
     tx: &mut Tx,
     today: NaiveDate,
     limit: i64,
-) -> StoreResult<Vec<(PersonId, String)>> {
+) -> StoreResult<Vec<(PersonId, Coded<ChangeKind>)>> {
     Ok(on_conn!(tx, c => {
         sqlx::query_as(
             "SELECT DISTINCT person_id, kind FROM person_changes

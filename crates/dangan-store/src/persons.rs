@@ -3,6 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use dangan_domain::Rejection;
+use dangan_domain::id_number::IdNumber;
+use dangan_domain::person::InsuranceStatus;
+
 use crate::sealing::FieldCipher;
 use crate::{Backend, StoreError, StoreResult, Tx, id_type, on_conn};
 
@@ -37,8 +41,8 @@ pub struct NewPerson<'a> {
 pub struct PersonRow {
     /// Row id.
     pub id: PersonId,
-    /// 公民身份号码 (never log this field).
-    pub id_number: String,
+    /// 公民身份号码 (masks itself in logs and `Debug`).
+    pub id_number: IdNumber,
     /// 姓名
     pub name: String,
     /// `male` / `female`.
@@ -48,7 +52,7 @@ pub struct PersonRow {
     /// 行政区划代码
     pub division_code: String,
     /// 参保状态
-    pub status: String,
+    pub status: InsuranceStatus,
     /// 缴费档次
     pub tier: Option<i64>,
     /// 参保身份
@@ -110,6 +114,14 @@ impl StoredPerson {
             self.id_number_hmac.as_deref(),
             &self.id_number_enc,
         )?;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "persons",
+            reason: format!("person {}: {reason}", self.id),
+        };
+        // The rejection's code only: its text may quote digits of the number.
+        let id_number =
+            IdNumber::from_stored(&id_number).map_err(|e| corrupt(e.code().to_owned()))?;
+        let status = InsuranceStatus::parse(&self.status).map_err(|e| corrupt(e.to_string()))?;
         Ok(PersonRow {
             id: self.id,
             id_number,
@@ -117,7 +129,7 @@ impl StoredPerson {
             sex: self.sex,
             birth_date: self.birth_date,
             division_code: self.division_code,
-            status: self.status,
+            status,
             tier: self.tier,
             identity: self.identity,
             created_at: self.created_at,

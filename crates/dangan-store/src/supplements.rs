@@ -5,6 +5,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use dangan_domain::workflow::SupplementState;
+
 use crate::events::{EventId, MaterialId};
 use crate::{StoreResult, Tx, id_type, on_conn};
 
@@ -29,7 +31,8 @@ pub struct SupplementRow {
     /// Due on (none while the due year's calendar is not loaded).
     pub due_on: Option<NaiveDate>,
     /// `open`, `supplemented` or `missing`.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: SupplementState,
     /// Contacts made, one per line: `date method who: note`.
     pub contacts: String,
     /// The supplemented material.
@@ -87,12 +90,18 @@ pub async fn for_event(tx: &mut Tx, event: EventId) -> StoreResult<Vec<Supplemen
 }
 
 /// Requests in a state (all when `None`), oldest first.
-pub async fn list(tx: &mut Tx, state: Option<&str>, limit: i64) -> StoreResult<Vec<SupplementRow>> {
+pub async fn list(
+    tx: &mut Tx,
+    state: Option<SupplementState>,
+    limit: i64,
+) -> StoreResult<Vec<SupplementRow>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM supplements WHERE ($1 = '' OR state = $1) ORDER BY id LIMIT {}",
         limit.clamp(1, 1000)
     ));
-    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(state.unwrap_or("")).fetch_all(c).await)?)
+    Ok(
+        on_conn!(tx, c => sqlx::query_as(sql).bind(state.map_or("", SupplementState::code)).fetch_all(c).await)?,
+    )
 }
 
 /// Appends a contact line to an open request; false when it is not open.
@@ -112,14 +121,14 @@ pub async fn add_contact(tx: &mut Tx, id: SupplementId, line: &str) -> StoreResu
 pub async fn close(
     tx: &mut Tx,
     id: SupplementId,
-    state: &str,
+    state: SupplementState,
     fulfilled_by: Option<MaterialId>,
     closed_on: NaiveDate,
     explanation: &str,
 ) -> StoreResult<bool> {
     let n = on_conn!(tx, c => {
         sqlx::query("UPDATE supplements SET state = $1, fulfilled_by = $2, closed_on = $3, explanation = $4 WHERE id = $5 AND state = 'open'")
-            .bind(state)
+            .bind(state.code())
             .bind(fulfilled_by)
             .bind(closed_on)
             .bind(explanation)

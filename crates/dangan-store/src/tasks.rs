@@ -4,6 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use dangan_domain::workflow::{Post, SubjectKind, TaskFilter, TaskKind, TaskState};
+
 use crate::{StoreResult, Tx, id_type, on_conn};
 
 id_type!(
@@ -16,12 +18,15 @@ id_type!(
 pub struct TaskRow {
     /// Row id.
     pub id: TaskId,
-    /// `collection`, `organising` or `supplement`.
-    pub kind: String,
-    /// The post (岗位) that must do it: `collection` or `organising`.
-    pub post: String,
-    /// `event`, `handover` or `supplement`.
-    pub subject_kind: String,
+    /// What kind of work.
+    #[sqlx(try_from = "String")]
+    pub kind: TaskKind,
+    /// The post (岗位) that must do it.
+    #[sqlx(try_from = "String")]
+    pub post: Post,
+    /// What it is about.
+    #[sqlx(try_from = "String")]
+    pub subject_kind: SubjectKind,
     /// The subject's id.
     pub subject_id: i64,
     /// What to do, in Chinese.
@@ -30,22 +35,17 @@ pub struct TaskRow {
     pub opened_on: NaiveDate,
     /// Due on; `None` when the calendar of the due year is not loaded yet.
     pub due_on: Option<NaiveDate>,
-    /// `open` or `done`.
-    pub state: String,
+    /// 待办 or 已办结.
+    #[sqlx(try_from = "String")]
+    pub state: TaskState,
     /// When it was done.
     pub done_at: Option<DateTime<Utc>>,
 }
 
 /// Opens a task.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one column each; a struct would only rename them"
-)]
 pub async fn open(
     tx: &mut Tx,
-    kind: &str,
-    post: &str,
-    subject_kind: &str,
+    kind: TaskKind,
     subject_id: i64,
     title: &str,
     opened_on: NaiveDate,
@@ -57,9 +57,9 @@ pub async fn open(
             "INSERT INTO tasks (kind, post, subject_kind, subject_id, title, opened_on, due_on, state, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8) RETURNING id",
         )
-        .bind(kind)
-        .bind(post)
-        .bind(subject_kind)
+        .bind(kind.code())
+        .bind(kind.post().code())
+        .bind(kind.subject().code())
         .bind(subject_id)
         .bind(title)
         .bind(opened_on)
@@ -74,16 +74,15 @@ pub async fn open(
 /// Closes the open tasks of a kind about a subject.
 pub async fn close(
     tx: &mut Tx,
-    kind: &str,
-    subject_kind: &str,
+    kind: TaskKind,
     subject_id: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<u64> {
     Ok(on_conn!(tx, c => {
         sqlx::query("UPDATE tasks SET state = 'done', done_at = $1 WHERE kind = $2 AND subject_kind = $3 AND subject_id = $4 AND state = 'open'")
             .bind(now)
-            .bind(kind)
-            .bind(subject_kind)
+            .bind(kind.code())
+            .bind(kind.subject().code())
             .bind(subject_id)
             .execute(c)
             .await
@@ -95,17 +94,17 @@ pub async fn close(
 /// all; by due date.
 pub async fn list(
     tx: &mut Tx,
-    post: Option<&str>,
-    state: Option<&str>,
+    post: Option<Post>,
+    state: Option<TaskFilter>,
     today: NaiveDate,
     limit: i64,
 ) -> StoreResult<Vec<TaskRow>> {
     let mut clauses = vec!["($1 = '' OR post = $1)".to_owned()];
     match state {
-        Some("open") => clauses.push("state = 'open'".into()),
-        Some("overdue") => clauses.push("state = 'open' AND due_on < $2".into()),
-        Some("done") => clauses.push("state = 'done'".into()),
-        _ => {}
+        Some(TaskFilter::Open) => clauses.push("state = 'open'".into()),
+        Some(TaskFilter::Overdue) => clauses.push("state = 'open' AND due_on < $2".into()),
+        Some(TaskFilter::Done) => clauses.push("state = 'done'".into()),
+        None => {}
     }
     clauses.push("$2 = $2".into());
     let sql = format!(
@@ -114,19 +113,19 @@ pub async fn list(
         limit.clamp(1, 1000)
     );
     Ok(on_conn!(tx, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(post.unwrap_or("")).bind(today).fetch_all(c).await
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(post.map_or("", Post::code)).bind(today).fetch_all(c).await
     })?)
 }
 
 /// The tasks about a subject.
 pub async fn for_subject(
     tx: &mut Tx,
-    subject_kind: &str,
+    subject_kind: SubjectKind,
     subject_id: i64,
 ) -> StoreResult<Vec<TaskRow>> {
     Ok(on_conn!(tx, c => {
         sqlx::query_as("SELECT id, kind, post, subject_kind, subject_id, title, opened_on, due_on, state, done_at FROM tasks WHERE subject_kind = $1 AND subject_id = $2 ORDER BY id")
-            .bind(subject_kind)
+            .bind(subject_kind.code())
             .bind(subject_id)
             .fetch_all(c)
             .await

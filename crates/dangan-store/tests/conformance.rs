@@ -1,6 +1,9 @@
 //! The storage conformance suite: every test runs unchanged on SQLite and on PostgreSQL.
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use dangan_domain::business::BusinessType;
+use dangan_domain::material::Carrier;
+use dangan_domain::retention::Retention;
 use dangan_store::account_requests::{self, Decision, NewAccountRequest};
 use dangan_store::events::{self, NewEvent, NewMaterial};
 use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId};
@@ -40,11 +43,11 @@ fn person<'a>(id_number: &'a str, name: &'a str) -> NewPerson<'a> {
 async fn seed_catalogue(store: &Store) -> i64 {
     let mut tx = store.begin_write().await.unwrap();
     let rows = vec![catalogue::EntryRow {
-        business_type: "enrolment".into(),
+        business_type: BusinessType::Enrolment,
         material_code: "enrolment_form".into(),
         name: "参保登记申请表".into(),
         required: true,
-        retention: "Y".into(),
+        retention: Retention::Permanent,
         paper_original_kept: true,
         scan_required: true,
     }];
@@ -237,8 +240,8 @@ on_both_backends! {
             name: "参保登记申请表",
             formation_date: NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
             pages: 2,
-            carrier: "paper",
-            retention: "D30",
+            carrier: Carrier::Paper,
+            retention: Retention::Years30,
             appraisal_due: NaiveDate::from_ymd_opt(2055, 1, 1),
             remarks: Some("补件"),
         };
@@ -282,7 +285,7 @@ on_both_backends! {
         assert_eq!(page.rows[0].name, "张三丰");
         let filter = PersonFilter { division_code: Some("110105".into()), limit: 10, ..PersonFilter::default() };
         let found = persons::search(&mut tx, &filter).await.unwrap();
-        assert_eq!(found.rows[0].id_number, "440524188001010014", "the elder first, though registered later");
+        assert_eq!(found.rows[0].id_number.as_str(), "440524188001010014", "the elder first, though registered later");
     }
 
     async fn a_broad_search_counts_a_thousand_past_its_page_and_says_there_are_more(db: TestDb) {
@@ -443,11 +446,11 @@ on_both_backends! {
         // was read must not leave its entries behind for the version written next.
         let store = open(&db).await;
         let entry = |name: &str| catalogue::EntryRow {
-            business_type: "enrolment".into(),
+            business_type: BusinessType::Enrolment,
             material_code: "enrolment_form".into(),
             name: name.into(),
             required: true,
-            retention: "Y".into(),
+            retention: Retention::Permanent,
             paper_original_kept: true,
             scan_required: true,
         };

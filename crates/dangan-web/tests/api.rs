@@ -432,14 +432,14 @@ async fn a_scan_uploads_streamed_downloads_decrypted_and_verifies_over_http() {
         };
         String::from_utf8(bytes).unwrap()
     };
-    let masked = dangan_domain::id_number::mask(&p.id_number);
+    let masked = p.id_number.masked();
     let name = named(&res);
     assert!(
         name.starts_with("2024-参保登记-") && name.ends_with(".pdf"),
         "named by the S6.1 rule: {name}"
     );
     assert!(
-        name.contains(&masked) && !name.contains(&p.id_number),
+        name.contains(&masked) && !name.contains(p.id_number.as_str()),
         "the identity number is masked by default: {name}"
     );
     assert_eq!(res.bytes().await.unwrap().to_vec(), body);
@@ -451,7 +451,7 @@ async fn a_scan_uploads_streamed_downloads_decrypted_and_verifies_over_http() {
         .await
         .unwrap();
     assert!(
-        named(&res).contains(&p.id_number),
+        named(&res).contains(p.id_number.as_str()),
         "asked for explicitly, the full S6.1 name"
     );
     let res = server

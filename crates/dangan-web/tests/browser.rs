@@ -284,10 +284,7 @@ async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views
     // A real 1×1 PNG (what a browser can decode), named by S6.1 with the full number.
     let png = hex::decode(TINY_PNG).unwrap();
     let s61 = format!("2024-参保登记-{}-参保登记表.png", p.id_number);
-    let masked_name = format!(
-        "2024-参保登记-{}-参保登记表.png",
-        dangan_domain::id_number::mask(&p.id_number)
-    );
+    let masked_name = format!("2024-参保登记-{}-参保登记表.png", p.id_number.masked());
     let f = t
         .app
         .ingest_file(&t.admin, ev.materials[0].id, Some(&s61), &png[..])
@@ -300,7 +297,7 @@ async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views
     let _ = archivist;
     staff_login(c, base, "archivist1").await;
     c.goto(&format!("{base}/persons")).await.unwrap();
-    fill(c, "#id_number", &p.id_number).await;
+    fill(c, "#id_number", p.id_number.as_str()).await;
     c.find(Locator::Css("#search-form button"))
         .await
         .unwrap()
@@ -311,16 +308,16 @@ async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views
     let row = expect_text(c, "#results tbody tr", "孙七").await;
     assert!(row.contains("孙七"));
     assert!(
-        row.contains(&dangan_domain::id_number::mask(&p.id_number)),
+        row.contains(&p.id_number.masked()),
         "masked in the list: {row}"
     );
-    assert!(!row.contains(&p.id_number));
+    assert!(!row.contains(p.id_number.as_str()));
     assert!(
         !c.current_url()
             .await
             .unwrap()
             .as_str()
-            .contains(&p.id_number)
+            .contains(p.id_number.as_str())
     );
     screenshot(c, "04-persons").await;
     c.find(Locator::Css("#results tbody a"))
@@ -331,7 +328,7 @@ async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views
         .unwrap();
     expect_text(c, "main h1", "查询登记").await;
     fill(c, "#enquirer_name", "孙七").await;
-    fill(c, "#enquirer_id_number", &p.id_number).await;
+    fill(c, "#enquirer_id_number", p.id_number.as_str()).await;
     fill(c, "#question", "参保登记材料").await;
     fill(c, "#purpose", "本人办理业务").await;
     c.find(Locator::Css("#query-form button"))
@@ -351,7 +348,7 @@ async fn an_archivist_finds_a_person_registers_the_query_sees_the_tree_and_views
         "completeness shown: {tree}"
     );
     assert!(
-        tree.contains(&masked_name) && !tree.contains(&p.id_number),
+        tree.contains(&masked_name) && !tree.contains(p.id_number.as_str()),
         "the scan's name is masked in the tree: {tree}"
     );
     screenshot(c, "05-archive-tree").await;
@@ -479,7 +476,7 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
     let window = t.actor("window1", Role::Window).await;
     let card = dangan_app::administration::accounts::BasisInput {
         basis: "card".into(),
-        id_number: Some(me.id_number.clone()),
+        id_number: Some(me.id_number.as_str().to_owned()),
     };
     let opened = t
         .app
@@ -491,7 +488,7 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
     let c = &b.client;
     let base = &server.base_url;
     c.goto(&format!("{base}/my")).await.unwrap();
-    fill(c, "#id_number", &me.id_number).await;
+    fill(c, "#id_number", me.id_number.as_str()).await;
     fill(c, "#password", &opened.initial_password).await;
     c.find(Locator::Css("#my-login button"))
         .await
@@ -512,7 +509,7 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
     // The change signs out: wait for the sign-in page before going on.
     expect_text(c, "main h2", "工作人员登录").await;
     c.goto(&format!("{base}/my")).await.unwrap();
-    fill(c, "#id_number", &me.id_number).await;
+    fill(c, "#id_number", me.id_number.as_str()).await;
     fill(c, "#password", "my-own-pass-2026").await;
     c.find(Locator::Css("#my-login button"))
         .await
@@ -556,7 +553,7 @@ async fn the_kiosk_signs_out_when_idle_and_leaves_nothing_on_screen() {
     let window = t.actor("window1", Role::Window).await;
     let card = dangan_app::administration::accounts::BasisInput {
         basis: "card".into(),
-        id_number: Some(me.id_number.clone()),
+        id_number: Some(me.id_number.as_str().to_owned()),
     };
     let opened = t
         .app
@@ -565,7 +562,7 @@ async fn the_kiosk_signs_out_when_idle_and_leaves_nothing_on_screen() {
         .unwrap();
     let login = t
         .app
-        .login_insured(&me.id_number, &opened.initial_password, "test")
+        .login_insured(me.id_number.as_str(), &opened.initial_password, "test")
         .await
         .unwrap();
     t.app
@@ -583,7 +580,7 @@ async fn the_kiosk_signs_out_when_idle_and_leaves_nothing_on_screen() {
     let base = &server.base_url;
     c.goto(&format!("{base}/kiosk")).await.unwrap();
     // An ID-card reader types the number like a keyboard.
-    fill(c, "#id_number", &me.id_number).await;
+    fill(c, "#id_number", me.id_number.as_str()).await;
     fill(c, "#password", "kiosk-pass-2026").await;
     c.find(Locator::Css("#my-login button"))
         .await
@@ -688,7 +685,7 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
 
     // The handler enters an enrolment with one material of three.
     staff_login(c, base, "handler1").await;
-    register_and_open(c, base, p.id.0, &p.id_number).await;
+    register_and_open(c, base, p.id.0, p.id_number.as_str()).await;
     click(c, "#new-event").await;
     expect_text(c, "main h1", "登记业务").await;
     // Choosing another business type reloads the form (a listener in app.js: the
@@ -750,7 +747,7 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
     expect_text(c, "body", "交接").await;
 
     // Scans a page of the received material and views it.
-    register_and_open(c, base, p.id.0, &p.id_number).await;
+    register_and_open(c, base, p.id.0, p.id_number.as_str()).await;
     let scan = tempfile::tempdir().unwrap().keep().join("参保登记表.png");
     std::fs::write(&scan, dangan_testkit::png_scan(20_000, 1)).unwrap();
     c.find(Locator::Css("input[data-upload]"))
@@ -816,7 +813,10 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
         log.contains("file.ingest") && log.contains("volume.seal"),
         "{log}"
     );
-    assert!(!log.contains(&p.id_number), "no identity number in the log");
+    assert!(
+        !log.contains(p.id_number.as_str()),
+        "no identity number in the log"
+    );
     screenshot(c, "14-audit").await;
 }
 
@@ -944,7 +944,7 @@ async fn users_supplements_corrections_damage_and_the_catalogue_work_from_their_
         .unwrap();
     expect_text(c, "section.supplement ul", "电话告知补交").await;
 
-    register_and_open(c, base, p.id.0, &p.id_number).await;
+    register_and_open(c, base, p.id.0, p.id_number.as_str()).await;
     click(c, "#corrections").await;
     expect_text(c, "main h1", "更正档案信息").await;
     fill(c, "#new_value", "陈拾贰").await;
@@ -968,7 +968,7 @@ async fn users_supplements_corrections_damage_and_the_catalogue_work_from_their_
     let row = expect_text(c, "#outbox", "陈拾贰").await;
     assert!(row.contains("姓名") && row.contains("尚未尝试"), "{row}");
     assert!(
-        !row.contains(&p.id_number),
+        !row.contains(p.id_number.as_str()),
         "no identity number in the list: {row}"
     );
     click(c, "#outbox button").await;
@@ -1013,7 +1013,7 @@ async fn a_window_clerk_confirms_a_person_at_the_kiosk_and_staff_pages_fit_a_pho
     c.execute("document.getElementById('assisted').open = true;", vec![])
         .await
         .unwrap();
-    fill(c, "#a_id_number", &p.id_number).await;
+    fill(c, "#a_id_number", p.id_number.as_str()).await;
     click(c, "#basis-card").await;
     fill(c, "#staff_username", "auditor2").await;
     fill(c, "#staff_password", TEST_PASSWORD).await;
@@ -1023,7 +1023,7 @@ async fn a_window_clerk_confirms_a_person_at_the_kiosk_and_staff_pages_fit_a_pho
     c.execute("document.getElementById('assisted').open = true;", vec![])
         .await
         .unwrap();
-    fill(c, "#a_id_number", &p.id_number).await;
+    fill(c, "#a_id_number", p.id_number.as_str()).await;
     click(c, "#basis-query").await;
     fill(c, "#staff_username", "window1").await;
     fill(c, "#staff_password", TEST_PASSWORD).await;
@@ -1033,7 +1033,7 @@ async fn a_window_clerk_confirms_a_person_at_the_kiosk_and_staff_pages_fit_a_pho
     c.execute("document.getElementById('assisted').open = true;", vec![])
         .await
         .unwrap();
-    fill(c, "#a_id_number", &p.id_number).await;
+    fill(c, "#a_id_number", p.id_number.as_str()).await;
     click(c, "#basis-card").await;
     fill(c, "#staff_username", "window1").await;
     fill(c, "#staff_password", TEST_PASSWORD).await;

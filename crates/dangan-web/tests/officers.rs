@@ -156,7 +156,7 @@ on_both_backends! {
         let (status, body) = post(&s, "/sync/person-changes", &sec, death.clone()).await;
         assert_eq!((status, code(&body)), (403, "forbidden"), "{body}");
         t.register(&t.admin, p.id).await;
-        assert_eq!(t.app.person(&t.admin, p.id).await.unwrap().status, "active", "nobody died");
+        assert_eq!(t.app.person(&t.admin, p.id).await.unwrap().status, dangan_domain::person::InsuranceStatus::Active, "nobody died");
         let (_, tokens) = send(&s, reqwest::Method::GET, "/tokens", &sec, None).await;
         assert_eq!(tokens, json!([]), "no token was made");
         let denied = denied_actions(&s, "secadmin").await;

@@ -429,7 +429,7 @@ fn a_hot_folder_is_ingested_once_and_unmatched_scans_are_quarantined() {
         "{text}"
     );
     assert!(
-        !text.contains(&p.id_number),
+        !text.contains(p.id_number.as_str()),
         "identity numbers are printed masked: {text}"
     );
     // The batch's four-property summary: the PDF is not PDF/A, so its format check fails.

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use dangan_domain::division::DivisionCode;
-use dangan_domain::id_number::{IdNumber, mask};
+use dangan_domain::id_number::IdNumber;
 use dangan_domain::person::{ContributionTier, InsuranceStatus, InsuredIdentity, PersonName};
 use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId, PersonRow};
 
@@ -41,7 +41,8 @@ pub struct PersonView {
     /// Row id.
     pub id: PersonId,
     /// 公民身份号码
-    pub id_number: String,
+    #[schema(value_type = String)]
+    pub id_number: IdNumber,
     /// 姓名
     pub name: String,
     /// `male` / `female`
@@ -55,7 +56,8 @@ pub struct PersonView {
     /// Full division name.
     pub division_name: String,
     /// 参保状态 code.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: InsuranceStatus,
     /// 参保身份 code.
     pub identity: String,
     /// 参保身份 label.
@@ -82,7 +84,8 @@ pub struct PersonSummary {
     /// Full division name.
     pub division_name: String,
     /// 参保状态 code.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: InsuranceStatus,
 }
 
 /// Search criteria; at least one is required.
@@ -126,7 +129,7 @@ fn division_name(code: &str) -> String {
 }
 
 pub(crate) fn view(row: PersonRow) -> PersonView {
-    let age = IdNumber::parse(&row.id_number, today()).map_or(0, |id| id.age_at(today()));
+    let age = row.id_number.age_at(today());
     let identity_label = InsuredIdentity::parse(&row.identity)
         .map_or("其他", |i| i.label())
         .to_owned();
@@ -150,7 +153,7 @@ pub(crate) fn view(row: PersonRow) -> PersonView {
 fn summary(row: PersonRow) -> PersonSummary {
     PersonSummary {
         id: row.id,
-        id_number_masked: mask(&row.id_number),
+        id_number_masked: row.id_number.masked(),
         division_name: division_name(&row.division_code),
         name: row.name,
         sex: row.sex,

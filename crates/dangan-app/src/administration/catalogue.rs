@@ -54,11 +54,11 @@ fn yes() -> bool {
 
 pub(crate) fn entry_row(e: &CatalogueEntry) -> catalogue::EntryRow {
     catalogue::EntryRow {
-        business_type: e.business_type.code().to_owned(),
+        business_type: e.business_type,
         material_code: e.material_code.as_str().to_owned(),
         name: e.name.trim().to_owned(),
         required: e.required,
-        retention: e.retention.code().to_owned(),
+        retention: e.retention,
         paper_original_kept: e.paper_original_kept,
         scan_required: e.scan_required,
     }
@@ -70,13 +70,12 @@ fn corrupt(what: &str) -> AppError {
 
 fn entry_of(r: catalogue::EntryRow) -> AppResult<CatalogueEntry> {
     Ok(CatalogueEntry {
-        business_type: BusinessType::parse(&r.business_type)
-            .map_err(|_| corrupt("business type"))?,
+        business_type: r.business_type,
         material_code: MaterialCode::parse(&r.material_code)
             .map_err(|_| corrupt("material code"))?,
         name: r.name,
         required: r.required,
-        retention: Retention::parse(&r.retention).map_err(|_| corrupt("retention"))?,
+        retention: r.retention,
         paper_original_kept: r.paper_original_kept,
         scan_required: r.scan_required,
     })

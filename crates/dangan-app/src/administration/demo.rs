@@ -13,7 +13,9 @@ use dangan_domain::business::BusinessType;
 use dangan_domain::catalogue::Catalogue;
 use dangan_domain::division;
 use dangan_domain::id_number::{IdNumber, check_char};
+use dangan_domain::material::Carrier;
 use dangan_domain::person::{InsuredIdentity, PersonName};
+use dangan_domain::retention::Retention;
 use dangan_store::events::{self, NewEvent, NewMaterial};
 use dangan_store::persons::{self, NewPerson};
 
@@ -84,7 +86,7 @@ pub struct DemoMaterial {
     /// 页数
     pub pages: i64,
     /// Retention code.
-    pub retention: &'static str,
+    pub retention: Retention,
     /// 鉴定到期日
     pub appraisal_due: Option<NaiveDate>,
 }
@@ -225,7 +227,7 @@ impl Iterator for DemoPeople<'_> {
                         code: e.material_code.as_str().to_owned(),
                         name: e.name.clone(),
                         pages: rng.random_range(1..=4),
-                        retention: e.retention.code(),
+                        retention: e.retention,
                         appraisal_due: e.retention.appraisal_due(date),
                     })
                     .collect();
@@ -357,7 +359,7 @@ pub async fn insert_person(
                     name: &m.name,
                     formation_date: e.date,
                     pages: m.pages,
-                    carrier: "paper",
+                    carrier: Carrier::Paper,
                     retention: m.retention,
                     appraisal_due: m.appraisal_due,
                     remarks: None,
@@ -544,7 +546,7 @@ impl App {
                         .await?
                         .is_empty()
                     {
-                        todo.push((e.business_date, e.business_type.clone(), m));
+                        todo.push((e.business_date, e.business_type, m));
                     }
                 }
             }

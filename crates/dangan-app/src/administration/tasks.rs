@@ -5,11 +5,12 @@
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use dangan_domain::workflow::{Post, SubjectKind, TaskFilter, TaskKind, TaskState};
 use dangan_store::Tx;
 use dangan_store::tasks::{self, TaskId};
 
 use crate::administration::roles::{Actor, UseCase};
-use crate::{App, AppError, AppResult, today};
+use crate::{App, AppResult, text, today};
 
 /// A task as listed.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -17,11 +18,14 @@ pub struct TaskView {
     /// Row id.
     pub id: TaskId,
     /// `collection`, `organising` or `supplement`.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: TaskKind,
     /// `collection` (收集岗) or `organising` (整理岗).
-    pub post: String,
+    #[schema(value_type = String)]
+    pub post: Post,
     /// What it is about: `event`, `handover` or `supplement`, and its id.
-    pub subject_kind: String,
+    #[schema(value_type = String)]
+    pub subject_kind: SubjectKind,
     /// The subject's id.
     pub subject_id: i64,
     /// What to do.
@@ -32,7 +36,8 @@ pub struct TaskView {
     /// guess).
     pub due_on: Option<NaiveDate>,
     /// `open` or `done`.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: TaskState,
     /// Open and past its due date.
     pub overdue: bool,
     /// Working days left (negative when overdue), when computable.
@@ -51,36 +56,8 @@ pub struct TaskQuery {
     pub state: Option<String>,
 }
 
-/// The kinds of task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Collection,
-    Organising,
-    Supplement,
-}
-
-impl Kind {
-    fn code(self) -> &'static str {
-        match self {
-            Kind::Collection => "collection",
-            Kind::Organising => "organising",
-            Kind::Supplement => "supplement",
-        }
-    }
-    fn post(self) -> &'static str {
-        match self {
-            Kind::Collection | Kind::Supplement => "collection",
-            Kind::Organising => "organising",
-        }
-    }
-    fn subject(self) -> &'static str {
-        match self {
-            Kind::Collection => "event",
-            Kind::Organising => "handover",
-            Kind::Supplement => "supplement",
-        }
-    }
-}
+// The kinds of task (the use-cases that open and close them say `Kind`).
+pub(crate) use dangan_domain::workflow::TaskKind as Kind;
 
 impl App {
     /// The date `days` working days after `from`, or `None` when a year on the way has no
@@ -112,18 +89,7 @@ impl App {
             Kind::Supplement => self.settings.deadlines.supplement_days,
         };
         let due = self.due_date(from, days);
-        tasks::open(
-            tx,
-            kind.code(),
-            kind.post(),
-            kind.subject(),
-            subject_id,
-            title,
-            from,
-            due,
-            Utc::now(),
-        )
-        .await?;
+        tasks::open(tx, kind, subject_id, title, from, due, Utc::now()).await?;
         Ok(due)
     }
 
@@ -134,7 +100,7 @@ impl App {
         kind: Kind,
         subject_id: i64,
     ) -> AppResult<()> {
-        tasks::close(tx, kind.code(), kind.subject(), subject_id, Utc::now()).await?;
+        tasks::close(tx, kind, subject_id, Utc::now()).await?;
         Ok(())
     }
 
@@ -142,10 +108,10 @@ impl App {
         let now = today();
         let left = t
             .due_on
-            .filter(|_| t.state == "open")
+            .filter(|_| t.state == TaskState::Open)
             .and_then(|d| self.work_calendar().working_days_between(now, d).ok());
         TaskView {
-            overdue: t.state == "open" && t.due_on.is_some_and(|d| d < now),
+            overdue: t.state == TaskState::Open && t.due_on.is_some_and(|d| d < now),
             working_days_left: left,
             id: t.id,
             kind: t.kind,
@@ -162,33 +128,19 @@ impl App {
     /// Tasks of a post by due date; `state=overdue` gives the open ones past their date.
     pub async fn tasks(&self, actor: &Actor, q: &TaskQuery) -> AppResult<Vec<TaskView>> {
         self.authorize(actor, UseCase::ReadWorkflow).await?;
-        let post = q.post.as_deref().map(str::trim).filter(|p| !p.is_empty());
-        if post.is_some_and(|p| !matches!(p, "collection" | "organising")) {
-            return Err(AppError::invalid_with(
-                "invalid_post",
-                Some("post"),
-                "岗位应为 collection（收集岗）或 organising（整理岗）",
-            ));
-        }
-        let state = q.state.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        if state.is_some_and(|s| !matches!(s, "open" | "overdue" | "done")) {
-            return Err(AppError::invalid_with(
-                "invalid_state",
-                Some("state"),
-                "状态应为 open、overdue 或 done",
-            ));
-        }
+        let post = text::code_filter::<Post>("post", "invalid_post", q.post.as_deref())?;
+        let state = text::code_filter::<TaskFilter>("state", "invalid_state", q.state.as_deref())?;
         let mut tx = self.store.begin().await?;
         let rows = tasks::list(&mut tx, post, state, today(), 500).await?;
         tx.rollback().await?;
         Ok(rows.into_iter().map(|t| self.task_view(t)).collect())
     }
 
-    /// The tasks about one subject (`event`, `handover`, `supplement`).
+    /// The tasks about one subject (a business event, a handover, a supplement).
     pub async fn tasks_for(
         &self,
         actor: &Actor,
-        subject_kind: &str,
+        subject_kind: SubjectKind,
         subject_id: i64,
     ) -> AppResult<Vec<TaskView>> {
         self.authorize(actor, UseCase::ReadWorkflow).await?;

@@ -123,7 +123,7 @@ impl App {
         };
         let mut found = Vec::new();
         for e in events::list_for_person(&mut tx, person.id).await? {
-            if e.business_type != name.business.code() || e.business_date.year() != name.year {
+            if e.business_type != name.business || e.business_date.year() != name.year {
                 continue;
             }
             for m in events::materials(&mut tx, e.id).await? {

@@ -4,16 +4,17 @@
 //! Confirming marks the paper received, turns a missing item into a supplement request, closes
 //! the collection tasks that are complete and opens the organising task (S2.2: 3 working days).
 
-use dangan_domain::material::MaterialStatus;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use dangan_domain::catalogue::MaterialCode;
-use dangan_domain::id_number::mask;
+use dangan_domain::code::Code;
+use dangan_domain::material::MaterialStatus;
+use dangan_domain::workflow::{HandoverState, LineResult};
 use dangan_store::events::{self, EventId, MaterialId};
-use dangan_store::handovers::{self, HandoverId};
+use dangan_store::handovers::{self, HandoverId, HandoverRow, ItemRow};
 use dangan_store::{Tx, persons};
 
 use crate::administration::roles::{Actor, UseCase};
@@ -99,7 +100,8 @@ pub struct HandoverItemView {
     /// The business event.
     pub event_id: Option<i64>,
     /// On receipt: `ok`, `missing`, `damaged` or `extra`.
-    pub result: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub result: Option<LineResult>,
     /// 差异说明
     pub note: Option<String>,
 }
@@ -110,7 +112,8 @@ pub struct HandoverView {
     /// Row id.
     pub id: HandoverId,
     /// `open` or `confirmed`.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: HandoverState,
     /// 备注
     pub note: Option<String>,
     /// 移交人
@@ -138,6 +141,118 @@ fn quantity(field: &str, q: Option<i64>) -> AppResult<i64> {
     }
 }
 
+/// The receipt of one listed line, checked.
+struct Receipt<'a> {
+    line: &'a ItemRow,
+    result: LineResult,
+    note: Option<String>,
+}
+
+/// An extra material found on receipt, checked.
+struct Extra {
+    name: String,
+    quantity: i64,
+    note: Option<String>,
+}
+
+fn already_confirmed() -> AppError {
+    AppError::Conflict {
+        code: "handover_already_confirmed",
+        field: None,
+        message: "该交接单已确认，不能再修改".to_owned(),
+    }
+}
+
+/// The list, if it exists and is still open.
+async fn open_handover(tx: &mut Tx, id: HandoverId) -> AppResult<HandoverRow> {
+    let h = handovers::get(tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("handover_not_found", "未找到该交接单"))?;
+    if h.state != HandoverState::Open {
+        return Err(already_confirmed());
+    }
+    Ok(h)
+}
+
+/// Checks the receipts against the list: each names a line of it once, with 已收到, 缺失 or 破损;
+/// every line is confirmed; a difference has its note. Returned in the list's order.
+fn check_receipts<'a>(lines: &'a [ItemRow], input: &[ReceiptInput]) -> AppResult<Vec<Receipt<'a>>> {
+    let mut by_line: BTreeMap<i64, &ReceiptInput> = BTreeMap::new();
+    let mut results: BTreeMap<i64, LineResult> = BTreeMap::new();
+    for (i, r) in input.iter().enumerate() {
+        if !lines.iter().any(|l| l.id == r.item_id) {
+            return Err(AppError::invalid_with(
+                "unknown_item",
+                Some(&format!("items[{i}].item_id")),
+                "该行不属于此交接单",
+            ));
+        }
+        let result = LineResult::from_code(r.result.as_str())
+            .filter(|x| LineResult::RECEIPTS.contains(x))
+            .ok_or_else(|| {
+                AppError::invalid_with(
+                    "invalid_result",
+                    Some(&format!("items[{i}].result")),
+                    "接收结果应为 ok（已收到）、missing（缺失）或 damaged（破损）",
+                )
+            })?;
+        if by_line.insert(r.item_id, r).is_some() {
+            return Err(AppError::invalid_with(
+                "duplicate_item",
+                Some(&format!("items[{i}].item_id")),
+                "同一行重复确认",
+            ));
+        }
+        results.insert(r.item_id, result);
+    }
+    let unconfirmed: Vec<&str> = lines
+        .iter()
+        .filter(|l| !by_line.contains_key(&l.id))
+        .map(|l| l.name.as_str())
+        .collect();
+    if !unconfirmed.is_empty() {
+        return Err(AppError::invalid_with(
+            "handover_items_unconfirmed",
+            Some("items"),
+            format!("请逐项确认：尚未确认 {}", unconfirmed.join("、")),
+        ));
+    }
+    lines
+        .iter()
+        .map(|line| {
+            let result = results[&line.id];
+            let note = text::optional("note", by_line[&line.id].note.as_deref(), 200, "差异说明")?;
+            if result.needs_note() && note.is_none() {
+                return Err(AppError::invalid_with(
+                    "difference_note_required",
+                    Some("items"),
+                    format!("“{}”与清单不符，请填写差异说明", line.name),
+                ));
+            }
+            Ok(Receipt { line, result, note })
+        })
+        .collect()
+}
+
+/// Checks the extra materials found on receipt: each with a name, a quantity and its note.
+fn check_extras(input: &[ExtraInput]) -> AppResult<Vec<Extra>> {
+    let mut extras = Vec::with_capacity(input.len());
+    for (i, e) in input.iter().enumerate() {
+        let field = format!("extras[{i}].name");
+        let name = text::optional(&field, Some(&e.name), 60, "材料名称")?.ok_or_else(|| {
+            AppError::invalid_with("invalid_text", Some(&field), "请填写多出材料的名称")
+        })?;
+        let quantity = quantity(&format!("extras[{i}].quantity"), e.quantity)?;
+        let note = text::optional(&format!("extras[{i}].note"), e.note.as_deref(), 200, "说明")?;
+        extras.push(Extra {
+            name,
+            quantity,
+            note,
+        });
+    }
+    Ok(extras)
+}
+
 impl App {
     async fn handover_view(&self, tx: &mut Tx, id: HandoverId) -> AppResult<HandoverView> {
         let h = handovers::get(tx, id)
@@ -157,9 +272,9 @@ impl App {
                 formation_date: it.formation_date,
                 person_id: it.person_id,
                 person_name: person.as_ref().map(|p| p.name.clone()),
-                id_number_masked: person.as_ref().map(|p| mask(&p.id_number)),
+                id_number_masked: person.as_ref().map(|p| p.id_number.masked()),
                 event_id: it.event_id,
-                result: it.result,
+                result: it.result.map(|r| r.0),
                 note: it.note,
             });
         }
@@ -214,7 +329,7 @@ impl App {
             let m = events::material(&mut tx, mid).await?.ok_or_else(|| {
                 AppError::invalid_with("unknown_material", Some(&field), "未找到该材料")
             })?;
-            if m.carrier == "electronic" {
+            if !m.carrier.has_paper() {
                 return Err(AppError::invalid_with(
                     "no_paper",
                     Some(&field),
@@ -275,16 +390,7 @@ impl App {
     ) -> AppResult<HandoverView> {
         self.authorize(actor, UseCase::ReceiveHandover).await?;
         let mut tx = self.store.begin_write().await?;
-        let h = handovers::get(&mut tx, id)
-            .await?
-            .ok_or_else(|| AppError::not_found("handover_not_found", "未找到该交接单"))?;
-        if h.state != "open" {
-            return Err(AppError::Conflict {
-                code: "handover_already_confirmed",
-                field: None,
-                message: "该交接单已确认，不能再修改".to_owned(),
-            });
-        }
+        let h = open_handover(&mut tx, id).await?;
         if h.created_by == actor.username {
             return Err(AppError::invalid_with(
                 "same_person",
@@ -293,145 +399,79 @@ impl App {
             ));
         }
         let lines = handovers::items(&mut tx, id).await?;
-        let mut receipts: BTreeMap<i64, &ReceiptInput> = BTreeMap::new();
-        for (i, r) in input.items.iter().enumerate() {
-            if !lines.iter().any(|l| l.id == r.item_id) {
-                return Err(AppError::invalid_with(
-                    "unknown_item",
-                    Some(&format!("items[{i}].item_id")),
-                    "该行不属于此交接单",
-                ));
-            }
-            if !matches!(r.result.as_str(), "ok" | "missing" | "damaged") {
-                return Err(AppError::invalid_with(
-                    "invalid_result",
-                    Some(&format!("items[{i}].result")),
-                    "接收结果应为 ok（相符）、missing（缺少）或 damaged（破损）",
-                ));
-            }
-            if receipts.insert(r.item_id, r).is_some() {
-                return Err(AppError::invalid_with(
-                    "duplicate_item",
-                    Some(&format!("items[{i}].item_id")),
-                    "同一行重复确认",
-                ));
-            }
-        }
-        let unconfirmed: Vec<String> = lines
-            .iter()
-            .filter(|l| !receipts.contains_key(&l.id))
-            .map(|l| l.name.clone())
-            .collect();
-        if !unconfirmed.is_empty() {
-            return Err(AppError::invalid_with(
-                "handover_items_unconfirmed",
-                Some("items"),
-                format!("请逐项确认：尚未确认 {}", unconfirmed.join("、")),
-            ));
-        }
+        let receipts = check_receipts(&lines, &input.items)?;
+        let extras = check_extras(&input.extras)?;
         let mut events_touched = BTreeSet::new();
-        for line in &lines {
-            let r = receipts[&line.id];
-            let note = text::optional("note", r.note.as_deref(), 200, "差异说明")?;
-            if r.result != "ok" && note.is_none() {
-                return Err(AppError::invalid_with(
-                    "difference_note_required",
-                    Some("items"),
-                    format!("“{}”与清单不符，请填写差异说明", line.name),
-                ));
-            }
-            handovers::set_result(&mut tx, line.id, &r.result, note.as_deref()).await?;
-            let Some(mid) = line.material_id else {
-                continue;
-            };
-            let m = events::material(&mut tx, mid)
-                .await?
-                .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
-            events_touched.insert(m.event_id);
-            match MaterialStatus::after_receipt(&r.result) {
-                Some(Some(MaterialStatus::Missing)) => {
-                    events::set_material_status(&mut tx, mid, MaterialStatus::Missing).await?;
-                    let code = MaterialCode::parse(&m.material_code)
-                        .map_err(|e| AppError::Internal(e.to_string()))?;
-                    self.request_supplements(
-                        &mut tx,
-                        actor,
-                        m.event_id,
-                        &[(code, m.name.clone())],
-                        today(),
-                    )
-                    .await?;
-                }
-                outcome => {
-                    events::mark_received(&mut tx, mid, today()).await?;
-                    if let Some(Some(status)) = outcome {
-                        events::set_material_status(&mut tx, mid, status).await?;
-                    }
-                }
+        for r in &receipts {
+            if let Some(event) = self.receive_line(&mut tx, actor, r).await? {
+                events_touched.insert(event);
             }
         }
-        for (i, e) in input.extras.iter().enumerate() {
-            let name = text::optional(&format!("extras[{i}].name"), Some(&e.name), 60, "材料名称")?
-                .ok_or_else(|| {
-                    AppError::invalid_with(
-                        "invalid_text",
-                        Some(&format!("extras[{i}].name")),
-                        "请填写多出材料的名称",
-                    )
-                })?;
-            let q = quantity(&format!("extras[{i}].quantity"), e.quantity)?;
-            let note =
-                text::optional(&format!("extras[{i}].note"), e.note.as_deref(), 200, "说明")?;
+        for e in &extras {
             handovers::insert_item(
                 &mut tx,
                 id,
                 None,
-                &name,
-                q,
+                &e.name,
+                e.quantity,
                 None,
                 None,
                 None,
-                Some("extra"),
-                note.as_deref(),
+                Some(LineResult::Extra),
+                e.note.as_deref(),
             )
             .await?;
         }
-        if !handovers::confirm(
-            &mut tx,
-            id,
-            &actor.username,
-            &actor.display_name,
-            Utc::now(),
-        )
-        .await?
-        {
-            return Err(AppError::Conflict {
-                code: "handover_already_confirmed",
-                field: None,
-                message: "该交接单已确认，不能再修改".to_owned(),
-            });
+        let now = Utc::now();
+        if !handovers::confirm(&mut tx, id, &actor.username, &actor.display_name, now).await? {
+            return Err(already_confirmed());
         }
         for event in events_touched {
             self.close_collection_if_complete(&mut tx, event).await?;
         }
-        self.open_task(
-            &mut tx,
-            Kind::Organising,
-            id.0,
-            &format!("整理交接单 {id} 的材料"),
-            today(),
-        )
-        .await?;
-        self.log_in(
-            &mut tx,
-            actor,
-            &Op::new("handover.confirm", "handover", id),
-            Outcome::Ok,
-        )
-        .await?;
+        let title = format!("整理交接单 {id} 的材料");
+        self.open_task(&mut tx, Kind::Organising, id.0, &title, today())
+            .await?;
+        let op = Op::new("handover.confirm", "handover", id);
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         let view = self.handover_view(&mut tx, id).await?;
         tx.commit().await?;
         Ok(view)
+    }
+
+    /// Records one line's receipt: its result, and the material's fate — received (damaged
+    /// ones marked 损毁), or marked 材料缺失 with a supplement request (补件). Returns the
+    /// material's business event.
+    async fn receive_line(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        r: &Receipt<'_>,
+    ) -> AppResult<Option<EventId>> {
+        handovers::set_result(tx, r.line.id, r.result, r.note.as_deref()).await?;
+        let Some(mid) = r.line.material_id else {
+            return Ok(None);
+        };
+        let m = events::material(tx, mid)
+            .await?
+            .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+        match r.result.material_status() {
+            Some(MaterialStatus::Missing) => {
+                events::set_material_status(tx, mid, MaterialStatus::Missing).await?;
+                let code = MaterialCode::parse(&m.material_code)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                let lack = [(code, m.name.clone())];
+                self.request_supplements(tx, actor, m.event_id, &lack, today())
+                    .await?;
+            }
+            status => {
+                events::mark_received(tx, mid, today()).await?;
+                if let Some(status) = status {
+                    events::set_material_status(tx, mid, status).await?;
+                }
+            }
+        }
+        Ok(Some(m.event_id))
     }
 
     /// Closes an event's collection task once every paper material is received or accounted
@@ -439,9 +479,7 @@ impl App {
     async fn close_collection_if_complete(&self, tx: &mut Tx, event: EventId) -> AppResult<()> {
         let materials = events::materials(tx, event).await?;
         let done = materials.iter().all(|m| {
-            m.carrier == "electronic"
-                || m.received_on.is_some()
-                || m.status == MaterialStatus::Missing
+            !m.carrier.has_paper() || m.received_on.is_some() || m.status == MaterialStatus::Missing
         });
         if done {
             self.close_task(tx, Kind::Collection, event.0).await?;

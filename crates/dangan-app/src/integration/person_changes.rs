@@ -6,15 +6,16 @@
 //! force is kept in the history but does not overwrite the newer one, and the answer says so; a
 //! status change after a recorded death is refused. Nothing is dropped silently.
 
-use chrono::{Datelike, Days, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use dangan_domain::division::DivisionCode;
+use dangan_domain::change::{self, ChangeError, ChangeKind, FieldValue, Precedence};
 use dangan_domain::id_number::IdNumber;
-use dangan_domain::person::{ContributionTier, InsuranceStatus};
 use dangan_store::Tx;
-use dangan_store::corrections::{PersonField, update_person_field};
+use dangan_store::corrections::update_person_field;
 use dangan_store::person_changes::{self, ChangeRow, NewChange};
 use dangan_store::persons::PersonId;
 
@@ -75,7 +76,8 @@ pub struct PersonChangeView {
     /// The record's id there.
     pub source_id: String,
     /// `status`, `tier`, `division` or `death`.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: ChangeKind,
     /// The kind in Chinese.
     pub kind_label: String,
     /// The value.
@@ -88,59 +90,6 @@ pub struct PersonChangeView {
     pub applied_at: Option<chrono::DateTime<Utc>>,
 }
 
-/// The kinds of change and the person field each one sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Status,
-    Tier,
-    Division,
-    Death,
-}
-
-impl Kind {
-    fn parse(s: &str) -> AppResult<Kind> {
-        match s.trim() {
-            "status" | "参保状态" => Ok(Kind::Status),
-            "tier" | "缴费档次" => Ok(Kind::Tier),
-            "division" | "行政区划" => Ok(Kind::Division),
-            "death" | "死亡" => Ok(Kind::Death),
-            other => Err(AppError::invalid_with(
-                "invalid_change_kind",
-                Some("kind"),
-                format!("变更类型“{other}”无效：应为 status、tier、division 或 death"),
-            )),
-        }
-    }
-
-    fn code(self) -> &'static str {
-        match self {
-            Kind::Status => "status",
-            Kind::Tier => "tier",
-            Kind::Division => "division",
-            Kind::Death => "death",
-        }
-    }
-
-    /// The kinds that decide the same field: a death ends the insurance like a status change.
-    fn group(self) -> &'static [&'static str] {
-        match self {
-            Kind::Status | Kind::Death => &["status", "death"],
-            Kind::Tier => &["tier"],
-            Kind::Division => &["division"],
-        }
-    }
-}
-
-fn kind_label(code: &str) -> &'static str {
-    match code {
-        "status" => "参保状态",
-        "tier" => "缴费档次",
-        "division" => "行政区划",
-        "death" => "死亡",
-        _ => "其他",
-    }
-}
-
 fn value_text(v: Option<&Value>) -> Option<String> {
     match v {
         Some(Value::String(s)) => Some(s.trim().to_owned()),
@@ -149,78 +98,53 @@ fn value_text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Checks a change's value for its kind and returns it normalised.
-fn check_value(kind: Kind, v: Option<&Value>) -> AppResult<String> {
-    let missing = |what: &str| {
-        AppError::invalid_with(
-            "invalid_change_value",
-            Some("value"),
-            format!("变更值无效：应为{what}"),
-        )
+/// The field of the API a change's rejection is about.
+fn change_error(e: &ChangeError) -> AppError {
+    let field = match e {
+        ChangeError::MissingValue(_) | ChangeError::Value(_) => "value",
+        ChangeError::NotADate(_) | ChangeError::DateOutOfRange(_) | ChangeError::AfterDeath(_) => {
+            "effective_date"
+        }
     };
-    match kind {
-        Kind::Death => Ok(InsuranceStatus::Terminated.code().to_owned()),
-        Kind::Status => {
-            let t = value_text(v)
-                .ok_or_else(|| missing("参保状态（active、suspended 或 terminated）"))?;
-            InsuranceStatus::parse(&t)
-                .map(|s| s.code().to_owned())
-                .map_err(|e| AppError::invalid("value", &e))
-        }
-        Kind::Tier => {
-            let yuan = value_text(v)
-                .and_then(|t| t.parse::<i64>().ok())
-                .ok_or_else(|| missing("缴费档次（元/年，整数）"))?;
-            ContributionTier::new(yuan)
-                .map(|t| t.yuan().to_string())
-                .map_err(|e| AppError::invalid("value", &e))
-        }
-        Kind::Division => {
-            let t = value_text(v).ok_or_else(|| missing("六位县级行政区划代码"))?;
-            DivisionCode::parse(&t)
-                .map(|d| d.as_str().to_owned())
-                .map_err(|e| AppError::invalid("value", &e))
-        }
-    }
+    AppError::invalid(field, e)
 }
 
-fn check_date(s: &str, today: NaiveDate) -> AppResult<NaiveDate> {
-    let bad = |msg: String| AppError::invalid_with("invalid_date", Some("effective_date"), msg);
-    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| bad(format!("生效日期“{}”无效，格式应为YYYY-MM-DD", s.trim())))?;
-    let latest = today.checked_add_days(Days::new(5 * 366)).unwrap_or(today);
-    if d.year() < 1950 || d > latest {
-        return Err(bad(format!(
-            "生效日期{d}超出范围：应在1950年至今后五年之内"
-        )));
-    }
-    Ok(d)
+fn parse_kind(s: &str) -> AppResult<ChangeKind> {
+    ChangeKind::parse(s).ok_or_else(|| {
+        AppError::invalid_with(
+            "invalid_change_kind",
+            Some("kind"),
+            format!(
+                "变更类型“{}”无效：应为 status、tier、division 或 death",
+                s.trim().chars().take(40).collect::<String>()
+            ),
+        )
+    })
 }
 
 /// Sets the person's field of `kind`'s group to the change in force today, if there is one.
 async fn apply_in_force(
     tx: &mut Tx,
     person: PersonId,
-    group: &[&str],
+    group: &[ChangeKind],
     today: NaiveDate,
 ) -> AppResult<()> {
     let now = Utc::now();
     let Some(row) = person_changes::in_force(tx, person, group, today).await? else {
         return Ok(());
     };
-    let field = match row.kind.as_str() {
-        "status" | "death" => PersonField::Status(&row.value),
-        "division" => PersonField::Division(&row.value),
-        _ => PersonField::Tier(row.value.parse::<i64>().ok()),
-    };
-    update_person_field(tx, person, field, now).await?;
+    let value = row
+        .kind
+        .value(Some(&row.value))
+        .map_err(|e| AppError::Internal(format!("stored change {}: {e}", row.id)))?;
+    update_person_field(tx, person, &value, now).await?;
     person_changes::mark_applied(tx, person, group, today, now).await?;
     Ok(())
 }
 
 fn change_view(r: ChangeRow) -> PersonChangeView {
     PersonChangeView {
-        kind_label: kind_label(&r.kind).to_owned(),
+        kind_label: r.kind.label().to_owned(),
         source_system: r.source_system,
         source_id: r.source_id,
         kind: r.kind,
@@ -228,6 +152,84 @@ fn change_view(r: ChangeRow) -> PersonChangeView {
         effective_date: r.effective_date,
         applied_at: r.applied_at,
     }
+}
+
+/// A change checked in everything the database is not needed for, with its person.
+struct Checked {
+    source_id: String,
+    kind: ChangeKind,
+    value: FieldValue,
+    date: NaiveDate,
+    person: PersonId,
+}
+
+/// What became of one change of a batch.
+enum Fate {
+    /// Kept; applied now, or on its day when `pending`.
+    Accepted { pending: bool },
+    /// Kept in the history, but a later change decides the field.
+    Superseded(AppError),
+    /// Refused.
+    Rejected(AppError),
+}
+
+/// Keeps one checked change and brings the person's record up to date when it is in force:
+/// a repeat changes nothing, a status after a recorded death is refused, a change older than
+/// the one in force is kept but superseded (生效日期优先).
+async fn record_change(
+    tx: &mut Tx,
+    system: &str,
+    c: &Checked,
+    today: NaiveDate,
+) -> AppResult<Fate> {
+    let value = c.value.text();
+    if let Some(known) = person_changes::by_source(tx, system, &c.source_id).await?
+        && known.person_id == c.person
+        && known.kind == c.kind
+        && known.value == value
+        && known.effective_date == c.date
+    {
+        return Ok(Fate::Accepted {
+            pending: c.date > today,
+        });
+    }
+    if c.kind == ChangeKind::Status {
+        // Any recorded death, whatever its date (a date SQLite compares as text).
+        let ever = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(today);
+        let death = person_changes::in_force(tx, c.person, &[ChangeKind::Death], ever)
+            .await?
+            .filter(|d| d.source_id != c.source_id || d.source_system != system)
+            .map(|d| d.effective_date);
+        if let Err(e) = change::check_after_death(c.kind, &c.value, c.date, death) {
+            return Ok(Fate::Rejected(change_error(&e)));
+        }
+    }
+    let latest = person_changes::in_force(tx, c.person, c.kind.group(), today)
+        .await?
+        .map(|n| n.effective_date);
+    let change = NewChange {
+        person_id: c.person,
+        source_system: system,
+        source_id: &c.source_id,
+        kind: c.kind,
+        value: &value,
+        effective_date: c.date,
+    };
+    person_changes::upsert(tx, &change, Utc::now()).await?;
+    let fate = match change::precedence(c.date, today, latest) {
+        Precedence::Pending => return Ok(Fate::Accepted { pending: true }),
+        Precedence::Superseded { by } => Fate::Superseded(AppError::Conflict {
+            code: "superseded_by_later_change",
+            field: Some("effective_date".to_owned()),
+            message: format!(
+                "已有生效日期更晚（{by}）的{}变更，本条已记入变更历史，但不改变当前信息",
+                c.kind.label()
+            ),
+        }),
+        Precedence::InForce => Fate::Accepted { pending: false },
+    };
+    apply_in_force(tx, c.person, c.kind.group(), today).await?;
+    Ok(fate)
 }
 
 impl App {
@@ -247,97 +249,27 @@ impl App {
             superseded: Vec::new(),
         };
         let mut tx = self.store.begin_write().await?;
-        let ids = person_ids(
-            &mut tx,
-            batch.records.iter().map(|r| r.id_number.as_str()),
-            today,
-        )
-        .await?;
+        let numbers = batch.records.iter().map(|r| r.id_number.as_str());
+        let ids = person_ids(&mut tx, numbers, today).await?;
         for (index, r) in batch.records.iter().enumerate() {
-            let checked = (|| {
-                let source_id = self.stored_source_key(&check_source_id(&r.source_id)?);
-                let kind = Kind::parse(&r.kind)?;
-                let value = check_value(kind, r.value.as_ref())?;
-                let date = check_date(&r.effective_date, today)?;
-                let number = IdNumber::parse(&r.id_number, today)
-                    .map_err(|e| AppError::invalid("id_number", &e))?;
-                let person = ids
-                    .get(number.as_str())
-                    .copied()
-                    .ok_or_else(person_not_found)?;
-                Ok::<_, AppError>((source_id, kind, value, date, person))
-            })();
-            let (source_id, kind, value, date, person) = match checked {
+            let c = match self.check_change(r, &ids, today) {
                 Ok(c) => c,
                 Err(e) => {
                     report.rejected.push(reject(index, &r.source_id, &e));
                     continue;
                 }
             };
-            if let Some(known) = person_changes::by_source(&mut tx, &system, &source_id).await?
-                && known.person_id == person
-                && known.kind == kind.code()
-                && known.value == value
-                && known.effective_date == date
-            {
-                report.accepted += 1;
-                if date > today {
-                    report.pending += 1;
+            match record_change(&mut tx, &system, &c, today).await? {
+                Fate::Accepted { pending } => {
+                    report.accepted += 1;
+                    report.pending += usize::from(pending);
                 }
-                continue;
-            }
-            if kind == Kind::Status && value != InsuranceStatus::Terminated.code() {
-                // Any recorded death, whatever its date (a date SQLite compares as text).
-                let ever = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(today);
-                let death = person_changes::in_force(&mut tx, person, &["death"], ever)
-                    .await?
-                    .filter(|d| d.source_id != source_id || d.source_system != system);
-                if let Some(d) = death
-                    && d.effective_date <= date
-                {
-                    let e = AppError::invalid_with(
-                        "after_death",
-                        Some("effective_date"),
-                        format!("该参保人已于{}死亡，不能再变更参保状态", d.effective_date),
-                    );
-                    report.rejected.push(reject(index, &source_id, &e));
-                    continue;
+                Fate::Superseded(e) => {
+                    report.accepted += 1;
+                    report.superseded.push(reject(index, &c.source_id, &e));
                 }
+                Fate::Rejected(e) => report.rejected.push(reject(index, &c.source_id, &e)),
             }
-            let newer = person_changes::in_force(&mut tx, person, kind.group(), today)
-                .await?
-                .filter(|n| n.effective_date > date);
-            person_changes::upsert(
-                &mut tx,
-                &NewChange {
-                    person_id: person,
-                    source_system: &system,
-                    source_id: &source_id,
-                    kind: kind.code(),
-                    value: &value,
-                    effective_date: date,
-                },
-                Utc::now(),
-            )
-            .await?;
-            report.accepted += 1;
-            if date > today {
-                report.pending += 1;
-                continue;
-            }
-            if let Some(n) = newer {
-                let e = AppError::Conflict {
-                    code: "superseded_by_later_change",
-                    field: Some("effective_date".to_owned()),
-                    message: format!(
-                        "已有生效日期更晚（{}）的{}变更，本条已记入变更历史，但不改变当前信息",
-                        n.effective_date,
-                        kind_label(kind.code())
-                    ),
-                };
-                report.superseded.push(reject(index, &source_id, &e));
-            }
-            apply_in_force(&mut tx, person, kind.group(), today).await?;
         }
         let op = Op::new("sync.person_changes", "source_system", &system).detail(format!(
             "{} accepted, {} pending, {} superseded, {} rejected",
@@ -349,6 +281,35 @@ impl App {
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         tx.commit().await?;
         Ok(report)
+    }
+
+    /// Checks one change: its source id, kind, value, date and person.
+    fn check_change(
+        &self,
+        r: &PersonChangeRecord,
+        ids: &HashMap<String, PersonId>,
+        today: NaiveDate,
+    ) -> AppResult<Checked> {
+        let source_id = self.stored_source_key(&check_source_id(&r.source_id)?);
+        let kind = parse_kind(&r.kind)?;
+        let value = kind
+            .value(value_text(r.value.as_ref()).as_deref())
+            .map_err(|e| change_error(&e))?;
+        let date =
+            change::effective_date(&r.effective_date, today).map_err(|e| change_error(&e))?;
+        let number =
+            IdNumber::parse(&r.id_number, today).map_err(|e| AppError::invalid("id_number", &e))?;
+        let person = ids
+            .get(number.as_str())
+            .copied()
+            .ok_or_else(person_not_found)?;
+        Ok(Checked {
+            source_id,
+            kind,
+            value,
+            date,
+            person,
+        })
     }
 
     /// Applies the person changes whose effective date has come (run daily by `serve`).
@@ -365,13 +326,7 @@ impl App {
                 break;
             }
             for (person, kind) in &due {
-                let group = Kind::parse(kind).map_or(&[][..], Kind::group);
-                // A kind this version does not know is marked as seen, so the loop ends.
-                let group = if group.is_empty() {
-                    &[kind.as_str()][..]
-                } else {
-                    group
-                };
+                let group = kind.0.group();
                 apply_in_force(&mut tx, *person, group, today).await?;
                 person_changes::mark_applied(&mut tx, *person, group, today, Utc::now()).await?;
                 applied += 1;

@@ -5,14 +5,16 @@
 
 use dangan_domain::material::MaterialStatus;
 use dangan_domain::volume::VolumeState;
+use dangan_domain::workflow::LineResult;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
-use dangan_domain::business::{BusinessClass, BusinessType};
+use dangan_domain::business::BusinessClass;
 use dangan_domain::retention::Retention;
 use dangan_domain::volume::{self, PlannedVolume, VolumeItem};
+use dangan_store::coded::Coded;
 use dangan_store::events::{self, MaterialId};
 use dangan_store::volumes::{self, VolumeId, VolumeRow};
 use dangan_store::{Tx, handovers};
@@ -105,9 +107,7 @@ impl App {
             let m = events::material(tx, mid)
                 .await?
                 .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
-            if let Ok(r) = Retention::parse(&m.retention) {
-                retention = longest(retention, r);
-            }
+            retention = longest(retention, m.retention);
             let mut remark = Vec::new();
             if m.supplement_id.is_some() {
                 remark.push("补件".to_owned());
@@ -189,8 +189,7 @@ impl App {
         volumes::delete_drafts(&mut tx, i64::from(year), class.code()).await?;
         let mut items = Vec::new();
         for r in events::filable(&mut tx, year).await? {
-            let business = BusinessType::parse(&r.business_type)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let business = r.business_type;
             if business.class() != class {
                 continue;
             }
@@ -366,8 +365,8 @@ impl App {
         for h in lists {
             let mut all_sealed = true;
             for item in handovers::items(&mut tx, h).await? {
-                let (Some(mid), Some("ok" | "damaged")) =
-                    (item.material_id, item.result.as_deref())
+                let (Some(mid), Some(Coded(LineResult::Ok | LineResult::Damaged))) =
+                    (item.material_id, item.result)
                 else {
                     continue;
                 };

@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use dangan_domain::division::DivisionCode;
-use dangan_domain::person::{ContributionTier, InsuranceStatus, InsuredIdentity, PersonName};
-use dangan_store::corrections::{self, PersonField};
+use dangan_domain::change::{FieldValue, PersonField};
+use dangan_domain::code::Code;
+use dangan_store::Tx;
+use dangan_store::corrections::{self, CorrectionRow, NewCorrection};
 use dangan_store::events::{self, MaterialId};
-use dangan_store::persons::{self, PersonId};
+use dangan_store::persons::{self, PersonId, PersonRow};
 
 use crate::administration::roles::{Actor, UseCase};
 use crate::security::audit::{Op, Outcome};
@@ -34,8 +35,9 @@ pub struct CorrectionInput {
 pub struct CorrectionView {
     /// Row id.
     pub id: i64,
-    /// The field.
-    pub field: String,
+    /// The field: `name`, `division_code`, `status`, `tier` or `identity`.
+    #[schema(value_type = String)]
+    pub field: PersonField,
     /// Old value.
     pub old_value: String,
     /// New value.
@@ -48,6 +50,95 @@ pub struct CorrectionView {
     pub corrected_by: String,
     /// When.
     pub corrected_at: DateTime<Utc>,
+}
+
+/// A correction, checked: the new value by its field's rule, the proof and the basis present.
+struct Checked {
+    value: FieldValue,
+    proof: MaterialId,
+    basis: String,
+}
+
+/// Checks a correction as submitted (S9.2: nothing changes without proof).
+fn check_correction(input: &CorrectionInput) -> AppResult<Checked> {
+    let Some(proof) = input.proof_material_id.map(MaterialId) else {
+        return Err(AppError::invalid_with(
+            "proof_required",
+            Some("proof_material_id"),
+            "更正档案信息须提供证明材料（如户口本复印件），请先将证明材料归档",
+        ));
+    };
+    let basis = input.basis.trim();
+    if basis.is_empty() || basis.chars().count() > 200 || basis.chars().any(char::is_control) {
+        return Err(AppError::invalid_with(
+            "basis_required",
+            Some("basis"),
+            "请填写更正依据（不超过200个字）",
+        ));
+    }
+    let field = PersonField::from_code(input.field.trim()).ok_or_else(|| {
+        AppError::invalid_with(
+            "invalid_field",
+            Some("field"),
+            format!(
+                "不能更正字段“{}”：可更正 name、division_code、status、tier、identity（公民身份号码的变更按参保信息变更业务办理）",
+                input.field.trim().chars().take(40).collect::<String>()
+            ),
+        )
+    })?;
+    let value = FieldValue::parse(field, &input.new_value)
+        .map_err(|e| AppError::invalid("new_value", &e))?;
+    Ok(Checked {
+        value,
+        proof,
+        basis: basis.to_owned(),
+    })
+}
+
+/// The current value of a person field, as the modification record shows it.
+fn current_text(p: &PersonRow, field: PersonField) -> String {
+    match field {
+        PersonField::Name => p.name.clone(),
+        PersonField::Division => p.division_code.clone(),
+        PersonField::Status => p.status.code().to_owned(),
+        PersonField::Identity => p.identity.clone(),
+        PersonField::Tier => p.tier.map(|t| t.to_string()).unwrap_or_default(),
+    }
+}
+
+/// The proof must be one of the person's own archived materials.
+async fn check_proof(tx: &mut Tx, person: PersonId, proof: MaterialId) -> AppResult<()> {
+    let m = events::material(tx, proof).await?.ok_or_else(|| {
+        AppError::invalid_with(
+            "unknown_material",
+            Some("proof_material_id"),
+            "未找到该证明材料",
+        )
+    })?;
+    let e = events::get(tx, m.event_id)
+        .await?
+        .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
+    if e.person_id != person {
+        return Err(AppError::invalid_with(
+            "proof_not_of_person",
+            Some("proof_material_id"),
+            "证明材料不属于该参保人的档案",
+        ));
+    }
+    Ok(())
+}
+
+fn correction_view(r: CorrectionRow) -> CorrectionView {
+    CorrectionView {
+        id: r.id,
+        field: r.field,
+        old_value: r.old_value,
+        new_value: r.new_value,
+        proof_material_id: r.proof_material_id,
+        basis: r.basis,
+        corrected_by: r.created_by,
+        corrected_at: r.created_at,
+    }
 }
 
 impl App {
@@ -63,68 +154,7 @@ impl App {
         // A correction is made on an opened archive (it shows the old value and checks the
         // proof against the person's materials): the query registration applies to it too.
         let read = self.authorize(actor, UseCase::ReadArchive).await?;
-        let Some(proof) = input.proof_material_id.map(MaterialId) else {
-            return Err(AppError::invalid_with(
-                "proof_required",
-                Some("proof_material_id"),
-                "更正档案信息须提供证明材料（如户口本复印件），请先将证明材料归档",
-            ));
-        };
-        let basis = input.basis.trim();
-        if basis.is_empty() || basis.chars().count() > 200 || basis.chars().any(char::is_control) {
-            return Err(AppError::invalid_with(
-                "basis_required",
-                Some("basis"),
-                "请填写更正依据（不超过200个字）",
-            ));
-        }
-        let v = input.new_value.trim();
-        let (column, new_text, field) = match input.field.trim() {
-            "name" => {
-                let n = PersonName::parse(v).map_err(|e| AppError::invalid("new_value", &e))?;
-                ("name", n.as_str().to_owned(), None)
-            }
-            "division_code" => {
-                let d = DivisionCode::parse(v).map_err(|e| AppError::invalid("new_value", &e))?;
-                ("division_code", d.as_str().to_owned(), None)
-            }
-            "status" => (
-                "status",
-                InsuranceStatus::parse(v)
-                    .map_err(|e| AppError::invalid("new_value", &e))?
-                    .code()
-                    .to_owned(),
-                None,
-            ),
-            "identity" => (
-                "identity",
-                InsuredIdentity::parse(v)
-                    .map_err(|e| AppError::invalid("new_value", &e))?
-                    .code(),
-                None,
-            ),
-            "tier" => {
-                let yuan: i64 = v.parse().map_err(|_| {
-                    AppError::invalid_with(
-                        "invalid_contribution_tier",
-                        Some("new_value"),
-                        "缴费档次应为整数（元/年）",
-                    )
-                })?;
-                let t =
-                    ContributionTier::new(yuan).map_err(|e| AppError::invalid("new_value", &e))?;
-                ("tier", t.yuan().to_string(), Some(i64::from(t.yuan())))
-            }
-            other => {
-                return Err(AppError::invalid_with(
-                    "invalid_field",
-                    Some("field"),
-                    format!(
-                        "不能更正字段“{other}”：可更正 name、division_code、status、tier、identity（公民身份号码的变更按参保信息变更业务办理）"
-                    ),
-                ));
-            }
-        };
+        let c = check_correction(input)?;
         let mut tx = self.store.begin_write().await?;
         let p = persons::get(&mut tx, person)
             .await?
@@ -134,30 +164,10 @@ impl App {
             let op = Op::new("person.correct", "person", person);
             return Err(self.deny(actor, op, refusal).await);
         }
-        let m = events::material(&mut tx, proof).await?.ok_or_else(|| {
-            AppError::invalid_with(
-                "unknown_material",
-                Some("proof_material_id"),
-                "未找到该证明材料",
-            )
-        })?;
-        let e = events::get(&mut tx, m.event_id)
-            .await?
-            .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
-        if e.person_id != person {
-            return Err(AppError::invalid_with(
-                "proof_not_of_person",
-                Some("proof_material_id"),
-                "证明材料不属于该参保人的档案",
-            ));
-        }
-        let old = match column {
-            "name" => p.name.clone(),
-            "division_code" => p.division_code.clone(),
-            "status" => p.status.clone(),
-            "identity" => p.identity.clone(),
-            _ => p.tier.map(|t| t.to_string()).unwrap_or_default(),
-        };
+        check_proof(&mut tx, person, c.proof).await?;
+        let field = c.value.field();
+        let old = current_text(&p, field);
+        let new_text = c.value.text();
         if old == new_text {
             return Err(AppError::invalid_with(
                 "no_change",
@@ -166,51 +176,44 @@ impl App {
             ));
         }
         let now = Utc::now();
-        let change = match (column, field) {
-            ("name", _) => PersonField::Name(&new_text),
-            ("division_code", _) => PersonField::Division(&new_text),
-            ("status", _) => PersonField::Status(&new_text),
-            ("identity", _) => PersonField::Identity(&new_text),
-            (_, tier) => PersonField::Tier(tier),
-        };
-        corrections::update_person_field(&mut tx, person, change, now).await?;
+        corrections::update_person_field(&mut tx, person, &c.value, now).await?;
         let payload = serde_json::json!({
             "kind": "correction",
             "person_id": person.0,
-            "id_number": p.id_number,
-            "field": column,
+            "id_number": p.id_number.as_str(),
+            "field": field.code(),
             "old_value": old,
             "new_value": new_text,
-            "basis": basis,
-            "proof_material_id": proof.0,
+            "basis": c.basis,
+            "proof_material_id": c.proof.0,
             "corrected_by": actor.username,
             "corrected_at": crate::security::audit::stamp(now),
         })
         .to_string();
-        let id = corrections::insert(
-            &mut tx,
+        let record = NewCorrection {
             person,
-            column,
-            &old,
-            &new_text,
-            proof,
-            basis,
-            &actor.username,
-            &payload,
-            now,
-        )
-        .await?;
-        let op = Op::new("person.correct", "person", person)
-            .detail(format!("{column}: {old} → {new_text}; proof {proof}"));
+            field,
+            old_value: &old,
+            new_value: &new_text,
+            proof: c.proof,
+            basis: &c.basis,
+            by: &actor.username,
+        };
+        let id = corrections::insert(&mut tx, &record, &payload, now).await?;
+        let op = Op::new("person.correct", "person", person).detail(format!(
+            "{}: {old} → {new_text}; proof {}",
+            field.code(),
+            c.proof
+        ));
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         tx.commit().await?;
         Ok(CorrectionView {
             id,
-            field: column.to_owned(),
+            field,
             old_value: old,
             new_value: new_text,
-            proof_material_id: proof,
-            basis: basis.to_owned(),
+            proof_material_id: c.proof,
+            basis: c.basis,
             corrected_by: actor.username.clone(),
             corrected_at: now,
         })
@@ -231,19 +234,7 @@ impl App {
         }
         let rows = corrections::for_person(&mut tx, person).await?;
         self.end_read(tx, actor, &op, Outcome::Ok).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| CorrectionView {
-                id: r.id,
-                field: r.field,
-                old_value: r.old_value,
-                new_value: r.new_value,
-                proof_material_id: r.proof_material_id,
-                basis: r.basis,
-                corrected_by: r.created_by,
-                corrected_at: r.created_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(correction_view).collect())
     }
 
     /// Corrections waiting to be sent to the business system (the integration delivers them).

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use dangan_domain::catalogue::MaterialCode;
 use dangan_domain::material::{self, Carrier};
+use dangan_domain::workflow::SupplementState;
 use dangan_store::Tx;
 use dangan_store::events::{self, EventId, MaterialId, NewMaterial};
 use dangan_store::supplements::{self, SupplementId, SupplementRow};
@@ -34,7 +35,8 @@ pub struct SupplementView {
     /// Due on.
     pub due_on: Option<NaiveDate>,
     /// `open`, `supplemented` or `missing`.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: SupplementState,
     /// Contacts made.
     pub contacts: Vec<String>,
     /// The supplemented material.
@@ -138,7 +140,7 @@ impl App {
         let row = supplements::get(tx, id)
             .await?
             .ok_or_else(|| AppError::not_found("supplement_not_found", "未找到该补件请求"))?;
-        if row.state != "open" {
+        if row.state != SupplementState::Open {
             return Err(not_open());
         }
         Ok(row)
@@ -151,14 +153,7 @@ impl App {
         state: Option<&str>,
     ) -> AppResult<Vec<SupplementView>> {
         self.authorize(actor, UseCase::ReadWorkflow).await?;
-        let state = state.map(str::trim).filter(|s| !s.is_empty());
-        if state.is_some_and(|s| !matches!(s, "open" | "supplemented" | "missing")) {
-            return Err(AppError::invalid_with(
-                "invalid_state",
-                Some("state"),
-                "状态应为 open、supplemented 或 missing",
-            ));
-        }
+        let state = text::code_filter::<SupplementState>("state", "invalid_state", state)?;
         let mut tx = self.store.begin().await?;
         let rows = supplements::list(&mut tx, state, 1000).await?;
         tx.rollback().await?;
@@ -259,8 +254,7 @@ impl App {
         let event = events::get(&mut tx, req.event_id)
             .await?
             .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
-        let business = dangan_domain::business::BusinessType::parse(&event.business_type)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let business = event.business_type;
         let catalogue =
             crate::administration::catalogue::at_version(&mut tx, event.catalogue_version).await?;
         let code = MaterialCode::parse(&req.material_code)
@@ -274,8 +268,8 @@ impl App {
             name: &entry.name,
             formation_date,
             pages: i64::from(pages),
-            carrier: carrier.code(),
-            retention: entry.retention.code(),
+            carrier,
+            retention: entry.retention,
             appraisal_due: entry.retention.appraisal_due(formation_date),
             remarks: Some(&remarks),
         };
@@ -287,7 +281,7 @@ impl App {
         if !supplements::close(
             &mut tx,
             id,
-            "supplemented",
+            SupplementState::Supplemented,
             Some(material),
             today(),
             &explanation,
@@ -331,7 +325,16 @@ impl App {
         let explanation = text::required("explanation", explanation, 300, "情况说明")?;
         let mut tx = self.store.begin_write().await?;
         self.open_request(&mut tx, id).await?;
-        if !supplements::close(&mut tx, id, "missing", None, today(), &explanation).await? {
+        if !supplements::close(
+            &mut tx,
+            id,
+            SupplementState::Missing,
+            None,
+            today(),
+            &explanation,
+        )
+        .await?
+        {
             return Err(not_open());
         }
         self.close_task(&mut tx, Kind::Supplement, id.0).await?;

@@ -7,6 +7,7 @@ use axum::response::Html;
 use dangan_app::ids::{HandoverId, VolumeId};
 use dangan_app::intake::handovers::HandoverView;
 use dangan_app::organising::volumes::VolumeView;
+use dangan_domain::workflow::LineResult;
 
 use crate::error::ApiError;
 use crate::extract::{AppState, Auth, row_id};
@@ -51,13 +52,7 @@ fn opt(s: Option<&str>) -> String {
 fn handover_html(h: &HandoverView) -> Html<String> {
     let mut rows = String::new();
     for (i, it) in h.items.iter().enumerate() {
-        let result = match it.result.as_deref() {
-            Some("ok") => "相符",
-            Some("missing") => "缺少",
-            Some("damaged") => "破损",
-            Some("extra") => "多出",
-            _ => "",
-        };
+        let result = it.result.map_or("", LineResult::label);
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             i + 1,
@@ -75,11 +70,7 @@ fn handover_html(h: &HandoverView) -> Html<String> {
          <table><thead><tr><th>序号</th><th>材料名称</th><th>数量</th><th>形成日期</th><th>参保人</th><th>公民身份号码</th><th>业务编号</th><th>接收情况</th></tr></thead><tbody>{rows}</tbody></table>\
          <div class=\"sign\"><span>移交人：{}　{}</span><span>接收人：{}　{}</span></div>",
         h.id,
-        if h.state == "confirmed" {
-            "已确认"
-        } else {
-            "待接收"
-        },
+        h.state.label(),
         opt(h.note.as_deref()),
         esc(&h.handed_over_by),
         dangan_app::local_time(h.handed_over_at),

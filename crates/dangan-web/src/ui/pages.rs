@@ -17,6 +17,7 @@ use dangan_app::administration::tasks::{TaskQuery, TaskView};
 use dangan_app::electronic::files::FileView;
 use dangan_app::ids::{FileId, PersonId};
 use dangan_app::{Actor, AppError, Role, UseCase};
+use dangan_domain::material::MaterialStatus;
 
 use super::session::{Visitor, set_cookie};
 use crate::extract::AppState;
@@ -186,13 +187,6 @@ pub(super) fn csrf_refused() -> Response {
         "请求已过期",
         "表单已过期或来自其他网站，请返回重新操作。",
     )
-}
-
-/// The Chinese label of an insurance status code.
-fn status_label(code: &str) -> String {
-    dangan_domain::person::InsuranceStatus::parse(code)
-        .map(|s| s.label().to_owned())
-        .unwrap_or_else(|_| code.to_owned())
 }
 
 // ---------------------------------------------------------------- static
@@ -437,7 +431,7 @@ impl From<PersonSummary> for PersonRow {
             name: p.name,
             sex: p.sex,
             division_name: p.division_name,
-            status: status_label(&p.status),
+            status: p.status.label().to_owned(),
         }
     }
 }
@@ -746,10 +740,9 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
     let mut years: BTreeMap<i32, Vec<EventNode>> = BTreeMap::new();
     for e in events {
         let mut materials = Vec::new();
-        let paper_pending = e
-            .materials
-            .iter()
-            .any(|m| m.carrier != "electronic" && m.received_on.is_none() && m.status != "missing");
+        let paper_pending = e.materials.iter().any(|m| {
+            m.carrier.has_paper() && m.received_on.is_none() && m.status != MaterialStatus::Missing
+        });
         for m in e.materials {
             let files = files.remove(&m.id).unwrap_or_default();
             materials.push(MaterialNode {
@@ -791,9 +784,9 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
             UseCase::ManageInsuredAccounts,
         ),
         name: p.name,
-        id_number_masked: dangan_domain::id_number::mask(&p.id_number),
+        id_number_masked: p.id_number.masked(),
         division: p.division_name,
-        status: status_label(&p.status),
+        status: p.status.label().to_owned(),
         years: years
             .into_iter()
             .rev()
@@ -1049,9 +1042,9 @@ async fn render_my(app: &AppState, v: &Visitor, kiosk: bool) -> Response {
         signed_in: true,
         error: String::new(),
         name: p.name,
-        id_number_masked: dangan_domain::id_number::mask(&p.id_number),
+        id_number_masked: p.id_number.masked(),
         division: p.division_name,
-        status: status_label(&p.status),
+        status: p.status.label().to_owned(),
         events: events
             .into_iter()
             .map(|e| EventNode {
@@ -1531,7 +1524,9 @@ pub async fn event_handover(
     let items: Vec<_> = event
         .materials
         .iter()
-        .filter(|m| m.carrier != "electronic" && m.received_on.is_none() && m.status != "missing")
+        .filter(|m| {
+            m.carrier.has_paper() && m.received_on.is_none() && m.status != MaterialStatus::Missing
+        })
         .map(|m| dangan_app::intake::handovers::HandoverItemInput {
             material_id: m.id.0,
             quantity: Some(1),

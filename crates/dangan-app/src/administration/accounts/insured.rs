@@ -115,7 +115,7 @@ impl App {
                     }),
                 },
             ),
-            Basis::Card(id) if id.as_str() != person.id_number => Ok(Err(AppError::Denied {
+            Basis::Card(id) if *id != person.id_number => Ok(Err(AppError::Denied {
                 code: "id_card_mismatch",
                 message: "所读身份证号码与该参保人不符：只能为持本人身份证在场的参保人办理".to_owned(),
             })),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use dangan_domain::id_number::IdNumber;
 use dangan_store::persons::{self, PersonId};
 use dangan_store::users::{self, UserRow};
 use dangan_store::{Tx, insured, tokens};
@@ -52,14 +53,14 @@ pub(super) fn staff_actor(u: &UserRow, source: &str) -> AppResult<Actor> {
 /// The actor of an insured person's account: known in the log by the masked identity number.
 pub(super) fn insured_actor(
     pid: PersonId,
-    id_number: &str,
+    id_number: &IdNumber,
     name: &str,
     must_change: bool,
     source: &str,
 ) -> Actor {
     Actor {
         subject: Subject::Insured(pid),
-        username: dangan_domain::id_number::mask(id_number),
+        username: id_number.masked(),
         display_name: name.to_owned(),
         role: Role::Insured,
         must_change_password: must_change,

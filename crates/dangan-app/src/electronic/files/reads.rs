@@ -119,9 +119,13 @@ impl App {
         let person = persons::get(&mut tx, e.person_id)
             .await?
             .ok_or_else(|| AppError::Internal("person vanished".to_owned()))?;
-        let business = dangan_domain::business::BusinessType::parse(&e.business_type)
-            .map(|b| b.name().split('/').next().unwrap_or_default().to_owned())
-            .unwrap_or_else(|_| e.business_type.clone());
+        let business = e
+            .business_type
+            .name()
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let ext = f
             .original_name
             .rsplit_once('.')
@@ -129,9 +133,9 @@ impl App {
             .filter(|x| x.len() <= 5 && x.chars().all(|c| c.is_ascii_alphanumeric()))
             .unwrap_or_else(|| "bin".to_owned());
         let year = chrono::Datelike::year(&e.business_date);
-        let masked = dangan_domain::id_number::mask(&person.id_number);
+        let masked = person.id_number.masked();
         let s61_name_masked = s61_name(year, &business, &masked, &m.name, &ext);
-        let s61_full = s61_name(year, &business, &person.id_number, &m.name, &ext);
+        let s61_full = s61_name(year, &business, person.id_number.as_str(), &m.name, &ext);
         let view = self.file_view(&mut tx, f).await?;
         self.end_read(tx, actor, &op, Outcome::Ok).await?;
         let wrapped =

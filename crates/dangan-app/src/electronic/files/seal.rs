@@ -51,7 +51,7 @@ impl App {
         map.insert("archive_number", issue.archive_number.to_owned());
         map.insert("file_id", f.id.to_string());
         map.insert("material_id", f.material_id.to_string());
-        map.insert("person_id_number", p.id_number);
+        map.insert("person_id_number", p.id_number.as_str().to_owned());
         map.insert("material_name", m.name);
         map.insert("formation_date", m.formation_date.to_string());
         map.insert("scan_date", f.scan_date.to_string());

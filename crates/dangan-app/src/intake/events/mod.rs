@@ -437,8 +437,8 @@ impl App {
                 name: &m.name,
                 formation_date: m.formation_date,
                 pages: m.pages,
-                carrier: m.carrier.code(),
-                retention: m.retention.code(),
+                carrier: m.carrier,
+                retention: m.retention,
                 appraisal_due: m.retention.appraisal_due(m.formation_date),
                 remarks: m.remarks.as_deref(),
             };

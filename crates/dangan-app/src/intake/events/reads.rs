@@ -3,7 +3,8 @@
 //! person's archive.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use dangan_domain::material::MaterialStatus;
+use dangan_domain::material::{Carrier, MaterialStatus};
+use dangan_domain::retention::Retention;
 use serde::Serialize;
 
 use dangan_domain::business::BusinessType;
@@ -30,16 +31,19 @@ pub struct MaterialView {
     pub formation_date: NaiveDate,
     /// 页数
     pub pages: i64,
-    /// Carrier code.
-    pub carrier: String,
-    /// Retention code.
-    pub retention: String,
+    /// Carrier code: `paper`, `electronic` or `both`.
+    #[schema(value_type = String)]
+    pub carrier: Carrier,
+    /// Retention code: `Y`, `D100`, `D50`, `D30` or `D10`.
+    #[schema(value_type = String)]
+    pub retention: Retention,
     /// 鉴定到期日 (none when permanent).
     pub appraisal_due: Option<NaiveDate>,
     /// 备注
     pub remarks: Option<String>,
     /// `normal`, `missing`, `damaged` or `lost`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: MaterialStatus,
     /// The mark shown beside the item: 正常, 补件, 材料缺失, 损毁 or 档案丢失.
     pub status_label: String,
     /// A supplemented material (补件), never the original.
@@ -58,7 +62,8 @@ pub struct EventView {
     /// The person.
     pub person_id: PersonId,
     /// Business type code.
-    pub business_type: String,
+    #[schema(value_type = String)]
+    pub business_type: BusinessType,
     /// Business type name.
     pub business_type_name: String,
     /// Business class name.
@@ -101,7 +106,7 @@ pub(super) fn material_view(m: MaterialRow) -> MaterialView {
             s => s.label(),
         }
         .to_owned(),
-        status: m.status.code().to_owned(),
+        status: m.status,
         supplemented: m.supplement_id.is_some(),
         received_on: m.received_on,
         volume_id: m.volume_id,
@@ -118,8 +123,7 @@ pub(crate) async fn view(tx: &mut Tx, id: EventId) -> AppResult<EventView> {
 
 /// Reads an event with its materials and recomputes its completeness.
 pub(super) async fn load_view(tx: &mut Tx, row: EventRow) -> AppResult<EventView> {
-    let business = BusinessType::parse(&row.business_type)
-        .map_err(|_| AppError::Internal(format!("event {} has unknown business type", row.id)))?;
+    let business = row.business_type;
     let materials = events::materials(tx, row.id).await?;
     let catalogue = at_version(tx, row.catalogue_version).await?;
     // A stored code this version cannot read is a fault, never a material left out of the

@@ -97,7 +97,7 @@ fn differences(stored: &PersonRow, row: &NewPerson<'_>) -> Vec<(&'static str, &'
     if stored.division_code != row.division_code {
         d.push(("division_code", "行政区划代码"));
     }
-    if stored.status != row.status {
+    if stored.status.code() != row.status {
         d.push(("status", "参保状态"));
     }
     if stored.tier != row.tier {
