@@ -38,9 +38,11 @@ pub use administration::bootstrap::{
 /// Typed row ids, re-exported so that the web and CLI layers need not know the store.
 pub mod ids {
     pub use dangan_store::account_requests::AccountRequestId;
+    pub use dangan_store::corrections::CorrectionId;
     pub use dangan_store::events::{EventId, MaterialId};
     pub use dangan_store::files::FileId;
-    pub use dangan_store::handovers::HandoverId;
+    pub use dangan_store::handovers::{HandoverId, HandoverItemId};
+    pub use dangan_store::person_changes::ChangeId;
     pub use dangan_store::persons::PersonId;
     pub use dangan_store::register::QueryId;
     pub use dangan_store::supplements::SupplementId;

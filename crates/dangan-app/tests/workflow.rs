@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use dangan_app::AppError;
 use dangan_app::Role;
 use dangan_app::administration::tasks::TaskQuery;
-use dangan_app::ids::MaterialId;
+use dangan_app::ids::{HandoverItemId, MaterialId};
 use dangan_app::intake::events::{EventInput, EventView, MaterialInput};
 use dangan_app::intake::handovers::{
     ConfirmInput, ExtraInput, HandoverInput, HandoverItemInput, ReceiptInput,
@@ -88,7 +88,7 @@ on_both_backends! {
         assert!(h.items[0].id_number_masked.as_deref().unwrap().contains("********"));
         assert_eq!(code_of(t.app.create_handover(&handler, &items(&ids[..1])).await), "material_already_handed_over");
 
-        let receipt = |result: &str, note: Option<&str>, id: i64| ReceiptInput { item_id: id, result: result.into(), note: note.map(str::to_owned) };
+        let receipt = |result: &str, note: Option<&str>, id: HandoverItemId| ReceiptInput { item_id: id.0, result: result.into(), note: note.map(str::to_owned) };
         let partial = ConfirmInput { items: vec![receipt("ok", None, h.items[0].id)], extras: vec![] };
         assert_eq!(code_of(t.app.confirm_handover(&archivist, h.id, &partial).await), "handover_items_unconfirmed");
         let no_note = ConfirmInput { items: vec![receipt("ok", None, h.items[0].id), receipt("missing", None, h.items[1].id), receipt("ok", None, h.items[2].id)], extras: vec![] };

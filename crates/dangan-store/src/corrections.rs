@@ -9,13 +9,18 @@ use dangan_domain::change::{FieldValue, PersonField};
 use crate::events::MaterialId;
 use crate::persons::PersonId;
 use crate::sealing::OUTBOX_PAYLOAD;
-use crate::{StoreResult, Tx, on_conn};
+use crate::{StoreResult, Tx, id_type, on_conn};
+
+id_type!(
+    /// The row id of a modification record (更正记录).
+    CorrectionId
+);
 
 /// A modification record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct CorrectionRow {
     /// Row id.
-    pub id: i64,
+    pub id: CorrectionId,
     /// The person.
     pub person_id: PersonId,
     /// The field changed.
@@ -60,9 +65,9 @@ pub async fn insert(
     r: &NewCorrection<'_>,
     payload: &str,
     now: DateTime<Utc>,
-) -> StoreResult<i64> {
+) -> StoreResult<CorrectionId> {
     let person = r.person;
-    let id: i64 = on_conn!(tx, c => {
+    let id: CorrectionId = on_conn!(tx, c => {
         sqlx::query_scalar(
             "INSERT INTO corrections (person_id, field, old_value, new_value, proof_material_id, basis, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",

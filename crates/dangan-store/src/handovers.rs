@@ -7,12 +7,18 @@ use serde::Serialize;
 use dangan_domain::workflow::{HandoverState, LineResult};
 
 use crate::coded::Coded;
-use crate::events::MaterialId;
+use crate::events::{EventId, MaterialId};
+use crate::persons::PersonId;
 use crate::{StoreResult, Tx, id_type, on_conn};
 
 id_type!(
     /// The row id of a handover list.
     HandoverId
+);
+
+id_type!(
+    /// The row id of a line of a handover list.
+    HandoverItemId
 );
 
 /// A stored handover list.
@@ -43,7 +49,7 @@ pub struct HandoverRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ItemRow {
     /// Row id.
-    pub id: i64,
+    pub id: HandoverItemId,
     /// The list.
     pub handover_id: HandoverId,
     /// The material (none for an extra item found on receipt).
@@ -55,9 +61,9 @@ pub struct ItemRow {
     /// 形成日期
     pub formation_date: Option<NaiveDate>,
     /// The person.
-    pub person_id: Option<i64>,
+    pub person_id: Option<PersonId>,
     /// The business event.
-    pub event_id: Option<i64>,
+    pub event_id: Option<EventId>,
     /// On receipt: 已收到, 缺失, 破损, or 多出 for a line the receiver added; none before.
     pub result: Option<Coded<LineResult>>,
     /// 差异说明
@@ -93,11 +99,11 @@ pub async fn insert_item(
     name: &str,
     quantity: i64,
     formation_date: Option<NaiveDate>,
-    person_id: Option<i64>,
-    event_id: Option<i64>,
+    person_id: Option<PersonId>,
+    event_id: Option<EventId>,
     result: Option<LineResult>,
     note: Option<&str>,
-) -> StoreResult<i64> {
+) -> StoreResult<HandoverItemId> {
     Ok(on_conn!(tx, c => {
         sqlx::query_scalar(
             "INSERT INTO handover_items (handover_id, material_id, name, quantity, formation_date, person_id, event_id, result, note)
@@ -151,7 +157,7 @@ pub async fn material_listed(tx: &mut Tx, material: MaterialId) -> StoreResult<b
 /// Records the receipt result of a line of an open list.
 pub async fn set_result(
     tx: &mut Tx,
-    item: i64,
+    item: HandoverItemId,
     result: LineResult,
     note: Option<&str>,
 ) -> StoreResult<()> {

@@ -8,7 +8,12 @@ use dangan_domain::change::ChangeKind;
 
 use crate::coded::Coded;
 use crate::persons::PersonId;
-use crate::{StoreResult, Tx, on_conn};
+use crate::{StoreResult, Tx, id_type, on_conn};
+
+id_type!(
+    /// The row id of a person change (人员变更).
+    ChangeId
+);
 
 /// A change as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +36,7 @@ pub struct NewChange<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ChangeRow {
     /// Row id.
-    pub id: i64,
+    pub id: ChangeId,
     /// The person.
     pub person_id: PersonId,
     /// The sending system.

@@ -13,9 +13,10 @@ use dangan_domain::catalogue::MaterialCode;
 use dangan_domain::code::Code;
 use dangan_domain::material::MaterialStatus;
 use dangan_domain::workflow::{HandoverState, LineResult};
+use dangan_store::Tx;
 use dangan_store::events::{self, EventId, MaterialId};
-use dangan_store::handovers::{self, HandoverId, HandoverRow, ItemRow};
-use dangan_store::{Tx, persons};
+use dangan_store::handovers::{self, HandoverId, HandoverItemId, HandoverRow, ItemRow};
+use dangan_store::persons::{self, PersonId};
 
 use crate::administration::roles::{Actor, UseCase};
 use crate::administration::tasks::Kind;
@@ -82,7 +83,7 @@ pub struct ConfirmInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HandoverItemView {
     /// Line id.
-    pub id: i64,
+    pub id: HandoverItemId,
     /// The material.
     pub material_id: Option<MaterialId>,
     /// 材料名称
@@ -92,13 +93,13 @@ pub struct HandoverItemView {
     /// 形成日期
     pub formation_date: Option<NaiveDate>,
     /// The person.
-    pub person_id: Option<i64>,
+    pub person_id: Option<PersonId>,
     /// 参保人姓名
     pub person_name: Option<String>,
     /// 公民身份号码 (masked).
     pub id_number_masked: Option<String>,
     /// The business event.
-    pub event_id: Option<i64>,
+    pub event_id: Option<EventId>,
     /// On receipt: `ok`, `missing`, `damaged` or `extra`.
     #[schema(value_type = Option<String>)]
     pub result: Option<LineResult>,
@@ -177,10 +178,11 @@ async fn open_handover(tx: &mut Tx, id: HandoverId) -> AppResult<HandoverRow> {
 /// Checks the receipts against the list: each names a line of it once, with 已收到, 缺失 or 破损;
 /// every line is confirmed; a difference has its note. Returned in the list's order.
 fn check_receipts<'a>(lines: &'a [ItemRow], input: &[ReceiptInput]) -> AppResult<Vec<Receipt<'a>>> {
-    let mut by_line: BTreeMap<i64, &ReceiptInput> = BTreeMap::new();
-    let mut results: BTreeMap<i64, LineResult> = BTreeMap::new();
+    let mut by_line: BTreeMap<HandoverItemId, &ReceiptInput> = BTreeMap::new();
+    let mut results: BTreeMap<HandoverItemId, LineResult> = BTreeMap::new();
     for (i, r) in input.iter().enumerate() {
-        if !lines.iter().any(|l| l.id == r.item_id) {
+        let item = HandoverItemId(r.item_id);
+        if !lines.iter().any(|l| l.id == item) {
             return Err(AppError::invalid_with(
                 "unknown_item",
                 Some(&format!("items[{i}].item_id")),
@@ -196,14 +198,14 @@ fn check_receipts<'a>(lines: &'a [ItemRow], input: &[ReceiptInput]) -> AppResult
                     "接收结果应为 ok（已收到）、missing（缺失）或 damaged（破损）",
                 )
             })?;
-        if by_line.insert(r.item_id, r).is_some() {
+        if by_line.insert(item, r).is_some() {
             return Err(AppError::invalid_with(
                 "duplicate_item",
                 Some(&format!("items[{i}].item_id")),
                 "同一行重复确认",
             ));
         }
-        results.insert(r.item_id, result);
+        results.insert(item, result);
     }
     let unconfirmed: Vec<&str> = lines
         .iter()
@@ -261,7 +263,7 @@ impl App {
         let mut items = Vec::new();
         for it in handovers::items(tx, id).await? {
             let person = match it.person_id {
-                Some(p) => persons::get(tx, dangan_store::persons::PersonId(p)).await?,
+                Some(p) => persons::get(tx, p).await?,
                 None => None,
             };
             items.push(HandoverItemView {
@@ -360,8 +362,8 @@ impl App {
                 &m.name,
                 q,
                 Some(m.formation_date),
-                Some(event.person_id.0),
-                Some(m.event_id.0),
+                Some(event.person_id),
+                Some(m.event_id),
                 None,
                 None,
             )

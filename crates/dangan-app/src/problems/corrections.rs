@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use dangan_domain::change::{FieldValue, PersonField};
 use dangan_domain::code::Code;
 use dangan_store::Tx;
-use dangan_store::corrections::{self, CorrectionRow, NewCorrection};
+use dangan_store::corrections::{self, CorrectionId, CorrectionRow, NewCorrection};
 use dangan_store::events::{self, MaterialId};
 use dangan_store::persons::{self, PersonId, PersonRow};
 
@@ -34,7 +34,7 @@ pub struct CorrectionInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CorrectionView {
     /// Row id.
-    pub id: i64,
+    pub id: CorrectionId,
     /// The field: `name`, `division_code`, `status`, `tier` or `identity`.
     #[schema(value_type = String)]
     pub field: PersonField,
