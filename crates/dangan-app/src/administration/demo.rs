@@ -6,19 +6,21 @@
 use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate, Utc};
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use dangan_domain::business::BusinessType;
 use dangan_domain::catalogue::Catalogue;
 use dangan_domain::division;
-use dangan_domain::id_number::{IdNumber, check_char};
 use dangan_domain::material::Carrier;
-use dangan_domain::person::{InsuredIdentity, PersonName};
+use dangan_domain::person::PersonName;
 use dangan_domain::retention::Retention;
 use dangan_store::events::{self, NewEvent, NewMaterial};
 use dangan_store::persons::{self, NewPerson};
 
+use super::demo_person::{
+    DrawnNumber, History, draw_enrolment, draw_id_number, draw_identity, draw_name, draw_tier,
+};
 use crate::administration::catalogue::current;
 use crate::administration::roles::{Actor, UseCase};
 use crate::security::audit::{Op, Outcome};
@@ -91,19 +93,6 @@ pub struct DemoMaterial {
     pub appraisal_due: Option<NaiveDate>,
 }
 
-const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
-    "何", "林", "罗", "高", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
-    "肖", "田", "董", "潘", "袁", "蔡", "蒋", "余", "欧阳",
-];
-const GIVEN: &[&str] = &[
-    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
-    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "建华", "玉兰", "文", "华", "红",
-    "春梅", "志强", "国庆", "淑珍", "德明", "海燕", "小红", "桂兰", "永福", "金凤", "长生",
-];
-const TIERS: &[i64] = &[
-    100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1500, 2000,
-];
 /// The counties of one prefecture (湘潭市, 4303) as the demo agency's service area.
 const DEMO_PREFIX: &str = "4303";
 
@@ -123,11 +112,6 @@ fn counties() -> Vec<&'static str> {
     } else {
         list
     }
-}
-
-fn date_in(rng: &mut ChaCha8Rng, from: NaiveDate, to: NaiveDate) -> NaiveDate {
-    let span = (to - from).num_days().max(0);
-    from + chrono::Duration::days(rng.random_range(0..=span))
 }
 
 /// An endless, deterministic stream of demo persons: the same seed gives the same persons,
@@ -166,144 +150,52 @@ impl Iterator for DemoPeople<'_> {
     type Item = DemoPerson;
 
     fn next(&mut self) -> Option<DemoPerson> {
-        let DemoPeople {
-            rng,
-            counties,
-            today,
-            seen,
-            event_serial,
-            seed,
-            catalogue,
-        } = self;
-        let (today, seed, catalogue) = (*today, *seed, *catalogue);
-        loop {
-            let division_code = counties[rng.random_range(0..counties.len())];
-            let age = rng.random_range(16..=92);
-            let birth = date_in(
-                rng,
-                NaiveDate::from_ymd_opt(today.year() - age - 1, today.month(), 1).unwrap_or(today),
-                NaiveDate::from_ymd_opt(today.year() - age, today.month(), 1).unwrap_or(today),
-            );
-            let seq = rng.random_range(0..1000u32);
-            let body = format!("{division_code}{}{seq:03}", birth.format("%Y%m%d"));
-            let mut id = body.clone();
-            id.push(check_char(body.as_bytes()));
-            if !seen.insert(id.clone()) {
-                continue;
-            }
-            let Ok(id_number) = IdNumber::parse(&id, today) else {
-                continue;
-            };
-            let name = format!(
-                "{}{}",
-                SURNAMES[rng.random_range(0..SURNAMES.len())],
-                GIVEN[rng.random_range(0..GIVEN.len())]
-            );
-            debug_assert!(PersonName::parse(&name).is_ok());
-            let identity = if rng.random_range(0..100) < 88 {
-                InsuredIdentity::ORDINARY
-            } else {
-                let all: Vec<_> = InsuredIdentity::all()
-                    .filter(|i| i.is_special_group())
-                    .collect();
-                all[rng.random_range(0..all.len())]
-            };
-            let tier = TIERS[rng.random_range(0..TIERS.len())];
-            let enrol_from = (birth + chrono::Duration::days(16 * 366))
-                .max(NaiveDate::from_ymd_opt(2014, 1, 1).unwrap_or(today));
-            let enrolled = date_in(
-                rng,
-                enrol_from,
-                enrol_from.max(today - chrono::Duration::days(30)),
-            )
-            .min(today);
-            let mut events = Vec::new();
-            let mut push = |rng: &mut ChaCha8Rng, business_type: BusinessType, date: NaiveDate| {
-                *event_serial += 1;
-                let mut materials: Vec<DemoMaterial> = catalogue
-                    .entries_for(business_type)
-                    .filter(|e| e.required)
-                    .map(|e| DemoMaterial {
-                        code: e.material_code.as_str().to_owned(),
-                        name: e.name.clone(),
-                        pages: rng.random_range(1..=4),
-                        retention: e.retention,
-                        appraisal_due: e.retention.appraisal_due(date),
-                    })
-                    .collect();
-                if materials.len() > 1 && rng.random_range(0..10) == 0 {
-                    materials.pop();
-                }
-                events.push(DemoEvent {
-                    business_type,
-                    date,
-                    external_id: format!("DEMO-{seed}-{event_serial:09}"),
-                    materials,
-                });
-            };
-            push(rng, BusinessType::Enrolment, enrolled);
-            if identity.is_special_group() {
-                push(rng, BusinessType::SpecialGroup, enrolled);
-            }
-            let sixty =
-                NaiveDate::from_ymd_opt(birth.year() + 60, birth.month(), 1).unwrap_or(today);
-            let mut year = enrolled.year();
-            while year < today.year()
-                && NaiveDate::from_ymd_opt(year, 3, 1).unwrap_or(today) < sixty
+        let drawn = loop {
+            if let Some(drawn) =
+                draw_id_number(&mut self.rng, &self.counties, &mut self.seen, self.today)
             {
-                if rng.random_range(0..10) < 8 {
-                    let d = NaiveDate::from_ymd_opt(
-                        year,
-                        rng.random_range(3..=11),
-                        rng.random_range(1..=28),
-                    )
-                    .unwrap_or(today);
-                    push(rng, BusinessType::Contribution, d.max(enrolled));
-                }
-                year += 1;
+                break drawn;
             }
-            let mut status = "active";
-            if sixty <= today {
-                let claim = sixty.max(enrolled);
-                push(rng, BusinessType::BenefitClaim, claim);
-                let mut y = claim.year() + 1;
-                while y <= today.year() {
-                    let d = NaiveDate::from_ymd_opt(
-                        y,
-                        rng.random_range(1..=6),
-                        rng.random_range(1..=28),
-                    )
-                    .unwrap_or(today);
-                    push(rng, BusinessType::EligibilityCertification, d);
-                    y += 1;
-                }
-                if age > 85 && rng.random_range(0..4) == 0 {
-                    let d = date_in(rng, claim, today);
-                    push(rng, BusinessType::Cancellation, d);
-                    status = "terminated";
-                }
-            } else if rng.random_range(0..50) == 0 {
-                let d = date_in(rng, enrolled, today);
-                push(rng, BusinessType::TransferOut, d);
-                status = "terminated";
-            }
-            events.sort_by_key(|e| e.date);
-            return Some(DemoPerson {
-                id_number: id_number.as_str().to_owned(),
-                name,
-                sex: if id_number.sex() == dangan_domain::id_number::Sex::Male {
-                    "male"
-                } else {
-                    "female"
-                },
-                birth_date: birth,
-                division_code,
-                status,
-                tier,
-                identity: identity.code(),
-                events,
-            });
+        };
+        let DrawnNumber {
+            division_code,
+            age,
+            birth,
+            id_number,
+        } = drawn;
+        let (rng, today) = (&mut self.rng, self.today);
+        let name = draw_name(rng);
+        debug_assert!(PersonName::parse(&name).is_ok());
+        let identity = draw_identity(rng);
+        let tier = draw_tier(rng);
+        let enrolled = draw_enrolment(rng, birth, today);
+        let mut history = History::new(self.catalogue, self.seed, &mut self.event_serial);
+        history.push(rng, BusinessType::Enrolment, enrolled);
+        if identity.is_special_group() {
+            history.push(rng, BusinessType::SpecialGroup, enrolled);
         }
+        let sixty = NaiveDate::from_ymd_opt(birth.year() + 60, birth.month(), 1).unwrap_or(today);
+        history.contributions(rng, enrolled, sixty, today);
+        let status = if sixty <= today {
+            history.benefits(rng, sixty.max(enrolled), age, today)
+        } else {
+            history.maybe_transfer_out(rng, enrolled, today)
+        };
+        Some(DemoPerson {
+            id_number: id_number.as_str().to_owned(),
+            name,
+            sex: if id_number.sex() == dangan_domain::id_number::Sex::Male {
+                "male"
+            } else {
+                "female"
+            },
+            birth_date: birth,
+            division_code,
+            status,
+            tier,
+            identity: identity.code(),
+            events: history.into_events(),
+        })
     }
 }
 
@@ -570,6 +462,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dangan_domain::id_number::IdNumber;
 
     #[test]
     fn the_same_seed_gives_the_same_people() {

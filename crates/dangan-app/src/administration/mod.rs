@@ -8,6 +8,7 @@ pub(crate) mod bootstrap;
 pub mod calendar;
 pub mod catalogue;
 pub mod demo;
+mod demo_person;
 pub mod officers;
 pub mod reference;
 pub mod roles;

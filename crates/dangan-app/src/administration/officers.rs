@@ -15,10 +15,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use dangan_store::Tx;
 use dangan_store::account_requests::{
     self, AccountRequestId, AccountRequestRow, Decision, NewAccountRequest,
 };
-use dangan_store::users::{self, UserId};
+use dangan_store::users::{self, UserId, UserRow};
 
 use crate::administration::accounts::{
     UserView, check_display_name, check_username, generate_password, hash_password, user_view,
@@ -187,35 +188,10 @@ impl App {
         let role = Role::parse(&input.role)?;
         let reason = crate::text::required("reason", &input.reason, 200, "申请理由")?;
         let mut tx = self.store.begin_write().await?;
-        let new = match input.kind.trim() {
-            "create" => {
-                let username = check_username(input.username.as_deref().unwrap_or(""))?;
-                let display_name = check_display_name(input.display_name.as_deref(), username)?;
-                if !role.is_officer() {
-                    return Err(approval_not_needed());
-                }
-                if users::find_by_username(&mut tx, username).await?.is_some() {
-                    return Err(AppError::Conflict {
-                        code: "username_taken",
-                        field: Some("username".to_owned()),
-                        message: "该用户名已被使用，请换一个".to_owned(),
-                    });
-                }
-                (
-                    None,
-                    username.to_owned(),
-                    display_name.to_owned(),
-                    None,
-                    None,
-                )
-            }
+        let subject = match input.kind.trim() {
+            "create" => new_officer_account(&mut tx, input, role).await?,
             "change" => {
-                let id = input.user_id.filter(|i| *i > 0).ok_or_else(|| {
-                    AppError::invalid_with("user_required", Some("user_id"), "请选择要调整的账号")
-                })?;
-                let target = users::get(&mut tx, UserId(id))
-                    .await?
-                    .ok_or_else(|| AppError::not_found("user_not_found", "未找到该用户"))?;
+                let target = requested_account(&mut tx, input).await?;
                 if target.id == me {
                     tx.rollback().await?;
                     let op = Op::new("user.request", "user", target.id)
@@ -231,17 +207,7 @@ impl App {
                         )
                         .await);
                 }
-                let from = stored_role(&target.role)?;
-                if !from.is_officer() && !role.is_officer() {
-                    return Err(approval_not_needed());
-                }
-                (
-                    Some(target.id),
-                    target.username,
-                    target.display_name,
-                    Some(from),
-                    Some(target.disabled),
-                )
+                account_to_change(target, role)?
             }
             _ => {
                 return Err(AppError::invalid_with(
@@ -251,7 +217,13 @@ impl App {
                 ));
             }
         };
-        let (target, username, display_name, from_role, from_disabled) = new;
+        let RequestSubject {
+            target,
+            username,
+            display_name,
+            from_role,
+            from_disabled,
+        } = subject;
         let id = account_requests::insert(
             &mut tx,
             &NewAccountRequest {
@@ -318,16 +290,7 @@ impl App {
             return Err(AppError::Forbidden);
         };
         // Hashing takes tens of milliseconds: done before the writing transaction.
-        let mut tx = self.store.begin().await?;
-        let first = account_requests::get(&mut tx, id).await?;
-        tx.rollback().await?;
-        let password = match first {
-            Some(r) if r.target_user_id.is_none() => {
-                let p = generate_password()?;
-                Some((p.clone(), hash_password(p).await?))
-            }
-            _ => None,
-        };
+        let password = self.password_for_new_account(id).await?;
         let op = Op::new("user.request_approve", "account_request", id);
         let mut tx = self.store.begin_write().await?;
         let row = account_requests::get(&mut tx, id)
@@ -336,20 +299,7 @@ impl App {
         if row.state != "pending" {
             return Err(decided());
         }
-        let refusal = if row.requested_by == me {
-            Some(AppError::Denied {
-                code: "own_request",
-                message: "不能批准本人提出的申请：须由另一名三员批准".to_owned(),
-            })
-        } else if row.target_user_id == Some(me) {
-            Some(AppError::Denied {
-                code: "own_account",
-                message: "不能批准涉及本人账号的申请：须由其他三员批准".to_owned(),
-            })
-        } else {
-            None
-        };
-        if let Some(refusal) = refusal {
+        if let Some(refusal) = approval_refusal(&row, me) {
             tx.rollback().await?;
             return Err(self.deny(actor, op.detail(describe(&row)), refusal).await);
         }
@@ -364,53 +314,8 @@ impl App {
         if !account_requests::decide(&mut tx, id, &decision, Utc::now()).await? {
             return Err(decided());
         }
-        let (user, initial_password, change) = match (row.target_user_id, password) {
-            (Some(target), _) => {
-                let current = users::get(&mut tx, target).await?;
-                let stale = current.as_ref().is_none_or(|u| {
-                    Some(u.role.as_str()) != row.from_role.as_deref()
-                        || Some(u.disabled) != row.from_disabled
-                });
-                if stale {
-                    return Err(AppError::Conflict {
-                        code: "request_stale",
-                        field: None,
-                        message: "该账号在提出申请后已有变动：请驳回本申请，按现状重新申请"
-                            .to_owned(),
-                    });
-                }
-                users::set_role(&mut tx, target, role.code(), row.disabled).await?;
-                let change = Op::new("user.update", "user", target).detail(format!(
-                    "role={} disabled={}; request {id} by {}",
-                    role.code(),
-                    row.disabled,
-                    row.requested_by_name
-                ));
-                (target, None, change)
-            }
-            (None, Some((plain, hash))) => {
-                let uid = users::insert(
-                    &mut tx,
-                    &row.username,
-                    &row.display_name,
-                    role.code(),
-                    &hash,
-                    true,
-                    Utc::now(),
-                )
-                .await?;
-                account_requests::set_created_user(&mut tx, id, uid).await?;
-                let change = Op::new("user.create", "user", uid).detail(format!(
-                    "{} {}; request {id} by {}",
-                    row.username,
-                    role.code(),
-                    row.requested_by_name
-                ));
-                (uid, Some(plain), change)
-            }
-            // The request was created between the two reads: ask again.
-            (None, None) => return Err(decided()),
-        };
+        let (user, initial_password, change) =
+            carry_out_request(&mut tx, id, &row, role, password).await?;
         self.log_in(&mut tx, actor, &op.detail(describe(&row)), Outcome::Ok)
             .await?;
         self.log_in(&mut tx, actor, &change, Outcome::Ok).await?;
@@ -425,6 +330,25 @@ impl App {
             request: view(decided_row)?,
             user: user_view(&user)?,
             initial_password,
+        })
+    }
+
+    /// The first password of the account a `create` request would make, generated and hashed
+    /// (tens of milliseconds, so before the writing transaction): (plain, hash); `None` for a
+    /// `change` or an unknown request.
+    async fn password_for_new_account(
+        &self,
+        id: AccountRequestId,
+    ) -> AppResult<Option<(String, String)>> {
+        let mut tx = self.store.begin().await?;
+        let first = account_requests::get(&mut tx, id).await?;
+        tx.rollback().await?;
+        Ok(match first {
+            Some(r) if r.target_user_id.is_none() => {
+                let p = generate_password()?;
+                Some((p.clone(), hash_password(p).await?))
+            }
+            _ => None,
         })
     }
 
@@ -479,4 +403,143 @@ impl App {
         tx.commit().await?;
         view(row)
     }
+}
+
+/// Who a request is about: the account to change, or the new account, and what it was when
+/// asked.
+struct RequestSubject {
+    target: Option<UserId>,
+    username: String,
+    display_name: String,
+    from_role: Option<Role>,
+    from_disabled: Option<bool>,
+}
+
+/// The subject of a `create` request: a new officer account whose name is free.
+async fn new_officer_account(
+    tx: &mut Tx,
+    input: &AccountRequestInput,
+    role: Role,
+) -> AppResult<RequestSubject> {
+    let username = check_username(input.username.as_deref().unwrap_or(""))?;
+    let display_name = check_display_name(input.display_name.as_deref(), username)?;
+    if !role.is_officer() {
+        return Err(approval_not_needed());
+    }
+    if users::find_by_username(tx, username).await?.is_some() {
+        return Err(AppError::Conflict {
+            code: "username_taken",
+            field: Some("username".to_owned()),
+            message: "该用户名已被使用，请换一个".to_owned(),
+        });
+    }
+    Ok(RequestSubject {
+        target: None,
+        username: username.to_owned(),
+        display_name: display_name.to_owned(),
+        from_role: None,
+        from_disabled: None,
+    })
+}
+
+/// The account a `change` request names.
+async fn requested_account(tx: &mut Tx, input: &AccountRequestInput) -> AppResult<UserRow> {
+    let id = input.user_id.filter(|i| *i > 0).ok_or_else(|| {
+        AppError::invalid_with("user_required", Some("user_id"), "请选择要调整的账号")
+    })?;
+    users::get(tx, UserId(id))
+        .await?
+        .ok_or_else(|| AppError::not_found("user_not_found", "未找到该用户"))
+}
+
+/// The subject of a `change` request of `target` into `role`: only a change into, out of or
+/// within an officer role needs a request.
+fn account_to_change(target: UserRow, role: Role) -> AppResult<RequestSubject> {
+    let from = stored_role(&target.role)?;
+    if !from.is_officer() && !role.is_officer() {
+        return Err(approval_not_needed());
+    }
+    Ok(RequestSubject {
+        target: Some(target.id),
+        username: target.username,
+        display_name: target.display_name,
+        from_role: Some(from),
+        from_disabled: Some(target.disabled),
+    })
+}
+
+/// Why officer `me` may not approve the request: their own request, or one about their own
+/// account.
+fn approval_refusal(row: &AccountRequestRow, me: UserId) -> Option<AppError> {
+    if row.requested_by == me {
+        Some(AppError::Denied {
+            code: "own_request",
+            message: "不能批准本人提出的申请：须由另一名三员批准".to_owned(),
+        })
+    } else if row.target_user_id == Some(me) {
+        Some(AppError::Denied {
+            code: "own_account",
+            message: "不能批准涉及本人账号的申请：须由其他三员批准".to_owned(),
+        })
+    } else {
+        None
+    }
+}
+
+/// Does what an approved request asks: changes the target's role and state (unless it changed
+/// since the request), or creates the account with its first password. The account, the first
+/// password of a created one, and the log entry of the change.
+async fn carry_out_request(
+    tx: &mut Tx,
+    id: AccountRequestId,
+    row: &AccountRequestRow,
+    role: Role,
+    password: Option<(String, String)>,
+) -> AppResult<(UserId, Option<String>, Op)> {
+    Ok(match (row.target_user_id, password) {
+        (Some(target), _) => {
+            let current = users::get(tx, target).await?;
+            let stale = current.as_ref().is_none_or(|u| {
+                Some(u.role.as_str()) != row.from_role.as_deref()
+                    || Some(u.disabled) != row.from_disabled
+            });
+            if stale {
+                return Err(AppError::Conflict {
+                    code: "request_stale",
+                    field: None,
+                    message: "该账号在提出申请后已有变动：请驳回本申请，按现状重新申请".to_owned(),
+                });
+            }
+            users::set_role(tx, target, role.code(), row.disabled).await?;
+            let change = Op::new("user.update", "user", target).detail(format!(
+                "role={} disabled={}; request {id} by {}",
+                role.code(),
+                row.disabled,
+                row.requested_by_name
+            ));
+            (target, None, change)
+        }
+        (None, Some((plain, hash))) => {
+            let uid = users::insert(
+                tx,
+                &row.username,
+                &row.display_name,
+                role.code(),
+                &hash,
+                true,
+                Utc::now(),
+            )
+            .await?;
+            account_requests::set_created_user(tx, id, uid).await?;
+            let change = Op::new("user.create", "user", uid).detail(format!(
+                "{} {}; request {id} by {}",
+                row.username,
+                role.code(),
+                row.requested_by_name
+            ));
+            (uid, Some(plain), change)
+        }
+        // The request was created between the two reads: ask again.
+        (None, None) => return Err(decided()),
+    })
 }

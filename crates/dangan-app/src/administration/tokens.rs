@@ -71,68 +71,14 @@ impl App {
         scopes: &[String],
     ) -> AppResult<CreatedToken> {
         self.authorize(actor, UseCase::ManageTokens).await?;
-        let name = name.trim();
-        if !(2..=40).contains(&name.len())
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        let name = check_token_name(name)?;
+        let codes = token_scopes(scopes)?;
+        if actor.subject != Subject::System
+            && let Some(refusal) = scope_refusal(actor.role, &codes)
         {
-            return Err(AppError::invalid_with(
-                "invalid_token_name",
-                Some("name"),
-                "令牌名称应为2至40位字母、数字、点、下划线或连字符",
-            ));
-        }
-        if scopes.is_empty() {
-            return Err(AppError::invalid_with(
-                "invalid_scope",
-                Some("scopes"),
-                "请至少选择一个权限范围",
-            ));
-        }
-        let mut codes = Vec::new();
-        for s in scopes {
-            let uc = UseCase::from_scope(s.trim()).ok_or_else(|| {
-                AppError::invalid_with(
-                    "invalid_scope",
-                    Some("scopes"),
-                    format!("权限范围“{}”无效：可选 reference:read、catalogue:read、persons:search、persons:write、events:write、files:write、sync:write、archive:write", s.trim()),
-                )
-            })?;
-            if let Some(code) = uc.scope().filter(|c| !codes.contains(c)) {
-                codes.push(code);
-            }
-        }
-        if actor.subject != Subject::System {
-            for code in &codes {
-                let Some(uc) = UseCase::from_scope(code) else {
-                    continue;
-                };
-                let refusal = if MACHINE_SCOPES.contains(code) && actor.role != Role::Admin {
-                    Some(AppError::Denied {
-                        code: "machine_scope_admin_only",
-                        message: format!(
-                            "业务系统写入令牌（{}）只能由系统管理员签发",
-                            MACHINE_SCOPES.join("、")
-                        ),
-                    })
-                } else if grant(actor.role, uc) != Grant::Yes {
-                    Some(AppError::Denied {
-                        code: "scope_beyond_issuer",
-                        message: format!(
-                            "不能签发超出本人权限的令牌：您的角色无权“{}”（{code}）",
-                            uc.label()
-                        ),
-                    })
-                } else {
-                    None
-                };
-                if let Some(refusal) = refusal {
-                    let op = Op::new("token.create", "token", "")
-                        .detail(format!("{name}: {}", codes.join(" ")));
-                    return Err(self.deny(actor, op, refusal).await);
-                }
-            }
+            let op =
+                Op::new("token.create", "token", "").detail(format!("{name}: {}", codes.join(" ")));
+            return Err(self.deny(actor, op, refusal).await);
         }
         let secret = random_token(TOKEN_PREFIX)?;
         let mut tx = self.store.begin_write().await?;
@@ -193,4 +139,75 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Checks a token's name: 2 to 40 letters, digits, dots, underscores or hyphens.
+fn check_token_name(name: &str) -> AppResult<&str> {
+    let name = name.trim();
+    if !(2..=40).contains(&name.len())
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(AppError::invalid_with(
+            "invalid_token_name",
+            Some("name"),
+            "令牌名称应为2至40位字母、数字、点、下划线或连字符",
+        ));
+    }
+    Ok(name)
+}
+
+/// Checks the scopes (权限范围) asked for a token: at least one, each known; their codes, each
+/// once, in the order asked.
+fn token_scopes(scopes: &[String]) -> AppResult<Vec<&'static str>> {
+    if scopes.is_empty() {
+        return Err(AppError::invalid_with(
+            "invalid_scope",
+            Some("scopes"),
+            "请至少选择一个权限范围",
+        ));
+    }
+    let mut codes = Vec::new();
+    for s in scopes {
+        let uc = UseCase::from_scope(s.trim()).ok_or_else(|| {
+            AppError::invalid_with(
+                "invalid_scope",
+                Some("scopes"),
+                format!("权限范围“{}”无效：可选 reference:read、catalogue:read、persons:search、persons:write、events:write、files:write、sync:write、archive:write", s.trim()),
+            )
+        })?;
+        if let Some(code) = uc.scope().filter(|c| !codes.contains(c)) {
+            codes.push(code);
+        }
+    }
+    Ok(codes)
+}
+
+/// Why a person of `role` may not issue a token with these scopes: a business system's write
+/// scope issued by other than the administrator, or a scope beyond the issuer's own rights.
+fn scope_refusal(role: Role, codes: &[&str]) -> Option<AppError> {
+    for code in codes {
+        let Some(uc) = UseCase::from_scope(code) else {
+            continue;
+        };
+        if MACHINE_SCOPES.contains(code) && role != Role::Admin {
+            return Some(AppError::Denied {
+                code: "machine_scope_admin_only",
+                message: format!(
+                    "业务系统写入令牌（{}）只能由系统管理员签发",
+                    MACHINE_SCOPES.join("、")
+                ),
+            });
+        } else if grant(role, uc) != Grant::Yes {
+            return Some(AppError::Denied {
+                code: "scope_beyond_issuer",
+                message: format!(
+                    "不能签发超出本人权限的令牌：您的角色无权“{}”（{code}）",
+                    uc.label()
+                ),
+            });
+        }
+    }
+    None
 }

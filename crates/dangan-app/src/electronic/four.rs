@@ -212,10 +212,24 @@ fn conformance(f: &Facts<'_>) -> Check {
     }
 }
 
-/// Builds the report from the facts.
+/// Builds the report from the facts: the checks of each property in the order 真实性, 完整性,
+/// 可用性, 安全性.
 pub(crate) fn report(f: &Facts<'_>) -> FourPropertyReport {
-    let (a, i, u, s) = ("真实性", "完整性", "可用性", "安全性");
-    let mut checks = vec![
+    let mut checks = authenticity_checks(f);
+    checks.extend(integrity_checks(f));
+    checks.extend(usability_checks(f));
+    checks.extend(security_checks(f));
+    FourPropertyReport {
+        passed: checks.iter().all(|c| c.passed != Some(false)),
+        checks,
+    }
+}
+
+/// 真实性 — authenticity: the seal and digests (GD-1-1), the dates (GD-1-2), the content against
+/// the file name (GD-1-3).
+fn authenticity_checks(f: &Facts<'_>) -> Vec<Check> {
+    let a = "真实性";
+    vec![
         check(
             "GD-1-1",
             a,
@@ -250,6 +264,14 @@ pub(crate) fn report(f: &Facts<'_>) -> FourPropertyReport {
                 format!("内容识别为 {}，与文件扩展名不符", f.format_code)
             },
         ),
+    ]
+}
+
+/// 完整性 — integrity: the size (GD-2-1), the required metadata (GD-2-2), the stored blob
+/// (GD-2-3).
+fn integrity_checks(f: &Facts<'_>) -> Vec<Check> {
+    let i = "完整性";
+    vec![
         check(
             "GD-2-1",
             i,
@@ -283,6 +305,14 @@ pub(crate) fn report(f: &Facts<'_>) -> FourPropertyReport {
                 "数据块缺失"
             },
         ),
+    ]
+}
+
+/// 可用性 — usability: the archival format (GD-3-1), the scan resolution (GD-3-2), readability
+/// (GD-3-3), PDF/A conformance (GD-3-4).
+fn usability_checks(f: &Facts<'_>) -> Vec<Check> {
+    let u = "可用性";
+    vec![
         check(
             "GD-3-1",
             u,
@@ -334,39 +364,42 @@ pub(crate) fn report(f: &Facts<'_>) -> FourPropertyReport {
             }
         },
         conformance(f),
-    ];
-    checks.push(match &f.virus {
-        None => check(
-            "GD-4-1",
-            s,
-            "病毒检测",
-            None,
-            "本机未安装 ClamAV（clamscan），已跳过",
-        ),
-        Some(Ok(())) => check("GD-4-1", s, "病毒检测", Some(true), "ClamAV 未发现病毒"),
-        Some(Err(found)) => check(
-            "GD-4-1",
-            s,
-            "病毒检测",
-            Some(false),
-            format!("ClamAV：{found}"),
-        ),
-    });
-    checks.push(check(
-        "GD-4-2",
-        s,
-        "重复检测",
-        Some(true),
-        if f.duplicate {
-            "与已有文件内容相同，仅保存一份并已标记"
-        } else {
-            "未发现重复内容"
+    ]
+}
+
+/// 安全性 — security: the virus scan (GD-4-1) and the duplicate check (GD-4-2).
+fn security_checks(f: &Facts<'_>) -> Vec<Check> {
+    let s = "安全性";
+    vec![
+        match &f.virus {
+            None => check(
+                "GD-4-1",
+                s,
+                "病毒检测",
+                None,
+                "本机未安装 ClamAV（clamscan），已跳过",
+            ),
+            Some(Ok(())) => check("GD-4-1", s, "病毒检测", Some(true), "ClamAV 未发现病毒"),
+            Some(Err(found)) => check(
+                "GD-4-1",
+                s,
+                "病毒检测",
+                Some(false),
+                format!("ClamAV：{found}"),
+            ),
         },
-    ));
-    FourPropertyReport {
-        passed: checks.iter().all(|c| c.passed != Some(false)),
-        checks,
-    }
+        check(
+            "GD-4-2",
+            s,
+            "重复检测",
+            Some(true),
+            if f.duplicate {
+                "与已有文件内容相同，仅保存一份并已标记"
+            } else {
+                "未发现重复内容"
+            },
+        ),
+    ]
 }
 
 #[cfg(test)]

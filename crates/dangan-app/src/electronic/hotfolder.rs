@@ -3,6 +3,7 @@
 //! ingested; a name that matches nothing, or more than one material, goes on the quarantine list
 //! with its reason — nothing is dropped. Re-running skips what is already in.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{Datelike, Utc};
@@ -16,7 +17,7 @@ use dangan_store::events::{self, MaterialId};
 use dangan_store::{files, persons};
 
 use crate::administration::roles::{Actor, UseCase};
-use crate::electronic::four::{self, BatchSummary, FourPropertyReport};
+use crate::electronic::four::{self, BatchSummary, Check, FourPropertyReport};
 use crate::{App, AppError, AppResult, today};
 
 /// What a hot-folder run did.
@@ -241,32 +242,11 @@ impl App {
         progress: impl Fn(usize, usize),
     ) -> AppResult<FolderReport> {
         self.authorize(actor, UseCase::IngestScans).await?;
-        let mut names = Vec::new();
-        let mut rd = tokio::fs::read_dir(dir).await.map_err(|e| {
-            AppError::invalid_with(
-                "invalid_folder",
-                Some("dir"),
-                format!("无法读取文件夹：{e}"),
-            )
-        })?;
-        while let Some(e) = rd
-            .next_entry()
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
-        {
-            let is_file = e.file_type().await.map(|t| t.is_file()).unwrap_or(false);
-            let Some(name) = e.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            if is_file && !name.starts_with('.') && !name.ends_with(".tmp") {
-                names.push(name);
-            }
-        }
-        names.sort();
+        let names = scan_names(dir).await?;
         let mut report = FolderReport::default();
         // The materials that received files now, and whether every such file has a page count:
         // their scanned pages are compared with the pages declared.
-        let mut pages: std::collections::BTreeMap<MaterialId, bool> = Default::default();
+        let mut pages: BTreeMap<MaterialId, bool> = Default::default();
         for (i, name) in names.iter().enumerate() {
             let path = dir.join(name);
             match self.ingest_one(actor, &path, name, &mut report).await {
@@ -285,24 +265,25 @@ impl App {
             }
             progress(i + 1, names.len());
         }
-        let accounted = report.ingested + report.skipped + report.quarantined.len();
-        report.checks.batch_checks.push(four::check(
-            "GD-2-4",
-            "完整性",
-            "数据总量（批次）",
-            Some(accounted == names.len() && report.stopped.is_none()),
-            format!(
-                "文件夹中 {} 个文件：入库 {}、已存在 {}、隔离 {}",
-                names.len(),
-                report.ingested,
-                report.skipped,
-                report.quarantined.len()
-            ),
-        ));
+        let accounted = every_file_accounted_for(&report, names.len());
+        report.checks.batch_checks.push(accounted);
+        let (mismatched, unknown) = self.page_mismatches(&pages).await?;
+        let as_declared = pages_as_declared(pages.len(), &mismatched, unknown);
+        report.checks.batch_checks.push(as_declared);
+        Ok(report)
+    }
+
+    /// Compares the scanned pages of each material that received files with its declared pages:
+    /// the mismatches, said in Chinese, and how many materials have a scan without a page count
+    /// (not compared).
+    async fn page_mismatches(
+        &self,
+        pages: &BTreeMap<MaterialId, bool>,
+    ) -> AppResult<(Vec<String>, usize)> {
         let mut mismatched = Vec::new();
         let mut unknown = 0usize;
         let mut tx = self.store.begin().await?;
-        for (material, known) in &pages {
+        for (material, known) in pages {
             if !known {
                 unknown += 1;
                 continue;
@@ -322,44 +303,96 @@ impl App {
             }
         }
         tx.rollback().await?;
-        report.checks.batch_checks.push(if pages.is_empty() {
-            four::check(
-                "GD-2-5",
-                "完整性",
-                "页数与登记一致",
-                None,
-                "本批次没有新入库的文件",
-            )
-        } else if !mismatched.is_empty() {
-            four::check(
-                "GD-2-5",
-                "完整性",
-                "页数与登记一致",
-                Some(false),
-                mismatched.join("；"),
-            )
-        } else if unknown > 0 {
-            // Unknown is not passed: a material whose scans have no page count was not checked.
-            four::check(
-                "GD-2-5",
-                "完整性",
-                "页数与登记一致",
-                None,
-                format!(
-                    "{unknown} 件材料的扫描件页数无法识别，未能核对；其余 {} 件一致",
-                    pages.len() - unknown
-                ),
-            )
-        } else {
-            four::check(
-                "GD-2-5",
-                "完整性",
-                "页数与登记一致",
-                Some(true),
-                format!("{} 件材料的扫描页数与登记页数一致", pages.len()),
-            )
-        });
-        Ok(report)
+        Ok((mismatched, unknown))
+    }
+}
+
+/// The names of the files in the hot folder, sorted; hidden and `.tmp` files (still being
+/// written) are left for a later run.
+async fn scan_names(dir: &Path) -> AppResult<Vec<String>> {
+    let mut names = Vec::new();
+    let mut rd = tokio::fs::read_dir(dir).await.map_err(|e| {
+        AppError::invalid_with(
+            "invalid_folder",
+            Some("dir"),
+            format!("无法读取文件夹：{e}"),
+        )
+    })?;
+    while let Some(e) = rd
+        .next_entry()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+    {
+        let is_file = e.file_type().await.map(|t| t.is_file()).unwrap_or(false);
+        let Some(name) = e.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if is_file && !name.starts_with('.') && !name.ends_with(".tmp") {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// GD-2-4 of the batch: every file of the folder was ingested, skipped or quarantined, and the
+/// run did not stop.
+fn every_file_accounted_for(report: &FolderReport, files: usize) -> Check {
+    let accounted = report.ingested + report.skipped + report.quarantined.len();
+    four::check(
+        "GD-2-4",
+        "完整性",
+        "数据总量（批次）",
+        Some(accounted == files && report.stopped.is_none()),
+        format!(
+            "文件夹中 {} 个文件：入库 {}、已存在 {}、隔离 {}",
+            files,
+            report.ingested,
+            report.skipped,
+            report.quarantined.len()
+        ),
+    )
+}
+
+/// GD-2-5 of the batch: the scanned pages of the `materials` that received files are as
+/// declared.
+fn pages_as_declared(materials: usize, mismatched: &[String], unknown: usize) -> Check {
+    if materials == 0 {
+        four::check(
+            "GD-2-5",
+            "完整性",
+            "页数与登记一致",
+            None,
+            "本批次没有新入库的文件",
+        )
+    } else if !mismatched.is_empty() {
+        four::check(
+            "GD-2-5",
+            "完整性",
+            "页数与登记一致",
+            Some(false),
+            mismatched.join("；"),
+        )
+    } else if unknown > 0 {
+        // Unknown is not passed: a material whose scans have no page count was not checked.
+        four::check(
+            "GD-2-5",
+            "完整性",
+            "页数与登记一致",
+            None,
+            format!(
+                "{unknown} 件材料的扫描件页数无法识别，未能核对；其余 {} 件一致",
+                materials - unknown
+            ),
+        )
+    } else {
+        four::check(
+            "GD-2-5",
+            "完整性",
+            "页数与登记一致",
+            Some(true),
+            format!("{} 件材料的扫描页数与登记页数一致", materials),
+        )
     }
 }
 

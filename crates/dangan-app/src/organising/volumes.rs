@@ -5,7 +5,6 @@
 
 use dangan_domain::material::MaterialStatus;
 use dangan_domain::volume::VolumeState;
-use dangan_domain::workflow::LineResult;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -14,10 +13,12 @@ use serde::Serialize;
 use dangan_domain::business::BusinessClass;
 use dangan_domain::retention::Retention;
 use dangan_domain::volume::{self, PlannedVolume, VolumeItem};
+use dangan_domain::workflow::LineResult;
+use dangan_store::Tx;
 use dangan_store::coded::Coded;
 use dangan_store::events::{self, MaterialId};
+use dangan_store::handovers::{self, HandoverId};
 use dangan_store::volumes::{self, VolumeId, VolumeRow};
-use dangan_store::{Tx, handovers};
 
 use crate::administration::roles::{Actor, UseCase};
 use crate::administration::tasks::Kind;
@@ -94,6 +95,29 @@ fn longest(a: Option<Retention>, b: Retention) -> Option<Retention> {
             b
         }),
     }
+}
+
+/// Whether every item of handover list `h` received (ok or damaged) is in a sealed volume.
+async fn handover_all_sealed(tx: &mut Tx, h: HandoverId) -> AppResult<bool> {
+    let mut all_sealed = true;
+    for item in handovers::items(tx, h).await? {
+        let (Some(mid), Some(Coded(LineResult::Ok | LineResult::Damaged))) =
+            (item.material_id, item.result)
+        else {
+            continue;
+        };
+        let m = events::material(tx, mid)
+            .await?
+            .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+        let in_sealed = match m.volume_id {
+            Some(v) => volumes::get(tx, VolumeId(v))
+                .await?
+                .is_some_and(|v| v.state == VolumeState::Sealed),
+            None => false,
+        };
+        all_sealed &= in_sealed;
+    }
+    Ok(all_sealed)
 }
 
 impl App {
@@ -346,45 +370,9 @@ impl App {
         {
             return Err(sealed());
         }
-        // Each scan's sealed manifest is re-issued with the archive number, so that verification
-        // proves it too.
-        for line in &view.contents {
-            for f in
-                dangan_store::files::for_material(&mut tx, MaterialId(line.material_id)).await?
-            {
-                self.reissue_manifest(&mut tx, &f, &number.archive_number)
-                    .await?;
-            }
-        }
-        let mut lists = BTreeSet::new();
-        for line in &view.contents {
-            if let Some(h) = handovers::of_material(&mut tx, MaterialId(line.material_id)).await? {
-                lists.insert(h);
-            }
-        }
-        for h in lists {
-            let mut all_sealed = true;
-            for item in handovers::items(&mut tx, h).await? {
-                let (Some(mid), Some(Coded(LineResult::Ok | LineResult::Damaged))) =
-                    (item.material_id, item.result)
-                else {
-                    continue;
-                };
-                let m = events::material(&mut tx, mid)
-                    .await?
-                    .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
-                let in_sealed = match m.volume_id {
-                    Some(v) => volumes::get(&mut tx, VolumeId(v))
-                        .await?
-                        .is_some_and(|v| v.state == VolumeState::Sealed),
-                    None => false,
-                };
-                all_sealed &= in_sealed;
-            }
-            if all_sealed {
-                self.close_task(&mut tx, Kind::Organising, h.0).await?;
-            }
-        }
+        self.reissue_manifests(&mut tx, &view, &number.archive_number)
+            .await?;
+        self.close_organised_handovers(&mut tx, &view).await?;
         self.log_in(
             &mut tx,
             actor,
@@ -398,5 +386,38 @@ impl App {
         let view = self.volume_view(&mut tx, row).await?;
         tx.commit().await?;
         Ok(view)
+    }
+
+    /// Re-issues each scan's sealed manifest with the 档号 (archive number), so that
+    /// verification proves it too.
+    async fn reissue_manifests(
+        &self,
+        tx: &mut Tx,
+        view: &VolumeView,
+        archive_number: &str,
+    ) -> AppResult<()> {
+        for line in &view.contents {
+            for f in dangan_store::files::for_material(tx, MaterialId(line.material_id)).await? {
+                self.reissue_manifest(tx, &f, archive_number).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the 整理 (organising) task of each handover list the volume's materials came
+    /// with, once every received item of the list is in a sealed volume.
+    async fn close_organised_handovers(&self, tx: &mut Tx, view: &VolumeView) -> AppResult<()> {
+        let mut lists = BTreeSet::new();
+        for line in &view.contents {
+            if let Some(h) = handovers::of_material(tx, MaterialId(line.material_id)).await? {
+                lists.insert(h);
+            }
+        }
+        for h in lists {
+            if handover_all_sealed(tx, h).await? {
+                self.close_task(tx, Kind::Organising, h.0).await?;
+            }
+        }
+        Ok(())
     }
 }

@@ -73,6 +73,73 @@ pub struct MaterialIncidents {
     pub losses: Vec<damage::LossRow>,
 }
 
+/// A damage report as checked.
+struct CheckedDamage<'a> {
+    degree: &'a str,
+    cause: String,
+    repair_by: &'a str,
+    institution: Option<String>,
+}
+
+/// Checks a damage report as entered: the 损毁程度 (degree), the cause, the 修复方式 (repair
+/// in house by default for light damage, outside for heavy), and the institution, required for
+/// a repair outside.
+fn check_damage(input: &DamageInput) -> AppResult<CheckedDamage<'_>> {
+    let degree = match input.degree.trim() {
+        d @ ("light" | "heavy") => d,
+        _ => {
+            return Err(AppError::invalid_with(
+                "invalid_degree",
+                Some("degree"),
+                "损毁程度应为 light（轻度）或 heavy（严重）",
+            ));
+        }
+    };
+    let cause = text::required("cause", &input.cause, 100, "损毁原因")?;
+    let repair_by = match input.repair_by.as_deref().map(str::trim) {
+        None | Some("") => {
+            if degree == "light" {
+                "in_house"
+            } else {
+                "outside"
+            }
+        }
+        Some(r @ ("in_house" | "outside")) => r,
+        Some(_) => {
+            return Err(AppError::invalid_with(
+                "invalid_repair_by",
+                Some("repair_by"),
+                "修复方式应为 in_house（自行修复）或 outside（送专业机构）",
+            ));
+        }
+    };
+    let institution = match (
+        repair_by,
+        input
+            .institution
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
+    ) {
+        ("outside", None) => {
+            return Err(AppError::invalid_with(
+                "institution_required",
+                Some("institution"),
+                "送外修复须填写修复机构",
+            ));
+        }
+        (_, i) => i
+            .map(|i| text::required("institution", i, 60, "修复机构"))
+            .transpose()?,
+    };
+    Ok(CheckedDamage {
+        degree,
+        cause,
+        repair_by,
+        institution,
+    })
+}
+
 impl App {
     /// Logs the change, reads the material's history back and commits.
     async fn finish_incident(
@@ -112,53 +179,12 @@ impl App {
         input: &DamageInput,
     ) -> AppResult<MaterialIncidents> {
         self.authorize(actor, UseCase::RecordDamage).await?;
-        let degree = match input.degree.trim() {
-            d @ ("light" | "heavy") => d,
-            _ => {
-                return Err(AppError::invalid_with(
-                    "invalid_degree",
-                    Some("degree"),
-                    "损毁程度应为 light（轻度）或 heavy（严重）",
-                ));
-            }
-        };
-        let cause = text::required("cause", &input.cause, 100, "损毁原因")?;
-        let repair_by = match input.repair_by.as_deref().map(str::trim) {
-            None | Some("") => {
-                if degree == "light" {
-                    "in_house"
-                } else {
-                    "outside"
-                }
-            }
-            Some(r @ ("in_house" | "outside")) => r,
-            Some(_) => {
-                return Err(AppError::invalid_with(
-                    "invalid_repair_by",
-                    Some("repair_by"),
-                    "修复方式应为 in_house（自行修复）或 outside（送专业机构）",
-                ));
-            }
-        };
-        let institution = match (
+        let CheckedDamage {
+            degree,
+            cause,
             repair_by,
-            input
-                .institution
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty()),
-        ) {
-            ("outside", None) => {
-                return Err(AppError::invalid_with(
-                    "institution_required",
-                    Some("institution"),
-                    "送外修复须填写修复机构",
-                ));
-            }
-            (_, i) => i
-                .map(|i| text::required("institution", i, 60, "修复机构"))
-                .transpose()?,
-        };
+            institution,
+        } = check_damage(input)?;
         let mut tx = self.store.begin_write().await?;
         let m = events::material(&mut tx, material)
             .await?

@@ -99,6 +99,88 @@ fn not_open() -> AppError {
     }
 }
 
+/// The supplemented material as checked.
+struct CheckedFulfilment {
+    pages: u32,
+    carrier: Carrier,
+    formation_date: NaiveDate,
+    explanation: String,
+}
+
+/// Checks the supplemented material as entered: its pages, carrier (default paper), 形成日期
+/// (formation date: not in the future, default today) and the 补件说明 (how it was obtained).
+fn check_fulfilment(input: &FulfilInput) -> AppResult<CheckedFulfilment> {
+    let pages = material::pages(input.pages).map_err(|e| AppError::invalid("pages", &e))?;
+    let carrier = match &input.carrier {
+        Some(c) => Carrier::parse(c).map_err(|e| AppError::invalid("carrier", &e))?,
+        None => Carrier::Paper,
+    };
+    let formation_date = match input
+        .formation_date
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => {
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                AppError::invalid_with(
+                    "invalid_date",
+                    Some("formation_date"),
+                    format!("形成日期“{s}”格式应为YYYY-MM-DD"),
+                )
+            })?;
+            if d > today() {
+                return Err(AppError::invalid_with(
+                    "date_in_future",
+                    Some("formation_date"),
+                    "形成日期晚于今天，请核对",
+                ));
+            }
+            d
+        }
+        None => today(),
+    };
+    let explanation = text::required("explanation", &input.explanation, 200, "补件说明")?;
+    Ok(CheckedFulfilment {
+        pages,
+        carrier,
+        formation_date,
+        explanation,
+    })
+}
+
+/// Records the supplemented material on the request's event, named and kept as the catalogue
+/// of the event's version says.
+async fn insert_supplied_material(
+    tx: &mut Tx,
+    req: &SupplementRow,
+    checked: &CheckedFulfilment,
+) -> AppResult<MaterialId> {
+    let event = events::get(tx, req.event_id)
+        .await?
+        .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
+    let business = event.business_type;
+    let catalogue =
+        crate::administration::catalogue::at_version(tx, event.catalogue_version).await?;
+    let code =
+        MaterialCode::parse(&req.material_code).map_err(|e| AppError::Internal(e.to_string()))?;
+    let entry = catalogue
+        .entry(business, &code)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let remarks = format!("补件（{}）：{}", today(), checked.explanation);
+    let new = NewMaterial {
+        material_code: code.as_str(),
+        name: &entry.name,
+        formation_date: checked.formation_date,
+        pages: i64::from(checked.pages),
+        carrier: checked.carrier,
+        retention: entry.retention,
+        appraisal_due: entry.retention.appraisal_due(checked.formation_date),
+        remarks: Some(&remarks),
+    };
+    Ok(events::insert_material(tx, req.event_id, &new, Utc::now()).await?)
+}
+
 impl App {
     /// Opens a request (and its task) for each missing required material of an event. `from`
     /// is when the lack was found: the business date at pre-review, the receipt date when a
@@ -218,64 +300,12 @@ impl App {
         input: &FulfilInput,
     ) -> AppResult<SupplementView> {
         self.authorize(actor, UseCase::ManageSupplements).await?;
-        let pages = material::pages(input.pages).map_err(|e| AppError::invalid("pages", &e))?;
-        let carrier = match &input.carrier {
-            Some(c) => Carrier::parse(c).map_err(|e| AppError::invalid("carrier", &e))?,
-            None => Carrier::Paper,
-        };
-        let formation_date = match input
-            .formation_date
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(s) => {
-                let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                    AppError::invalid_with(
-                        "invalid_date",
-                        Some("formation_date"),
-                        format!("形成日期“{s}”格式应为YYYY-MM-DD"),
-                    )
-                })?;
-                if d > today() {
-                    return Err(AppError::invalid_with(
-                        "date_in_future",
-                        Some("formation_date"),
-                        "形成日期晚于今天，请核对",
-                    ));
-                }
-                d
-            }
-            None => today(),
-        };
-        let explanation = text::required("explanation", &input.explanation, 200, "补件说明")?;
+        let checked = check_fulfilment(input)?;
         let mut tx = self.store.begin_write().await?;
         let req = self.open_request(&mut tx, id).await?;
-        let event = events::get(&mut tx, req.event_id)
-            .await?
-            .ok_or_else(|| AppError::Internal("event vanished".to_owned()))?;
-        let business = event.business_type;
-        let catalogue =
-            crate::administration::catalogue::at_version(&mut tx, event.catalogue_version).await?;
-        let code = MaterialCode::parse(&req.material_code)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let entry = catalogue
-            .entry(business, &code)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let remarks = format!("补件（{}）：{explanation}", today());
-        let new = NewMaterial {
-            material_code: code.as_str(),
-            name: &entry.name,
-            formation_date,
-            pages: i64::from(pages),
-            carrier,
-            retention: entry.retention,
-            appraisal_due: entry.retention.appraisal_due(formation_date),
-            remarks: Some(&remarks),
-        };
-        let material = events::insert_material(&mut tx, req.event_id, &new, Utc::now()).await?;
+        let material = insert_supplied_material(&mut tx, &req, &checked).await?;
         events::set_supplement(&mut tx, material, id.0).await?;
-        if carrier == Carrier::Electronic {
+        if checked.carrier == Carrier::Electronic {
             events::mark_received(&mut tx, material, today()).await?;
         }
         if !supplements::close(
@@ -284,7 +314,7 @@ impl App {
             SupplementState::Supplemented,
             Some(material),
             today(),
-            &explanation,
+            &checked.explanation,
         )
         .await?
         {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::io::AsyncRead;
 
 use dangan_store::events::{self, MaterialId, MaterialRow};
@@ -20,7 +20,7 @@ use super::{FileView, ensure_not_lost, vault_missing};
 use crate::administration::roles::{Actor, UseCase};
 use crate::electronic::four::{self, Facts};
 use crate::security::audit::{Op, Outcome};
-use crate::{App, AppError, AppResult, today};
+use crate::{App, AppError, AppResult, SealAlgorithm, today};
 
 /// A scan written to the vault and identified, waiting to be recorded on a material.
 pub(crate) struct StagedFile {
@@ -278,6 +278,65 @@ impl App {
             return Ok((existing, false));
         }
         let now = Utc::now();
+        let duplicate = self.insert_blob_unless_known(tx, stored, now).await?;
+        let fid = insert_file_row(tx, actor, m, staged, duplicate, preservation_of, now).await?;
+        let archive_number = archive_number_of(tx, m).await?;
+        let sealed = self
+            .seal_new_file(tx, fid, &archive_number, settings.seal)
+            .await?;
+        let facts = Facts {
+            seal_ok: self.keys.verify_seal(
+                &sealed.key_id,
+                sealed.manifest.as_bytes(),
+                &sealed.seal,
+            ),
+            sha256_len_ok: stored.sha256.len() == 64,
+            sm3_required: self.vault()?.digests().sm3(),
+            sm3_present: stored.sm3.as_ref().is_some_and(|d| d.len() == 64),
+            size: stored.size,
+            stored: true,
+            duplicate,
+            format_code: id.format.code(),
+            extension_matches: extension_matches(name, id.format),
+            archival_format: !id
+                .flags
+                .iter()
+                .any(|f| f == "not_archival_format" || f == "not_pdfa"),
+            raster: matches!(
+                id.format,
+                Format::Tiff | Format::Jpeg | Format::Png | Format::Jp2
+            ),
+            readable: &id.readable,
+            conformance: &id.conformance,
+            dpi: id.dpi,
+            min_dpi: settings.min_dpi,
+            formation_date: m.formation_date,
+            scan_date: today(),
+            missing_metadata: missing_metadata(&sealed.manifest, m, actor),
+            archive_number: &archive_number,
+            virus: staged.virus.clone(),
+        };
+        let checks = serde_json::to_string(&four::report(&facts))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        files::set_checks(tx, fid, &checks).await?;
+        let op = Op::new("file.ingest", "file", fid).detail(ingest_detail(
+            material,
+            staged,
+            duplicate,
+            preservation_of,
+        ));
+        self.log_in(tx, actor, &op, Outcome::Ok).await?;
+        Ok((fid, true))
+    }
+
+    /// Records the blob unless the vault already holds these bytes (for another material);
+    /// `true` when it did, the new file then being a 重复 (duplicate).
+    async fn insert_blob_unless_known(
+        &self,
+        tx: &mut Tx,
+        stored: &Ingested,
+        now: DateTime<Utc>,
+    ) -> AppResult<bool> {
         let existing = files::blob(tx, &stored.sha256).await?;
         let duplicate = existing.is_some();
         if existing.is_none() {
@@ -293,120 +352,146 @@ impl App {
             )
             .await?;
         }
-        let flags = id.flags.join(" ");
-        // An S6.1 name carries the person's identity number: it is kept masked (the file is
-        // filed under its person anyway, and the number is sealed there).
-        let kept_name = crate::text::mask_id_numbers(name);
-        let new = NewFile {
-            material_id: material,
-            sha256: &stored.sha256,
-            original_name: &kept_name,
-            format: id.format.code(),
-            dpi: id.dpi.map(i64::from),
-            pages: id.pages.map(i64::from),
-            pdfa: id.pdfa.as_deref(),
-            archival: id.archival,
-            flags: &flags,
-            duplicate,
-            scanned_by: &actor.display_name,
-            scan_date: today(),
-            created_at: now,
-            preservation_of,
-        };
-        let fid = files::insert(tx, &new).await?;
+        Ok(duplicate)
+    }
+
+    /// Builds the manifest of a newly recorded file and seals it (电子印章) with the
+    /// institution's key.
+    async fn seal_new_file(
+        &self,
+        tx: &mut Tx,
+        fid: FileId,
+        archive_number: &str,
+        algorithm: SealAlgorithm,
+    ) -> AppResult<FileSeal> {
         let row = files::get(tx, fid)
             .await?
             .ok_or_else(|| AppError::Internal("file vanished".to_owned()))?;
-        let archive_number = match m.volume_id {
-            Some(v) => volumes::get(tx, dangan_store::volumes::VolumeId(v))
-                .await?
-                .and_then(|v| v.archive_number)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
         let issue = Issue {
-            archive_number: &archive_number,
+            archive_number,
             v2: true,
             previous: None,
         };
         let manifest = self.manifest(tx, &row, &issue).await?;
-        let (seal_key_id, seal) = self.keys.seal(settings.seal, manifest.as_bytes());
-        files::seal(tx, fid, &manifest, &seal, &seal_key_id).await?;
-        let ext = name
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase())
-            .unwrap_or_default();
-        let extension_matches = match id.format {
-            Format::Pdf => ext == "pdf",
-            Format::Ofd => ext == "ofd",
-            Format::Tiff => ext == "tif" || ext == "tiff",
-            Format::Jpeg => ext == "jpg" || ext == "jpeg",
-            Format::Png => ext == "png",
-            Format::Jp2 => ext == "jp2" || ext == "j2k" || ext == "jpf",
-            Format::Other => false,
-        };
-        let person_id_number = serde_json::from_str::<BTreeMap<String, String>>(&manifest)
-            .ok()
-            .and_then(|m| m.get("person_id_number").cloned())
-            .unwrap_or_default();
-        let mut missing_metadata = Vec::new();
-        if person_id_number.is_empty() {
-            missing_metadata.push("参保人ID");
-        }
-        if m.name.trim().is_empty() {
-            missing_metadata.push("材料名称");
-        }
-        if actor.display_name.trim().is_empty() {
-            missing_metadata.push("扫描人");
-        }
-        let facts = Facts {
-            seal_ok: self
-                .keys
-                .verify_seal(&seal_key_id, manifest.as_bytes(), &seal),
-            sha256_len_ok: stored.sha256.len() == 64,
-            sm3_required: self.vault()?.digests().sm3(),
-            sm3_present: stored.sm3.as_ref().is_some_and(|d| d.len() == 64),
-            size: stored.size,
-            stored: true,
-            duplicate,
-            format_code: id.format.code(),
-            extension_matches,
-            archival_format: !id
-                .flags
-                .iter()
-                .any(|f| f == "not_archival_format" || f == "not_pdfa"),
-            raster: matches!(
-                id.format,
-                Format::Tiff | Format::Jpeg | Format::Png | Format::Jp2
-            ),
-            readable: &id.readable,
-            conformance: &id.conformance,
-            dpi: id.dpi,
-            min_dpi: settings.min_dpi,
-            formation_date: m.formation_date,
-            scan_date: today(),
-            missing_metadata,
-            archive_number: &archive_number,
-            virus: staged.virus.clone(),
-        };
-        let checks = serde_json::to_string(&four::report(&facts))
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        files::set_checks(tx, fid, &checks).await?;
-        let op = Op::new("file.ingest", "file", fid).detail(format!(
-            "material {material} {} {} bytes{}{}{}",
-            id.format.code(),
-            stored.size,
-            if duplicate { " duplicate" } else { "" },
-            match preservation_of {
-                Some(original) => format!(" preservation copy of file {original}"),
-                None => String::new(),
-            },
-            match &staged.copy_failed {
-                Some(why) => format!(" no preservation copy: {why}"),
-                None => String::new(),
-            }
-        ));
-        self.log_in(tx, actor, &op, Outcome::Ok).await?;
-        Ok((fid, true))
+        let (key_id, seal) = self.keys.seal(algorithm, manifest.as_bytes());
+        files::seal(tx, fid, &manifest, &seal, &key_id).await?;
+        Ok(FileSeal {
+            manifest,
+            key_id,
+            seal,
+        })
     }
+}
+
+/// The sealed manifest of a newly recorded file.
+struct FileSeal {
+    manifest: String,
+    key_id: String,
+    seal: String,
+}
+
+/// Inserts the file row of a staged file on material `m`.
+async fn insert_file_row(
+    tx: &mut Tx,
+    actor: &Actor,
+    m: &MaterialRow,
+    staged: &StagedFile,
+    duplicate: bool,
+    preservation_of: Option<FileId>,
+    now: DateTime<Utc>,
+) -> AppResult<FileId> {
+    let (stored, id) = (&staged.stored, &staged.id);
+    let flags = id.flags.join(" ");
+    // An S6.1 name carries the person's identity number: it is kept masked (the file is
+    // filed under its person anyway, and the number is sealed there).
+    let kept_name = crate::text::mask_id_numbers(&staged.name);
+    let new = NewFile {
+        material_id: m.id,
+        sha256: &stored.sha256,
+        original_name: &kept_name,
+        format: id.format.code(),
+        dpi: id.dpi.map(i64::from),
+        pages: id.pages.map(i64::from),
+        pdfa: id.pdfa.as_deref(),
+        archival: id.archival,
+        flags: &flags,
+        duplicate,
+        scanned_by: &actor.display_name,
+        scan_date: today(),
+        created_at: now,
+        preservation_of,
+    };
+    Ok(files::insert(tx, &new).await?)
+}
+
+/// The 档号 (archive number) of the volume holding material `m`; empty before it is sealed
+/// into one.
+async fn archive_number_of(tx: &mut Tx, m: &MaterialRow) -> AppResult<String> {
+    Ok(match m.volume_id {
+        Some(v) => volumes::get(tx, dangan_store::volumes::VolumeId(v))
+            .await?
+            .and_then(|v| v.archive_number)
+            .unwrap_or_default(),
+        None => String::new(),
+    })
+}
+
+/// Whether the file's extension names the format its content was identified as (GD-1-3).
+fn extension_matches(name: &str, format: Format) -> bool {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match format {
+        Format::Pdf => ext == "pdf",
+        Format::Ofd => ext == "ofd",
+        Format::Tiff => ext == "tif" || ext == "tiff",
+        Format::Jpeg => ext == "jpg" || ext == "jpeg",
+        Format::Png => ext == "png",
+        Format::Jp2 => ext == "jp2" || ext == "j2k" || ext == "jpf",
+        Format::Other => false,
+    }
+}
+
+/// The S6.2 required metadata a file lacks (GD-2-2): the person's id from its sealed
+/// manifest, the material's name, the scanner's name.
+fn missing_metadata(manifest: &str, m: &MaterialRow, actor: &Actor) -> Vec<&'static str> {
+    let person_id_number = serde_json::from_str::<BTreeMap<String, String>>(manifest)
+        .ok()
+        .and_then(|m| m.get("person_id_number").cloned())
+        .unwrap_or_default();
+    let mut missing_metadata = Vec::new();
+    if person_id_number.is_empty() {
+        missing_metadata.push("参保人ID");
+    }
+    if m.name.trim().is_empty() {
+        missing_metadata.push("材料名称");
+    }
+    if actor.display_name.trim().is_empty() {
+        missing_metadata.push("扫描人");
+    }
+    missing_metadata
+}
+
+/// The detail of the audit entry of an ingest.
+fn ingest_detail(
+    material: MaterialId,
+    staged: &StagedFile,
+    duplicate: bool,
+    preservation_of: Option<FileId>,
+) -> String {
+    format!(
+        "material {material} {} {} bytes{}{}{}",
+        staged.id.format.code(),
+        staged.stored.size,
+        if duplicate { " duplicate" } else { "" },
+        match preservation_of {
+            Some(original) => format!(" preservation copy of file {original}"),
+            None => String::new(),
+        },
+        match &staged.copy_failed {
+            Some(why) => format!(" no preservation copy: {why}"),
+            None => String::new(),
+        }
+    )
 }

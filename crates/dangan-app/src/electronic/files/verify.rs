@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use serde::Serialize;
 
-use dangan_store::files::{self, FileId};
+use dangan_store::Tx;
+use dangan_store::files::{self, BlobRow, FileId, FileRow};
 use dangan_vault::VaultError;
 
 use super::seal::Issue;
@@ -37,47 +38,16 @@ impl App {
             .ok_or_else(|| AppError::not_found("file_not_found", "未找到该电子文件"))?;
         let blob = files::blob(&mut tx, &f.sha256).await?;
         let mut problems = Vec::new();
-        // The archive number, the version and the link to the manifest replaced are taken from
-        // the sealed manifest itself (the archive number is assigned later, when the volume is
-        // sealed, and a new manifest is issued then).
-        let stored: BTreeMap<String, String> =
-            serde_json::from_str(&f.manifest).unwrap_or_default();
-        let archive_number = stored.get("archive_number").cloned().unwrap_or_default();
-        let issue = Issue {
-            archive_number: &archive_number,
-            v2: stored.get("manifest_version").map(String::as_str) == Some("2"),
-            previous: stored.get("previous").map(String::as_str),
-        };
-        let seal_ok = match self.manifest(&mut tx, &f, &issue).await {
-            Ok(now) => {
-                let signed = self
-                    .keys
-                    .verify_seal(&f.seal_key_id, f.manifest.as_bytes(), &f.seal);
-                if !signed {
-                    problems.push("电子印章无效：签名与封存清单不符".to_owned());
-                }
-                if now != f.manifest {
-                    problems.push("元数据与封存清单不符：档案信息被修改".to_owned());
-                }
-                let chain = self.check_history(&mut tx, &f, issue.previous).await?;
-                problems.extend(chain.iter().cloned());
-                signed && now == f.manifest && chain.is_empty()
-            }
-            Err(e) => {
-                problems.push(format!("元数据不完整：{e}"));
-                false
-            }
-        };
+        let seal_ok = self.check_seal(&mut tx, &f, &mut problems).await?;
         tx.rollback().await?;
         let content_ok = match &blob {
             None => {
                 problems.push("缺少数据块记录".to_owned());
                 false
             }
-            Some(b) => {
-                let wrapped = hex::decode(&b.wrapped_key).unwrap_or_default();
-                let Some(master) = self.keys.master_key_by_id(&b.master_key_id) else {
-                    problems.push(format!("缺少主密钥 {}，无法解密", b.master_key_id));
+            Some(b) => match self.check_content(b, &mut problems).await? {
+                Some(ok) => ok,
+                None => {
                     return Ok(FileVerification {
                         file_id: id,
                         ok: false,
@@ -85,34 +55,8 @@ impl App {
                         seal_ok,
                         problems,
                     });
-                };
-                let with_sm3 = b.sm3().is_some();
-                match self
-                    .vault()?
-                    .verify(&b.sha256, &wrapped, &master, with_sm3)
-                    .await
-                {
-                    Ok(v)
-                        if v.sha256 == b.sha256
-                            && v.sm3.as_deref() == b.sm3()
-                            && i64::try_from(v.size).ok() == Some(b.size) =>
-                    {
-                        true
-                    }
-                    Ok(_) => {
-                        problems.push("数字摘要不符：文件内容被修改".to_owned());
-                        false
-                    }
-                    Err(VaultError::Missing(_)) => {
-                        problems.push("数据块缺失".to_owned());
-                        false
-                    }
-                    Err(e) => {
-                        problems.push(format!("文件内容校验失败（被修改、截断或调换）：{e}"));
-                        false
-                    }
                 }
-            }
+            },
         };
         if let Some(b) = &blob {
             let mut tx = self.store.begin_write().await?;
@@ -126,6 +70,91 @@ impl App {
             seal_ok,
             problems,
         })
+    }
+
+    /// Checks the file's 电子印章 (seal): the signature over its sealed manifest, the manifest
+    /// against the metadata now, and the chain of the manifests it replaced. Each problem is
+    /// said in `problems`; `true` when there was none.
+    async fn check_seal(
+        &self,
+        tx: &mut Tx,
+        f: &FileRow,
+        problems: &mut Vec<String>,
+    ) -> AppResult<bool> {
+        // The archive number, the version and the link to the manifest replaced are taken from
+        // the sealed manifest itself (the archive number is assigned later, when the volume is
+        // sealed, and a new manifest is issued then).
+        let stored: BTreeMap<String, String> =
+            serde_json::from_str(&f.manifest).unwrap_or_default();
+        let archive_number = stored.get("archive_number").cloned().unwrap_or_default();
+        let issue = Issue {
+            archive_number: &archive_number,
+            v2: stored.get("manifest_version").map(String::as_str) == Some("2"),
+            previous: stored.get("previous").map(String::as_str),
+        };
+        Ok(match self.manifest(tx, f, &issue).await {
+            Ok(now) => {
+                let signed = self
+                    .keys
+                    .verify_seal(&f.seal_key_id, f.manifest.as_bytes(), &f.seal);
+                if !signed {
+                    problems.push("电子印章无效：签名与封存清单不符".to_owned());
+                }
+                if now != f.manifest {
+                    problems.push("元数据与封存清单不符：档案信息被修改".to_owned());
+                }
+                let chain = self.check_history(tx, f, issue.previous).await?;
+                problems.extend(chain.iter().cloned());
+                signed && now == f.manifest && chain.is_empty()
+            }
+            Err(e) => {
+                problems.push(format!("元数据不完整：{e}"));
+                false
+            }
+        })
+    }
+
+    /// Reads the blob back from the vault, decrypting it, and compares its digests and size
+    /// with those recorded. Each problem is said in `problems`; `Some(true)` when there was
+    /// none, `None` when it could not be read for want of its master key.
+    async fn check_content(
+        &self,
+        b: &BlobRow,
+        problems: &mut Vec<String>,
+    ) -> AppResult<Option<bool>> {
+        let wrapped = hex::decode(&b.wrapped_key).unwrap_or_default();
+        let Some(master) = self.keys.master_key_by_id(&b.master_key_id) else {
+            problems.push(format!("缺少主密钥 {}，无法解密", b.master_key_id));
+            return Ok(None);
+        };
+        let with_sm3 = b.sm3().is_some();
+        Ok(Some(
+            match self
+                .vault()?
+                .verify(&b.sha256, &wrapped, &master, with_sm3)
+                .await
+            {
+                Ok(v)
+                    if v.sha256 == b.sha256
+                        && v.sm3.as_deref() == b.sm3()
+                        && i64::try_from(v.size).ok() == Some(b.size) =>
+                {
+                    true
+                }
+                Ok(_) => {
+                    problems.push("数字摘要不符：文件内容被修改".to_owned());
+                    false
+                }
+                Err(VaultError::Missing(_)) => {
+                    problems.push("数据块缺失".to_owned());
+                    false
+                }
+                Err(e) => {
+                    problems.push(format!("文件内容校验失败（被修改、截断或调换）：{e}"));
+                    false
+                }
+            },
+        ))
     }
 
     /// Verifies one file: decrypts and re-hashes its blob and checks its seal over the current

@@ -347,12 +347,7 @@ impl App {
         let started = Instant::now();
         let kind = plan.opts.kind;
         let system = plan.opts.source_system.clone();
-        let file_name = plan
-            .opts
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file_name = file_name_of(&plan.opts.path);
         let mut rejects = Rejects::open(
             &plan.rejects_path,
             plan.resume.as_ref().map_or(0, |c| c.rejects_len),
@@ -365,26 +360,7 @@ impl App {
             plan.resume.as_ref().map(Checkpoint::position),
             self.store.field_cipher(),
         );
-        let mut stage = async |cache: &mut PersonCache| -> AppResult<Option<Staged>> {
-            let Some(batch) = reader.recv().await else {
-                return Ok(None);
-            };
-            let batch = batch?;
-            let rows = batch.rows.len() as u64;
-            let span = match (batch.rows.first(), batch.rows.last()) {
-                (Some(a), Some(b)) => format!("lines {}-{}", a.line, b.line),
-                _ => String::new(),
-            };
-            let (work, out) = self.stage_batch(kind, batch.rows, cache).await?;
-            Ok(Some(Staged {
-                rows,
-                end: batch.end,
-                span,
-                work,
-                out,
-            }))
-        };
-        let mut next = stage(&mut cache).await?;
+        let mut next = self.stage_next(&mut reader, kind, &mut cache).await?;
         while let Some(current) = next.take() {
             let target = LogTarget {
                 file: &file_name,
@@ -393,17 +369,14 @@ impl App {
             };
             let (written, staged) = tokio::join!(
                 self.write_batch(actor, current.work, current.out, target),
-                stage(&mut cache)
+                self.stage_next(&mut reader, kind, &mut cache)
             );
             let out = written?;
             for (line, source_ref, e) in &out.rejects {
                 rejects.push(*line, source_ref, e)?;
             }
             let rejects_len = rejects.flush()?;
-            counts.rows += current.rows;
-            counts.accepted += out.accepted;
-            counts.skipped += out.skipped;
-            counts.rejected += out.rejects.len() as u64;
+            count_batch(&mut counts, current.rows, &out);
             rows_this_run += current.rows;
             if plan
                 .opts
@@ -418,26 +391,8 @@ impl App {
                     rejects: None,
                 });
             }
-            state::save(
-                &plan.checkpoint_path,
-                &Checkpoint {
-                    version: 1,
-                    kind: kind.code().to_owned(),
-                    format: plan.format.code().to_owned(),
-                    encoding: plan.encoding.label().to_owned(),
-                    source_system: system.clone(),
-                    file_size: plan.file_size,
-                    head_sha256: plan.head_sha256.clone(),
-                    offset: current.end.byte,
-                    line: current.end.line,
-                    record: current.end.record,
-                    rows: counts.rows,
-                    accepted: counts.accepted,
-                    rejected: counts.rejected,
-                    skipped: counts.skipped,
-                    rejects_len,
-                },
-            )?;
+            let checkpoint = checkpoint_after(&plan, &counts, current.end, rejects_len);
+            state::save(&plan.checkpoint_path, &checkpoint)?;
             progress(&ImportProgress {
                 bytes: current.end.byte,
                 total_bytes: plan.file_size,
@@ -446,14 +401,7 @@ impl App {
             });
             next = staged?;
         }
-        state::remove(&plan.checkpoint_path)?;
-        drop(rejects);
-        let rejects = if counts.rejected == 0 {
-            state::remove(&plan.rejects_path)?;
-            None
-        } else {
-            Some(plan.rejects_path.clone())
-        };
+        let rejects = finish_import(&plan, rejects, &counts)?;
         Ok(ImportReport {
             counts,
             rows_this_run,
@@ -462,4 +410,89 @@ impl App {
             rejects,
         })
     }
+
+    /// Takes the next batch from the reader and stages it (its persons found, its work
+    /// grouped); `None` at the end of the file.
+    async fn stage_next(
+        &self,
+        reader: &mut tokio::sync::mpsc::Receiver<AppResult<ReadBatch>>,
+        kind: ImportKind,
+        cache: &mut PersonCache,
+    ) -> AppResult<Option<Staged>> {
+        let Some(batch) = reader.recv().await else {
+            return Ok(None);
+        };
+        let batch = batch?;
+        let rows = batch.rows.len() as u64;
+        let span = match (batch.rows.first(), batch.rows.last()) {
+            (Some(a), Some(b)) => format!("lines {}-{}", a.line, b.line),
+            _ => String::new(),
+        };
+        let (work, out) = self.stage_batch(kind, batch.rows, cache).await?;
+        Ok(Some(Staged {
+            rows,
+            end: batch.end,
+            span,
+            work,
+            out,
+        }))
+    }
+}
+
+/// Adds a written batch of `rows` rows to the counts of the import.
+fn count_batch(counts: &mut ImportCounts, rows: u64, out: &BatchOutcome) {
+    counts.rows += rows;
+    counts.accepted += out.accepted;
+    counts.skipped += out.skipped;
+    counts.rejected += out.rejects.len() as u64;
+}
+
+/// The checkpoint (断点) after a committed batch that ends at `end`.
+fn checkpoint_after(
+    plan: &ImportPlan,
+    counts: &ImportCounts,
+    end: Position,
+    rejects_len: u64,
+) -> Checkpoint {
+    Checkpoint {
+        version: 1,
+        kind: plan.opts.kind.code().to_owned(),
+        format: plan.format.code().to_owned(),
+        encoding: plan.encoding.label().to_owned(),
+        source_system: plan.opts.source_system.clone(),
+        file_size: plan.file_size,
+        head_sha256: plan.head_sha256.clone(),
+        offset: end.byte,
+        line: end.line,
+        record: end.record,
+        rows: counts.rows,
+        accepted: counts.accepted,
+        rejected: counts.rejected,
+        skipped: counts.skipped,
+        rejects_len,
+    }
+}
+
+/// The file's name, for the operation log.
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Ends an import that reached the end of its file: the checkpoint removed, and the reject
+/// file kept (its path returned) only when a row was refused.
+fn finish_import(
+    plan: &ImportPlan,
+    rejects: Rejects,
+    counts: &ImportCounts,
+) -> AppResult<Option<PathBuf>> {
+    state::remove(&plan.checkpoint_path)?;
+    drop(rejects);
+    Ok(if counts.rejected == 0 {
+        state::remove(&plan.rejects_path)?;
+        None
+    } else {
+        Some(plan.rejects_path.clone())
+    })
 }

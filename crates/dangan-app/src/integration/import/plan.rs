@@ -78,6 +78,68 @@ fn changed_file(path: &Path, why: &str) -> AppError {
     )
 }
 
+/// A checkpoint goes on only with the same import: the same kind, source system and format,
+/// and a file of the same size and first 64 KiB.
+fn check_same_import(
+    cp: &Checkpoint,
+    opts: &ImportOptions,
+    system: &str,
+    format: ImportFormat,
+    file_size: u64,
+    head_sha256: &str,
+) -> AppResult<()> {
+    let path = &opts.path;
+    if cp.kind != opts.kind.code() {
+        return Err(changed_file(
+            path,
+            &format!("上次导入的是 {}，这次是 {}", cp.kind, opts.kind.code()),
+        ));
+    }
+    if cp.source_system != system {
+        return Err(changed_file(
+            path,
+            &format!("上次的来源系统是 {}，这次是 {system}", cp.source_system),
+        ));
+    }
+    if cp.file_size != file_size || cp.head_sha256 != head_sha256 {
+        return Err(changed_file(path, "文件的大小或开头内容已经变了"));
+    }
+    if cp.format != format.code() {
+        return Err(changed_file(path, "文件格式与上次不同"));
+    }
+    Ok(())
+}
+
+/// The file's encoding (编码): the checkpoint's when going on, else the one given, else
+/// detected (UTF-8 when the file is valid UTF-8, GB 18030 otherwise); and whether it was
+/// detected.
+fn text_encoding(
+    resume: Option<&Checkpoint>,
+    given: Option<TextEncoding>,
+    path: &Path,
+) -> AppResult<(TextEncoding, bool)> {
+    Ok(match (resume, given) {
+        (Some(cp), _) => (
+            TextEncoding::parse(&cp.encoding)
+                .ok_or_else(|| changed_file(path, "断点文件中的编码无法识别"))?,
+            false,
+        ),
+        (None, Some(e)) => (e, false),
+        (None, None) => {
+            let utf8 = crate::adapters::encodings::is_utf8(path)
+                .map_err(|e| state::file_error(path, e))?;
+            (
+                if utf8 {
+                    TextEncoding::Utf8
+                } else {
+                    TextEncoding::Gb18030
+                },
+                true,
+            )
+        }
+    })
+}
+
 impl ImportPlan {
     /// Checks the options, the file and its header, detects the encoding, and finds a checkpoint
     /// of an unfinished import of the same file. A checkpoint of another file (different size or
@@ -116,45 +178,9 @@ impl ImportPlan {
             resume = None;
         }
         if let Some(cp) = &resume {
-            if cp.kind != opts.kind.code() {
-                return Err(changed_file(
-                    &path,
-                    &format!("上次导入的是 {}，这次是 {}", cp.kind, opts.kind.code()),
-                ));
-            }
-            if cp.source_system != system {
-                return Err(changed_file(
-                    &path,
-                    &format!("上次的来源系统是 {}，这次是 {system}", cp.source_system),
-                ));
-            }
-            if cp.file_size != file_size || cp.head_sha256 != head_sha256 {
-                return Err(changed_file(&path, "文件的大小或开头内容已经变了"));
-            }
-            if cp.format != format.code() {
-                return Err(changed_file(&path, "文件格式与上次不同"));
-            }
+            check_same_import(cp, &opts, &system, format, file_size, &head_sha256)?;
         }
-        let (encoding, encoding_detected) = match (&resume, opts.encoding) {
-            (Some(cp), _) => (
-                TextEncoding::parse(&cp.encoding)
-                    .ok_or_else(|| changed_file(&path, "断点文件中的编码无法识别"))?,
-                false,
-            ),
-            (None, Some(e)) => (e, false),
-            (None, None) => {
-                let utf8 = crate::adapters::encodings::is_utf8(&path)
-                    .map_err(|e| state::file_error(&path, e))?;
-                (
-                    if utf8 {
-                        TextEncoding::Utf8
-                    } else {
-                        TextEncoding::Gb18030
-                    },
-                    true,
-                )
-            }
-        };
+        let (encoding, encoding_detected) = text_encoding(resume.as_ref(), opts.encoding, &path)?;
         // Reads the header now, so that a wrong file is refused before anything is written.
         let src = Source::open(&path, opts.kind, format, encoding, None)?;
         let ignored_columns = src.ignored_columns().to_vec();

@@ -14,6 +14,7 @@
 
 use chrono::Utc;
 use dangan_domain::audit::{AnchorBody, ChainCheck, GENESIS};
+use dangan_store::Tx;
 use dangan_store::audit::{self, Anchor};
 use dangan_vault::Target;
 use serde::{Deserialize, Serialize};
@@ -188,23 +189,10 @@ impl App {
         // One anchorer at a time, across nodes too.
         audit::lock_anchoring(&mut tx).await?;
         let last = audit::last_anchor(&mut tx).await?;
-        let last_n = last.as_ref().map_or(0, |a| a.n);
-        // The newest anchor the local witness holds must still be in the database. (A witness
-        // behind the database only missed a write; verification compares what it has.)
-        let newest = copies.iter().map(|c| c.body.n).max().unwrap_or(0);
-        if newest >= last_n && newest > 0 {
-            let held = last.as_ref().is_some_and(|a| {
-                let d = body_of(a).digest(&a.signature);
-                copies.iter().any(|c| c.body.n == a.n && c.digest() == d)
-            });
-            if !held || newest > last_n {
-                tx.rollback().await?;
-                let problem = format!(
-                    "本地见证副本有第{newest}号签名锚点，数据库中的锚点只到第{last_n}号或与之不符：锚点被删除或改写（或数据库从备份恢复后沿用了原密钥目录的见证副本），拒绝继续签名"
-                );
-                tracing::error!(problem = %problem, "operation log anchors were removed");
-                return Err(tampered(problem));
-            }
+        if let Some(problem) = anchors_removed(&copies, last.as_ref()) {
+            tx.rollback().await?;
+            tracing::error!(problem = %problem, "operation log anchors were removed");
+            return Err(tampered(problem));
         }
         let Some(head) = audit::last_sealed(&mut tx).await? else {
             tx.rollback().await?;
@@ -215,54 +203,81 @@ impl App {
             tx.rollback().await?;
             return Ok(None);
         }
-        // The entries since the previous anchor must verify before they are signed.
+        let (seq, hash) = match self
+            .verify_unanchored(&mut tx, last.as_ref(), head_seq)
+            .await?
+        {
+            Ok(reached) => reached,
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Err(refusal);
+            }
+        };
+        let anchor = self.sign_anchor(last.as_ref(), seq, hash).await;
+        audit::insert_anchor(&mut tx, &anchor).await?;
+        tx.commit().await?;
+        self.write_local_witness(&witness, &anchor).await?;
+        Ok(Some(anchor))
+    }
+
+    /// Checks the entries since the previous anchor (links, hashes, MACs) up to `head_seq`: the
+    /// `seq` and chain hash reached, or `Err(log_tampered)` inside when they do not verify and
+    /// must not be signed.
+    async fn verify_unanchored(
+        &self,
+        tx: &mut Tx,
+        last: Option<&Anchor>,
+        head_seq: i64,
+    ) -> AppResult<Result<(i64, String), AppError>> {
         let check = ChainCheck {
             algorithm: self.audit.key.algorithm(),
             key: Some(self.audit.key.clone()),
             legacy_until: self.audit.config.legacy_until,
         };
-        let (mut seq, mut prev) = match &last {
+        let (mut seq, mut prev) = match last {
             Some(a) => (a.seq, a.hash.clone()),
             None => (0, GENESIS.to_owned()),
         };
-        if let Some(a) = &last {
-            let anchored = audit::page(&mut tx, a.seq - 1, 1).await?;
+        if let Some(a) = last {
+            let anchored = audit::page(tx, a.seq - 1, 1).await?;
             if anchored.first().map(|e| e.hash.as_str()) != Some(a.hash.as_str()) {
-                tx.rollback().await?;
-                return Err(tampered(format!(
+                return Ok(Err(tampered(format!(
                     "第{}条日志与第{}号签名锚点不符：日志被改写，拒绝继续签名",
                     a.seq, a.n
-                )));
+                ))));
             }
         }
         while seq < head_seq {
-            let page = audit::page(&mut tx, seq, 1000).await?;
+            let page = audit::page(tx, seq, 1000).await?;
             if page.is_empty() {
                 break;
             }
             for e in &page {
                 if let Err(b) = check.check(e, seq, &prev) {
-                    tx.rollback().await?;
                     tracing::error!(
                         seq = b.seq(),
                         "the operation log does not verify; not anchored"
                     );
-                    return Err(tampered(format!("{b}，拒绝签名锚定")));
+                    return Ok(Err(tampered(format!("{b}，拒绝签名锚定"))));
                 }
                 seq = e.seq.unwrap_or_default();
                 prev.clone_from(&e.hash);
             }
         }
+        Ok(Ok((seq, prev)))
+    }
+
+    /// Signs the anchor after `last` over the entry `seq` with chain hash `hash`, with a
+    /// trusted time-stamp (可信时间戳) when a TSA is configured and answers.
+    async fn sign_anchor(&self, last: Option<&Anchor>, seq: i64, hash: String) -> Anchor {
         let body = AnchorBody {
-            n: last_n + 1,
+            n: last.map_or(0, |a| a.n) + 1,
             seq,
-            hash: prev,
+            hash,
             signed_at: stamp(Utc::now()),
             chain: self.audit.key.algorithm().code().to_owned(),
             legacy_until: self.audit.config.legacy_until,
-            prev: last
-                .as_ref()
-                .map_or_else(|| GENESIS.to_owned(), |a| body_of(a).digest(&a.signature)),
+            prev: last.map_or_else(|| GENESIS.to_owned(), |a| body_of(a).digest(&a.signature)),
         };
         let (key_id, signature) = self
             .keys
@@ -280,7 +295,7 @@ impl App {
             }
             None => None,
         };
-        let anchor = Anchor {
+        Anchor {
             n: body.n,
             seq: body.seq,
             hash: body.hash.clone(),
@@ -291,16 +306,19 @@ impl App {
             key_id,
             signature,
             tsa_token,
-        };
-        audit::insert_anchor(&mut tx, &anchor).await?;
-        tx.commit().await?;
-        let copy = self.witness_copy(&anchor);
+        }
+    }
+
+    /// Writes the committed anchor to the local witness; a failure is logged, not returned
+    /// (the anchor stands, and the witness is compared with what it has).
+    async fn write_local_witness(&self, witness: &WitnessSource, anchor: &Anchor) -> AppResult<()> {
+        let copy = self.witness_copy(anchor);
         let bytes =
             serde_json::to_vec_pretty(&copy).map_err(|e| AppError::Internal(e.to_string()))?;
         if let Err(e) = witness.target.put_once(&copy.file_name(), bytes).await {
             tracing::error!(error = %e, n = anchor.n, "cannot write the local witness copy of an anchor");
         }
-        Ok(Some(anchor))
+        Ok(())
     }
 
     /// Sends every anchor a witness has not yet received: to each backup target (`anchors/`,
@@ -430,6 +448,26 @@ impl App {
         }
         anchor
     }
+}
+
+/// The newest anchor the local witness holds must still be in the database: the problem, said
+/// in Chinese, when it is not. (A witness behind the database only missed a write; verification
+/// compares what it has.)
+fn anchors_removed(copies: &[WitnessCopy], last: Option<&Anchor>) -> Option<String> {
+    let last_n = last.map_or(0, |a| a.n);
+    let newest = copies.iter().map(|c| c.body.n).max().unwrap_or(0);
+    if newest >= last_n && newest > 0 {
+        let held = last.is_some_and(|a| {
+            let d = body_of(a).digest(&a.signature);
+            copies.iter().any(|c| c.body.n == a.n && c.digest() == d)
+        });
+        if !held || newest > last_n {
+            return Some(format!(
+                "本地见证副本有第{newest}号签名锚点，数据库中的锚点只到第{last_n}号或与之不符：锚点被删除或改写（或数据库从备份恢复后沿用了原密钥目录的见证副本），拒绝继续签名"
+            ));
+        }
+    }
+    None
 }
 
 fn tampered(message: String) -> AppError {

@@ -10,11 +10,12 @@
 //! set carries every blob; an incremental one only those not in its chain (its previous sets
 //! back to their full). The manifest lists every object with its size and SHA-256, records how
 //! the snapshot is encrypted, and is signed with the agency's Ed25519 key. Restore is in
-//! `restore.rs`; reading a target's sets in `sets.rs`.
+//! `restore.rs`; reading a target's sets in `sets.rs`; verifying them in `verify.rs`.
 
 mod restore;
 mod sets;
 mod snapshot;
+mod verify;
 
 use std::collections::HashSet;
 
@@ -31,7 +32,7 @@ use dangan_vault::{Target, VaultError};
 pub use restore::{
     PendingRestore, RestoreError, RestoreInto, RestoreReport, refuse_unfinished_restore, restore,
 };
-use sets::{SetState, manifest_key, signature_key};
+use sets::{manifest_key, signature_key};
 
 use crate::adapters::pg_tools::{PgToolError, pg_dump};
 use crate::administration::roles::{Actor, UseCase};
@@ -246,26 +247,7 @@ impl App {
         let sets = sets::signed_sets(target, &self.keys)
             .await
             .map_err(remote)?;
-        let latest = sets.last();
-        let previous_chain = match latest {
-            Some(m) if !full => sets::chain(&sets, &m.set).ok(),
-            _ => None,
-        };
-        let (kind, previous, base) = match (&previous_chain, latest) {
-            (Some(c), Some(m)) => (
-                "incremental",
-                Some(m.set.clone()),
-                c.last().map(|f| f.set.clone()).unwrap_or_default(),
-            ),
-            _ => ("full", None, String::new()),
-        };
-        let set = format!("{stamp}-{}", if kind == "full" { "full" } else { "incr" });
-        let base = if kind == "full" { set.clone() } else { base };
-        let known: HashSet<&str> = previous_chain
-            .iter()
-            .flatten()
-            .flat_map(|m| m.blobs.iter().map(|b| b.blob.as_str()))
-            .collect();
+        let plan = plan_set(&sets, full, stamp);
 
         // The database first: every blob it knows is already durable (a blob is written before
         // its row commits), so the blob list read afterwards covers it.
@@ -277,31 +259,20 @@ impl App {
             _ => ("sqlite", "database.sqlite"),
         };
         let database = self
-            .encrypted_snapshot(target, &spool, name, &set, db_name, vault.cipher())
+            .encrypted_snapshot(target, &spool, name, &plan.set, db_name, vault.cipher())
             .await?;
-        let mut tx = self.store.begin().await?;
-        let mut all = files::all_blob_digests(&mut tx).await?;
-        tx.rollback().await?;
-        all.sort();
         let source = vault.as_target();
-        let todo: Vec<String> = all
-            .iter()
-            .filter(|b| !known.contains(b.as_str()))
-            .cloned()
-            .collect();
-        let total = todo.len() as u64;
-        // Several objects in flight: each one's fsync (or round trip) overlaps the others' work.
-        let mut copies = futures_util::stream::iter(todo)
-            .map(|blob| copy_blob(&source, target, &set, blob))
-            .buffer_unordered(COPIES_IN_FLIGHT);
-        let mut blobs = Vec::new();
-        while let Some(entry) = copies.next().await {
-            blobs.push(entry?);
-            progress(blobs.len() as u64, total);
-        }
-        drop(copies);
-        blobs.sort_by(|a, b| a.blob.cmp(&b.blob));
+        let blobs = self
+            .copy_new_blobs(&source, target, &plan.set, &plan.known, progress)
+            .await?;
         let bytes = database.object.size + blobs.iter().map(|b| b.object.size).sum::<u64>();
+        let SetPlan {
+            set,
+            kind,
+            previous,
+            base,
+            ..
+        } = plan;
         let manifest = Manifest {
             format: FORMAT.to_owned(),
             set: set.clone(),
@@ -314,18 +285,7 @@ impl App {
             blobs,
             key_id: self.keys.key_id().to_owned(),
         };
-        let body =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| AppError::Internal(e.to_string()))?;
-        let sig = self.keys.sign(&body);
-        // The signature first, the manifest last: only a finished set has a manifest.
-        target
-            .put(&signature_key(&set), sig.into_bytes())
-            .await
-            .map_err(remote)?;
-        target
-            .put(&manifest_key(&set), body)
-            .await
-            .map_err(remote)?;
+        self.publish_manifest(target, &manifest).await?;
         let objects = manifest.blobs.len() as u64 + 1;
         let retired = self.retire_sets(target, keep_fulls).await?;
         tracing::info!(target = name, set = %set, kind, objects, bytes, "backup set written");
@@ -338,6 +298,57 @@ impl App {
             retired,
             cleared,
         })
+    }
+
+    /// Copies into `set` the blobs of the vault that the chain it builds on does not carry
+    /// (`known`), several at a time; their entries, in blob order.
+    async fn copy_new_blobs(
+        &self,
+        source: &Target,
+        target: &Target,
+        set: &str,
+        known: &HashSet<&str>,
+        progress: &impl Fn(u64, u64),
+    ) -> AppResult<Vec<BlobEntry>> {
+        let mut tx = self.store.begin().await?;
+        let mut all = files::all_blob_digests(&mut tx).await?;
+        tx.rollback().await?;
+        all.sort();
+        let todo: Vec<String> = all
+            .iter()
+            .filter(|b| !known.contains(b.as_str()))
+            .cloned()
+            .collect();
+        let total = todo.len() as u64;
+        // Several objects in flight: each one's fsync (or round trip) overlaps the others' work.
+        let mut copies = futures_util::stream::iter(todo)
+            .map(|blob| copy_blob(source, target, set, blob))
+            .buffer_unordered(COPIES_IN_FLIGHT);
+        let mut blobs = Vec::new();
+        while let Some(entry) = copies.next().await {
+            blobs.push(entry?);
+            progress(blobs.len() as u64, total);
+        }
+        drop(copies);
+        blobs.sort_by(|a, b| a.blob.cmp(&b.blob));
+        Ok(blobs)
+    }
+
+    /// Signs the set's manifest and writes the signature, then the manifest.
+    async fn publish_manifest(&self, target: &Target, manifest: &Manifest) -> AppResult<()> {
+        let body =
+            serde_json::to_vec_pretty(manifest).map_err(|e| AppError::Internal(e.to_string()))?;
+        let sig = self.keys.sign(&body);
+        // The signature first, the manifest last: only a finished set has a manifest.
+        target
+            .put(&signature_key(&manifest.set), sig.into_bytes())
+            .await
+            .map_err(remote)?;
+        target
+            .put(&manifest_key(&manifest.set), body)
+            .await
+            .map_err(remote)?;
+        Ok(())
     }
 
     /// Takes the database snapshot into a private temporary file of the spool and encrypts it
@@ -415,106 +426,6 @@ impl App {
         Ok(retired)
     }
 
-    /// Checks every set of a target without restoring: signature, every object's presence,
-    /// size and SHA-256, the database snapshot's authenticated decryption (its data key unwrapped
-    /// with the master key the manifest names), and that each chain reaches its full set.
-    pub async fn verify_backups(&self, actor: &Actor, target: &Target) -> AppResult<Vec<SetCheck>> {
-        self.authorize(actor, UseCase::ReadBackups).await?;
-        let names = sets::set_names(target).await.map_err(remote)?;
-        let mut good = Vec::new();
-        let mut checks = Vec::new();
-        for set in &names {
-            let m = match sets::read_set(target, set, &self.keys)
-                .await
-                .map_err(remote)?
-            {
-                SetState::Incomplete => {
-                    checks.push(SetCheck {
-                        set: set.clone(),
-                        complete: false,
-                        ok: false,
-                        problems: vec!["未完成的备份集（没有清单），不会用于恢复".to_owned()],
-                    });
-                    continue;
-                }
-                SetState::Damaged(p) => {
-                    checks.push(SetCheck {
-                        set: set.clone(),
-                        complete: true,
-                        ok: false,
-                        problems: vec![p],
-                    });
-                    continue;
-                }
-                SetState::Signed(m) => *m,
-            };
-            let mut problems = Vec::new();
-            if let Some(p) = self.check_snapshot(target, &m.database).await {
-                problems.push(p);
-            }
-            for o in m.blobs.iter().map(|b| &b.object) {
-                if let Some(p) = check_object(target, o, None).await {
-                    problems.push(p);
-                }
-            }
-            checks.push(SetCheck {
-                set: set.clone(),
-                complete: true,
-                ok: problems.is_empty(),
-                problems,
-            });
-            good.push(m);
-        }
-        // Chains: a set is only as good as every set it builds on.
-        let ok_sets: HashSet<String> = checks
-            .iter()
-            .filter(|c| c.ok)
-            .map(|c| c.set.clone())
-            .collect();
-        for c in checks.iter_mut().filter(|c| c.complete) {
-            match sets::chain(&good, &c.set) {
-                Ok(links) => {
-                    for l in links.iter().skip(1) {
-                        if !ok_sets.contains(&l.set) {
-                            c.ok = false;
-                            c.problems.push(format!("所依赖的备份集 {} 有问题", l.set));
-                        }
-                    }
-                }
-                Err(p) => {
-                    c.ok = false;
-                    c.problems.push(p);
-                }
-            }
-        }
-        let failed = checks.iter().filter(|c| c.complete && !c.ok).count();
-        let outcome = if failed == 0 {
-            Outcome::Ok
-        } else {
-            Outcome::Failed
-        };
-        self.log(
-            actor,
-            &Op::new("backup.verify", "backup_target", "")
-                .detail(format!("{} sets, {failed} failed", checks.len())),
-            outcome,
-        )
-        .await?;
-        Ok(checks)
-    }
-
-    /// What is wrong with a set's database snapshot, if anything: read through once, its digest
-    /// checked and, when encrypted, every record authenticated.
-    async fn check_snapshot(&self, target: &Target, db: &DatabaseEntry) -> Option<String> {
-        match &db.encryption {
-            None => check_object(target, &db.object, None).await,
-            Some(enc) => match snapshot::data_key(enc, &self.keys) {
-                Err(p) => Some(p.describe()),
-                Ok(key) => check_object(target, &db.object, Some(&key)).await,
-            },
-        }
-    }
-
     /// The latest backup runs of every target, newest first.
     pub async fn backup_runs(&self, actor: &Actor) -> AppResult<Vec<backups::BackupRun>> {
         self.authorize(actor, UseCase::ReadBackups).await?;
@@ -525,17 +436,46 @@ impl App {
     }
 }
 
-/// What is wrong with one object of a set, if anything: present, of its size and SHA-256, and
-/// decrypting under `data_key` when given.
-async fn check_object(target: &Target, o: &ObjectEntry, data_key: Option<&[u8]>) -> Option<String> {
-    match target.read_through(&o.key, data_key, None).await {
-        Ok(d) if d.size == o.size && d.sha256 == o.sha256 => None,
-        Ok(_) => Some(format!("对象 {} 的摘要或大小不符（被修改或损坏）", o.key)),
-        Err(VaultError::Missing(_)) => Some(format!("对象 {} 缺失", o.key)),
-        Err(VaultError::Crypto(_)) => {
-            Some(format!("对象 {} 无法通过认证解密（被修改或损坏）", o.key))
-        }
-        Err(e) => Some(format!("对象 {} 无法读取：{e}", o.key)),
+/// The next set of a target: its id, full or incremental, and what it builds on.
+struct SetPlan<'a> {
+    set: String,
+    /// `full` or `incremental`.
+    kind: &'static str,
+    previous: Option<String>,
+    base: String,
+    /// The blobs the chain it builds on already carries.
+    known: HashSet<&'a str>,
+}
+
+/// Plans the next set after the target's signed `sets`: full when asked, when there is none, or
+/// when the latest chain is broken; otherwise incremental (增量) on the latest set.
+fn plan_set<'a>(sets: &'a [Manifest], full: bool, stamp: &str) -> SetPlan<'a> {
+    let latest = sets.last();
+    let previous_chain = match latest {
+        Some(m) if !full => sets::chain(sets, &m.set).ok(),
+        _ => None,
+    };
+    let (kind, previous, base) = match (&previous_chain, latest) {
+        (Some(c), Some(m)) => (
+            "incremental",
+            Some(m.set.clone()),
+            c.last().map(|f| f.set.clone()).unwrap_or_default(),
+        ),
+        _ => ("full", None, String::new()),
+    };
+    let set = format!("{stamp}-{}", if kind == "full" { "full" } else { "incr" });
+    let base = if kind == "full" { set.clone() } else { base };
+    let known: HashSet<&str> = previous_chain
+        .iter()
+        .flatten()
+        .flat_map(|m| m.blobs.iter().map(|b| b.blob.as_str()))
+        .collect();
+    SetPlan {
+        set,
+        kind,
+        previous,
+        base,
+        known,
     }
 }
 

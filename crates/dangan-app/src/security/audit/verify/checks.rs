@@ -72,28 +72,8 @@ impl Verifier<'_> {
         f: &mut Findings,
         expect: &mut BTreeMap<i64, Vec<Expectation>>,
     ) -> AppResult<Anchors> {
-        let mut db_anchors: Vec<Anchor> = Vec::new();
-        loop {
-            let after = db_anchors.last().map_or(0, |a| a.n);
-            let page = audit::anchors(tx, after, 1000).await?;
-            if page.is_empty() {
-                break;
-            }
-            db_anchors.extend(page);
-        }
-        let (chain, chain_source) = match self.chain {
-            Some(c) => (Some(c), "密钥目录"),
-            None => (
-                db_anchors
-                    .iter()
-                    .rev()
-                    .find(|a| {
-                        verify_by_id(self.keys, &a.key_id, &body_of(a).message(), &a.signature)
-                    })
-                    .and_then(|a| ChainAlgorithm::parse(&a.chain).map(|alg| (alg, a.legacy_until))),
-                "签名锚点",
-            ),
-        };
+        let db_anchors = all_anchors(tx).await?;
+        let (chain, chain_source) = self.stated_chain(&db_anchors);
         let mut prev_digest = GENESIS.to_owned();
         let mut prev_seq = 0i64;
         let mut covered = 0i64;
@@ -150,6 +130,24 @@ impl Verifier<'_> {
             chain,
             covered,
         })
+    }
+
+    /// The chain's set-up (algorithm and last unkeyed entry) and where it is stated: the key
+    /// directory when given, else the newest anchor whose signature holds.
+    fn stated_chain(&self, db_anchors: &[Anchor]) -> (Option<(ChainAlgorithm, i64)>, &'static str) {
+        match self.chain {
+            Some(c) => (Some(c), "密钥目录"),
+            None => (
+                db_anchors
+                    .iter()
+                    .rev()
+                    .find(|a| {
+                        verify_by_id(self.keys, &a.key_id, &body_of(a).message(), &a.signature)
+                    })
+                    .and_then(|a| ChainAlgorithm::parse(&a.chain).map(|alg| (alg, a.legacy_until))),
+                "签名锚点",
+            ),
+        }
     }
 
     /// Anchors of the unkeyed format: signed, and not after the keyed chain began.
@@ -269,28 +267,7 @@ impl Verifier<'_> {
         chain: Option<(ChainAlgorithm, i64)>,
         covered: i64,
     ) -> AppResult<Walk> {
-        let (algorithm, legacy_until) = match chain {
-            Some(c) => c,
-            None => {
-                let guess = guess_algorithm(tx).await?;
-                f.note(
-                    CHAIN,
-                    "没有可信的签名锚点说明链算法，按日志本身推断（只校验其自洽）",
-                );
-                guess
-            }
-        };
-        let check = ChainCheck {
-            algorithm,
-            key: self.key.clone(),
-            legacy_until,
-        };
-        if self.key.is_none() {
-            f.skip(
-                MACS,
-                "未持有日志密钥（仅凭公钥离线校验）：只核对公开哈希链与签名锚点",
-            );
-        }
+        let check = self.chain_check(tx, f, chain).await?;
         let (mut seq, mut prev) = (0i64, GENESIS.to_owned());
         let mut first_uncovered_at: Option<String> = None;
         'walk: loop {
@@ -329,30 +306,46 @@ impl Verifier<'_> {
         let walked_to = seq;
         let chain_intact = !f.failed.contains_key(CHAIN) && !f.failed.contains_key(MACS);
         if chain_intact {
-            if let Some((&beyond, list)) = expect.range(walked_to + 1..).next() {
-                let label = list.first().map(|(_, l)| l.as_str()).unwrap_or("");
-                f.fail(
-                    ANCHORS,
-                    Some(walked_to + 1),
-                    format!("日志被截断：{label}确认到第{beyond}条，但现存日志只到第{walked_to}条"),
-                );
-            }
-            let (head_seq, head_hash) = audit::head(tx).await?;
-            if head_seq != walked_to || head_hash != prev {
-                f.fail(
-                    CHAIN,
-                    Some(walked_to.min(head_seq) + 1),
-                    format!(
-                        "日志头记录（第{head_seq}条）与现存日志（第{walked_to}条）不符：日志被截断或篡改"
-                    ),
-                );
-            }
+            check_truncation(tx, f, expect, walked_to, &prev).await?;
         }
         Ok(Walk {
             walked_to,
             head: prev,
             first_uncovered_at,
         })
+    }
+
+    /// How the chain is checked: its algorithm and last unkeyed entry (guessed from the log
+    /// itself when no trusted anchor states them), with the log key when held.
+    async fn chain_check(
+        &self,
+        tx: &mut Tx,
+        f: &mut Findings,
+        chain: Option<(ChainAlgorithm, i64)>,
+    ) -> AppResult<ChainCheck> {
+        let (algorithm, legacy_until) = match chain {
+            Some(c) => c,
+            None => {
+                let guess = guess_algorithm(tx).await?;
+                f.note(
+                    CHAIN,
+                    "没有可信的签名锚点说明链算法，按日志本身推断（只校验其自洽）",
+                );
+                guess
+            }
+        };
+        let check = ChainCheck {
+            algorithm,
+            key: self.key.clone(),
+            legacy_until,
+        };
+        if self.key.is_none() {
+            f.skip(
+                MACS,
+                "未持有日志密钥（仅凭公钥离线校验）：只核对公开哈希链与签名锚点",
+            );
+        }
+        Ok(check)
     }
 
     /// Every entry older than the interval is covered by an anchor.
@@ -469,6 +462,50 @@ impl Verifier<'_> {
             }
         }
     }
+}
+
+/// Every anchor in the database, by number.
+async fn all_anchors(tx: &mut Tx) -> AppResult<Vec<Anchor>> {
+    let mut db_anchors: Vec<Anchor> = Vec::new();
+    loop {
+        let after = db_anchors.last().map_or(0, |a| a.n);
+        let page = audit::anchors(tx, after, 1000).await?;
+        if page.is_empty() {
+            break;
+        }
+        db_anchors.extend(page);
+    }
+    Ok(db_anchors)
+}
+
+/// An intact chain walked to `walked_to` (with last hash `head`) must reach every entry an
+/// anchor or a witness confirms, and match the head record: otherwise the log was cut.
+async fn check_truncation(
+    tx: &mut Tx,
+    f: &mut Findings,
+    expect: &BTreeMap<i64, Vec<Expectation>>,
+    walked_to: i64,
+    head: &str,
+) -> AppResult<()> {
+    if let Some((&beyond, list)) = expect.range(walked_to + 1..).next() {
+        let label = list.first().map(|(_, l)| l.as_str()).unwrap_or("");
+        f.fail(
+            ANCHORS,
+            Some(walked_to + 1),
+            format!("日志被截断：{label}确认到第{beyond}条，但现存日志只到第{walked_to}条"),
+        );
+    }
+    let (head_seq, head_hash) = audit::head(tx).await?;
+    if head_seq != walked_to || head_hash != head {
+        f.fail(
+            CHAIN,
+            Some(walked_to.min(head_seq) + 1),
+            format!(
+                "日志头记录（第{head_seq}条）与现存日志（第{walked_to}条）不符：日志被截断或篡改"
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// The anchors as checked: all of them, the chain's set-up they (or the key directory) state,

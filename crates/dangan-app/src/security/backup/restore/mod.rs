@@ -197,6 +197,8 @@ async fn check_presence(target: &Target, links: &[Manifest]) -> Result<(), Stop>
     Ok(())
 }
 
+/// Restores the chain of `chosen` (read and checked first) into `into`, resuming a restore of
+/// the same set that was cut short.
 async fn run(
     target: &Target,
     chosen: &str,
@@ -207,27 +209,9 @@ async fn run(
     let links = checked_chain(target, chosen, keys).await?;
     let head = &links[0];
     // The snapshot's key before anything is written: a missing master key is said first.
-    let data_key = match &head.database.encryption {
-        None => None,
-        Some(enc) => match snapshot::data_key(enc, keys) {
-            Ok(k) => Some(k),
-            Err(KeyProblem::MasterMissing(id)) => {
-                return Err(Stop::Error(RestoreError::KeyMissing {
-                    set: head.set.clone(),
-                    master_key_id: id,
-                }));
-            }
-            Err(KeyProblem::Unusable) => {
-                return Err(damaged(
-                    &head.set,
-                    "数据库快照的密钥无法解开（清单记录不符）",
-                ));
-            }
-        },
-    };
+    let data_key = snapshot_key(head, keys)?;
     check_presence(target, &links).await?;
 
-    let db_path = into.data_dir.join("dangan.db");
     // A restore that was cut short leaves its marker; running the same restore again resumes.
     let pending = PendingRestore::find(&into.data_dir);
     if let Some(p) = &pending
@@ -236,19 +220,7 @@ async fn run(
         return Err(RestoreError::OtherRestorePending(p.set.clone()).into());
     }
     let db_done = pending.as_ref().is_some_and(|p| p.database_done);
-    let config = match (head.backend.as_str(), &into.database_url) {
-        ("sqlite", _) => {
-            if pending.is_none() && tokio::fs::try_exists(&db_path).await.unwrap_or(false) {
-                return Err(RestoreError::DataDirNotEmpty.into());
-            }
-            StoreConfig::SqliteFile(db_path.clone())
-        }
-        ("postgres", Some(url)) => StoreConfig::Postgres(url.clone()),
-        ("postgres", None) => return Err(RestoreError::DatabaseUrlRequired.into()),
-        (other, _) => {
-            return Err(damaged(&head.set, format!("数据库类型 {other} 无法识别")));
-        }
-    };
+    let config = store_config(head, into, pending.is_some()).await?;
     let dir_text = format!("写入数据目录 {}", into.data_dir.display());
     tokio::fs::create_dir_all(&into.data_dir)
         .await
@@ -267,7 +239,68 @@ async fn run(
         restore_database(target, head, data_key.as_deref(), &into.data_dir, &config).await?;
         put_marker(&here, &mark(true), &dir_text).await?;
     }
-    let store = dangan_store::Store::connect(&config)
+    let needed = blobs_needed(&config).await?;
+    let whereis = blob_locations(&links, &needed, chosen)?;
+    let (blobs, bytes) = restore_blobs(target, &into.data_dir, needed, &whereis, progress).await?;
+    here.delete(MARKER).await.map_err(written(&dir_text))?;
+    Ok(RestoreReport {
+        set: chosen.to_owned(),
+        chain: links.iter().map(|m| m.set.clone()).collect(),
+        blobs,
+        bytes,
+        newer: Vec::new(),
+    })
+}
+
+/// The data key of the set's database snapshot, unwrapped with the master key its manifest
+/// names; `None` for a snapshot stored unencrypted.
+fn snapshot_key(head: &Manifest, keys: &KeyRing) -> Result<Option<Vec<u8>>, Stop> {
+    Ok(match &head.database.encryption {
+        None => None,
+        Some(enc) => match snapshot::data_key(enc, keys) {
+            Ok(k) => Some(k),
+            Err(KeyProblem::MasterMissing(id)) => {
+                return Err(Stop::Error(RestoreError::KeyMissing {
+                    set: head.set.clone(),
+                    master_key_id: id,
+                }));
+            }
+            Err(KeyProblem::Unusable) => {
+                return Err(damaged(
+                    &head.set,
+                    "数据库快照的密钥无法解开（清单记录不符）",
+                ));
+            }
+        },
+    })
+}
+
+/// Where the set's database goes: the SQLite file of the new data directory (which must hold
+/// none yet, unless a restore is `resuming`), or the PostgreSQL database given.
+async fn store_config(
+    head: &Manifest,
+    into: &RestoreInto,
+    resuming: bool,
+) -> Result<StoreConfig, Stop> {
+    let db_path = into.data_dir.join("dangan.db");
+    Ok(match (head.backend.as_str(), &into.database_url) {
+        ("sqlite", _) => {
+            if !resuming && tokio::fs::try_exists(&db_path).await.unwrap_or(false) {
+                return Err(RestoreError::DataDirNotEmpty.into());
+            }
+            StoreConfig::SqliteFile(db_path)
+        }
+        ("postgres", Some(url)) => StoreConfig::Postgres(url.clone()),
+        ("postgres", None) => return Err(RestoreError::DatabaseUrlRequired.into()),
+        (other, _) => {
+            return Err(damaged(&head.set, format!("数据库类型 {other} 无法识别")));
+        }
+    })
+}
+
+/// The digests of every blob the restored database knows.
+async fn blobs_needed(config: &StoreConfig) -> Result<Vec<String>, Stop> {
+    let store = dangan_store::Store::connect(config)
         .await
         .map_err(|e| RestoreError::Database(e.to_string()))?;
     let needed = async {
@@ -278,7 +311,16 @@ async fn run(
     }
     .await;
     store.close().await;
-    let needed = needed.map_err(|e| RestoreError::Database(e.to_string()))?;
+    needed.map_err(|e| RestoreError::Database(e.to_string()).into())
+}
+
+/// Where each needed blob is read: the newest set of the chain that carries it. A blob the
+/// database knows that no set carries makes the chain damaged.
+fn blob_locations<'a>(
+    links: &'a [Manifest],
+    needed: &[String],
+    chosen: &str,
+) -> Result<BTreeMap<&'a str, (&'a str, &'a ObjectEntry)>, Stop> {
     // Newest first: the first set of the chain that carries a blob is where it is read.
     let mut whereis: BTreeMap<&str, (&str, &ObjectEntry)> = BTreeMap::new();
     for m in links.iter().rev() {
@@ -286,7 +328,7 @@ async fn run(
             whereis.insert(b.blob.as_str(), (m.set.as_str(), &b.object));
         }
     }
-    for blob in &needed {
+    for blob in needed {
         if !whereis.contains_key(blob.as_str()) {
             return Err(damaged(
                 chosen,
@@ -294,7 +336,19 @@ async fn run(
             ));
         }
     }
-    let vault_dir = into.data_dir.join("vault");
+    Ok(whereis)
+}
+
+/// Copies the needed blobs into the vault of the new data directory, several at a time, each
+/// checked against its digest: how many, and their bytes.
+async fn restore_blobs(
+    target: &Target,
+    data_dir: &Path,
+    needed: Vec<String>,
+    whereis: &BTreeMap<&str, (&str, &ObjectEntry)>,
+    progress: impl Fn(u64, u64),
+) -> Result<(u64, u64), Stop> {
+    let vault_dir = data_dir.join("vault");
     let vault = Target::local(&vault_dir)
         .await
         .map_err(written(&format!("写入 {}", vault_dir.display())))?;
@@ -311,15 +365,7 @@ async fn run(
         bytes += size?;
         progress(blobs, total);
     }
-    drop(copies);
-    here.delete(MARKER).await.map_err(written(&dir_text))?;
-    Ok(RestoreReport {
-        set: chosen.to_owned(),
-        chain: links.iter().map(|m| m.set.clone()).collect(),
-        blobs,
-        bytes,
-        newer: Vec::new(),
-    })
+    Ok((blobs, bytes))
 }
 
 /// Brings the set's database snapshot into place: decrypted (when encrypted) into a private
