@@ -12,7 +12,7 @@ use crate::administration::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult, today};
 
 /// A task as listed.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TaskView {
     /// Row id.
     pub id: TaskId,
@@ -40,14 +40,11 @@ pub struct TaskView {
 }
 
 /// Filters of the task list.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct TaskQuery {
     /// `collection` or `organising`.
-    #[param(pattern = "^(collection|organising)$")]
     pub post: Option<String>,
     /// `open`, `overdue` or `done`.
-    #[param(pattern = "^(open|overdue|done)$")]
     pub state: Option<String>,
 }
 
