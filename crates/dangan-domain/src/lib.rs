@@ -11,7 +11,6 @@ pub mod id_number;
 pub mod material;
 pub mod person;
 pub mod retention;
-mod schema;
 pub mod volume;
 
 /// A rule violation that the person entering the data can fix.
