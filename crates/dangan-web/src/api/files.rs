@@ -124,9 +124,8 @@ pub async fn list_files(
     Auth(actor, _): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<FileView>>, ApiError> {
-    Ok(Json(all(app
-        .files_of(&actor, MaterialId(row_id(&id, "id")?))
-        .await?)))
+    let files = app.files_of(&actor, MaterialId(row_id(&id, "id")?)).await?;
+    Ok(Json(all(files)))
 }
 
 /// Options of a download.

@@ -202,9 +202,8 @@ pub async fn list_requests(
     Auth(actor, _): Auth,
     ApiQuery(q): ApiQuery<RequestsQuery>,
 ) -> Result<Json<Vec<AccountRequestView>>, ApiError> {
-    Ok(Json(all(app
-        .account_requests(&actor, q.state.as_deref())
-        .await?)))
+    let requests = app.account_requests(&actor, q.state.as_deref()).await?;
+    Ok(Json(all(requests)))
 }
 
 /// `POST /api/v1/users/requests/{id}/approve`: another officer approves; the change happens

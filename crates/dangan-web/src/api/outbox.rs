@@ -158,9 +158,10 @@ pub async fn list_deliveries(
     Auth(actor, _): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<DeliveryView>>, ApiError> {
-    Ok(Json(all(app
+    let deliveries = app
         .outbox_deliveries(&actor, OutboxId(row_id(&id, "id")?))
-        .await?)))
+        .await?;
+    Ok(Json(all(deliveries)))
 }
 
 /// `POST /api/v1/outbox/{id}/resend`: queue an item again (administrator).

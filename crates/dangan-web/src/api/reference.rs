@@ -161,7 +161,8 @@ pub async fn search_divisions(
     Auth(actor, _): Auth,
     ApiQuery(query): ApiQuery<DivisionQuery>,
 ) -> Result<Json<Vec<Division>>, ApiError> {
-    Ok(Json(all(app
+    let divisions = app
         .search_divisions(&actor, &query.q, query.limit.unwrap_or(20))
-        .await?)))
+        .await?;
+    Ok(Json(all(divisions)))
 }

@@ -163,9 +163,8 @@ pub async fn list_supplements(
     Auth(actor, _): Auth,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Result<Json<Vec<SupplementView>>, ApiError> {
-    Ok(Json(all(app
-        .supplements(&actor, q.state.as_deref())
-        .await?)))
+    let supplements = app.supplements(&actor, q.state.as_deref()).await?;
+    Ok(Json(all(supplements)))
 }
 
 /// `POST /api/v1/supplements/{id}/contact`: records whom was contacted and how.
@@ -321,9 +320,10 @@ pub async fn build_volumes(
     Auth(actor, _): Auth,
     ApiJson(f): ApiJson<GroupForm>,
 ) -> Result<Json<Vec<VolumeView>>, ApiError> {
-    Ok(Json(all(app
+    let volumes = app
         .build_volumes(&actor, f.year, class(&f.business_class)?)
-        .await?)))
+        .await?;
+    Ok(Json(all(volumes)))
 }
 
 /// `GET /api/v1/volumes?year=&business_class=`.
@@ -347,9 +347,10 @@ pub async fn list_volumes(
     Auth(actor, _): Auth,
     ApiQuery(f): ApiQuery<GroupForm>,
 ) -> Result<Json<Vec<VolumeView>>, ApiError> {
-    Ok(Json(all(app
+    let volumes = app
         .volumes(&actor, f.year, class(&f.business_class)?)
-        .await?)))
+        .await?;
+    Ok(Json(all(volumes)))
 }
 
 /// `GET /api/v1/volumes/{id}`: a volume with its contents list.
@@ -508,9 +509,10 @@ pub async fn list_corrections(
     Auth(actor, _): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<CorrectionView>>, ApiError> {
-    Ok(Json(all(app
+    let corrections = app
         .corrections(&actor, PersonId(row_id(&id, "id")?))
-        .await?)))
+        .await?;
+    Ok(Json(all(corrections)))
 }
 
 /// `POST /api/v1/materials/{id}/damage`.
