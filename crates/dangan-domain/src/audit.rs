@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The hash family of a chain: the public hash and the keyed MAC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChainAlgorithm {
     /// SHA-256 and HMAC-SHA-256.
     #[serde(rename = "hmac-sha256")]
@@ -157,7 +157,7 @@ impl ChainKey {
 }
 
 /// What an entry says: who did what, when, from where, to which record, with what result.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryContent {
     /// When, as RFC 3339 UTC with microseconds (stored as text so that it hashes exactly).
     pub at: String,
@@ -224,7 +224,7 @@ pub fn chain_hash(
 }
 
 /// One entry of the operation log as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     /// Order of writing (an entry's number before it joins the chain).
     pub id: i64,
@@ -469,7 +469,7 @@ pub fn legacy_anchor_message(seq: i64, hash: &str) -> Vec<u8> {
 /// What an anchor signs: its number, the chain head it confirms, when, with which chain
 /// algorithm, and the digest of the previous anchor — so that anchors form a chain of their
 /// own and none can be removed from the middle or the end unseen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnchorBody {
     /// The anchor's number, from 1, without gaps.
     pub n: i64,

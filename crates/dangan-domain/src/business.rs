@@ -227,17 +227,6 @@ impl From<BusinessType> for String {
     }
 }
 
-impl utoipa::PartialSchema for BusinessType {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::schema::code_enum(
-            "业务类型代码 — a business type code",
-            BusinessType::ALL.map(BusinessType::code),
-        )
-    }
-}
-
-impl utoipa::ToSchema for BusinessType {}
-
 #[cfg(test)]
 mod tests {
     use super::*;

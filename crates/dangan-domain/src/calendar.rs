@@ -40,19 +40,7 @@ static BUILTIN: LazyLock<WorkCalendar> = LazyLock::new(|| {
 /// Whether a listed special day is a day off or a make-up working day.
 ///
 /// Serialized as `"holiday"` / `"workday"`, the same words as in the calendar file.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DayKind {
     /// An official day off (放假), including weekend days listed inside a holiday block.
@@ -100,7 +88,7 @@ impl fmt::Display for DayKind {
 }
 
 /// One date listed in a State Council notice: a holiday or a make-up working day.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SpecialDay {
     /// The date.
     pub date: NaiveDate,

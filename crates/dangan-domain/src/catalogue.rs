@@ -60,19 +60,8 @@ impl From<MaterialCode> for String {
     }
 }
 
-impl utoipa::PartialSchema for MaterialCode {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::schema::pattern(
-            "材料类型代码 — a material type code",
-            "^[a-z][a-z0-9_]{1,47}$",
-        )
-    }
-}
-
-impl utoipa::ToSchema for MaterialCode {}
-
 /// One row of the filing catalogue: a material type filed for a business type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogueEntry {
     /// The business type whose events carry this material.
     pub business_type: BusinessType,
@@ -131,7 +120,7 @@ impl Rejection for CatalogueError {
 }
 
 /// A required material that an event lacks (应归未归).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissingMaterial {
     /// The material code.
     pub material_code: MaterialCode,
@@ -140,7 +129,7 @@ pub struct MissingMaterial {
 }
 
 /// The result of a completeness check of one business event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completeness {
     /// True when no required material is missing and nothing is out of scope.
     pub complete: bool,

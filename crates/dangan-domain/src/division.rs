@@ -42,7 +42,7 @@ const DATA: &str = include_str!("../data/divisions.tsv");
 static TABLE: LazyLock<Table> = LazyLock::new(|| Table::parse(DATA));
 
 /// 行政区划级别 — the level of a division in the three-level hierarchy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DivisionLevel {
     /// 省级 — province, autonomous region or municipality (code `pp0000`).
@@ -54,7 +54,7 @@ pub enum DivisionLevel {
 }
 
 /// One row of the division table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Division {
     /// The six-digit code, e.g. `110105`.
     pub code: &'static str,

@@ -13,7 +13,6 @@ pub mod id_number;
 pub mod material;
 pub mod person;
 pub mod retention;
-mod schema;
 pub mod volume;
 pub mod workflow;
 

@@ -125,17 +125,6 @@ impl From<Retention> for String {
     }
 }
 
-impl utoipa::PartialSchema for Retention {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::schema::code_enum(
-            "保管期限代码 — a DA/T 13 retention code",
-            Retention::ALL.map(Retention::code),
-        )
-    }
-}
-
-impl utoipa::ToSchema for Retention {}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -455,7 +455,7 @@ pub async fn legacy_anchors(tx: &mut Tx) -> StoreResult<Vec<LegacyAnchor>> {
 }
 
 /// A signed anchor of the chain head, chained to the previous anchor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Anchor {
     /// Its number, from 1.
     pub n: i64,

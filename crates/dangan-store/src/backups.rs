@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::{Pool, Store, StoreError, StoreResult, Tx, on_conn};
 
 /// One backup run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct BackupRun {
     /// Row id.
     pub id: i64,

@@ -8,7 +8,7 @@ use crate::events::MaterialId;
 use crate::{StoreResult, Tx, on_conn};
 
 /// A damage report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct DamageRow {
     /// Row id.
     pub id: i64,
@@ -33,7 +33,7 @@ pub struct DamageRow {
 }
 
 /// A loss report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct LossRow {
     /// Row id.
     pub id: i64,

@@ -511,7 +511,7 @@ pub async fn checks(tx: &mut Tx, id: FileId) -> StoreResult<Option<String>> {
 }
 
 /// 巡检 — one run that re-verified every file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ScrubRun {
     /// Row id.
     pub id: i64,

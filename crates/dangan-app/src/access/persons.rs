@@ -16,16 +16,13 @@ use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult, today};
 
 /// A person as entered by staff or sent by the business system.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"id_number": "11010519491231002X", "name": "张三", "division_code": "110105"}))]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct PersonInput {
     /// 公民身份号码 (18 characters; a lower-case x is accepted).
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: String,
     /// 姓名
     pub name: String,
     /// 行政区划代码 of the county of residence (6 digits).
-    #[schema(pattern = "^[0-9]{6}$")]
     pub division_code: String,
     /// 参保状态 code (default `active`).
     pub status: Option<String>,
@@ -36,7 +33,7 @@ pub struct PersonInput {
 }
 
 /// A person in full (one person's record: the identity number is shown).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PersonView {
     /// Row id.
     pub id: PersonId,
@@ -69,7 +66,7 @@ pub struct PersonView {
 }
 
 /// A person in a list: the identity number is masked.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PersonSummary {
     /// Row id.
     pub id: PersonId,
@@ -89,27 +86,22 @@ pub struct PersonSummary {
 }
 
 /// Search criteria; at least one is required.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"name": "张", "page": 1, "per_page": 20}))]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct PersonQuery {
     /// Exact identity number.
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
     /// Name prefix.
     pub name: Option<String>,
     /// County-level division code.
-    #[schema(pattern = "^[0-9]{6}$")]
     pub division_code: Option<String>,
     /// Page number from 1.
-    #[schema(minimum = 1)]
     pub page: Option<u32>,
     /// Page size (1–200, default 50).
-    #[schema(minimum = 1, maximum = 200)]
     pub per_page: Option<u32>,
 }
 
 /// One page of results.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<T>,

@@ -18,16 +18,13 @@ use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// A registration as entered at the window.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"person_id": 1, "enquirer_name": "张三", "enquirer_id_number": "11010519491231002X", "question": "2024年缴费记录", "purpose": "核对缴费"}))]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct QueryInput {
     /// The person whose archive will be opened.
-    #[schema(minimum = 1)]
     pub person_id: i64,
     /// 查询人姓名
     pub enquirer_name: String,
     /// 查询人公民身份号码
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub enquirer_id_number: String,
     /// 查询内容
     pub question: String,
@@ -36,7 +33,7 @@ pub struct QueryInput {
 }
 
 /// A registration as shown.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct QueryView {
     /// Row id.
     pub id: QueryId,
@@ -59,27 +56,21 @@ pub struct QueryView {
 }
 
 /// Search criteria of the register.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct RegisterQuery {
     /// The person asked about.
-    #[schema(minimum = 1)]
     pub person_id: Option<i64>,
     /// The enquirer's identity number (matched through its keyed hash).
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub enquirer_id_number: Option<String>,
     /// Enquirer name prefix.
     pub enquirer_name: Option<String>,
     /// From this date (Asia/Shanghai), inclusive.
-    #[schema(format = Date)]
     pub from: Option<String>,
     /// To this date (Asia/Shanghai), inclusive.
-    #[schema(format = Date)]
     pub to: Option<String>,
     /// Page from 1.
-    #[schema(minimum = 1)]
     pub page: Option<u32>,
     /// Page size (1–500, default 50).
-    #[schema(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
 }
 

@@ -51,7 +51,7 @@ pub(crate) async fn load_from_store(store: &Store) -> AppResult<WorkCalendar> {
 }
 
 /// A loaded calendar year as listed to users.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct YearView {
     /// The year.
     pub year: i64,

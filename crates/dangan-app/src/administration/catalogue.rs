@@ -13,7 +13,7 @@ use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
 
 /// A catalogue version with its entries.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CatalogueView {
     /// Version number.
     pub version: i64,
@@ -28,7 +28,7 @@ pub struct CatalogueView {
 }
 
 /// One entry as an administrator submits it.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct EntryInput {
     /// Business type code or name.
     pub business_type: String,

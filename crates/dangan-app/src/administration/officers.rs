@@ -37,21 +37,17 @@ pub(crate) fn two_officers_required() -> AppError {
 }
 
 /// A request as entered by the security officer.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"kind": "create", "username": "audit2", "display_name": "王审计", "role": "auditor", "reason": "审计员岗位增补"}))]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct AccountRequestInput {
     /// `create`: a new officer account; `change`: the role or state of an existing account.
-    #[schema(pattern = "^(create|change)$")]
     pub kind: String,
     /// With `create`: the new account's sign-in name.
     pub username: Option<String>,
     /// With `create`: the new account's display name (default: the username).
     pub display_name: Option<String>,
     /// With `change`: the account's row id.
-    #[schema(minimum = 1)]
     pub user_id: Option<i64>,
     /// The role asked for: admin, archivist, handler, window, auditor, security_officer.
-    #[schema(pattern = "^(admin|archivist|handler|window|auditor|security_officer)$")]
     pub role: String,
     /// With `change`: disable the account (`false` enables it).
     #[serde(default)]
@@ -61,7 +57,7 @@ pub struct AccountRequestInput {
 }
 
 /// A request as shown.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AccountRequestView {
     /// Row id.
     pub id: AccountRequestId,
@@ -88,7 +84,6 @@ pub struct AccountRequestView {
     /// When asked.
     pub requested_at: DateTime<Utc>,
     /// `pending`, `approved` or `rejected`.
-    #[schema(pattern = "^(pending|approved|rejected)$")]
     pub state: String,
     /// The deciding officer's sign-in name.
     pub decided_by: Option<String>,
@@ -101,7 +96,7 @@ pub struct AccountRequestView {
 }
 
 /// An approved request and what it did.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ApprovedRequest {
     /// The request, now approved.
     pub request: AccountRequestView,

@@ -9,7 +9,7 @@ use crate::administration::roles::{Actor, UseCase};
 use crate::{App, AppError, AppResult};
 
 /// A business type as listed to clients.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BusinessTypeView {
     /// ASCII code.
     pub code: &'static str,

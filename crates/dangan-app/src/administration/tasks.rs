@@ -13,7 +13,7 @@ use crate::administration::roles::{Actor, UseCase};
 use crate::{App, AppResult, text, today};
 
 /// A task as listed.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TaskView {
     /// Row id.
     pub id: TaskId,
@@ -45,14 +45,11 @@ pub struct TaskView {
 }
 
 /// Filters of the task list.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct TaskQuery {
     /// `collection` or `organising`.
-    #[param(pattern = "^(collection|organising)$")]
     pub post: Option<String>,
     /// `open`, `overdue` or `done`.
-    #[param(pattern = "^(open|overdue|done)$")]
     pub state: Option<String>,
 }
 

@@ -23,7 +23,7 @@ use crate::{App, AppError, AppResult};
 pub const MACHINE_SCOPES: [&str; 2] = ["sync:write", "archive:write"];
 
 /// A token as listed (never the secret).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TokenView {
     /// Row id.
     pub id: TokenId,
@@ -40,7 +40,7 @@ pub struct TokenView {
 }
 
 /// A created token: the secret is shown this once.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CreatedToken {
     /// The token's listing.
     pub token: TokenView,

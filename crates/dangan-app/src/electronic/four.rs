@@ -8,7 +8,7 @@ use dangan_vault::identify::{Readability, Rule};
 use serde::{Deserialize, Serialize};
 
 /// One check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// DA/T 70 style code, e.g. `GD-1-1`.
     pub code: String,
@@ -23,7 +23,7 @@ pub struct Check {
 }
 
 /// The report of one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FourPropertyReport {
     /// No check failed.
     pub passed: bool,

@@ -20,7 +20,7 @@ use crate::{App, AppError, AppResult};
 pub const MAX_FILES: usize = 200;
 
 /// What an auto-archiving request stored, or found stored.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Archived {
     /// False when the source system's business id was already archived: this is that record,
     /// and nothing was written.

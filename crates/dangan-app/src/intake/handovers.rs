@@ -25,41 +25,36 @@ use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// A line handed over.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct HandoverItemInput {
     /// The material item.
-    #[schema(minimum = 1)]
     pub material_id: i64,
     /// 数量 (default 1).
-    #[schema(minimum = 1, maximum = 999)]
     pub quantity: Option<i64>,
 }
 
 /// A new handover list.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct HandoverInput {
     /// The lines.
-    #[schema(min_items = 1, max_items = 500)]
     pub items: Vec<HandoverItemInput>,
     /// 备注
     pub note: Option<String>,
 }
 
 /// The receipt of one line.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ReceiptInput {
     /// The line's id.
-    #[schema(minimum = 1)]
     pub item_id: i64,
     /// `ok`, `missing` or `damaged`.
-    #[schema(pattern = "^(ok|missing|damaged)$")]
     pub result: String,
     /// 差异说明
     pub note: Option<String>,
 }
 
 /// A material found on receipt that was not on the list.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ExtraInput {
     /// 材料名称
     pub name: String,
@@ -70,7 +65,7 @@ pub struct ExtraInput {
 }
 
 /// The archive post's confirmation.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ConfirmInput {
     /// One receipt per line of the list.
     pub items: Vec<ReceiptInput>,
@@ -80,7 +75,7 @@ pub struct ConfirmInput {
 }
 
 /// A line as shown.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct HandoverItemView {
     /// Line id.
     pub id: HandoverItemId,
@@ -108,7 +103,7 @@ pub struct HandoverItemView {
 }
 
 /// A handover list as shown and printed.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct HandoverView {
     /// Row id.
     pub id: HandoverId,

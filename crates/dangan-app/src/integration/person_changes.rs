@@ -27,7 +27,7 @@ use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult, today};
 
 /// One change as sent.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct PersonChangeRecord {
     /// The record's id in the business system.
     pub source_id: String,
@@ -38,24 +38,22 @@ pub struct PersonChangeRecord {
     /// The new value: a status code or label, yuan a year, a six-digit county code; not needed
     /// for a death.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
     pub value: Option<Value>,
     /// 生效日期 `YYYY-MM-DD` (for a death, the date of death).
     pub effective_date: String,
 }
 
 /// A batch of changes.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct PersonChangeBatch {
     /// The sending system, e.g. `pension`.
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub source_system: String,
     /// The changes.
     pub records: Vec<PersonChangeRecord>,
 }
 
 /// What a batch of changes did.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ChangeReport {
     /// Changes kept (new, corrected or already known).
     pub accepted: usize,
@@ -69,7 +67,7 @@ pub struct ChangeReport {
 }
 
 /// A change as shown.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PersonChangeView {
     /// The sending system.
     pub source_system: String,
@@ -86,7 +84,6 @@ pub struct PersonChangeView {
     pub effective_date: NaiveDate,
     /// When the record was brought up to date with it (none while its date lies ahead; a
     /// superseded change is marked too, though a later one decides the field).
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub applied_at: Option<chrono::DateTime<Utc>>,
 }
 

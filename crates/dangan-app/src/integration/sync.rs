@@ -23,66 +23,56 @@ pub const MAX_BATCH: usize = 10_000;
 
 /// One contribution record as sent. Amounts are yuan, as a number or a string with at most two
 /// decimals (`300`, `"300.00"`).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ContributionRecord {
     /// The record's id in the business system.
     pub source_id: String,
     /// The person's identity number.
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: String,
     /// 缴费年度
     pub year: i32,
     /// 缴费档次, yuan a year.
     pub tier: i64,
     /// 个人缴费
-    #[schema(schema_with = yuan_schema)]
     pub personal: Value,
     /// 政府补贴
     #[serde(default)]
-    #[schema(schema_with = optional_yuan_schema)]
     pub subsidy: Option<Value>,
     /// 集体补助
     #[serde(default)]
-    #[schema(schema_with = optional_yuan_schema)]
     pub collective: Option<Value>,
     /// 缴费日期 `YYYY-MM-DD`
-    #[schema(format = Date)]
     pub paid_on: String,
     /// 缴费渠道
     pub channel: String,
 }
 
 /// One benefit payment as sent.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct BenefitRecord {
     /// The record's id in the business system.
     pub source_id: String,
     /// The person's identity number.
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: String,
     /// 发放月份 `YYYY-MM`
-    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
     pub month: String,
     /// 金额, yuan.
-    #[schema(schema_with = yuan_schema)]
     pub amount: Value,
     /// `paid`, `suspended` or `returned`.
-    #[schema(pattern = "^(paid|suspended|returned)$")]
     pub status: String,
 }
 
 /// A batch.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Batch<T> {
     /// The sending system, e.g. `pension`.
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub source_system: String,
     /// The records.
     pub records: Vec<T>,
 }
 
 /// A record refused, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reject {
     /// Its position in the batch (from 0).
     pub index: usize,
@@ -96,41 +86,8 @@ pub struct Reject {
     pub message: String,
 }
 
-/// The API description of an amount in yuan: a number or a string with at most two decimals.
-fn yuan_schema() -> utoipa::openapi::schema::Schema {
-    yuan_one_of(false)
-}
-
-/// As [`yuan_schema`], or `null` (treated as 0).
-fn optional_yuan_schema() -> utoipa::openapi::schema::Schema {
-    yuan_one_of(true)
-}
-
-fn yuan_one_of(nullable: bool) -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-    let mut one_of = OneOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::Number)
-                .minimum(Some(0)),
-        )
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(r"^\s*[0-9]{1,12}(\.[0-9]{1,2})?\s*$")),
-        );
-    if nullable {
-        one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
-    }
-    one_of
-        .description(Some(
-            "金额（元）：不小于0的数字，或至多两位小数的字符串，如 300 或 \"300.00\"",
-        ))
-        .into()
-}
-
 /// What a batch did.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
     /// Records applied (inserted or updated).
     pub accepted: usize,

@@ -26,7 +26,7 @@ use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
 
 /// A line of the contents list (卷内目录).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ContentsLine {
     /// 序号
     pub seq: u32,
@@ -47,7 +47,7 @@ pub struct ContentsLine {
 }
 
 /// A volume as shown and printed.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct VolumeView {
     /// Row id.
     pub id: VolumeId,

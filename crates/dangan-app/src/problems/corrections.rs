@@ -17,10 +17,9 @@ use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
 
 /// A correction as submitted.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct CorrectionInput {
     /// `name`, `division_code`, `status`, `tier` or `identity`.
-    #[schema(pattern = "^(name|division_code|status|tier|identity)$")]
     pub field: String,
     /// The corrected value.
     pub new_value: String,
@@ -31,7 +30,7 @@ pub struct CorrectionInput {
 }
 
 /// A modification record as shown.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CorrectionView {
     /// Row id.
     pub id: CorrectionId,

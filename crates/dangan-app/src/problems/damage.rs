@@ -14,32 +14,29 @@ use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// A damage report as submitted.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct DamageInput {
     /// `light` or `heavy`.
-    #[schema(pattern = "^(light|heavy)$")]
     pub degree: String,
     /// 原因: damp, insects, tears, fading …
     pub cause: String,
     /// `in_house` or `outside` (default: in-house for light, outside for heavy).
-    #[schema(pattern = "^(in_house|outside)$")]
     pub repair_by: Option<String>,
     /// The outside institution (required when repaired outside).
     pub institution: Option<String>,
 }
 
 /// A repair result.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct RepairInput {
     /// 修复结果
     pub result: String,
     /// Repaired on (default today).
-    #[schema(format = Date)]
     pub repaired_on: Option<String>,
 }
 
 /// A loss report as submitted.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct LossInput {
     /// Reported to (the agency's leader, the archives bureau …).
     pub reported_to: String,
@@ -48,7 +45,7 @@ pub struct LossInput {
 }
 
 /// The emergency checklist of a loss.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct LossSteps {
     /// Handover records searched.
     pub searched_handovers: bool,
@@ -61,7 +58,7 @@ pub struct LossSteps {
 }
 
 /// The damage and loss history of a material.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MaterialIncidents {
     /// The material.
     pub material_id: MaterialId,

@@ -20,7 +20,7 @@ use crate::text;
 use crate::{App, AppError, AppResult, today};
 
 /// A request as shown.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SupplementView {
     /// Row id.
     pub id: SupplementId,
@@ -64,10 +64,9 @@ fn view(r: SupplementRow) -> SupplementView {
 }
 
 /// A contact made about a request.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ContactInput {
     /// `phone`, `sms`, `visit`, `letter` or `window`.
-    #[schema(pattern = "^(phone|sms|visit|letter|window)$")]
     pub method: String,
     /// Whom (the insured person, a relative, the village assistant …).
     pub who: String,
@@ -76,16 +75,13 @@ pub struct ContactInput {
 }
 
 /// The supplemented material.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct FulfilInput {
     /// 形成日期 of the supplemented material (default today).
-    #[schema(format = Date)]
     pub formation_date: Option<String>,
     /// 页数
-    #[schema(minimum = 1, maximum = 2000)]
     pub pages: i64,
     /// `paper` (default), `electronic` or `both`.
-    #[schema(pattern = "^(paper|electronic|both)$")]
     pub carrier: Option<String>,
     /// How it was obtained, e.g. "2023年6月通过税务部门补件".
     pub explanation: String,

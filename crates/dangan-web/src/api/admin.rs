@@ -5,11 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use dangan_app::administration::accounts::UserView;
-use dangan_app::administration::tokens::{CreatedToken, TokenView};
+use chrono::{DateTime, Utc};
+
+use dangan_app::administration::tokens;
 use dangan_app::ids::UserId;
 use dangan_app::{Role, ids::TokenId};
 
+use super::wire::accounts::UserView;
+use super::wire::{all, ids};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, row_id};
 
@@ -69,7 +72,7 @@ pub async fn create_user(
     Ok((
         StatusCode::CREATED,
         Json(CreatedUser {
-            user,
+            user: user.into(),
             initial_password,
         }),
     ))
@@ -90,7 +93,7 @@ pub async fn list_users(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
-    Ok(Json(app.users(&actor).await?))
+    Ok(Json(all(app.users(&actor).await?)))
 }
 
 /// A role change.
@@ -133,8 +136,58 @@ pub async fn set_role(
     let id = UserId(row_id(&id, "id")?);
     let role = Role::parse(&form.role)?;
     Ok(Json(
-        app.set_user_role(&actor, id, role, form.disabled).await?,
+        app.set_user_role(&actor, id, role, form.disabled)
+            .await?
+            .into(),
     ))
+}
+
+/// A token as listed (never the secret).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    /// Row id.
+    pub id: ids::TokenId,
+    /// Name.
+    pub name: String,
+    /// Scope codes.
+    pub scopes: Vec<String>,
+    /// Created by.
+    pub created_by: String,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Revoked at.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<tokens::TokenView> for TokenView {
+    fn from(t: tokens::TokenView) -> TokenView {
+        TokenView {
+            id: ids::TokenId(t.id.0),
+            name: t.name,
+            scopes: t.scopes.into_iter().map(|s| s.to_string()).collect(),
+            created_by: t.created_by,
+            created_at: t.created_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// A created token: the secret is shown this once.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    /// The token's listing.
+    pub token: TokenView,
+    /// The bearer secret.
+    pub secret: String,
+}
+
+impl From<tokens::CreatedToken> for CreatedToken {
+    fn from(c: tokens::CreatedToken) -> CreatedToken {
+        CreatedToken {
+            token: c.token.into(),
+            secret: c.secret,
+        }
+    }
 }
 
 /// A new API token.
@@ -170,7 +223,11 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(app.create_token(&actor, &form.name, &form.scopes).await?),
+        Json(
+            app.create_token(&actor, &form.name, &form.scopes)
+                .await?
+                .into(),
+        ),
     ))
 }
 
@@ -189,7 +246,7 @@ pub async fn list_tokens(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
 ) -> Result<Json<Vec<TokenView>>, ApiError> {
-    Ok(Json(app.tokens(&actor).await?))
+    Ok(Json(all(app.tokens(&actor).await?)))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes a token (204).

@@ -13,12 +13,38 @@ use futures_util::TryStreamExt;
 use sha2::Digest;
 use tokio_util::io::StreamReader;
 
-use dangan_app::intake::archive::Archived;
-use dangan_app::intake::events::EventInput;
+use serde::Serialize;
 
+use dangan_app::intake::archive;
+
+use super::wire::all;
+use super::wire::events::{EventInput, EventView};
+use super::wire::files::FileView;
 use crate::error::ApiError;
 use crate::extract::{AppState, Auth};
 use crate::metrics::Ingested;
+
+/// What an auto-archiving request stored, or found stored.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Archived {
+    /// False when the source system's business id was already archived: this is that record,
+    /// and nothing was written.
+    pub created: bool,
+    /// The event with its materials and completeness.
+    pub event: EventView,
+    /// The scans of its materials.
+    pub files: Vec<FileView>,
+}
+
+impl From<archive::Archived> for Archived {
+    fn from(a: archive::Archived) -> Archived {
+        Archived {
+            created: a.created,
+            event: a.event.into(),
+            files: all(a.files),
+        }
+    }
+}
 
 /// The `event` part may not be larger than this.
 const EVENT_PART_LIMIT: usize = 2 * 1024 * 1024;
@@ -123,14 +149,14 @@ pub async fn auto_archive(
             Some("event"),
         )
     })?;
-    let mut job = app.begin_auto_archive(&actor, &input).await?;
+    let mut job = app.begin_auto_archive(&actor, &input.into()).await?;
     while let Some(field) = parts.next_field().await.map_err(bad_multipart)? {
         let index = material_index(field.name())?;
         let name = field.file_name().map(str::to_owned);
         let reader = StreamReader::new(field.map_err(std::io::Error::other));
         job.add_file(index, name.as_deref(), reader).await?;
     }
-    let archived = job.finish().await?;
+    let archived: Archived = job.finish().await?.into();
     let (status, stored) = if archived.created {
         (StatusCode::CREATED, archived.files.as_slice())
     } else {

@@ -3,11 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use dangan_app::Actor;
-use dangan_app::administration::accounts::Login;
+use dangan_app::administration::accounts;
 
+use super::wire::accounts::Actor;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, Source};
 
@@ -45,8 +46,34 @@ pub async fn login(
     ApiJson(form): ApiJson<LoginForm>,
 ) -> Result<Json<Login>, ApiError> {
     Ok(Json(
-        app.login(&form.username, &form.password, &source).await?,
+        app.login(&form.username, &form.password, &source)
+            .await?
+            .into(),
     ))
+}
+
+/// A successful sign-in.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Login {
+    /// The bearer token; shown once, stored only as a digest.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The account still has a generated password that must be changed first.
+    pub must_change_password: bool,
+    /// The signed-in actor.
+    pub user: Actor,
+}
+
+impl From<accounts::Login> for Login {
+    fn from(l: accounts::Login) -> Login {
+        Login {
+            token: l.token,
+            expires_at: l.expires_at,
+            must_change_password: l.must_change_password,
+            user: Actor::from(&l.user),
+        }
+    }
 }
 
 /// The insured person's sign-in form.
@@ -82,7 +109,8 @@ pub async fn insured_login(
 ) -> Result<Json<Login>, ApiError> {
     Ok(Json(
         app.login_insured(&form.id_number, &form.password, &source)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -136,7 +164,7 @@ pub async fn logout_all(
     )
 )]
 pub async fn me(Auth(actor, _): Auth) -> Json<Actor> {
-    Json(actor)
+    Json(Actor::from(&actor))
 }
 
 /// The password-change form.

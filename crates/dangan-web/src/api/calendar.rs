@@ -3,13 +3,84 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use dangan_app::administration::calendar::YearView;
+use dangan_app::administration::calendar;
+use dangan_domain::calendar as domain;
 
+use super::wire::all;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, ApiText, AppState, Auth};
+
+/// Whether a listed special day is a day off or a make-up working day.
+///
+/// Serialized as `"holiday"` / `"workday"`, the same words as in the calendar file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DayKind {
+    /// An official day off (放假), including weekend days listed inside a holiday block.
+    Holiday,
+    /// A Saturday or Sunday that is a make-up working day (调休上班).
+    Workday,
+}
+
+impl From<domain::DayKind> for DayKind {
+    fn from(k: domain::DayKind) -> DayKind {
+        match k {
+            domain::DayKind::Holiday => DayKind::Holiday,
+            domain::DayKind::Workday => DayKind::Workday,
+        }
+    }
+}
+
+/// One date listed in a State Council notice: a holiday or a make-up working day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SpecialDay {
+    /// The date.
+    pub date: NaiveDate,
+    /// Day off or make-up working day.
+    pub kind: DayKind,
+    /// The festival it belongs to, in Chinese (元旦, 春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节…).
+    pub name: String,
+}
+
+impl From<domain::SpecialDay> for SpecialDay {
+    fn from(d: domain::SpecialDay) -> SpecialDay {
+        SpecialDay {
+            date: d.date,
+            kind: d.kind.into(),
+            name: d.name,
+        }
+    }
+}
+
+/// A loaded calendar year as listed to users.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct YearView {
+    /// The year.
+    pub year: i64,
+    /// Where it came from.
+    pub source: String,
+    /// When it was loaded.
+    pub loaded_at: DateTime<Utc>,
+    /// By whom.
+    pub loaded_by: String,
+    /// Its special days.
+    pub days: Vec<SpecialDay>,
+}
+
+impl From<calendar::YearView> for YearView {
+    fn from(y: calendar::YearView) -> YearView {
+        YearView {
+            year: y.year,
+            source: y.source,
+            loaded_at: y.loaded_at,
+            loaded_by: y.loaded_by,
+            days: all(y.days),
+        }
+    }
+}
 
 /// Query of the deadline computation.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -90,7 +161,7 @@ pub async fn list_years(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
 ) -> Result<Json<Vec<YearView>>, ApiError> {
-    Ok(Json(app.calendar_years(&actor).await?))
+    Ok(Json(all(app.calendar_years(&actor).await?)))
 }
 
 /// The years a load wrote.

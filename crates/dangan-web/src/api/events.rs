@@ -4,11 +4,33 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use dangan_app::ids::EventId;
-use dangan_app::intake::events::{EventInput, EventView, Recorded};
+use serde::Serialize;
 
+use dangan_app::ids::EventId;
+use dangan_app::intake::events;
+
+use super::wire::events::{EventInput, EventView};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, row_id};
+
+/// The outcome of recording an event.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Recorded {
+    /// False when the source system's external id was already recorded: the existing event is
+    /// returned and nothing was written.
+    pub created: bool,
+    /// The event.
+    pub event: EventView,
+}
+
+impl From<events::Recorded> for Recorded {
+    fn from(r: events::Recorded) -> Recorded {
+        Recorded {
+            created: r.created,
+            event: r.event.into(),
+        }
+    }
+}
 
 /// `POST /api/v1/events`: 201 with the new event and its completeness, or 200 with the
 /// existing event when the source system's external id was already recorded.
@@ -35,7 +57,7 @@ pub async fn record_event(
     Auth(actor, _): Auth,
     ApiJson(input): ApiJson<EventInput>,
 ) -> Result<(StatusCode, Json<Recorded>), ApiError> {
-    let recorded = app.record_event(&actor, &input).await?;
+    let recorded: Recorded = app.record_event(&actor, &input.into()).await?.into();
     let status = if recorded.created {
         StatusCode::CREATED
     } else {
@@ -66,5 +88,5 @@ pub async fn get_event(
     Path(id): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
     let id = EventId(row_id(&id, "id")?);
-    Ok(Json(app.event(&actor, id).await?))
+    Ok(Json(app.event(&actor, id).await?.into()))
 }

@@ -7,12 +7,18 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
+use serde::Serialize;
 use tokio_util::io::{ReaderStream, StreamReader};
 
-use dangan_app::electronic::files::{ByteRange, FileVerification, FileView};
+use dangan_app::electronic::files::{self, ByteRange};
+use dangan_app::electronic::four;
 use dangan_app::ids::{FileId, MaterialId};
+use dangan_app::security::backup;
 
+use super::wire::files::FileView;
+use super::wire::{all, ids};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
 use crate::metrics::Ingested;
@@ -94,7 +100,7 @@ pub async fn upload_file(
         files: stored,
         bytes: stored * u64::try_from(view.size).unwrap_or(0),
     };
-    Ok((status, Extension(ingested), Json(view)))
+    Ok((status, Extension(ingested), Json(view.into())))
 }
 
 /// `GET /api/v1/materials/{id}/files`.
@@ -118,9 +124,8 @@ pub async fn list_files(
     Auth(actor, _): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<FileView>>, ApiError> {
-    Ok(Json(
-        app.files_of(&actor, MaterialId(row_id(&id, "id")?)).await?,
-    ))
+    let files = app.files_of(&actor, MaterialId(row_id(&id, "id")?)).await?;
+    Ok(Json(all(files)))
 }
 
 /// Options of a download.
@@ -276,6 +281,51 @@ pub async fn download_file(
     Ok(response)
 }
 
+/// One check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Check {
+    /// DA/T 70 style code, e.g. `GD-1-1`.
+    pub code: String,
+    /// 真实性 / 完整性 / 可用性 / 安全性.
+    pub property: String,
+    /// What is checked.
+    pub name: String,
+    /// `Some(true)` passed, `Some(false)` failed, `None` skipped.
+    pub passed: Option<bool>,
+    /// Why, in Chinese.
+    pub reason: String,
+}
+
+impl From<four::Check> for Check {
+    fn from(c: four::Check) -> Check {
+        Check {
+            code: c.code,
+            property: c.property,
+            name: c.name,
+            passed: c.passed,
+            reason: c.reason,
+        }
+    }
+}
+
+/// The report of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FourPropertyReport {
+    /// No check failed.
+    pub passed: bool,
+    /// The checks, grouped by property in order.
+    pub checks: Vec<Check>,
+}
+
+impl From<four::FourPropertyReport> for FourPropertyReport {
+    fn from(r: four::FourPropertyReport) -> FourPropertyReport {
+        FourPropertyReport {
+            passed: r.passed,
+            checks: all(r.checks),
+        }
+    }
+}
+
 /// `GET /api/v1/files/{id}/checks`: the four-property report made at ingest (四性检测).
 #[utoipa::path(
     get,
@@ -285,7 +335,7 @@ pub async fn download_file(
         ("id" = i64, Path, minimum = 1, description = "电子文件编号 — the file's row id"),
     ),
     responses(
-        (status = 200, description = "四性检测报告 — the four-property report", body = dangan_app::electronic::four::FourPropertyReport),
+        (status = 200, description = "四性检测报告 — the four-property report", body = FourPropertyReport),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
@@ -296,9 +346,11 @@ pub async fn file_checks(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
     Path(id): Path<String>,
-) -> Result<Json<dangan_app::electronic::four::FourPropertyReport>, ApiError> {
+) -> Result<Json<FourPropertyReport>, ApiError> {
     Ok(Json(
-        app.file_checks(&actor, FileId(row_id(&id, "id")?)).await?,
+        app.file_checks(&actor, FileId(row_id(&id, "id")?))
+            .await?
+            .into(),
     ))
 }
 
@@ -343,13 +395,55 @@ pub async fn withdraw_file(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// One backup run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct BackupRun {
+    /// Row id.
+    pub id: i64,
+    /// The target's name (`local`, `cloud`).
+    pub target: String,
+    /// The set written.
+    pub set_id: String,
+    /// `full` or `incremental`.
+    pub kind: String,
+    /// `running`, `ok` or `failed`.
+    pub status: String,
+    /// Started.
+    pub started_at: DateTime<Utc>,
+    /// Finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Objects copied.
+    pub objects: i64,
+    /// Bytes copied.
+    pub bytes: i64,
+    /// Why it failed, in Chinese.
+    pub error: String,
+}
+
+impl From<backup::BackupRun> for BackupRun {
+    fn from(r: backup::BackupRun) -> BackupRun {
+        BackupRun {
+            id: r.id,
+            target: r.target,
+            set_id: r.set_id,
+            kind: r.kind.to_string(),
+            status: r.status.to_string(),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            objects: r.objects,
+            bytes: r.bytes,
+            error: r.error,
+        }
+    }
+}
+
 /// `GET /api/v1/backups`: the latest backup runs of every target, newest first (备份状态).
 #[utoipa::path(
     get,
     path = "/backups",
     tag = "files",
     responses(
-        (status = 200, description = "最近的备份 — the latest backup runs", body = Vec<dangan_app::security::backup::BackupRun>),
+        (status = 200, description = "最近的备份 — the latest backup runs", body = Vec<BackupRun>),
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
     )
@@ -357,8 +451,68 @@ pub async fn withdraw_file(
 pub async fn backup_runs(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
-) -> Result<Json<Vec<dangan_app::security::backup::BackupRun>>, ApiError> {
-    Ok(Json(app.backup_runs(&actor).await?))
+) -> Result<Json<Vec<BackupRun>>, ApiError> {
+    Ok(Json(all(app.backup_runs(&actor).await?)))
+}
+
+/// 巡检 — one run that re-verified every file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ScrubRun {
+    /// Row id.
+    pub id: i64,
+    /// `schedule` (inside the server) or `manual` (`dangan verify`).
+    pub trigger: String,
+    /// Started.
+    pub started_at: DateTime<Utc>,
+    /// Finished; `None` while running or when the run was cut short.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Files verified.
+    pub files_checked: i64,
+    /// Files that failed.
+    pub files_failed: i64,
+    /// The failed files' ids, space-separated.
+    pub failed_file_ids: String,
+}
+
+impl From<files::ScrubRun> for ScrubRun {
+    fn from(r: files::ScrubRun) -> ScrubRun {
+        ScrubRun {
+            id: r.id,
+            trigger: r.trigger.to_string(),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            files_checked: r.files_checked,
+            files_failed: r.files_failed,
+            failed_file_ids: r.failed_file_ids,
+        }
+    }
+}
+
+/// The result of verifying one file.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FileVerification {
+    /// The file.
+    pub file_id: ids::FileId,
+    /// Everything holds.
+    pub ok: bool,
+    /// The blob decrypts, authenticates and hashes to the recorded digests.
+    pub content_ok: bool,
+    /// The seal is valid over the current metadata.
+    pub seal_ok: bool,
+    /// What is wrong, in Chinese.
+    pub problems: Vec<String>,
+}
+
+impl From<files::FileVerification> for FileVerification {
+    fn from(v: files::FileVerification) -> FileVerification {
+        FileVerification {
+            file_id: ids::FileId(v.file_id.0),
+            ok: v.ok,
+            content_ok: v.content_ok,
+            seal_ok: v.seal_ok,
+            problems: v.problems,
+        }
+    }
 }
 
 /// `GET /api/v1/vault/scrubs`: the latest 巡检 runs (scheduled or by hand), newest first.
@@ -367,7 +521,7 @@ pub async fn backup_runs(
     path = "/vault/scrubs",
     tag = "files",
     responses(
-        (status = 200, description = "最近的巡检 — the latest scrub runs", body = Vec<dangan_app::electronic::files::ScrubRun>),
+        (status = 200, description = "最近的巡检 — the latest scrub runs", body = Vec<ScrubRun>),
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
     )
@@ -375,8 +529,8 @@ pub async fn backup_runs(
 pub async fn scrub_runs(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
-) -> Result<Json<Vec<dangan_app::electronic::files::ScrubRun>>, ApiError> {
-    Ok(Json(app.scrub_runs(&actor, 20).await?))
+) -> Result<Json<Vec<ScrubRun>>, ApiError> {
+    Ok(Json(all(app.scrub_runs(&actor, 20).await?)))
 }
 
 /// `GET /api/v1/files/{id}/verification`: digests and seal checked now.
@@ -401,7 +555,9 @@ pub async fn verify_file(
     Path(id): Path<String>,
 ) -> Result<Json<FileVerification>, ApiError> {
     Ok(Json(
-        app.verify_file(&actor, FileId(row_id(&id, "id")?)).await?,
+        app.verify_file(&actor, FileId(row_id(&id, "id")?))
+            .await?
+            .into(),
     ))
 }
 

@@ -19,4 +19,5 @@ pub mod print;
 pub mod reference;
 pub mod register;
 pub mod sync;
+pub mod wire;
 pub mod workflow;

@@ -5,11 +5,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use dangan_app::access::persons::PersonView;
-use dangan_app::administration::accounts::{BasisInput, OpenedAccount};
-use dangan_app::ids::PersonId;
-use dangan_app::intake::events::EventView;
+use serde::{Deserialize, Serialize};
 
+use dangan_app::administration::accounts;
+use dangan_app::ids::PersonId;
+
+use super::wire::events::EventView;
+use super::wire::persons::PersonView;
+use super::wire::{all, ids};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, row_id};
 
@@ -29,7 +32,7 @@ pub async fn my_person(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
 ) -> Result<Json<PersonView>, ApiError> {
-    Ok(Json(app.my_person(&actor).await?))
+    Ok(Json(app.my_person(&actor).await?.into()))
 }
 
 /// `GET /api/v1/my/events`: the signed-in insured person's business and materials.
@@ -48,7 +51,47 @@ pub async fn my_events(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
 ) -> Result<Json<Vec<EventView>>, ApiError> {
-    Ok(Json(app.my_events(&actor).await?))
+    Ok(Json(all(app.my_events(&actor).await?)))
+}
+
+/// 办理依据 — on what a clerk acts for a person, as sent by a form or the API.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"basis": "card", "id_number": "11010519491231002X"}))]
+pub struct BasisInput {
+    /// `query`: the clerk registered a query for this person (查询登记) within the query window;
+    /// `card`: the person is here with their identity card (本人持卡在场).
+    #[schema(pattern = "^(query|card)$")]
+    pub basis: String,
+    /// With `card`: the full identity number read from the card; it must be the person's.
+    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
+    pub id_number: Option<String>,
+}
+
+impl From<BasisInput> for accounts::BasisInput {
+    fn from(b: BasisInput) -> accounts::BasisInput {
+        accounts::BasisInput {
+            basis: b.basis,
+            id_number: b.id_number,
+        }
+    }
+}
+
+/// An opened account: the generated password is shown once, to be handed to the person.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OpenedAccount {
+    /// The person.
+    pub person_id: ids::PersonId,
+    /// The generated first password.
+    pub initial_password: String,
+}
+
+impl From<accounts::OpenedAccount> for OpenedAccount {
+    fn from(o: accounts::OpenedAccount) -> OpenedAccount {
+        OpenedAccount {
+            person_id: ids::PersonId(o.person_id.0),
+            initial_password: o.initial_password,
+        }
+    }
 }
 
 /// `POST /api/v1/persons/{id}/account` with the basis (`{"basis": "query"}`, or
@@ -85,6 +128,10 @@ pub async fn open_account(
     let id = PersonId(row_id(&id, "id")?);
     Ok((
         StatusCode::CREATED,
-        Json(app.open_insured_account(&actor, id, &basis).await?),
+        Json(
+            app.open_insured_account(&actor, id, &basis.into())
+                .await?
+                .into(),
+        ),
     ))
 }

@@ -4,14 +4,139 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use dangan_app::administration::officers::{
-    AccountRequestInput, AccountRequestView, ApprovedRequest,
-};
+use dangan_app::administration::officers;
 use dangan_app::ids::AccountRequestId;
 
+use super::wire::accounts::{Role, UserView};
+use super::wire::{all, ids};
 use crate::error::ApiError;
+
+/// A request as entered by the security officer.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"kind": "create", "username": "audit2", "display_name": "王审计", "role": "auditor", "reason": "审计员岗位增补"}))]
+pub struct AccountRequestInput {
+    /// `create`: a new officer account; `change`: the role or state of an existing account.
+    #[schema(pattern = "^(create|change)$")]
+    pub kind: String,
+    /// With `create`: the new account's sign-in name.
+    pub username: Option<String>,
+    /// With `create`: the new account's display name (default: the username).
+    pub display_name: Option<String>,
+    /// With `change`: the account's row id.
+    #[schema(minimum = 1)]
+    pub user_id: Option<i64>,
+    /// The role asked for: admin, archivist, handler, window, auditor, security_officer.
+    #[schema(pattern = "^(admin|archivist|handler|window|auditor|security_officer)$")]
+    pub role: String,
+    /// With `change`: disable the account (`false` enables it).
+    #[serde(default)]
+    pub disabled: bool,
+    /// 申请理由 — why (at most 200 characters).
+    pub reason: String,
+}
+
+impl From<AccountRequestInput> for officers::AccountRequestInput {
+    fn from(i: AccountRequestInput) -> officers::AccountRequestInput {
+        officers::AccountRequestInput {
+            kind: i.kind,
+            username: i.username,
+            display_name: i.display_name,
+            user_id: i.user_id,
+            role: i.role,
+            disabled: i.disabled,
+            reason: i.reason,
+        }
+    }
+}
+
+/// A request as shown.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccountRequestView {
+    /// Row id.
+    pub id: ids::AccountRequestId,
+    /// `create` or `change`.
+    pub kind: String,
+    /// The account to change (`change`).
+    pub target_user_id: Option<ids::UserId>,
+    /// Sign-in name of the new account, or of the target when asked.
+    pub username: String,
+    /// Display name of the new account, or of the target when asked.
+    pub display_name: String,
+    /// The target's role when asked (`change`).
+    pub from_role: Option<Role>,
+    /// The target's disabled state when asked (`change`).
+    pub from_disabled: Option<bool>,
+    /// The role asked for.
+    pub role: Role,
+    /// Whether the account is to be disabled.
+    pub disabled: bool,
+    /// 申请理由
+    pub reason: String,
+    /// The requesting officer's sign-in name.
+    pub requested_by: String,
+    /// When asked.
+    pub requested_at: DateTime<Utc>,
+    /// `pending`, `approved` or `rejected`.
+    #[schema(pattern = "^(pending|approved|rejected)$")]
+    pub state: String,
+    /// The deciding officer's sign-in name.
+    pub decided_by: Option<String>,
+    /// When decided.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The decider's note.
+    pub decision_note: Option<String>,
+    /// The account an approved `create` made.
+    pub created_user_id: Option<ids::UserId>,
+}
+
+impl From<officers::AccountRequestView> for AccountRequestView {
+    fn from(r: officers::AccountRequestView) -> AccountRequestView {
+        AccountRequestView {
+            id: ids::AccountRequestId(r.id.0),
+            kind: r.kind.to_string(),
+            target_user_id: r.target_user_id.map(|id| ids::UserId(id.0)),
+            username: r.username,
+            display_name: r.display_name,
+            from_role: r.from_role.map(Role::from),
+            from_disabled: r.from_disabled,
+            role: r.role.into(),
+            disabled: r.disabled,
+            reason: r.reason,
+            requested_by: r.requested_by,
+            requested_at: r.requested_at,
+            state: r.state.to_string(),
+            decided_by: r.decided_by,
+            decided_at: r.decided_at,
+            decision_note: r.decision_note,
+            created_user_id: r.created_user_id.map(|id| ids::UserId(id.0)),
+        }
+    }
+}
+
+/// An approved request and what it did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApprovedRequest {
+    /// The request, now approved.
+    pub request: AccountRequestView,
+    /// The account created or changed.
+    pub user: UserView,
+    /// 初始密码 — the generated first password of a created account, shown to the approver this
+    /// once (to be changed at first sign-in); absent for a change.
+    pub initial_password: Option<String>,
+}
+
+impl From<officers::ApprovedRequest> for ApprovedRequest {
+    fn from(a: officers::ApprovedRequest) -> ApprovedRequest {
+        ApprovedRequest {
+            request: a.request.into(),
+            user: a.user.into(),
+            initial_password: a.initial_password,
+        }
+    }
+}
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
 
 /// `POST /api/v1/users/requests`: asks for an officer account or an officer-role change (201);
@@ -40,7 +165,11 @@ pub async fn create_request(
 ) -> Result<(StatusCode, Json<AccountRequestView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(app.request_account_change(&actor, &input).await?),
+        Json(
+            app.request_account_change(&actor, &input.into())
+                .await?
+                .into(),
+        ),
     ))
 }
 
@@ -73,9 +202,8 @@ pub async fn list_requests(
     Auth(actor, _): Auth,
     ApiQuery(q): ApiQuery<RequestsQuery>,
 ) -> Result<Json<Vec<AccountRequestView>>, ApiError> {
-    Ok(Json(
-        app.account_requests(&actor, q.state.as_deref()).await?,
-    ))
+    let requests = app.account_requests(&actor, q.state.as_deref()).await?;
+    Ok(Json(all(requests)))
 }
 
 /// `POST /api/v1/users/requests/{id}/approve`: another officer approves; the change happens
@@ -102,7 +230,7 @@ pub async fn approve_request(
     Path(id): Path<String>,
 ) -> Result<Json<ApprovedRequest>, ApiError> {
     let id = AccountRequestId(row_id(&id, "id")?);
-    Ok(Json(app.approve_account_request(&actor, id).await?))
+    Ok(Json(app.approve_account_request(&actor, id).await?.into()))
 }
 
 /// A rejection.
@@ -143,6 +271,7 @@ pub async fn reject_request(
     let id = AccountRequestId(row_id(&id, "id")?);
     Ok(Json(
         app.reject_account_request(&actor, id, form.note.as_deref())
-            .await?,
+            .await?
+            .into(),
     ))
 }

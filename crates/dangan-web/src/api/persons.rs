@@ -4,14 +4,114 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use dangan_app::access::persons::{Page, PersonInput, PersonQuery, PersonSummary, PersonView};
+use dangan_app::access::persons;
 use dangan_app::ids::PersonId;
-use dangan_app::intake::events::EventView;
 
+use super::wire::events::EventView;
+use super::wire::persons::{Page, PersonView};
+use super::wire::{all, ids};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
+
+/// A person as entered by staff or sent by the business system.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id_number": "11010519491231002X", "name": "张三", "division_code": "110105"}))]
+pub struct PersonInput {
+    /// 公民身份号码 (18 characters; a lower-case x is accepted).
+    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
+    pub id_number: String,
+    /// 姓名
+    pub name: String,
+    /// 行政区划代码 of the county of residence (6 digits).
+    #[schema(pattern = "^[0-9]{6}$")]
+    pub division_code: String,
+    /// 参保状态 code (default `active`).
+    pub status: Option<String>,
+    /// 缴费档次 in yuan per year.
+    pub tier: Option<i64>,
+    /// 参保身份 code (default `011`).
+    pub identity: Option<String>,
+}
+
+impl From<PersonInput> for persons::PersonInput {
+    fn from(p: PersonInput) -> persons::PersonInput {
+        persons::PersonInput {
+            id_number: p.id_number,
+            name: p.name,
+            division_code: p.division_code,
+            status: p.status,
+            tier: p.tier,
+            identity: p.identity,
+        }
+    }
+}
+
+/// A person in a list: the identity number is masked.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PersonSummary {
+    /// Row id.
+    pub id: ids::PersonId,
+    /// Masked identity number (`110105***********X`: division and check character).
+    pub id_number_masked: String,
+    /// 姓名
+    pub name: String,
+    /// `male` / `female`
+    pub sex: String,
+    /// 行政区划代码
+    pub division_code: String,
+    /// Full division name.
+    pub division_name: String,
+    /// 参保状态 code.
+    pub status: String,
+}
+
+impl From<persons::PersonSummary> for PersonSummary {
+    fn from(p: persons::PersonSummary) -> PersonSummary {
+        PersonSummary {
+            id: ids::PersonId(p.id.0),
+            id_number_masked: p.id_number_masked,
+            name: p.name,
+            sex: p.sex,
+            division_code: p.division_code,
+            division_name: p.division_name,
+            status: p.status.to_string(),
+        }
+    }
+}
+
+/// Search criteria; at least one is required.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"name": "张", "page": 1, "per_page": 20}))]
+pub struct PersonQuery {
+    /// Exact identity number.
+    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
+    pub id_number: Option<String>,
+    /// Name prefix.
+    pub name: Option<String>,
+    /// County-level division code.
+    #[schema(pattern = "^[0-9]{6}$")]
+    pub division_code: Option<String>,
+    /// Page number from 1.
+    #[schema(minimum = 1)]
+    pub page: Option<u32>,
+    /// Page size (1–200, default 50).
+    #[schema(minimum = 1, maximum = 200)]
+    pub per_page: Option<u32>,
+}
+
+impl From<PersonQuery> for persons::PersonQuery {
+    fn from(q: PersonQuery) -> persons::PersonQuery {
+        persons::PersonQuery {
+            id_number: q.id_number,
+            name: q.name,
+            division_code: q.division_code,
+            page: q.page,
+            per_page: q.per_page,
+        }
+    }
+}
 
 /// `POST /api/v1/persons`: registers a person (201).
 #[utoipa::path(
@@ -37,7 +137,7 @@ pub async fn create_person(
 ) -> Result<(StatusCode, Json<PersonView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(app.create_person(&actor, &input).await?),
+        Json(app.create_person(&actor, &input.into()).await?.into()),
     ))
 }
 
@@ -67,7 +167,7 @@ pub async fn search_persons(
     Auth(actor, _): Auth,
     ApiJson(q): ApiJson<PersonQuery>,
 ) -> Result<Json<Page<PersonSummary>>, ApiError> {
-    Ok(Json(app.search_persons(&actor, &q).await?))
+    Ok(Json(app.search_persons(&actor, &q.into()).await?.into()))
 }
 
 /// Query-string filters of `GET /api/v1/persons`: no identity number here, on purpose.
@@ -119,14 +219,14 @@ pub async fn list_persons(
             Some("id_number"),
         ));
     }
-    let query = PersonQuery {
+    let query = persons::PersonQuery {
         id_number: None,
         name: q.name,
         division_code: q.division_code,
         page: q.page,
         per_page: q.per_page,
     };
-    Ok(Json(app.search_persons(&actor, &query).await?))
+    Ok(Json(app.search_persons(&actor, &query).await?.into()))
 }
 
 /// `GET /api/v1/persons/{id}`.
@@ -151,7 +251,7 @@ pub async fn get_person(
     Path(id): Path<String>,
 ) -> Result<Json<PersonView>, ApiError> {
     let id = PersonId(row_id(&id, "id")?);
-    Ok(Json(app.person(&actor, id).await?))
+    Ok(Json(app.person(&actor, id).await?.into()))
 }
 
 /// `GET /api/v1/persons/{id}/events`.
@@ -176,5 +276,5 @@ pub async fn list_person_events(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<EventView>>, ApiError> {
     let id = PersonId(row_id(&id, "id")?);
-    Ok(Json(app.person_events(&actor, id).await?))
+    Ok(Json(all(app.person_events(&actor, id).await?)))
 }

@@ -4,12 +4,123 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use dangan_app::access::persons::Page;
-use dangan_app::access::register::{QueryInput, QueryView, RegisterQuery};
+use dangan_app::access::register;
 
+use super::wire::ids;
+use super::wire::persons::Page;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth};
+
+/// A registration as entered at the window.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"person_id": 1, "enquirer_name": "张三", "enquirer_id_number": "11010519491231002X", "question": "2024年缴费记录", "purpose": "核对缴费"}))]
+pub struct QueryInput {
+    /// The person whose archive will be opened.
+    #[schema(minimum = 1)]
+    pub person_id: i64,
+    /// 查询人姓名
+    pub enquirer_name: String,
+    /// 查询人公民身份号码
+    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
+    pub enquirer_id_number: String,
+    /// 查询内容
+    pub question: String,
+    /// 查询目的
+    pub purpose: String,
+}
+
+impl From<QueryInput> for register::QueryInput {
+    fn from(q: QueryInput) -> register::QueryInput {
+        register::QueryInput {
+            person_id: q.person_id,
+            enquirer_name: q.enquirer_name,
+            enquirer_id_number: q.enquirer_id_number,
+            question: q.question,
+            purpose: q.purpose,
+        }
+    }
+}
+
+/// A registration as shown.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QueryView {
+    /// Row id.
+    pub id: ids::QueryId,
+    /// The person asked about.
+    pub person_id: ids::PersonId,
+    /// 查询人姓名
+    pub enquirer_name: String,
+    /// 查询人公民身份号码 (masked).
+    pub enquirer_id_masked: String,
+    /// 查询内容
+    pub question: String,
+    /// 查询目的
+    pub purpose: String,
+    /// 经办人
+    pub staff_name: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Until when the staff member may open the archive on this registration.
+    pub valid_until: DateTime<Utc>,
+}
+
+impl From<register::QueryView> for QueryView {
+    fn from(q: register::QueryView) -> QueryView {
+        QueryView {
+            id: ids::QueryId(q.id.0),
+            person_id: ids::PersonId(q.person_id.0),
+            enquirer_name: q.enquirer_name,
+            enquirer_id_masked: q.enquirer_id_masked,
+            question: q.question,
+            purpose: q.purpose,
+            staff_name: q.staff_name,
+            created_at: q.created_at,
+            valid_until: q.valid_until,
+        }
+    }
+}
+
+/// Search criteria of the register.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RegisterQuery {
+    /// The person asked about.
+    #[schema(minimum = 1)]
+    pub person_id: Option<i64>,
+    /// The enquirer's identity number (matched through its keyed hash).
+    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
+    pub enquirer_id_number: Option<String>,
+    /// Enquirer name prefix.
+    pub enquirer_name: Option<String>,
+    /// From this date (Asia/Shanghai), inclusive.
+    #[schema(format = Date)]
+    pub from: Option<String>,
+    /// To this date (Asia/Shanghai), inclusive.
+    #[schema(format = Date)]
+    pub to: Option<String>,
+    /// Page from 1.
+    #[schema(minimum = 1)]
+    pub page: Option<u32>,
+    /// Page size (1–500, default 50).
+    #[schema(minimum = 1, maximum = 500)]
+    pub per_page: Option<u32>,
+}
+
+impl From<RegisterQuery> for register::RegisterQuery {
+    fn from(q: RegisterQuery) -> register::RegisterQuery {
+        register::RegisterQuery {
+            person_id: q.person_id,
+            enquirer_id_number: q.enquirer_id_number,
+            enquirer_name: q.enquirer_name,
+            from: q.from,
+            to: q.to,
+            page: q.page,
+            per_page: q.per_page,
+        }
+    }
+}
 
 /// `POST /api/v1/queries`: registers a query (201); the staff member may then open the
 /// person's archive for the configured window.
@@ -36,7 +147,7 @@ pub async fn register_query(
 ) -> Result<(StatusCode, Json<QueryView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(app.register_query(&actor, &input).await?),
+        Json(app.register_query(&actor, &input.into()).await?.into()),
     ))
 }
 
@@ -62,7 +173,7 @@ pub async fn search_queries(
     Auth(actor, _): Auth,
     ApiJson(q): ApiJson<RegisterQuery>,
 ) -> Result<Json<Page<QueryView>>, ApiError> {
-    Ok(Json(app.query_register(&actor, &q).await?))
+    Ok(Json(app.query_register(&actor, &q.into()).await?.into()))
 }
 
 /// `POST /api/v1/queries/export`: the matching registrations as a CSV download.
@@ -86,7 +197,7 @@ pub async fn export_queries(
     Auth(actor, _): Auth,
     ApiJson(q): ApiJson<RegisterQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let csv = app.export_query_register(&actor, &q).await?;
+    let csv = app.export_query_register(&actor, &q.into()).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

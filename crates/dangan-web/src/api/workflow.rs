@@ -6,17 +6,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use dangan_app::administration::tasks::{TaskQuery, TaskView};
 use dangan_app::ids::{HandoverId, MaterialId, PersonId, SupplementId, VolumeId};
-use dangan_app::intake::handovers::{ConfirmInput, HandoverInput, HandoverView};
-use dangan_app::organising::volumes::VolumeView;
-use dangan_app::problems::corrections::{CorrectionInput, CorrectionView};
-use dangan_app::problems::damage::{
-    DamageInput, LossInput, LossSteps, MaterialIncidents, RepairInput,
-};
-use dangan_app::problems::supplements::{ContactInput, FulfilInput, SupplementView};
 use dangan_domain::business::BusinessClass;
 
+use super::wire::all;
+use super::wire::workflow::{
+    ConfirmInput, ContactInput, CorrectionInput, CorrectionView, DamageInput, FulfilInput,
+    HandoverInput, HandoverView, LossInput, LossSteps, MaterialIncidents, RepairInput,
+    SupplementView, TaskQuery, TaskView, VolumeView,
+};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
 
@@ -41,7 +39,7 @@ pub async fn list_tasks(
     Auth(actor, _): Auth,
     ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> Result<Json<Vec<TaskView>>, ApiError> {
-    Ok(Json(app.tasks(&actor, &q).await?))
+    Ok(Json(all(app.tasks(&actor, &q.into()).await?)))
 }
 
 /// `POST /api/v1/handovers`: the collection post hands materials over (201).
@@ -69,7 +67,7 @@ pub async fn create_handover(
 ) -> Result<(StatusCode, Json<HandoverView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(app.create_handover(&actor, &input).await?),
+        Json(app.create_handover(&actor, &input.into()).await?.into()),
     ))
 }
 
@@ -95,7 +93,9 @@ pub async fn get_handover(
     Path(id): Path<String>,
 ) -> Result<Json<HandoverView>, ApiError> {
     Ok(Json(
-        app.handover(&actor, HandoverId(row_id(&id, "id")?)).await?,
+        app.handover(&actor, HandoverId(row_id(&id, "id")?))
+            .await?
+            .into(),
     ))
 }
 
@@ -127,8 +127,9 @@ pub async fn confirm_handover(
     ApiJson(input): ApiJson<ConfirmInput>,
 ) -> Result<Json<HandoverView>, ApiError> {
     Ok(Json(
-        app.confirm_handover(&actor, HandoverId(row_id(&id, "id")?), &input)
-            .await?,
+        app.confirm_handover(&actor, HandoverId(row_id(&id, "id")?), &input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -162,7 +163,8 @@ pub async fn list_supplements(
     Auth(actor, _): Auth,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Result<Json<Vec<SupplementView>>, ApiError> {
-    Ok(Json(app.supplements(&actor, q.state.as_deref()).await?))
+    let supplements = app.supplements(&actor, q.state.as_deref()).await?;
+    Ok(Json(all(supplements)))
 }
 
 /// `POST /api/v1/supplements/{id}/contact`: records whom was contacted and how.
@@ -193,8 +195,9 @@ pub async fn contact_supplement(
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<Json<SupplementView>, ApiError> {
     Ok(Json(
-        app.contact_for_supplement(&actor, SupplementId(row_id(&id, "id")?), &input)
-            .await?,
+        app.contact_for_supplement(&actor, SupplementId(row_id(&id, "id")?), &input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -226,8 +229,9 @@ pub async fn fulfil_supplement(
     ApiJson(input): ApiJson<FulfilInput>,
 ) -> Result<Json<SupplementView>, ApiError> {
     Ok(Json(
-        app.fulfil_supplement(&actor, SupplementId(row_id(&id, "id")?), &input)
-            .await?,
+        app.fulfil_supplement(&actor, SupplementId(row_id(&id, "id")?), &input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -271,7 +275,8 @@ pub async fn close_supplement(
             SupplementId(row_id(&id, "id")?),
             &form.explanation,
         )
-        .await?,
+        .await?
+        .into(),
     ))
 }
 
@@ -315,10 +320,10 @@ pub async fn build_volumes(
     Auth(actor, _): Auth,
     ApiJson(f): ApiJson<GroupForm>,
 ) -> Result<Json<Vec<VolumeView>>, ApiError> {
-    Ok(Json(
-        app.build_volumes(&actor, f.year, class(&f.business_class)?)
-            .await?,
-    ))
+    let volumes = app
+        .build_volumes(&actor, f.year, class(&f.business_class)?)
+        .await?;
+    Ok(Json(all(volumes)))
 }
 
 /// `GET /api/v1/volumes?year=&business_class=`.
@@ -342,10 +347,10 @@ pub async fn list_volumes(
     Auth(actor, _): Auth,
     ApiQuery(f): ApiQuery<GroupForm>,
 ) -> Result<Json<Vec<VolumeView>>, ApiError> {
-    Ok(Json(
-        app.volumes(&actor, f.year, class(&f.business_class)?)
-            .await?,
-    ))
+    let volumes = app
+        .volumes(&actor, f.year, class(&f.business_class)?)
+        .await?;
+    Ok(Json(all(volumes)))
 }
 
 /// `GET /api/v1/volumes/{id}`: a volume with its contents list.
@@ -370,7 +375,9 @@ pub async fn get_volume(
     Path(id): Path<String>,
 ) -> Result<Json<VolumeView>, ApiError> {
     Ok(Json(
-        app.volume(&actor, VolumeId(row_id(&id, "id")?)).await?,
+        app.volume(&actor, VolumeId(row_id(&id, "id")?))
+            .await?
+            .into(),
     ))
 }
 
@@ -399,7 +406,8 @@ pub async fn seal_volume(
 ) -> Result<Json<VolumeView>, ApiError> {
     Ok(Json(
         app.seal_volume(&actor, VolumeId(row_id(&id, "id")?))
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -439,7 +447,8 @@ pub async fn set_volume_note(
 ) -> Result<Json<VolumeView>, ApiError> {
     Ok(Json(
         app.set_volume_note(&actor, VolumeId(row_id(&id, "id")?), &f.note)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -472,8 +481,9 @@ pub async fn correct_person(
     Ok((
         StatusCode::CREATED,
         Json(
-            app.correct_person(&actor, PersonId(row_id(&id, "id")?), &input)
-                .await?,
+            app.correct_person(&actor, PersonId(row_id(&id, "id")?), &input.into())
+                .await?
+                .into(),
         ),
     ))
 }
@@ -499,10 +509,10 @@ pub async fn list_corrections(
     Auth(actor, _): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<CorrectionView>>, ApiError> {
-    Ok(Json(
-        app.corrections(&actor, PersonId(row_id(&id, "id")?))
-            .await?,
-    ))
+    let corrections = app
+        .corrections(&actor, PersonId(row_id(&id, "id")?))
+        .await?;
+    Ok(Json(all(corrections)))
 }
 
 /// `POST /api/v1/materials/{id}/damage`.
@@ -533,8 +543,9 @@ pub async fn record_damage(
     ApiJson(input): ApiJson<DamageInput>,
 ) -> Result<Json<MaterialIncidents>, ApiError> {
     Ok(Json(
-        app.record_damage(&actor, MaterialId(row_id(&id, "id")?), &input)
-            .await?,
+        app.record_damage(&actor, MaterialId(row_id(&id, "id")?), &input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -566,8 +577,9 @@ pub async fn record_repair(
     ApiJson(input): ApiJson<RepairInput>,
 ) -> Result<Json<MaterialIncidents>, ApiError> {
     Ok(Json(
-        app.record_repair(&actor, row_id(&id, "id")?, &input)
-            .await?,
+        app.record_repair(&actor, row_id(&id, "id")?, &input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -599,8 +611,9 @@ pub async fn record_loss(
     ApiJson(input): ApiJson<LossInput>,
 ) -> Result<Json<MaterialIncidents>, ApiError> {
     Ok(Json(
-        app.record_loss(&actor, MaterialId(row_id(&id, "id")?), &input)
-            .await?,
+        app.record_loss(&actor, MaterialId(row_id(&id, "id")?), &input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -631,8 +644,9 @@ pub async fn loss_steps(
     ApiJson(steps): ApiJson<LossSteps>,
 ) -> Result<Json<MaterialIncidents>, ApiError> {
     Ok(Json(
-        app.update_loss_steps(&actor, row_id(&id, "id")?, &steps)
-            .await?,
+        app.update_loss_steps(&actor, row_id(&id, "id")?, &steps.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -659,6 +673,7 @@ pub async fn material_incidents(
 ) -> Result<Json<MaterialIncidents>, ApiError> {
     Ok(Json(
         app.material_incidents(&actor, MaterialId(row_id(&id, "id")?))
-            .await?,
+            .await?
+            .into(),
     ))
 }

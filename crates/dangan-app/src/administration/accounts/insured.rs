@@ -26,15 +26,12 @@ use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult, today};
 
 /// 办理依据 — on what a clerk acts for a person, as sent by a form or the API.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"basis": "card", "id_number": "11010519491231002X"}))]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct BasisInput {
     /// `query`: the clerk registered a query for this person (查询登记) within the query window;
     /// `card`: the person is here with their identity card (本人持卡在场).
-    #[schema(pattern = "^(query|card)$")]
     pub basis: String,
     /// With `card`: the full identity number read from the card; it must be the person's.
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
 }
 
@@ -140,7 +137,7 @@ impl App {
 }
 
 /// An opened account: the generated password is shown once, to be handed to the person.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OpenedAccount {
     /// The person.
     pub person_id: PersonId,

@@ -19,7 +19,7 @@ use crate::security::audit::{Op, Outcome, anonymous};
 use crate::{App, AppError, AppResult, today};
 
 /// A successful sign-in.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Login {
     /// The bearer token; shown once, stored only as a digest.
     pub token: String,

@@ -13,7 +13,7 @@ use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
 
 /// A staff user as shown to the security officer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct UserView {
     /// Row id.
     pub id: UserId,

@@ -20,7 +20,7 @@ use dangan_store::tokens::TokenId;
 use dangan_store::users::UserId;
 
 /// A role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 系统管理员 — catalogue, calendar, configuration; reads and writes archives.
@@ -375,7 +375,7 @@ pub fn allowed(role: Role, use_case: UseCase) -> bool {
 }
 
 /// Who a signed-in actor is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Subject {
     /// A staff user.
@@ -401,7 +401,7 @@ impl Subject {
 }
 
 /// Who is calling.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Actor {
     /// Who.
     pub subject: Subject,

@@ -37,7 +37,7 @@ use crate::{App, AppError, AppResult};
 
 /// A file as shown (no key material, no identity number: one in the name it arrived with is
 /// masked).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FileView {
     /// Row id.
     pub id: FileId,

@@ -16,7 +16,7 @@ use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
 
 /// The result of verifying one file.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FileVerification {
     /// The file.
     pub file_id: FileId,

@@ -34,19 +34,15 @@ pub(crate) const DUPLICATE_EXTERNAL_ID: &str = "duplicate_external_id";
 pub const LOCAL_SOURCE: &str = "dangan";
 
 /// A business event as submitted.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"person_id": 1, "business_type": "contribution", "business_date": "2025-03-01", "materials": [{"material_code": "contribution_voucher", "pages": 1}]}))]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct EventInput {
     /// The person's row id (or give `id_number`).
-    #[schema(minimum = 1)]
     pub person_id: Option<i64>,
     /// The person's identity number (or give `person_id`).
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
     /// Business type code or Chinese name.
     pub business_type: String,
     /// 办理日期, `YYYY-MM-DD`.
-    #[schema(format = Date)]
     pub business_date: String,
     /// 经办人 (default: the signed-in user's name).
     pub handler: Option<String>,
@@ -62,18 +58,15 @@ pub struct EventInput {
 }
 
 /// A material item as submitted.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct MaterialInput {
     /// Material type code from the catalogue.
     pub material_code: String,
     /// 形成日期, `YYYY-MM-DD` (default: the business date).
-    #[schema(format = Date)]
     pub formation_date: Option<String>,
     /// 页数
-    #[schema(minimum = 1, maximum = 2000)]
     pub pages: i64,
     /// `paper` (default), `electronic` or `both`.
-    #[schema(pattern = "^(paper|electronic|both)$")]
     pub carrier: Option<String>,
     /// Retention code; default from the catalogue; may be longer, never shorter.
     pub retention: Option<String>,
@@ -82,7 +75,7 @@ pub struct MaterialInput {
 }
 
 /// The outcome of recording an event.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Recorded {
     /// False when the source system's external id was already recorded: the existing event is
     /// returned and nothing was written.

@@ -19,7 +19,7 @@ use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
 
 /// A material item as shown.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MaterialView {
     /// Row id.
     pub id: MaterialId,
@@ -55,7 +55,7 @@ pub struct MaterialView {
 }
 
 /// A business event as shown, with its completeness.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct EventView {
     /// Row id.
     pub id: EventId,

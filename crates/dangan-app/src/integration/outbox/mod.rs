@@ -180,21 +180,18 @@ pub struct DeliveryRound {
 }
 
 /// The outbox listing as asked for in a query string.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct OutboxQuery {
     /// `pending` (default), `delivered` or `all`.
-    #[param(pattern = "^(pending|delivered|all)$")]
     pub state: Option<String>,
     /// Items after this id (the last id of the previous page).
     pub after: Option<i64>,
     /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
 /// An outbox item as shown.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OutboxItemView {
     /// Row id (`X-Dangan-Delivery`).
     pub id: OutboxId,
@@ -203,7 +200,6 @@ pub struct OutboxItemView {
     /// The person.
     pub person_id: PersonId,
     /// `pending` or `delivered`.
-    #[schema(pattern = "^(pending|delivered)$")]
     pub state: &'static str,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
@@ -216,7 +212,6 @@ pub struct OutboxItemView {
     /// Why the last attempt failed.
     pub last_error: Option<String>,
     /// What is sent as the body's `payload` (the identity number in it masked).
-    #[schema(value_type = Object)]
     pub payload: Value,
 }
 
@@ -254,7 +249,7 @@ pub(crate) fn masked_payload(raw: &str) -> Value {
 }
 
 /// One delivery attempt as shown.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DeliveryView {
     /// 1, 2, … over the item's whole history.
     pub attempt: i64,

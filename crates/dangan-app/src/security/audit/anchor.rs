@@ -30,7 +30,7 @@ pub const WITNESS_FORMAT: &str = "dangan-log-anchor-v2";
 pub const WITNESS_PREFIX: &str = "anchors/";
 
 /// An anchor as copied to a witness: everything needed to check it with the public key alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WitnessCopy {
     /// `dangan-log-anchor-v2`.
     pub format: String,

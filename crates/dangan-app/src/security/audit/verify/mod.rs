@@ -34,7 +34,7 @@ use crate::security::keyring::PublicKey;
 use crate::{App, AppError, AppResult};
 
 /// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     /// It holds.
@@ -57,7 +57,7 @@ impl CheckStatus {
 }
 
 /// One check of a verification.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct VerifyCheck {
     /// What was checked (Chinese).
     pub name: String,
@@ -68,7 +68,7 @@ pub struct VerifyCheck {
 }
 
 /// The result of verifying the log.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
     /// Whether no check failed.
     pub ok: bool,
