@@ -38,7 +38,6 @@ pub struct PersonView {
     /// Row id.
     pub id: PersonId,
     /// 公民身份号码
-    #[schema(value_type = String)]
     pub id_number: IdNumber,
     /// 姓名
     pub name: String,
@@ -53,7 +52,6 @@ pub struct PersonView {
     /// Full division name.
     pub division_name: String,
     /// 参保状态 code.
-    #[schema(value_type = String)]
     pub status: InsuranceStatus,
     /// 参保身份 code.
     pub identity: String,
@@ -81,7 +79,6 @@ pub struct PersonSummary {
     /// Full division name.
     pub division_name: String,
     /// 参保状态 code.
-    #[schema(value_type = String)]
     pub status: InsuranceStatus,
 }
 

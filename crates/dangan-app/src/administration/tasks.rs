@@ -18,13 +18,10 @@ pub struct TaskView {
     /// Row id.
     pub id: TaskId,
     /// `collection`, `organising` or `supplement`.
-    #[schema(value_type = String)]
     pub kind: TaskKind,
     /// `collection` (收集岗) or `organising` (整理岗).
-    #[schema(value_type = String)]
     pub post: Post,
     /// What it is about: `event`, `handover` or `supplement`, and its id.
-    #[schema(value_type = String)]
     pub subject_kind: SubjectKind,
     /// The subject's id.
     pub subject_id: i64,
@@ -36,7 +33,6 @@ pub struct TaskView {
     /// guess).
     pub due_on: Option<NaiveDate>,
     /// `open` or `done`.
-    #[schema(value_type = String)]
     pub state: TaskState,
     /// Open and past its due date.
     pub overdue: bool,

@@ -96,7 +96,6 @@ pub struct HandoverItemView {
     /// The business event.
     pub event_id: Option<EventId>,
     /// On receipt: `ok`, `missing`, `damaged` or `extra`.
-    #[schema(value_type = Option<String>)]
     pub result: Option<LineResult>,
     /// 差异说明
     pub note: Option<String>,
@@ -108,7 +107,6 @@ pub struct HandoverView {
     /// Row id.
     pub id: HandoverId,
     /// `open` or `confirmed`.
-    #[schema(value_type = String)]
     pub state: HandoverState,
     /// 备注
     pub note: Option<String>,

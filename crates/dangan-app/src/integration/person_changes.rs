@@ -74,7 +74,6 @@ pub struct PersonChangeView {
     /// The record's id there.
     pub source_id: String,
     /// `status`, `tier`, `division` or `death`.
-    #[schema(value_type = String)]
     pub kind: ChangeKind,
     /// The kind in Chinese.
     pub kind_label: String,

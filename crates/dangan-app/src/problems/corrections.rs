@@ -35,7 +35,6 @@ pub struct CorrectionView {
     /// Row id.
     pub id: CorrectionId,
     /// The field: `name`, `division_code`, `status`, `tier` or `identity`.
-    #[schema(value_type = String)]
     pub field: PersonField,
     /// Old value.
     pub old_value: String,

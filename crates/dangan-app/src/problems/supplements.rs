@@ -35,7 +35,6 @@ pub struct SupplementView {
     /// Due on.
     pub due_on: Option<NaiveDate>,
     /// `open`, `supplemented` or `missing`.
-    #[schema(value_type = String)]
     pub state: SupplementState,
     /// Contacts made.
     pub contacts: Vec<String>,

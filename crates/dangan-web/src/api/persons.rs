@@ -76,7 +76,7 @@ impl From<persons::PersonSummary> for PersonSummary {
             sex: p.sex,
             division_code: p.division_code,
             division_name: p.division_name,
-            status: p.status.to_string(),
+            status: p.status.code().to_owned(),
         }
     }
 }

@@ -32,17 +32,14 @@ pub struct MaterialView {
     /// 页数
     pub pages: i64,
     /// Carrier code: `paper`, `electronic` or `both`.
-    #[schema(value_type = String)]
     pub carrier: Carrier,
     /// Retention code: `Y`, `D100`, `D50`, `D30` or `D10`.
-    #[schema(value_type = String)]
     pub retention: Retention,
     /// 鉴定到期日 (none when permanent).
     pub appraisal_due: Option<NaiveDate>,
     /// 备注
     pub remarks: Option<String>,
     /// `normal`, `missing`, `damaged` or `lost`.
-    #[schema(value_type = String)]
     pub status: MaterialStatus,
     /// The mark shown beside the item: 正常, 补件, 材料缺失, 损毁 or 档案丢失.
     pub status_label: String,
@@ -62,7 +59,6 @@ pub struct EventView {
     /// The person.
     pub person_id: PersonId,
     /// Business type code.
-    #[schema(value_type = String)]
     pub business_type: BusinessType,
     /// Business type name.
     pub business_type_name: String,

@@ -219,7 +219,7 @@ impl From<app::EventView> for EventView {
         EventView {
             id: EventId(e.id.0),
             person_id: PersonId(e.person_id.0),
-            business_type: e.business_type.to_string(),
+            business_type: e.business_type.code().to_owned(),
             business_type_name: e.business_type_name,
             business_class: e.business_class,
             business_date: e.business_date,

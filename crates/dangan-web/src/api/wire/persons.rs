@@ -42,14 +42,14 @@ impl From<app::PersonView> for PersonView {
     fn from(p: app::PersonView) -> PersonView {
         PersonView {
             id: PersonId(p.id.0),
-            id_number: p.id_number,
+            id_number: p.id_number.as_str().to_owned(),
             name: p.name,
             sex: p.sex,
             birth_date: p.birth_date,
             age: p.age,
             division_code: p.division_code,
             division_name: p.division_name,
-            status: p.status.to_string(),
+            status: p.status.code().to_owned(),
             identity: p.identity.to_string(),
             identity_label: p.identity_label,
             tier: p.tier,

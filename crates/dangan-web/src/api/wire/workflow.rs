@@ -211,15 +211,15 @@ pub struct HandoverItemView {
 impl From<handovers::HandoverItemView> for HandoverItemView {
     fn from(i: handovers::HandoverItemView) -> HandoverItemView {
         HandoverItemView {
-            id: i.id,
+            id: i.id.0,
             material_id: i.material_id.map(|id| MaterialId(id.0)),
             name: i.name,
             quantity: i.quantity,
             formation_date: i.formation_date,
-            person_id: i.person_id,
+            person_id: i.person_id.map(|p| p.0),
             person_name: i.person_name,
             id_number_masked: i.id_number_masked,
-            event_id: i.event_id,
+            event_id: i.event_id.map(|e| e.0),
             result: i.result.map(|r| r.to_string()),
             note: i.note,
         }
@@ -492,7 +492,7 @@ pub struct CorrectionView {
 impl From<corrections::CorrectionView> for CorrectionView {
     fn from(c: corrections::CorrectionView) -> CorrectionView {
         CorrectionView {
-            id: c.id,
+            id: c.id.0,
             field: c.field.to_string(),
             old_value: c.old_value,
             new_value: c.new_value,
