@@ -280,4 +280,22 @@ on_both_backends! {
         let read = t.app.material_incidents(&t.admin, m).await;
         assert!(matches!(read, Err(AppError::Internal(_))), "{read:?}");
     }
+
+    async fn a_handover_result_or_a_task_kind_this_version_cannot_read_is_a_fault_never_a_guess(db: TestDb) {
+        let t = TestApp::start(db).await;
+        let (_, m) = t.enrolment_material().await;
+        let handler = t.actor("handler4", Role::Handler).await;
+        let input = HandoverInput { items: vec![HandoverItemInput { material_id: m.0, quantity: None }], note: None };
+        let h = t.app.create_handover(&handler, &input).await.unwrap();
+        assert!(t.app.handover(&t.admin, h.id).await.is_ok());
+        assert!(t.app.tasks(&t.admin, &TaskQuery::default()).await.is_ok());
+        // A line result nobody can give (the column is nullable: it decodes through `Coded`).
+        t.db.execute("UPDATE handover_items SET result = 'torn'").await;
+        let read = t.app.handover(&t.admin, h.id).await;
+        assert!(matches!(read, Err(AppError::Internal(_))), "{read:?}");
+        // A task of a kind this version does not have is not listed as something else.
+        t.db.execute("UPDATE tasks SET kind = 'cleaning'").await;
+        let tasks = t.app.tasks(&t.admin, &TaskQuery::default()).await;
+        assert!(matches!(tasks, Err(AppError::Internal(_))), "{tasks:?}");
+    }
 }
