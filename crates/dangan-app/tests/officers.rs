@@ -78,7 +78,7 @@ on_both_backends! {
         assert_eq!(user_named(&t, "helper").await.unwrap().role, Role::Window);
         // Through a request approved by themselves: refused.
         let req = t.app.request_account_change(&t.security, &create("standin", "admin")).await.unwrap();
-        assert_eq!(req.state, "pending");
+        assert_eq!(req.state.code(), "pending");
         assert!(user_named(&t, "standin").await.is_none(), "a request changes nothing");
         assert_eq!(code_of(t.app.approve_account_request(&t.security, req.id).await), "own_request");
         // The auditor changes nothing; the requester may not approve; the administrator may.
@@ -86,7 +86,7 @@ on_both_backends! {
         assert!(user_named(&t, "standin").await.is_none());
         let done = t.app.approve_account_request(&t.admin, req.id).await.unwrap();
         let password = done.initial_password.expect("the approver gets the one-time password");
-        assert_eq!((done.user.role, done.request.state.as_str()), (Role::Admin, "approved"));
+        assert_eq!((done.user.role, done.request.state.code()), (Role::Admin, "approved"));
         assert_eq!(done.request.decided_by.as_deref(), Some("admin"));
         let first = t.app.login("standin", &password, "test").await.unwrap();
         assert!(first.must_change_password);
@@ -137,7 +137,7 @@ on_both_backends! {
         t.app.set_user_role(&second, helper, Role::Handler, false).await.unwrap();
         assert_eq!(code_of(t.app.approve_account_request(&t.admin, up.id).await), "request_stale");
         let rejected = t.app.reject_account_request(&t.admin, up.id, Some("按现状重新申请")).await.unwrap();
-        assert_eq!(rejected.state, "rejected");
+        assert_eq!(rejected.state.code(), "rejected");
 
         // With the administrator's approval it happens, and the first officer's sessions end.
         let session = t.app.login("secadmin", TEST_PASSWORD, "test").await.unwrap().token;

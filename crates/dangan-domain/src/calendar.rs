@@ -49,6 +49,25 @@ pub enum DayKind {
     Workday,
 }
 
+impl crate::code::Code for DayKind {
+    const NAME: &'static str = "日期类型";
+    const ALL: &'static [DayKind] = &[DayKind::Holiday, DayKind::Workday];
+    fn code(self) -> &'static str {
+        self.as_str()
+    }
+    fn label(self) -> &'static str {
+        DayKind::label(self)
+    }
+}
+
+impl TryFrom<String> for DayKind {
+    type Error = crate::code::UnknownCode;
+    /// Decodes a stored kind (rows decode it with sqlx's `try_from`).
+    fn try_from(s: String) -> Result<DayKind, Self::Error> {
+        <DayKind as crate::code::Code>::decode(&s)
+    }
+}
+
 impl DayKind {
     /// The machine word used in files and JSON: `"holiday"` or `"workday"`.
     pub const fn as_str(self) -> &'static str {

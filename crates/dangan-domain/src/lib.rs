@@ -1,6 +1,7 @@
 //! Pure rules of the pension archive (档案). No I/O, no async: every function here is a
 //! deterministic computation over its arguments and the data shipped in `data/`.
 
+pub mod account;
 pub mod archive_number;
 pub mod audit;
 pub mod business;

@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use dangan_domain::account::{AccountRequestKind, AccountRequestState};
+
 use crate::users::UserId;
 use crate::{StoreResult, Tx, id_type, on_conn};
 
@@ -17,7 +19,7 @@ id_type!(
 #[derive(Debug, Clone)]
 pub struct NewAccountRequest<'a> {
     /// `create` (a new account) or `change` (role or state of an existing one).
-    pub kind: &'a str,
+    pub kind: AccountRequestKind,
     /// The account to change (`None` for `create`).
     pub target_user_id: Option<UserId>,
     /// The new account's sign-in name, or the target's as it was when asked.
@@ -45,8 +47,9 @@ pub struct NewAccountRequest<'a> {
 pub struct AccountRequestRow {
     /// Row id.
     pub id: AccountRequestId,
-    /// `create` or `change`.
-    pub kind: String,
+    /// 新建账号 or 变更账号.
+    #[sqlx(try_from = "String")]
+    pub kind: AccountRequestKind,
     /// The account to change.
     pub target_user_id: Option<UserId>,
     /// Sign-in name of the new account or of the target.
@@ -69,8 +72,9 @@ pub struct AccountRequestRow {
     pub requested_by_name: String,
     /// When asked.
     pub requested_at: DateTime<Utc>,
-    /// `pending`, `approved` or `rejected`.
-    pub state: String,
+    /// 待处理, 已批准 or 已驳回.
+    #[sqlx(try_from = "String")]
+    pub state: AccountRequestState,
     /// Deciding officer.
     pub decided_by: Option<UserId>,
     /// Deciding officer's sign-in name.
@@ -96,7 +100,7 @@ pub async fn insert(
             "INSERT INTO account_requests (kind, target_user_id, username, display_name, from_role, from_disabled, role, disabled, reason, requested_by, requested_by_name, requested_at, state)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending') RETURNING id",
         )
-        .bind(r.kind)
+        .bind(r.kind.code())
         .bind(r.target_user_id)
         .bind(r.username)
         .bind(r.display_name)
@@ -142,8 +146,8 @@ pub async fn list(
 /// A decision on a request.
 #[derive(Debug, Clone)]
 pub struct Decision<'a> {
-    /// `approved` or `rejected`.
-    pub state: &'a str,
+    /// 已批准 or 已驳回.
+    pub state: AccountRequestState,
     /// The deciding officer.
     pub by: UserId,
     /// The deciding officer's sign-in name.
@@ -167,7 +171,7 @@ pub async fn decide(
             "UPDATE account_requests SET state = $1, decided_by = $2, decided_by_name = $3, decided_at = $4, decision_note = $5
              WHERE id = $6 AND state = 'pending'",
         )
-        .bind(d.state)
+        .bind(d.state.code())
         .bind(d.by)
         .bind(d.by_name)
         .bind(now)

@@ -4,6 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use dangan_domain::calendar::DayKind;
+
 use crate::{StoreResult, Tx, on_conn};
 
 /// A loaded year.
@@ -24,8 +26,9 @@ pub struct YearRow {
 pub struct DayRow {
     /// The date.
     pub day: NaiveDate,
-    /// `holiday` or `workday`.
-    pub kind: String,
+    /// 放假 or 调休上班.
+    #[sqlx(try_from = "String")]
+    pub kind: DayKind,
     /// The festival's name.
     pub name: String,
 }
@@ -73,7 +76,7 @@ pub async fn replace_year(
             sqlx::query("INSERT INTO calendar_days (day, year, kind, name) VALUES ($1, $2, $3, $4)")
                 .bind(d.day)
                 .bind(year)
-                .bind(&d.kind)
+                .bind(d.kind.as_str())
                 .bind(&d.name)
                 .execute(c)
                 .await.map(|r| r.rows_affected())

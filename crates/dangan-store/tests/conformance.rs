@@ -1,7 +1,9 @@
 //! The storage conformance suite: every test runs unchanged on SQLite and on PostgreSQL.
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use dangan_domain::account::{AccountRequestKind, AccountRequestState};
 use dangan_domain::business::BusinessType;
+use dangan_domain::calendar::DayKind;
 use dangan_domain::material::Carrier;
 use dangan_domain::retention::Retention;
 use dangan_store::account_requests::{self, Decision, NewAccountRequest};
@@ -327,7 +329,7 @@ on_both_backends! {
         let store = open(&db).await;
         let day = |d: &str, kind: &str| calendar::DayRow {
             day: NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap(),
-            kind: kind.into(),
+            kind: DayKind::parse(kind).unwrap(),
             name: "国庆节".into(),
         };
         let mut tx = store.begin_write().await.unwrap();
@@ -372,12 +374,12 @@ on_both_backends! {
         let officer = users::insert(&mut tx, "sec", "保密员", "security_officer", "$argon2id$x", false, now).await.unwrap();
         let target = users::insert(&mut tx, "li", "李四", "archivist", "$argon2id$x", false, now).await.unwrap();
         let create = account_requests::insert(&mut tx, &NewAccountRequest {
-            kind: "create", target_user_id: None, username: "audit2", display_name: "王审计",
+            kind: AccountRequestKind::Create, target_user_id: None, username: "audit2", display_name: "王审计",
             from_role: None, from_disabled: None, role: "auditor", disabled: false,
             reason: "增补", requested_by: officer, requested_by_name: "sec",
         }, now).await.unwrap();
         let change = account_requests::insert(&mut tx, &NewAccountRequest {
-            kind: "change", target_user_id: Some(target), username: "li", display_name: "李四",
+            kind: AccountRequestKind::Change, target_user_id: Some(target), username: "li", display_name: "李四",
             from_role: Some("archivist"), from_disabled: Some(false), role: "admin", disabled: true,
             reason: "调岗", requested_by: officer, requested_by_name: "sec",
         }, now).await.unwrap();
@@ -385,8 +387,8 @@ on_both_backends! {
 
         let mut tx = store.begin().await.unwrap();
         let row = account_requests::get(&mut tx, change).await.unwrap().unwrap();
-        assert_eq!((row.kind.as_str(), row.target_user_id, row.from_role.as_deref(), row.from_disabled), ("change", Some(target), Some("archivist"), Some(false)));
-        assert_eq!((row.role.as_str(), row.disabled, row.state.as_str(), row.requested_at), ("admin", true, "pending", now));
+        assert_eq!((row.kind.code(), row.target_user_id, row.from_role.as_deref(), row.from_disabled), ("change", Some(target), Some("archivist"), Some(false)));
+        assert_eq!((row.role.as_str(), row.disabled, row.state.code(), row.requested_at), ("admin", true, "pending", now));
         assert_eq!((row.decided_by, row.decided_at, row.created_user_id), (None, None, None));
         let pending: Vec<_> = account_requests::list(&mut tx, true, 10).await.unwrap().into_iter().map(|r| r.id).collect();
         assert_eq!(pending, vec![change, create], "newest first");
@@ -394,7 +396,7 @@ on_both_backends! {
 
         // Two deciders race: exactly one decides, and what they decided stays.
         let mut tasks = Vec::new();
-        for (i, state) in ["approved", "rejected"].into_iter().enumerate() {
+        for (i, state) in [AccountRequestState::Approved, AccountRequestState::Rejected].into_iter().enumerate() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tx = store.begin_write().await.unwrap();
@@ -411,13 +413,13 @@ on_both_backends! {
         assert_eq!(won, 1);
         let mut tx = store.begin_write().await.unwrap();
         account_requests::set_created_user(&mut tx, create, target).await.unwrap();
-        let again = Decision { state: "rejected", by: officer, by_name: "sec", note: None };
+        let again = Decision { state: AccountRequestState::Rejected, by: officer, by_name: "sec", note: None };
         assert!(!account_requests::decide(&mut tx, create, &again, now).await.unwrap());
         assert!(!account_requests::decide(&mut tx, account_requests::AccountRequestId(999_999), &again, now).await.unwrap());
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let row = account_requests::get(&mut tx, create).await.unwrap().unwrap();
-        assert!(matches!(row.state.as_str(), "approved" | "rejected"));
+        assert!(matches!(row.state, AccountRequestState::Approved | AccountRequestState::Rejected));
         assert_eq!((row.decided_by, row.decision_note.as_deref(), row.created_user_id), (Some(officer), Some("说明"), Some(target)));
         assert_eq!(account_requests::list(&mut tx, true, 10).await.unwrap().len(), 1);
         assert_eq!(account_requests::list(&mut tx, false, 10).await.unwrap().len(), 2);

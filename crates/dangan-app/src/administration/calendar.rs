@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 
-use dangan_domain::calendar::{DayKind, SpecialDay, WorkCalendar};
+use dangan_domain::calendar::{SpecialDay, WorkCalendar};
 use dangan_store::{Store, calendar};
 
 use crate::administration::roles::{Actor, UseCase};
@@ -17,7 +17,7 @@ pub(crate) fn day_rows(days: &[SpecialDay]) -> Vec<calendar::DayRow> {
     days.iter()
         .map(|d| calendar::DayRow {
             day: d.date,
-            kind: d.kind.as_str().to_owned(),
+            kind: d.kind,
             name: d.name.clone(),
         })
         .collect()
@@ -41,8 +41,7 @@ pub(crate) async fn load_from_store(store: &Store) -> AppResult<WorkCalendar> {
         .map(|d| {
             Ok(SpecialDay {
                 date: d.day,
-                kind: DayKind::parse(&d.kind)
-                    .ok_or_else(|| AppError::Internal(format!("calendar day kind {}", d.kind)))?,
+                kind: d.kind,
                 name: d.name,
             })
         })

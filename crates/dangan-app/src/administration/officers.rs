@@ -24,6 +24,9 @@ use dangan_store::users::{self, UserId, UserRow};
 use crate::administration::accounts::{
     UserView, check_display_name, check_username, generate_password, hash_password, user_view,
 };
+use dangan_domain::account::{AccountRequestKind, AccountRequestState};
+use dangan_domain::code::Code;
+
 use crate::administration::roles::{Actor, Role, UseCase};
 use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
@@ -62,7 +65,7 @@ pub struct AccountRequestView {
     /// Row id.
     pub id: AccountRequestId,
     /// `create` or `change`.
-    pub kind: String,
+    pub kind: AccountRequestKind,
     /// The account to change (`change`).
     pub target_user_id: Option<UserId>,
     /// Sign-in name of the new account, or of the target when asked.
@@ -84,7 +87,7 @@ pub struct AccountRequestView {
     /// When asked.
     pub requested_at: DateTime<Utc>,
     /// `pending`, `approved` or `rejected`.
-    pub state: String,
+    pub state: AccountRequestState,
     /// The deciding officer's sign-in name.
     pub decided_by: Option<String>,
     /// When decided.
@@ -183,9 +186,9 @@ impl App {
         let role = Role::parse(&input.role)?;
         let reason = crate::text::required("reason", &input.reason, 200, "申请理由")?;
         let mut tx = self.store.begin_write().await?;
-        let subject = match input.kind.trim() {
-            "create" => new_officer_account(&mut tx, input, role).await?,
-            "change" => {
+        let subject = match AccountRequestKind::from_code(input.kind.trim()) {
+            Some(AccountRequestKind::Create) => new_officer_account(&mut tx, input, role).await?,
+            Some(AccountRequestKind::Change) => {
                 let target = requested_account(&mut tx, input).await?;
                 if target.id == me {
                     tx.rollback().await?;
@@ -222,7 +225,11 @@ impl App {
         let id = account_requests::insert(
             &mut tx,
             &NewAccountRequest {
-                kind: if target.is_some() { "change" } else { "create" },
+                kind: if target.is_some() {
+                    AccountRequestKind::Change
+                } else {
+                    AccountRequestKind::Create
+                },
                 target_user_id: target,
                 username: &username,
                 display_name: &display_name,
@@ -291,7 +298,7 @@ impl App {
         let row = account_requests::get(&mut tx, id)
             .await?
             .ok_or_else(not_found)?;
-        if row.state != "pending" {
+        if row.state != AccountRequestState::Pending {
             return Err(decided());
         }
         if let Some(refusal) = approval_refusal(&row, me) {
@@ -301,7 +308,7 @@ impl App {
         let role = stored_role(&row.role)?;
         // Claim the request first: a second approver racing on it finds it decided.
         let decision = Decision {
-            state: "approved",
+            state: AccountRequestState::Approved,
             by: me,
             by_name: &actor.username,
             note: None,
@@ -365,7 +372,7 @@ impl App {
         let row = account_requests::get(&mut tx, id)
             .await?
             .ok_or_else(not_found)?;
-        if row.state != "pending" {
+        if row.state != AccountRequestState::Pending {
             return Err(decided());
         }
         if row.target_user_id == Some(me) {
@@ -382,7 +389,7 @@ impl App {
                 .await);
         }
         let decision = Decision {
-            state: "rejected",
+            state: AccountRequestState::Rejected,
             by: me,
             by_name: &actor.username,
             note: note.as_deref(),
