@@ -50,11 +50,6 @@ impl LineResult {
         }
     }
 
-    /// Whether the line's paper arrived (as listed or damaged) and can be organised into a volume.
-    pub fn received(self) -> bool {
-        !matches!(self, LineResult::Missing)
-    }
-
     /// Whether the receiver must say what differed (缺失 and 破损 need a note).
     pub fn needs_note(self) -> bool {
         matches!(self, LineResult::Missing | LineResult::Damaged)
@@ -185,7 +180,6 @@ mod tests {
         );
         assert!(!LineResult::Ok.needs_note());
         assert!(LineResult::Damaged.needs_note() && LineResult::Missing.needs_note());
-        assert!(LineResult::Damaged.received() && !LineResult::Missing.received());
     }
 
     #[test]
