@@ -73,16 +73,36 @@ impl ApiError {
     }
 }
 
+/// The HTTP status of an application error: one mapping for the API and the pages.
+pub fn status_of(e: &AppError) -> StatusCode {
+    match e {
+        AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+        AppError::Conflict { .. } => StatusCode::CONFLICT,
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden | AppError::Denied { .. } => StatusCode::FORBIDDEN,
+        AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Whether a page shows this error beside the form that caused it (input the user can
+/// correct, a conflict with what is stored, a condition to meet first, a wait), rather than
+/// as a page of its own (a refusal of the role, something that does not exist, a fault).
+pub fn belongs_on_form(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Invalid { .. }
+            | AppError::Conflict { .. }
+            | AppError::Denied { .. }
+            | AppError::TooMany { .. }
+    )
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> ApiError {
         let status = match &e {
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Denied { .. } => StatusCode::FORBIDDEN,
-            AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 return ApiError::new(
@@ -92,6 +112,7 @@ impl From<AppError> for ApiError {
                     None,
                 );
             }
+            other => status_of(other),
         };
         ApiError {
             status,

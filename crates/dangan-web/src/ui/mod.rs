@@ -32,8 +32,7 @@ macro_rules! staff_form_or_return {
     }};
 }
 
-mod accounts;
-mod jobs;
+mod beijing;
 mod pages;
 mod session;
 
@@ -52,69 +51,84 @@ pub use session::token as cookie_token;
 /// The pages' routes; merged into the application router.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(pages::home))
-        .route("/login", post(pages::login))
-        .route("/logout", post(pages::logout))
+        .route("/", get(pages::signin::home))
+        .route("/login", post(pages::signin::login))
+        .route("/logout", post(pages::signin::logout))
         .route(
             "/account/password",
-            get(pages::password_form).post(pages::password_change),
+            get(pages::signin::password_form).post(pages::signin::password_change),
         )
-        .route("/workbench", get(pages::workbench))
-        .route("/persons", get(pages::persons))
-        .route("/persons/search", post(pages::persons_search))
+        .route("/workbench", get(pages::workbench::workbench))
+        .route("/persons", get(pages::persons::persons))
+        .route("/persons/search", post(pages::persons::persons_search))
         .route(
             "/persons/new",
-            get(pages::person_new).post(pages::person_create),
+            get(pages::persons::person_new).post(pages::persons::person_create),
         )
-        .route("/persons/{id}", get(pages::person))
-        .route("/persons/{id}/query", post(pages::person_query))
-        .route("/persons/{id}/events/new", get(pages::event_new))
-        .route("/persons/{id}/events", post(pages::event_create))
-        .route("/events/{id}/handover", post(pages::event_handover))
-        .route("/handovers/{id}", get(pages::handover))
-        .route("/handovers/{id}/confirm", post(pages::handover_confirm))
-        .route("/materials/{id}/upload", post(pages::upload))
-        .route("/volumes", get(pages::volumes))
-        .route("/volumes/build", post(pages::volumes_build))
-        .route("/volumes/{id}/seal", post(pages::volume_seal))
-        .route("/supplements", get(pages::supplements))
-        .route("/supplements/{id}", post(pages::supplement_action))
-        .route("/users", get(accounts::users).post(accounts::user_create))
-        .route("/users/{id}/role", post(accounts::user_role))
-        .route("/users/requests", post(accounts::request_create))
+        .route("/persons/{id}", get(pages::persons::person))
+        .route("/persons/{id}/query", post(pages::persons::person_query))
+        .route("/persons/{id}/events/new", get(pages::events::event_new))
+        .route("/persons/{id}/events", post(pages::events::event_create))
+        .route(
+            "/events/{id}/handover",
+            post(pages::handovers::event_handover),
+        )
+        .route("/handovers/{id}", get(pages::handovers::handover))
+        .route(
+            "/handovers/{id}/confirm",
+            post(pages::handovers::handover_confirm),
+        )
+        .route("/materials/{id}/upload", post(pages::events::upload))
+        .route("/volumes", get(pages::volumes::volumes))
+        .route("/volumes/build", post(pages::volumes::volumes_build))
+        .route("/volumes/{id}/seal", post(pages::volumes::volume_seal))
+        .route("/supplements", get(pages::supplements::supplements))
+        .route(
+            "/supplements/{id}",
+            post(pages::supplements::supplement_action),
+        )
+        .route(
+            "/users",
+            get(pages::accounts::users).post(pages::accounts::user_create),
+        )
+        .route("/users/{id}/role", post(pages::accounts::user_role))
+        .route("/users/requests", post(pages::accounts::request_create))
         .route(
             "/users/requests/{id}/approve",
-            post(accounts::request_approve),
+            post(pages::accounts::request_approve),
         )
         .route(
             "/users/requests/{id}/reject",
-            post(accounts::request_reject),
+            post(pages::accounts::request_reject),
         )
-        .route("/persons/{id}/account", post(accounts::account_open))
-        .route("/catalogue", get(pages::catalogue))
-        .route("/materials/{id}", get(pages::material))
-        .route("/materials/{id}/incidents", post(pages::material_incident))
+        .route("/persons/{id}/account", post(pages::accounts::account_open))
+        .route("/catalogue", get(pages::catalogue::catalogue))
+        .route("/materials/{id}", get(pages::incidents::material))
+        .route(
+            "/materials/{id}/incidents",
+            post(pages::incidents::material_incident),
+        )
         .route(
             "/persons/{id}/corrections",
-            get(pages::corrections).post(pages::correction_create),
+            get(pages::incidents::corrections).post(pages::incidents::correction_create),
         )
-        .route("/outbox", get(pages::outbox))
-        .route("/outbox/resend", post(pages::outbox_resend_by_id))
-        .route("/outbox/{id}/resend", post(pages::outbox_resend))
-        .route("/jobs", get(jobs::jobs).post(jobs::run))
-        .route("/jobs/{id}", get(jobs::job))
-        .route("/audit", get(pages::audit))
-        .route("/audit/verify", post(pages::audit_verify))
-        .route("/files/{id}", get(pages::file_view))
-        .route("/files/{id}/withdraw", post(pages::file_withdraw))
-        .route("/files/{id}/raw", get(pages::file_raw))
-        .route("/my", get(pages::my))
-        .route("/my/login", post(pages::my_login))
-        .route("/my/logout", post(pages::my_logout))
-        .route("/kiosk", get(pages::kiosk))
-        .route("/kiosk/login", post(pages::kiosk_login))
-        .route("/kiosk/logout", post(pages::kiosk_logout))
-        .route("/kiosk/assisted", post(pages::kiosk_assisted))
+        .route("/outbox", get(pages::outbox::outbox))
+        .route("/outbox/resend", post(pages::outbox::outbox_resend_by_id))
+        .route("/outbox/{id}/resend", post(pages::outbox::outbox_resend))
+        .route("/jobs", get(pages::jobs::jobs).post(pages::jobs::run))
+        .route("/jobs/{id}", get(pages::jobs::job))
+        .route("/audit", get(pages::audit::audit))
+        .route("/audit/verify", post(pages::audit::audit_verify))
+        .route("/files/{id}", get(pages::files::file_view))
+        .route("/files/{id}/withdraw", post(pages::files::file_withdraw))
+        .route("/files/{id}/raw", get(pages::files::file_raw))
+        .route("/my", get(pages::my::my))
+        .route("/my/login", post(pages::my::my_login))
+        .route("/my/logout", post(pages::my::my_logout))
+        .route("/kiosk", get(pages::my::kiosk))
+        .route("/kiosk/login", post(pages::my::kiosk_login))
+        .route("/kiosk/logout", post(pages::my::kiosk_logout))
+        .route("/kiosk/assisted", post(pages::incidents::kiosk_assisted))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
         .route_layer(axum::middleware::from_fn(same_origin_forms))

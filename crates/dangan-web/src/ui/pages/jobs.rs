@@ -10,9 +10,10 @@ use serde::Deserialize;
 use dangan_app::jobs::{JobId, JobKind, JobQuery, JobState, JobView, QueueStats, state_label};
 use dangan_app::{Actor, UseCase};
 
-use super::pages::{Shell, csrf_refused, failure, html, shell, staff, with_error_status};
-use super::session::Visitor;
+use super::{Shell, csrf_refused, failure, html, shell, staff, with_error_status};
+use crate::error::belongs_on_form;
 use crate::extract::AppState;
+use crate::ui::session::Visitor;
 
 #[derive(Template)]
 #[template(path = "jobs.html")]
@@ -135,7 +136,7 @@ pub async fn run(State(app): State<AppState>, v: Visitor, Form(f): Form<RunForm>
             let done = format!("已加入队列：{label}（作业 {id}），空闲的节点将立即运行。");
             render(&app, &actor, &v, "", String::new(), done).await
         }
-        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
         Err(e) => render(&app, &actor, &v, "", e.to_string(), String::new()).await,
     }
 }

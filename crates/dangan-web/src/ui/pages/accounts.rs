@@ -15,9 +15,10 @@ use dangan_app::administration::officers::{AccountRequestInput, AccountRequestVi
 use dangan_app::ids::{AccountRequestId, PersonId, UserId};
 use dangan_app::{Actor, AppError, Role, UseCase};
 
-use super::pages::{Shell, csrf_refused, failure, html, shell, staff, with_error_status};
-use super::session::Visitor;
+use super::{Shell, csrf_refused, failure, html, shell, staff, with_error_status};
+use crate::error::belongs_on_form;
 use crate::extract::AppState;
+use crate::ui::session::Visitor;
 
 /// A pending request as the page lists it (times in Beijing time).
 #[derive(Debug, Clone)]
@@ -186,7 +187,7 @@ pub async fn user_create(
             };
             render_users(&app, &actor, &v, o).await
         }
-        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
         Err(e) => render_users(&app, &actor, &v, error(&e)).await,
     }
 }
@@ -218,7 +219,7 @@ pub async fn user_role(
     };
     match result {
         Ok(()) => Redirect::to("/users").into_response(),
-        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
         Err(e) => render_users(&app, &actor, &v, error(&e)).await,
     }
 }
@@ -265,7 +266,7 @@ pub async fn request_create(
             };
             render_users(&app, &actor, &v, o).await
         }
-        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
         Err(e) => render_users(&app, &actor, &v, error(&e)).await,
     }
 }
@@ -305,7 +306,7 @@ pub async fn request_approve(
             };
             render_users(&app, &actor, &v, o).await
         }
-        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
         Err(e) => render_users(&app, &actor, &v, error(&e)).await,
     }
 }
@@ -329,7 +330,7 @@ pub async fn request_reject(
             };
             render_users(&app, &actor, &v, o).await
         }
-        Err(e) if e.code() == "forbidden" => failure(&actor, &v, &e),
+        Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
         Err(e) => render_users(&app, &actor, &v, error(&e)).await,
     }
 }

@@ -1,0 +1,221 @@
+//! 业务 — entering a business with its materials, and uploading a material's scans.
+
+use super::{Shell, csrf_refused, failure, html, shell, staff, with_error_status};
+use crate::error::belongs_on_form;
+use crate::extract::AppState;
+use crate::ui::session::Visitor;
+use askama::Template;
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dangan_app::Actor;
+use serde::Deserialize;
+
+/// A catalogue line offered on the business form.
+#[derive(Debug, Clone)]
+pub struct MaterialChoice {
+    code: String,
+    name: String,
+    required: bool,
+}
+
+#[derive(Template)]
+#[template(path = "event_new.html")]
+pub(super) struct EventNewPage {
+    shell: Shell,
+    person: i64,
+    types: Vec<(String, String)>,
+    business_type: String,
+    date: String,
+    choices: Vec<MaterialChoice>,
+    error: String,
+}
+
+/// The business type in the URL (a code, nothing personal).
+#[derive(Debug, Default, Deserialize)]
+pub struct TypeQuery {
+    #[serde(rename = "type")]
+    business_type: Option<String>,
+}
+
+pub(super) async fn event_form(
+    app: &AppState,
+    actor: &Actor,
+    v: &Visitor,
+    person: i64,
+    business_type: String,
+    date: String,
+    error: String,
+) -> Response {
+    let types = dangan_domain::business::BusinessType::ALL
+        .into_iter()
+        .map(|b| (b.code().to_owned(), b.name().to_owned()))
+        .collect();
+    let choices = match app.catalogue(actor).await {
+        Ok(cat) => cat
+            .entries
+            .into_iter()
+            .filter(|e| e.business_type.code() == business_type)
+            .map(|e| MaterialChoice {
+                code: e.material_code.to_string(),
+                name: e.name,
+                required: e.required,
+            })
+            .collect(),
+        Err(e) => return failure(actor, v, &e),
+    };
+    with_error_status(
+        html(&EventNewPage {
+            shell: shell(actor, v, "/persons"),
+            person,
+            types,
+            business_type,
+            date,
+            choices,
+            error: error.clone(),
+        }),
+        !error.is_empty(),
+    )
+}
+
+/// `GET /persons/{id}/events/new?type=`: 业务登记 — the materials of the chosen business type.
+pub async fn event_new(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Query(q): Query<TypeQuery>,
+) -> Response {
+    let actor = staff_or_redirect!(v);
+    let business_type = q.business_type.unwrap_or_else(|| "enrolment".to_owned());
+    let today = dangan_app::today().to_string();
+    event_form(&app, &actor, &v, id, business_type, today, String::new()).await
+}
+
+#[derive(Template)]
+#[template(path = "event_done.html")]
+pub(super) struct EventDonePage {
+    shell: Shell,
+    person: i64,
+    business: String,
+    complete: bool,
+    missing: Vec<String>,
+}
+
+/// `POST /persons/{id}/events`: records the business; what is missing becomes supplement
+/// requests at once, and the page says so.
+pub async fn event_create(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let actor = staff_or_redirect!(v);
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !v.csrf_ok(&get("_csrf")) {
+        return csrf_refused();
+    }
+    let business_type = get("business_type");
+    let date = get("business_date");
+    let mut materials = Vec::new();
+    for (name, value) in &fields {
+        if let Some(code) = name.strip_prefix("m_")
+            && value == "on"
+        {
+            let pages = get(&format!("p_{code}")).trim().parse::<i64>().unwrap_or(0);
+            materials.push(dangan_app::intake::events::MaterialInput {
+                material_code: code.to_owned(),
+                pages,
+                carrier: Some(get(&format!("c_{code}"))).filter(|c| !c.is_empty()),
+                ..dangan_app::intake::events::MaterialInput::default()
+            });
+        }
+    }
+    let input = dangan_app::intake::events::EventInput {
+        person_id: Some(id),
+        business_type: business_type.clone(),
+        business_date: date.clone(),
+        materials,
+        ..dangan_app::intake::events::EventInput::default()
+    };
+    match app.record_event(&actor, &input).await {
+        Ok(r) => html(&EventDonePage {
+            shell: shell(&actor, &v, "/persons"),
+            person: id,
+            business: r.event.business_type_name,
+            complete: r.event.completeness.complete,
+            missing: r
+                .event
+                .completeness
+                .missing
+                .into_iter()
+                .map(|m| m.name)
+                .collect(),
+        }),
+        Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
+        Err(e) => event_form(&app, &actor, &v, id, business_type, date, e.to_string()).await,
+    }
+}
+
+/// `POST /materials/{id}/upload`: the scan viewer's upload (the body is the file; the name in
+/// `X-File-Name`, percent-encoded; the CSRF token in `X-CSRF-Token`). Answers JSON.
+pub async fn upload(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    let Ok(actor) = staff(&v) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"error": "请先登录"})),
+        )
+            .into_response();
+    };
+    let csrf = headers
+        .get("x-csrf-token")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !v.csrf_ok(csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({"error": "表单已过期，请刷新页面"})),
+        )
+            .into_response();
+    }
+    let name = headers
+        .get("x-file-name")
+        .and_then(|h| h.to_str().ok())
+        .and_then(crate::api::files::percent_decode);
+    use futures_util::TryStreamExt;
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream);
+    match app
+        .ingest_file(
+            actor,
+            dangan_app::ids::MaterialId(id),
+            name.as_deref(),
+            reader,
+        )
+        .await
+    {
+        Ok(f) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({"id": f.id.0, "duplicate": f.duplicate})),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({"error": e.to_string(), "code": e.code()})),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,45 @@
+//! 工作台 — the signed-in staff member's open tasks, overdue first.
+
+use super::{Shell, failure, html, shell, staff};
+use crate::extract::AppState;
+use crate::ui::session::Visitor;
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use dangan_app::administration::tasks::{TaskQuery, TaskView};
+
+#[derive(Template)]
+#[template(path = "workbench.html")]
+pub(super) struct WorkbenchPage {
+    shell: Shell,
+    overdue: Vec<TaskView>,
+    due: Vec<TaskView>,
+}
+
+/// `GET /workbench`: 工作台 — my open tasks, overdue first.
+pub async fn workbench(State(app): State<AppState>, v: Visitor) -> Response {
+    let actor = match staff(&v) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let q = TaskQuery {
+        state: Some("open".to_owned()),
+        ..TaskQuery::default()
+    };
+    match app.tasks(actor, &q).await {
+        Ok(tasks) => {
+            let (overdue, due): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| t.overdue);
+            html(&WorkbenchPage {
+                shell: shell(actor, &v, "/workbench"),
+                overdue,
+                due,
+            })
+        }
+        Err(e) if e.code() == "forbidden" => html(&WorkbenchPage {
+            shell: shell(actor, &v, "/workbench"),
+            overdue: Vec::new(),
+            due: Vec::new(),
+        }),
+        Err(e) => failure(actor, &v, &e),
+    }
+}
