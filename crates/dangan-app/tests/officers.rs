@@ -194,4 +194,50 @@ on_both_backends! {
         t.app.revoke_token(&t.security, pension.token.id).await.unwrap();
         assert_eq!(code_of(t.app.authenticate(&pension.secret, "10.0.0.1").await), "unauthenticated");
     }
+
+    async fn the_security_officer_resets_and_unlocks_business_accounts_but_not_an_officer_account_or_their_own(db: TestDb) {
+        let t = TestApp::start(db).await;
+        t.app.add_user(&t.security, "clerk9", None, Role::Window, Some(TEST_PASSWORD)).await.unwrap();
+        let clerk = user_named(&t, "clerk9").await.unwrap().id;
+        let old_session = t.app.login("clerk9", TEST_PASSWORD, "10.0.9.1").await.unwrap();
+        // Five wrong passwords lock the account; the officer sees it locked and unlocks it.
+        for i in 0..dangan_app::administration::accounts::FREE_ATTEMPTS {
+            assert!(t.app.login("clerk9", "wrong-password-9", &format!("10.0.9.{}", i + 2)).await.is_err());
+        }
+        assert!(user_named(&t, "clerk9").await.unwrap().locked, "locked after repeated failures");
+        assert_eq!(code_of(t.app.login("clerk9", TEST_PASSWORD, "10.0.9.20").await), "unauthenticated");
+        let unlocked = t.app.unlock_user(&t.security, clerk).await.unwrap();
+        assert!(!unlocked.locked && unlocked.locked_until.is_none());
+        t.app.login("clerk9", TEST_PASSWORD, "10.0.9.21").await.unwrap();
+
+        // A reset gives a generated password that must be changed, and ends every session.
+        let reset = t.app.reset_user_password(&t.security, clerk).await.unwrap();
+        assert_ne!(reset.initial_password, TEST_PASSWORD);
+        assert_eq!(code_of(t.app.authenticate(&old_session.token, "10.0.9.1").await), "unauthenticated");
+        assert_eq!(code_of(t.app.login("clerk9", TEST_PASSWORD, "10.0.9.22").await), "unauthenticated");
+        let fresh = t.app.login("clerk9", &reset.initial_password, "10.0.9.23").await.unwrap();
+        assert!(fresh.must_change_password, "the reset password must be changed at once");
+
+        // Insider attempts: the officer's own account, an officer account, a stranger's role.
+        let own = t.security.user_id().unwrap();
+        assert_eq!(code_of(t.app.reset_user_password(&t.security, own).await), "own_account");
+        let admin = t.admin.user_id().unwrap();
+        assert_eq!(code_of(t.app.reset_user_password(&t.security, admin).await), "two_officers_required");
+        assert_eq!(code_of(t.app.unlock_user(&t.security, admin).await), "two_officers_required");
+        t.app.login("admin", TEST_PASSWORD, "10.0.9.30").await.expect("the administrator's password is unchanged");
+        for other in [&t.admin, &t.auditor] {
+            assert_eq!(code_of(t.app.reset_user_password(other, clerk).await), "forbidden");
+            assert_eq!(code_of(t.app.unlock_user(other, clerk).await), "forbidden");
+        }
+        assert_eq!(code_of(t.app.reset_user_password(&t.security, UserId(999_999)).await), "user_not_found");
+
+        // Logged: both done, the officer-account attempts as denied, never the password.
+        let done = t.app.search_log(&t.auditor, &LogQuery { action: Some("user.".into()), outcome: Some("ok".into()), limit: Some(100), ..LogQuery::default() }).await.unwrap();
+        let actions: Vec<&str> = done.iter().map(|e| e.action.as_str()).collect();
+        assert!(actions.contains(&"user.password_reset") && actions.contains(&"user.unlock"), "{actions:?}");
+        assert!(done.iter().all(|e| !e.detail.contains(&reset.initial_password)), "no password in the log");
+        let refused = denied(&t, "user.").await;
+        let refused: Vec<&str> = refused.iter().map(|e| e.action.as_str()).collect();
+        assert!(refused.contains(&"user.password_reset") && refused.contains(&"user.unlock"), "{refused:?}");
+    }
 }

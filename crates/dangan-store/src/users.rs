@@ -173,6 +173,21 @@ pub async fn set_password(
     Ok(())
 }
 
+/// Gives an account a new password that must be changed at the next sign-in, clears its
+/// failure counter and lock, and ends every session of it (a reset by the security officer).
+pub async fn reset_password(tx: &mut Tx, id: UserId, password_hash: &str) -> StoreResult<bool> {
+    let n = on_conn!(tx, c => {
+        sqlx::query("UPDATE users SET password_hash = $1, must_change_password = TRUE, failed_attempts = 0, locked_until = NULL WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    delete_all_sessions(tx, id).await?;
+    Ok(n == 1)
+}
+
 /// Reserves one sign-in attempt before the password is checked: the failure counter goes up
 /// by one unless the account is locked at `now`. Returns the new count, or `None` when the
 /// account is locked (or gone). One conditional statement, so that parallel attempts cannot all

@@ -293,6 +293,8 @@ impl Modify for Common {
         api::admin::create_user,
         api::admin::list_users,
         api::admin::set_role,
+        api::admin::reset_password,
+        api::admin::unlock,
         api::officers::create_request,
         api::officers::list_requests,
         api::officers::approve_request,

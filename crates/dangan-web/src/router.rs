@@ -90,6 +90,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users/{id}/role", put(api::admin::set_role))
         .route(
+            "/users/{id}/password-reset",
+            post(api::admin::reset_password),
+        )
+        .route("/users/{id}/unlock", post(api::admin::unlock))
+        .route(
             "/users/requests",
             post(api::officers::create_request).get(api::officers::list_requests),
         )

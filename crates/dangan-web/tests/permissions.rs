@@ -209,6 +209,18 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Method::POST,
+            "/api/v1/users/{user}/password-reset",
+            B::None,
+            Some(U::ManageUsers),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/users/{user}/unlock",
+            B::None,
+            Some(U::ManageUsers),
+        ),
+        r(
+            Method::POST,
             "/api/v1/users/requests",
             B::Json(
                 |i| json!({"kind": "create", "username": format!("walkofficer{i}"), "role": "auditor", "reason": "岗位增补"}),

@@ -11,7 +11,7 @@ use dangan_app::administration::tokens;
 use dangan_app::ids::UserId;
 use dangan_app::{Role, ids::TokenId};
 
-use super::wire::accounts::UserView;
+use super::wire::accounts::{PasswordReset, UserView};
 use super::wire::{all, ids};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, AppState, Auth, row_id};
@@ -140,6 +140,58 @@ pub async fn set_role(
             .await?
             .into(),
     ))
+}
+
+/// `POST /api/v1/users/{id}/password-reset`: 重置密码 of a business account.
+#[utoipa::path(
+    post,
+    path = "/users/{id}/password-reset",
+    tag = "accounts",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "用户编号 — the user's row id"),
+    ),
+    responses(
+        (status = 200, description = "已重置：新密码只在此返回一次，下次登录须修改 — reset; the new password is returned this once", body = PasswordReset),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
+pub async fn reset_password(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<PasswordReset>, ApiError> {
+    let id = UserId(row_id(&id, "id")?);
+    Ok(Json(app.reset_user_password(&actor, id).await?.into()))
+}
+
+/// `POST /api/v1/users/{id}/unlock`: 解锁 a business account locked by failed sign-ins.
+#[utoipa::path(
+    post,
+    path = "/users/{id}/unlock",
+    tag = "accounts",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "用户编号 — the user's row id"),
+    ),
+    responses(
+        (status = 200, description = "已解锁 — unlocked", body = UserView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
+pub async fn unlock(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    let id = UserId(row_id(&id, "id")?);
+    Ok(Json(app.unlock_user(&actor, id).await?.into()))
 }
 
 /// A token as listed (never the secret).

@@ -92,6 +92,11 @@ pub fn routes() -> Router<AppState> {
             get(pages::accounts::users).post(pages::accounts::user_create),
         )
         .route("/users/{id}/role", post(pages::accounts::user_role))
+        .route(
+            "/users/{id}/password-reset",
+            post(pages::accounts::user_password_reset),
+        )
+        .route("/users/{id}/unlock", post(pages::accounts::user_unlock))
         .route("/users/requests", post(pages::accounts::request_create))
         .route(
             "/users/requests/{id}/approve",

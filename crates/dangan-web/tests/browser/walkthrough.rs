@@ -370,9 +370,12 @@ async fn an_insured_person_signs_in_and_sees_only_their_own_archive() {
         .click()
         .await
         .unwrap();
-    // The change signs out: wait for the sign-in page before going on.
-    expect_text(c, "main h2", "工作人员登录").await;
-    c.goto(&format!("{base}/my")).await.unwrap();
+    // After the change the person is back on their own page, signed in (not on the staff
+    // sign-in); signing out and in again takes the new password.
+    expect_text(c, "main", "周八，您好").await;
+    assert!(c.current_url().await.unwrap().path().ends_with("/my"));
+    click(c, "#logout-form button").await;
+    expect_text(c, "#my-login", "身份").await;
     fill(c, "#id_number", me.id_number.as_str()).await;
     fill(c, "#password", "my-own-pass-2026").await;
     c.find(Locator::Css("#my-login button"))

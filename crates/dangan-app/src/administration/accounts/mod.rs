@@ -45,7 +45,7 @@ pub use lockout::FREE_ATTEMPTS;
 pub(crate) use passwords::{TOKEN_PREFIX, random_token, token_digest};
 pub use passwords::{check_password_policy, generate_password, hash_password};
 pub use sign_in::Login;
-pub use staff::UserView;
+pub use staff::{PasswordReset, UserView};
 pub(crate) use staff::{check_display_name, check_username, user_view};
 
 use dangan_store::persons::PersonId;

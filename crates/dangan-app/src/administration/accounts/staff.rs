@@ -27,6 +27,8 @@ pub struct UserView {
     pub disabled: bool,
     /// Locked until, after repeated failed sign-ins.
     pub locked_until: Option<DateTime<Utc>>,
+    /// Locked now (the lock has not ended yet).
+    pub locked: bool,
 }
 
 /// A staff account as shown.
@@ -39,6 +41,7 @@ pub(crate) fn user_view(u: &users::UserRow) -> AppResult<UserView> {
             .map_err(|_| AppError::Internal(format!("user {} has unknown role", u.id)))?,
         disabled: u.disabled,
         locked_until: u.locked_until,
+        locked: u.locked_until.is_some_and(|t| t > Utc::now()),
     })
 }
 
@@ -169,6 +172,84 @@ impl App {
         tx.commit().await?;
         user_view(&row)
     }
+}
+
+/// A staff account given a new password by the security officer: shown once, to be changed at
+/// the next sign-in.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasswordReset {
+    /// The account after the reset (unlocked).
+    pub user: UserView,
+    /// The generated password, shown once.
+    pub initial_password: String,
+}
+
+impl App {
+    /// 重置密码: gives a business account a generated password that must be changed at the next
+    /// sign-in, unlocks it and ends its sessions. Not the officer's own account, and not an
+    /// officer account (those need a second officer, 三员分立).
+    pub async fn reset_user_password(&self, actor: &Actor, id: UserId) -> AppResult<PasswordReset> {
+        self.authorize(actor, UseCase::ManageUsers).await?;
+        let op = Op::new("user.password_reset", "user", id);
+        let password = generate_password()?;
+        let hash = hash_password(password.clone()).await?;
+        let mut tx = self.store.begin_write().await?;
+        if let Some(refusal) = officer_account_refusal(&mut tx, actor, id).await? {
+            tx.rollback().await?;
+            return Err(self.deny(actor, op, refusal).await);
+        }
+        users::reset_password(&mut tx, id, &hash).await?;
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        let row = users::get(&mut tx, id).await?.ok_or_else(user_not_found)?;
+        tx.commit().await?;
+        Ok(PasswordReset {
+            user: user_view(&row)?,
+            initial_password: password,
+        })
+    }
+
+    /// 解锁: clears a business account's lock and failure counter after repeated failed
+    /// sign-ins, before the lock would end by itself. The same limits as a password reset.
+    pub async fn unlock_user(&self, actor: &Actor, id: UserId) -> AppResult<UserView> {
+        self.authorize(actor, UseCase::ManageUsers).await?;
+        let op = Op::new("user.unlock", "user", id);
+        let mut tx = self.store.begin_write().await?;
+        if let Some(refusal) = officer_account_refusal(&mut tx, actor, id).await? {
+            tx.rollback().await?;
+            return Err(self.deny(actor, op, refusal).await);
+        }
+        users::reset_attempts(&mut tx, id).await?;
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
+        let row = users::get(&mut tx, id).await?.ok_or_else(user_not_found)?;
+        tx.commit().await?;
+        user_view(&row)
+    }
+}
+
+/// Checks the account a security officer resets or unlocks: not their own, existing, and the
+/// refusal (to log as a denial) when it is an officer account, which needs a second officer.
+async fn officer_account_refusal(
+    tx: &mut dangan_store::Tx,
+    actor: &Actor,
+    id: UserId,
+) -> AppResult<Option<AppError>> {
+    if actor.user_id() == Some(id) {
+        return Err(AppError::invalid_with(
+            "own_account",
+            Some("id"),
+            "不能重置或解锁本人账号；请使用“修改密码”",
+        ));
+    }
+    let Some(current) = users::get(tx, id).await? else {
+        return Err(user_not_found());
+    };
+    let officer = Role::parse(&current.role).is_ok_and(Role::is_officer);
+    Ok((officer && actor.subject != Subject::System)
+        .then(crate::administration::officers::two_officers_required))
+}
+
+fn user_not_found() -> AppError {
+    AppError::not_found("user_not_found", "未找到该用户")
 }
 
 /// A valid sign-in name: 2–32 ASCII letters, digits, `_`, `-` or `.`.

@@ -111,6 +111,8 @@ pub struct UserView {
     pub disabled: bool,
     /// Locked until, after repeated failed sign-ins.
     pub locked_until: Option<DateTime<Utc>>,
+    /// 已锁定 — locked now (the lock has not ended yet).
+    pub locked: bool,
 }
 
 impl From<dangan_app::administration::accounts::UserView> for UserView {
@@ -122,6 +124,26 @@ impl From<dangan_app::administration::accounts::UserView> for UserView {
             role: u.role.into(),
             disabled: u.disabled,
             locked_until: u.locked_until,
+            locked: u.locked,
+        }
+    }
+}
+
+/// 重置密码的结果 — a staff account given a new password, shown once.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PasswordReset {
+    /// The account after the reset (unlocked).
+    pub user: UserView,
+    /// 新初始密码 — the generated password, shown only in this answer; it must be changed at
+    /// the next sign-in.
+    pub initial_password: String,
+}
+
+impl From<dangan_app::administration::accounts::PasswordReset> for PasswordReset {
+    fn from(r: dangan_app::administration::accounts::PasswordReset) -> PasswordReset {
+        PasswordReset {
+            user: r.user.into(),
+            initial_password: r.initial_password,
         }
     }
 }

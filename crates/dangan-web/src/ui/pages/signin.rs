@@ -129,12 +129,10 @@ pub async fn password_change(
         .change_password(a, t, &f.current_password, &f.new_password)
         .await
     {
-        Ok(_) => {
-            let mut r = Redirect::to("/").into_response();
-            r.headers_mut()
-                .insert(header::SET_COOKIE, set_cookie(None, v.secure));
-            r
-        }
+        // Signed in still (the session that changed the password stays): on to the pages of
+        // the account — an insured person's own archive, or a staff member's first page.
+        Ok(_) if a.role == Role::Insured => Redirect::to("/my").into_response(),
+        Ok(_) => Redirect::to("/").into_response(),
         Err(e) => {
             let mut r = html(&PasswordPage {
                 csrf: v.csrf(),
