@@ -62,6 +62,8 @@ pub struct Settings {
     pub archive_number_pattern: ArchiveNumberPattern,
     /// 全宗号 — the agency's fonds number, when the pattern uses it.
     pub fonds: Option<String>,
+    /// 机构名称 — the agency's name, at the head of every print.
+    pub agency_name: String,
     /// How long a sign-in session lasts.
     pub session_ttl: Duration,
     /// How long a query registration lets its staff member open the person's archive.
@@ -158,6 +160,7 @@ impl Default for Settings {
         Settings {
             archive_number_pattern: ArchiveNumberPattern::default(),
             fonds: None,
+            agency_name: DEFAULT_AGENCY_NAME.to_owned(),
             session_ttl: Duration::from_secs(8 * 3600),
             query_window: Duration::from_secs(4 * 3600),
             deadlines: Deadlines::default(),
@@ -201,6 +204,9 @@ pub struct App {
     /// Wakes this node's idle job workers when a job was enqueued here.
     job_wake: Arc<tokio::sync::Notify>,
 }
+
+/// The agency name printed when none is configured.
+pub const DEFAULT_AGENCY_NAME: &str = "城乡居民基本养老保险经办机构";
 
 /// Dates are calendar dates in Asia/Shanghai (UTC+8 all year, no daylight saving).
 const SHANGHAI_OFFSET_SECS: i32 = 8 * 3600;

@@ -265,9 +265,14 @@ on_both_backends! {
 }
 
 #[tokio::test]
-async fn the_print_views_carry_the_forms_in_chinese_with_values_escaped() {
+async fn the_print_views_carry_the_forms_in_chinese_headed_by_the_agency_with_values_escaped() {
     use dangan_app::intake::events::{EventInput, MaterialInput};
-    let app = TestApp::start(TestDb::sqlite().await).await;
+    let settings = dangan_app::Settings {
+        agency_name: "示范县社会保险事业中心".into(),
+        fonds: Some("J047".into()),
+        ..dangan_app::Settings::default()
+    };
+    let app = TestApp::start_with(TestDb::sqlite().await, settings).await;
     let t = token(&app).await;
     let p = app
         .app
@@ -297,7 +302,23 @@ async fn the_print_views_carry_the_forms_in_chinese_with_values_escaped() {
         )
         .await
         .unwrap();
-    let sealed = app.app.seal_volume(&app.admin, drafts[0].id).await.unwrap();
+    app.app
+        .add_user(
+            &app.security,
+            "archivist9",
+            Some("李立卷"),
+            dangan_app::Role::Archivist,
+            Some(dangan_testkit::TEST_PASSWORD),
+        )
+        .await
+        .unwrap();
+    let archivist = app
+        .app
+        .login("archivist9", dangan_testkit::TEST_PASSWORD, "test")
+        .await
+        .unwrap()
+        .user;
+    let sealed = app.app.seal_volume(&archivist, drafts[0].id).await.unwrap();
     let res = dangan_web::router(Arc::clone(&app.app))
         .oneshot(get(&format!("/api/v1/volumes/{}/print", sealed.id), &t))
         .await
@@ -318,10 +339,18 @@ async fn the_print_views_carry_the_forms_in_chinese_with_values_escaped() {
         "参保登记申请表",
         "@page{size:A4",
         "保管期限：永久",
+        "示范县社会保险事业中心　全宗号：J047",
+        // The narrow columns never wrap (序号, dates, page numbers).
+        "<th class=\"nw\">序号</th>",
+        "<th class=\"nw\">形成日期</th>",
     ] {
         assert!(html.contains(words), "{words}");
     }
-    assert!(html.contains("&lt;b&gt;手写补充&lt;/b&gt;"));
+    // The 立卷人 is the person's name, never a sign-in name.
+    assert!(html.contains("立卷人：李立卷"), "{html}");
+    assert!(!html.contains("archivist9"), "no sign-in name on paper");
+    // Markup in a value prints as text (askama writes `<` as `&#60;`).
+    assert!(html.contains("&#60;b&#62;手写补充&#60;/b&#62;"), "{html}");
     assert!(!html.contains("<b>手写补充"));
 }
 

@@ -87,6 +87,9 @@ pub struct RuleArgs {
     /// 全宗号 — the agency's fonds number, required when the pattern uses `{fonds}`.
     #[arg(long, env = "DANGAN_FONDS")]
     pub fonds: Option<String>,
+    /// 机构名称 — the agency's name, printed at the head of every print (交接表, 案卷封面, …).
+    #[arg(long, env = "DANGAN_AGENCY_NAME", default_value = dangan_app::DEFAULT_AGENCY_NAME)]
+    pub agency_name: String,
     /// How many hours a sign-in lasts.
     #[arg(long, env = "DANGAN_SESSION_HOURS", default_value_t = 8)]
     pub session_hours: u64,
@@ -173,6 +176,7 @@ impl Default for RuleArgs {
         RuleArgs {
             archive_number_pattern: DEFAULT_PATTERN.to_owned(),
             fonds: None,
+            agency_name: dangan_app::DEFAULT_AGENCY_NAME.to_owned(),
             session_hours: 8,
             query_window_minutes: 240,
             collection_days: 1,
@@ -205,6 +209,13 @@ impl RuleArgs {
         let pattern = ArchiveNumberPattern::parse(&self.archive_number_pattern)?;
         if pattern.needs_fonds() && self.fonds.as_deref().is_none_or(|f| f.trim().is_empty()) {
             anyhow::bail!("档号规则使用了 {{fonds}}，请用 --fonds 或 DANGAN_FONDS 指定全宗号");
+        }
+        let agency_name = self.agency_name.trim();
+        if agency_name.is_empty()
+            || agency_name.chars().count() > 60
+            || agency_name.chars().any(char::is_control)
+        {
+            anyhow::bail!("--agency-name 应为1至60个字符的机构名称");
         }
         for (name, days) in [
             ("--collection-days", self.collection_days),
@@ -243,6 +254,7 @@ impl RuleArgs {
         Ok(Settings {
             archive_number_pattern: pattern,
             fonds: self.fonds.clone(),
+            agency_name: agency_name.to_owned(),
             session_ttl: Duration::from_secs(self.session_hours * 3600),
             query_window: Duration::from_secs(self.query_window_minutes * 60),
             deadlines: Deadlines {

@@ -176,6 +176,15 @@ impl App {
                 material_id: c.item_id,
             })
             .collect();
+        // Stored as the sign-in name (who it was); shown and printed as the person's name.
+        let sealed_by = match row.sealed_by {
+            Some(username) => Some(
+                dangan_store::users::find_by_username(tx, &username)
+                    .await?
+                    .map_or(username, |u| u.display_name),
+            ),
+            None => None,
+        };
         Ok(VolumeView {
             id: row.id,
             year: row.year,
@@ -187,7 +196,7 @@ impl App {
             thickness_mm: row.thickness_um as f64 / 1000.0,
             note: row.note,
             sealed_at: row.sealed_at,
-            sealed_by: row.sealed_by,
+            sealed_by,
             retention: retention.map(|r| r.code().to_owned()),
             contents,
         })

@@ -32,7 +32,7 @@ macro_rules! staff_form_or_return {
     }};
 }
 
-mod beijing;
+pub(crate) mod beijing;
 mod pages;
 mod session;
 
