@@ -544,3 +544,70 @@ async fn a_scan_uploads_streamed_downloads_decrypted_and_verifies_over_http() {
         .unwrap();
     assert_eq!(v["ok"], true);
 }
+
+/// Signs a staff member in through the sign-in form; the session cookie.
+async fn page_session(c: &reqwest::Client, base: &str, user: &str) -> String {
+    let res = c
+        .post(format!("{base}/login"))
+        .header("origin", base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username={user}&password={TEST_PASSWORD}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The rows of the first sheet of an .xlsx download.
+fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+on_both_backends! {
+    async fn the_persons_list_exports_to_excel_in_chinese_with_masked_numbers_and_the_export_is_logged(db: TestDb) {
+        let t = TestApp::start(db).await;
+        t.actor("archivist3", dangan_app::Role::Archivist).await;
+        let mut full = Vec::new();
+        for i in 0..3 {
+            let p = t.app.create_person(&t.admin, &person_input(60 + i, ["张一", "张二", "张三"][i as usize])).await.unwrap();
+            full.push(p.id_number.as_str().to_owned());
+        }
+        let server = TestServer::spawn(t).await;
+        let base = &server.base_url;
+        let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let session = page_session(&c, base, "archivist3").await;
+        let res = c.get(format!("{base}/persons/export.xlsx?name=张")).header("cookie", &session).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+        let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(disposition.contains("filename*=UTF-8''%E5%8F%82%E4%BF%9D%E4%BA%BA-"), "{disposition}");
+        let rows = xlsx_rows(&res.bytes().await.unwrap());
+        assert_eq!(rows[0], ["编号", "姓名", "性别", "公民身份号码", "行政区划", "参保状态"]);
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        let cells = rows.concat().join(" ");
+        assert!(cells.contains("张一") && cells.contains("张三"), "{cells}");
+        assert!(!cells.contains("male") && !cells.contains("active"), "labels, not codes: {cells}");
+        for n in &full {
+            assert!(!cells.contains(n.as_str()), "no full identity number in an export");
+        }
+        assert!(rows[1][3].contains('*'), "{:?}", rows[1]);
+        // Without a session: the sign-in page, no file.
+        let res = c.get(format!("{base}/persons/export.xlsx?name=张")).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        // The export is in the operation log, with who and how many rows.
+        let log = server.test_app.app.search_log(&server.test_app.auditor, &dangan_app::security::audit::LogQuery {
+            action: Some("export.xlsx".into()),
+            ..Default::default()
+        }).await.unwrap();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!((log[0].actor_name.as_str(), log[0].target_id.as_str(), log[0].detail.as_str()), ("archivist3", "persons", "3 rows"));
+    }
+}

@@ -35,6 +35,7 @@ macro_rules! staff_form_or_return {
 pub(crate) mod beijing;
 mod pages;
 mod session;
+mod xlsx;
 
 use axum::Router;
 use axum::extract::Request;
@@ -61,6 +62,14 @@ pub fn routes() -> Router<AppState> {
         .route("/workbench", get(pages::workbench::workbench))
         .route("/persons", get(pages::persons::persons))
         .route("/persons/search", post(pages::persons::persons_search))
+        .route("/persons/export.xlsx", get(pages::export::persons))
+        .route("/workbench/export.xlsx", get(pages::export::tasks))
+        .route("/supplements/export.xlsx", get(pages::export::supplements))
+        .route("/volumes/export.xlsx", get(pages::export::volumes))
+        .route(
+            "/persons/{id}/corrections/export.xlsx",
+            get(pages::export::corrections),
+        )
         .route(
             "/persons/new",
             get(pages::persons::person_new).post(pages::persons::person_create),

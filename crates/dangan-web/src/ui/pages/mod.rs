@@ -5,6 +5,7 @@ pub(super) mod accounts;
 pub(super) mod audit;
 pub(super) mod catalogue;
 pub(super) mod events;
+pub(super) mod export;
 pub(super) mod files;
 pub(super) mod handovers;
 pub(super) mod incidents;
