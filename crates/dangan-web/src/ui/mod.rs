@@ -78,7 +78,7 @@ pub fn routes() -> Router<AppState> {
             "/handovers/{id}/confirm",
             post(pages::handovers::handover_confirm),
         )
-        .route("/materials/{id}/upload", post(pages::events::upload))
+        .route("/materials/{id}/upload", post(pages::files::upload))
         .route("/volumes", get(pages::volumes::volumes))
         .route("/volumes/build", post(pages::volumes::volumes_build))
         .route("/volumes/{id}/seal", post(pages::volumes::volume_seal))

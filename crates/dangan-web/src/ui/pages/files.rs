@@ -1,4 +1,4 @@
-//! 扫描件 — one scan: its viewer, checks and withdrawal, and its bytes.
+//! 扫描件 — one scan: its upload, viewer, checks and withdrawal, and its bytes.
 
 use super::{Shell, csrf_refused, failure, html, shell, staff};
 use crate::extract::AppState;
@@ -145,5 +145,61 @@ pub async fn file_raw(State(app): State<AppState>, v: Visitor, Path(id): Path<i6
         )
             .into_response(),
         Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+/// `POST /materials/{id}/upload`: the scan viewer's upload (the body is the file; the name in
+/// `X-File-Name`, percent-encoded; the CSRF token in `X-CSRF-Token`). Answers JSON.
+pub async fn upload(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    let Ok(actor) = staff(&v) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"error": "请先登录"})),
+        )
+            .into_response();
+    };
+    let csrf = headers
+        .get("x-csrf-token")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !v.csrf_ok(csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({"error": "表单已过期，请刷新页面"})),
+        )
+            .into_response();
+    }
+    let name = headers
+        .get("x-file-name")
+        .and_then(|h| h.to_str().ok())
+        .and_then(crate::api::files::percent_decode);
+    use futures_util::TryStreamExt;
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream);
+    match app
+        .ingest_file(
+            actor,
+            dangan_app::ids::MaterialId(id),
+            name.as_deref(),
+            reader,
+        )
+        .await
+    {
+        Ok(f) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({"id": f.id.0, "duplicate": f.duplicate})),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({"error": e.to_string(), "code": e.code()})),
+        )
+            .into_response(),
     }
 }
