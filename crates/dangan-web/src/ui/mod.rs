@@ -81,7 +81,10 @@ pub fn routes() -> Router<AppState> {
         .route("/materials/{id}/upload", post(pages::files::upload))
         .route("/volumes", get(pages::volumes::volumes))
         .route("/volumes/build", post(pages::volumes::volumes_build))
-        .route("/volumes/{id}/seal", post(pages::volumes::volume_seal))
+        .route(
+            "/volumes/{id}/seal",
+            get(pages::volumes::volume_seal_confirm).post(pages::volumes::volume_seal),
+        )
         .route("/supplements", get(pages::supplements::supplements))
         .route(
             "/supplements/{id}",

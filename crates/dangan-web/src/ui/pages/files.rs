@@ -82,7 +82,8 @@ pub async fn file_view(
                 can_withdraw: dangan_app::administration::roles::allowed(
                     actor.role,
                     UseCase::IngestScans,
-                ) && file.preservation_of.is_none(),
+                ) && file.preservation_of.is_none()
+                    && !file.sealed,
                 file,
                 is_pdf,
                 is_image,
@@ -102,6 +103,8 @@ pub struct WithdrawForm {
     csrf: String,
     reason: String,
     person: Option<i64>,
+    /// Sent from a volume's seal confirmation: back there.
+    volume: Option<i64>,
 }
 
 /// `POST /files/{id}/withdraw`: withdraws a scan (and its preservation copy) with the reason,
@@ -117,9 +120,10 @@ pub async fn file_withdraw(
         return csrf_refused();
     }
     match app.withdraw_file(&actor, FileId(id), &f.reason).await {
-        Ok(()) => Redirect::to(&match f.person {
-            Some(p) => format!("/persons/{p}"),
-            None => "/persons".to_owned(),
+        Ok(()) => Redirect::to(&match (f.person, f.volume) {
+            (Some(p), _) => format!("/persons/{p}"),
+            (None, Some(v)) => format!("/volumes/{v}/seal"),
+            (None, None) => "/persons".to_owned(),
         })
         .into_response(),
         Err(e) => failure(&actor, &v, &e),
@@ -149,7 +153,8 @@ pub async fn file_raw(State(app): State<AppState>, v: Visitor, Path(id): Path<i6
 }
 
 /// `POST /materials/{id}/upload`: the scan viewer's upload (the body is the file; the name in
-/// `X-File-Name`, percent-encoded; the CSRF token in `X-CSRF-Token`). Answers JSON.
+/// `X-File-Name`, percent-encoded; the CSRF token in `X-CSRF-Token`). Answers JSON, with the
+/// four-property checks that failed (shown at once by `static/app.js`).
 pub async fn upload(
     State(app): State<AppState>,
     v: Visitor,
@@ -193,7 +198,12 @@ pub async fn upload(
     {
         Ok(f) => (
             StatusCode::CREATED,
-            axum::Json(serde_json::json!({"id": f.id.0, "duplicate": f.duplicate})),
+            axum::Json(serde_json::json!({
+                "id": f.id.0,
+                "duplicate": f.duplicate,
+                "four_properties_passed": f.four_properties_passed,
+                "failed_checks": f.failed_checks,
+            })),
         )
             .into_response(),
         Err(e) => (
