@@ -106,6 +106,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/persons/{id}/account", post(pages::accounts::account_open))
         .route("/catalogue", get(pages::catalogue::catalogue))
+        .route(
+            "/calendar/load",
+            get(pages::catalogue::calendar_form).post(pages::catalogue::calendar_load),
+        )
         .route("/materials/{id}", get(pages::incidents::material))
         .route(
             "/materials/{id}/incidents",

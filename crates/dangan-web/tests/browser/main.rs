@@ -3,6 +3,7 @@
 //! `target/ui-screenshots/` (at 1366 px and 390 px wide). The test command installs Chromium when it is missing; without it
 //! these tests fail, they are never skipped.
 
+mod calendar;
 mod checks;
 mod harness;
 mod walkthrough;
