@@ -212,7 +212,14 @@ async fn a_mistaken_scan_is_withdrawn_with_its_reason_until_its_volume_is_sealed
         .build_volumes(&t.admin, 2024, BusinessClass::Registration)
         .await
         .unwrap();
-    t.app.seal_volume(&t.admin, drafts[0].id).await.unwrap();
+    t.app
+        .seal_volume(
+            &t.admin,
+            drafts[0].id,
+            dangan_app::organising::volumes::FailedScans::Acknowledged,
+        )
+        .await
+        .unwrap();
     assert_eq!(
         code_of(t.app.withdraw_file(&t.admin, a.id, "误传").await),
         "volume_sealed"
@@ -399,7 +406,7 @@ on_both_backends! {
         assert_eq!(before["archival"], "false");
         assert!(history.is_empty());
         let drafts = t.app.build_volumes(&t.admin, 2024, BusinessClass::Registration).await.unwrap();
-        let volume = t.app.seal_volume(&t.admin, drafts[0].id).await.unwrap();
+        let volume = t.app.seal_volume(&t.admin, drafts[0].id, dangan_app::organising::volumes::FailedScans::Acknowledged).await.unwrap();
         let number = volume.archive_number.clone().unwrap();
         let (after, history) = manifest_of(&t, f.id).await;
         assert_eq!(after["archive_number"], number);

@@ -189,11 +189,11 @@ on_both_backends! {
         let layout = |vs: &[dangan_app::organising::volumes::VolumeView]| vs.iter().map(|v| v.contents.iter().map(|c| c.material_id).collect::<Vec<_>>()).collect::<Vec<_>>();
         assert_eq!(layout(&drafts), layout(&again), "rebuilding is deterministic");
 
-        let first = t.app.seal_volume(&archivist, again[0].id).await.unwrap();
-        let second = t.app.seal_volume(&archivist, again[1].id).await.unwrap();
+        let first = t.app.seal_volume(&archivist, again[0].id, dangan_app::organising::volumes::FailedScans::Refuse).await.unwrap();
+        let second = t.app.seal_volume(&archivist, again[1].id, dangan_app::organising::volumes::FailedScans::Refuse).await.unwrap();
         assert_eq!(first.archive_number.as_deref(), Some("2024-参保登记-001"));
         assert_eq!(second.archive_number.as_deref(), Some("2024-参保登记-002"));
-        assert_eq!(code_of(t.app.seal_volume(&archivist, again[0].id).await), "volume_sealed");
+        assert_eq!(code_of(t.app.seal_volume(&archivist, again[0].id, dangan_app::organising::volumes::FailedScans::Refuse).await), "volume_sealed");
         assert_eq!(code_of(t.app.set_volume_note(&archivist, again[0].id, "改动").await), "volume_sealed");
         t.app.set_volume_note(&archivist, again[2].id, "第3件右下角有水渍").await.unwrap();
 
@@ -203,7 +203,7 @@ on_both_backends! {
         assert_eq!(rebuilt.iter().map(|v| v.contents.len()).sum::<usize>(), 120 - sealed_items);
         let all = t.app.volumes(&archivist, 2024, BusinessClass::Registration).await.unwrap();
         assert_eq!(all.iter().filter(|v| v.state == "sealed").count(), 2);
-        let third = t.app.seal_volume(&archivist, rebuilt[0].id).await.unwrap();
+        let third = t.app.seal_volume(&archivist, rebuilt[0].id, dangan_app::organising::volumes::FailedScans::Refuse).await.unwrap();
         assert_eq!(third.archive_number.as_deref(), Some("2024-参保登记-003"));
     }
 

@@ -84,3 +84,32 @@ pub async fn replace_year(
     }
     Ok(())
 }
+
+/// The distinct opening dates of open tasks of `kind` (a task kind code) that have no due date
+/// yet (their due year's calendar was missing when they were opened).
+pub async fn undated_task_openings(tx: &mut Tx, kind: &str) -> StoreResult<Vec<NaiveDate>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT DISTINCT opened_on FROM tasks WHERE state = 'open' AND due_on IS NULL AND kind = $1 ORDER BY opened_on")
+            .bind(kind)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Dates every open undated task of `kind` opened on `opened_on`; returns how many.
+pub async fn date_undated_tasks(
+    tx: &mut Tx,
+    kind: &str,
+    opened_on: NaiveDate,
+    due_on: NaiveDate,
+) -> StoreResult<u64> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query("UPDATE tasks SET due_on = $1 WHERE state = 'open' AND due_on IS NULL AND kind = $2 AND opened_on = $3")
+            .bind(due_on)
+            .bind(kind)
+            .bind(opened_on)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?)
+}

@@ -492,6 +492,29 @@ pub fn png_scan(len: usize, seed: u8) -> Vec<u8> {
     out
 }
 
+/// A real greyscale JPEG scan of `width` × `height` pixels declaring `dpi` in its JFIF header
+/// (e.g. 72 dpi, a screen image rather than a scan). It decodes.
+pub fn jpeg_scan(width: u16, height: u16, dpi: u16) -> Vec<u8> {
+    use image::codecs::jpeg::{JpegEncoder, PixelDensity};
+    let pixels: Vec<u8> = (0..usize::from(width) * usize::from(height))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let mut out = Vec::new();
+    let mut enc = JpegEncoder::new_with_quality(&mut out, 85);
+    enc.set_pixel_density(PixelDensity::dpi(dpi));
+    enc.encode(
+        &pixels,
+        u32::from(width),
+        u32::from(height),
+        image::ExtendedColorType::L8,
+    )
+    .expect("jpeg");
+    out
+}
+
+/// A 17-byte text file, e.g. to be sent under a `.pdf` name: no scan at all.
+pub const TEXT_NOT_A_PDF: &[u8] = b"this is not a pdf";
+
 impl TestApp {
     /// 张三 with an enrolment of 2024-05-06 holding one item, the application form (paper and
     /// electronic): the person and the material.

@@ -70,6 +70,12 @@ pub enum VaultError {
 }
 
 impl VaultError {
+    /// Whether a read failed because whoever was reading went away (the browser left the page
+    /// or aborted the download: the pipe to it is broken). Nothing is wrong with the blob.
+    pub fn is_reader_gone(&self) -> bool {
+        matches!(self, VaultError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// Whether this is a write that failed for want of space (`ENOSPC` on a local disk).
     pub fn is_storage_full(&self) -> bool {
         match self {

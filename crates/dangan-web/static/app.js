@@ -42,9 +42,31 @@
       xhr.onload = function () {
         var body = {};
         try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
-        if (xhr.status === 201) {
+        var viewer = "/files/" + body.id + "?person=" + encodeURIComponent(input.getAttribute("data-person") || "");
+        if (xhr.status === 201 && body.failed_checks && body.failed_checks.length && status) {
+          // A failed four-property check is said at once, with its items, and the way to withdraw.
+          status.textContent = "";
+          status.className = "status alert";
+          status.setAttribute("role", "alert");
+          var head = document.createElement("strong");
+          head.textContent = "已上传 " + file.name + "，但四性检测未通过：";
+          status.appendChild(head);
+          var list = document.createElement("ul");
+          list.id = "upload-failed-checks";
+          body.failed_checks.forEach(function (c) {
+            var li = document.createElement("li");
+            li.textContent = c.code + " " + c.name + "：" + c.reason;
+            list.appendChild(li);
+          });
+          status.appendChild(list);
+          var open = document.createElement("a");
+          open.href = viewer;
+          open.id = "upload-open";
+          open.textContent = "查看扫描件并决定保留或撤回";
+          status.appendChild(open);
+        } else if (xhr.status === 201) {
           if (status) { status.textContent = "上传完成" + (body.duplicate ? "（与已有文件相同，只存一份）" : ""); }
-          window.location.href = "/files/" + body.id + "?person=" + encodeURIComponent(input.getAttribute("data-person") || "");
+          window.location.href = viewer;
         } else if (status) {
           status.textContent = "上传失败：" + (body.error || xhr.status);
           status.className = "status error";

@@ -318,7 +318,15 @@ async fn the_print_views_carry_the_forms_in_chinese_headed_by_the_agency_with_va
         .await
         .unwrap()
         .user;
-    let sealed = app.app.seal_volume(&archivist, drafts[0].id).await.unwrap();
+    let sealed = app
+        .app
+        .seal_volume(
+            &archivist,
+            drafts[0].id,
+            dangan_app::organising::volumes::FailedScans::Refuse,
+        )
+        .await
+        .unwrap();
     let res = dangan_web::router(Arc::clone(&app.app))
         .oneshot(get(&format!("/api/v1/volumes/{}/print", sealed.id), &t))
         .await

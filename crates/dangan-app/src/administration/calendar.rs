@@ -7,7 +7,9 @@ use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 
 use dangan_domain::calendar::{SpecialDay, WorkCalendar};
-use dangan_store::{Store, calendar};
+use dangan_domain::code::Code;
+use dangan_domain::workflow::TaskKind;
+use dangan_store::{Store, Tx, calendar};
 
 use crate::administration::roles::{Actor, UseCase};
 use crate::security::audit::{Op, Outcome};
@@ -26,9 +28,32 @@ pub(crate) fn day_rows(days: &[SpecialDay]) -> Vec<calendar::DayRow> {
 /// Reads every loaded year from the store into a calendar.
 pub(crate) async fn load_from_store(store: &Store) -> AppResult<WorkCalendar> {
     let mut tx = store.begin().await?;
-    let years = calendar::years(&mut tx).await?;
-    let days = calendar::all_days(&mut tx).await?;
+    let cal = calendar_in(&mut tx).await?;
     tx.rollback().await?;
+    Ok(cal)
+}
+
+/// Gives every open task without a due date (its due year's calendar was missing) its date,
+/// by the calendar as it stands in `tx`; tasks whose due year is still missing stay undated.
+/// Batched: one UPDATE per kind and opening date. Returns how many tasks got a date.
+async fn date_undated_tasks(app: &App, tx: &mut Tx) -> AppResult<u64> {
+    let cal = calendar_in(tx).await?;
+    let mut dated = 0;
+    for kind in TaskKind::ALL {
+        let days = app.deadline_days(*kind);
+        for opened in calendar::undated_task_openings(tx, kind.code()).await? {
+            if let Ok(due) = cal.add_working_days(opened, days) {
+                dated += calendar::date_undated_tasks(tx, kind.code(), opened, due).await?;
+            }
+        }
+    }
+    Ok(dated)
+}
+
+/// The calendar of every year loaded as seen in `tx`.
+async fn calendar_in(tx: &mut Tx) -> AppResult<WorkCalendar> {
+    let years = calendar::years(tx).await?;
+    let days = calendar::all_days(tx).await?;
     let years = years
         .iter()
         .map(|y| {
@@ -146,12 +171,14 @@ impl App {
             )
             .await?;
         }
+        let dated = date_undated_tasks(self, &mut tx).await?;
         let years_text = years
             .iter()
             .map(i32::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let op = Op::new("calendar.load", "calendar", years_text).detail(source);
+        let op = Op::new("calendar.load", "calendar", years_text)
+            .detail(format!("{source}; {dated} open tasks dated"));
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         tx.commit().await?;
         let fresh = load_from_store(&self.store).await?;

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub(crate) mod bootstrap;
 pub mod calendar;
+pub mod calendar_notice;
 pub mod catalogue;
 pub mod demo;
 mod demo_person;

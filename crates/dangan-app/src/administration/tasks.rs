@@ -5,6 +5,7 @@
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use dangan_domain::calendar::CalendarError;
 use dangan_domain::workflow::{Post, SubjectKind, TaskFilter, TaskKind, TaskState};
 use dangan_store::Tx;
 use dangan_store::tasks::{self, TaskId};
@@ -38,6 +39,8 @@ pub struct TaskView {
     pub overdue: bool,
     /// Working days left (negative when overdue), when computable.
     pub working_days_left: Option<i64>,
+    /// While `due_on` cannot be computed: "期限待定（2027 年工作日历未载入）".
+    pub due_pending: Option<String>,
 }
 
 /// Filters of the task list.
@@ -76,14 +79,18 @@ impl App {
         title: &str,
         from: NaiveDate,
     ) -> AppResult<Option<NaiveDate>> {
-        let days = match kind {
+        let due = self.due_date(from, self.deadline_days(kind));
+        tasks::open(tx, kind, subject_id, title, from, due, Utc::now()).await?;
+        Ok(due)
+    }
+
+    /// The configured working days of a kind of task.
+    pub(crate) fn deadline_days(&self, kind: Kind) -> u32 {
+        match kind {
             Kind::Collection => self.settings.deadlines.collection_days,
             Kind::Organising => self.settings.deadlines.organising_days,
             Kind::Supplement => self.settings.deadlines.supplement_days,
-        };
-        let due = self.due_date(from, days);
-        tasks::open(tx, kind, subject_id, title, from, due, Utc::now()).await?;
-        Ok(due)
+        }
     }
 
     /// Closes the open tasks of a kind about a subject.
@@ -103,7 +110,20 @@ impl App {
             .due_on
             .filter(|_| t.state == TaskState::Open)
             .and_then(|d| self.work_calendar().working_days_between(now, d).ok());
+        let due_pending = match (t.due_on, t.state) {
+            (None, TaskState::Open) => match self
+                .work_calendar()
+                .add_working_days(t.opened_on, self.deadline_days(t.kind))
+            {
+                Err(CalendarError::YearNotLoaded(y)) => {
+                    Some(format!("期限待定（{y} 年工作日历未载入）"))
+                }
+                _ => Some("期限待定".to_owned()),
+            },
+            _ => None,
+        };
         TaskView {
+            due_pending,
             overdue: t.state == TaskState::Open && t.due_on.is_some_and(|d| d < now),
             working_days_left: left,
             id: t.id,

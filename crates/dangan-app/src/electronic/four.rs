@@ -328,6 +328,15 @@ fn usability_checks(f: &Facts<'_>) -> Vec<Check> {
             },
         ),
         match (f.raster, f.dpi) {
+            // Unknown is not passed: a file whose format is not recognised has no resolution to
+            // read, so the check cannot be made (GD-3-3 fails it as unreadable).
+            (false, None) if f.format_code == "other" => check(
+                "GD-3-2",
+                u,
+                "扫描分辨率",
+                None,
+                "文件格式无法识别，无法读取分辨率，未检查（见 GD-3-3）",
+            ),
             (false, None) => check(
                 "GD-3-2",
                 u,
@@ -449,6 +458,29 @@ mod tests {
                 "GD-3-3", "GD-3-4", "GD-4-1", "GD-4-2"
             ]
         );
+    }
+
+    #[test]
+    fn an_unrecognised_file_is_not_passed_on_resolution_but_said_to_be_unchecked() {
+        let unreadable = Readability::Unreadable("无法识别文件格式".to_owned());
+        let mut f = facts();
+        f.readable = &unreadable;
+        f.format_code = "other";
+        f.raster = false;
+        f.dpi = None;
+        f.archival_format = false;
+        f.extension_matches = false;
+        let r = report(&f);
+        let dpi = r.checks.iter().find(|c| c.code == "GD-3-2").unwrap();
+        assert_eq!(dpi.passed, None);
+        assert!(dpi.reason.contains("无法识别"), "{}", dpi.reason);
+        let failed: Vec<&str> = r
+            .checks
+            .iter()
+            .filter(|c| c.passed == Some(false))
+            .map(|c| c.code.as_str())
+            .collect();
+        assert_eq!(failed, ["GD-1-3", "GD-3-1", "GD-3-3"]);
     }
 
     #[test]

@@ -22,8 +22,10 @@ use dangan_store::volumes::{self, VolumeId, VolumeRow};
 
 use crate::administration::roles::{Actor, UseCase};
 use crate::administration::tasks::Kind;
+use crate::electronic::four::FourPropertyReport;
 use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
+use dangan_store::files::{self, FileId};
 
 /// A line of the contents list (卷内目录).
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +77,78 @@ pub struct VolumeView {
     pub retention: Option<String>,
     /// 卷内目录
     pub contents: Vec<ContentsLine>,
+    /// Scans of its materials whose four-property check (四性检测) failed: sealing asks for
+    /// an explicit acknowledgement of these.
+    pub failed_scans: Vec<FailedScan>,
+}
+
+/// A scan in a volume whose four-property check failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedScan {
+    /// The file.
+    pub file_id: FileId,
+    /// The name it arrived with (identity numbers masked).
+    pub name: String,
+    /// The material it belongs to.
+    pub material_id: i64,
+    /// The material's name.
+    pub material: String,
+    /// The failed checks, e.g. `GD-3-2 扫描分辨率：72 dpi（要求不低于 300 dpi）`.
+    pub failed: Vec<String>,
+}
+
+/// Whether sealing may go ahead over scans whose four-property check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedScans {
+    /// Refuse with `failed_scans_not_acknowledged` when the volume holds any.
+    Refuse,
+    /// The user saw the list and confirmed (封卷确认).
+    Acknowledged,
+}
+
+/// The refusal of a seal over failed scans the user has not confirmed.
+fn failed_scans_not_acknowledged(scans: &[FailedScan]) -> AppError {
+    let names: Vec<&str> = scans.iter().map(|f| f.name.as_str()).collect();
+    AppError::Conflict {
+        code: "failed_scans_not_acknowledged",
+        field: None,
+        message: format!(
+            "本卷有 {} 个扫描件四性检测未通过（{}）；请先撤回或核对这些扫描件，确认后再封卷",
+            scans.len(),
+            names.join("、")
+        ),
+    }
+}
+
+/// The scans of the volume's materials whose four-property check failed, in contents order.
+async fn failed_scans(tx: &mut Tx, contents: &[ContentsLine]) -> AppResult<Vec<FailedScan>> {
+    let mut out = Vec::new();
+    for line in contents {
+        for f in files::for_material(tx, MaterialId(line.material_id)).await? {
+            let Some(report) = files::checks(tx, f.id)
+                .await?
+                .and_then(|c| serde_json::from_str::<FourPropertyReport>(&c).ok())
+            else {
+                continue;
+            };
+            if report.passed {
+                continue;
+            }
+            out.push(FailedScan {
+                file_id: f.id,
+                name: crate::text::mask_id_numbers(&f.original_name),
+                material_id: line.material_id,
+                material: line.name.clone(),
+                failed: report
+                    .checks
+                    .iter()
+                    .filter(|c| c.passed == Some(false))
+                    .map(|c| format!("{} {}：{}", c.code, c.name, c.reason))
+                    .collect(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn sealed() -> AppError {
@@ -162,7 +236,7 @@ impl App {
             thickness_mm: row.thickness_um as f64 / 1000.0,
             items,
         };
-        let contents = volume::contents(&planned)
+        let contents: Vec<ContentsLine> = volume::contents(&planned)
             .into_iter()
             .zip(marks)
             .map(|(c, remarks)| ContentsLine {
@@ -198,6 +272,7 @@ impl App {
             sealed_at: row.sealed_at,
             sealed_by,
             retention: retention.map(|r| r.code().to_owned()),
+            failed_scans: failed_scans(tx, &contents).await?,
             contents,
         })
     }
@@ -341,7 +416,14 @@ impl App {
 
     /// Seals a draft: allocates its archive number (gapless, in this transaction) and freezes
     /// it. Closes the organising tasks whose materials are now all sealed.
-    pub async fn seal_volume(&self, actor: &Actor, id: VolumeId) -> AppResult<VolumeView> {
+    /// Scans whose four-property check failed refuse the seal unless `failed` is
+    /// [`FailedScans::Acknowledged`] (the page asks for a confirmation listing them).
+    pub async fn seal_volume(
+        &self,
+        actor: &Actor,
+        id: VolumeId,
+        failed: FailedScans,
+    ) -> AppResult<VolumeView> {
         self.authorize(actor, UseCase::Organise).await?;
         let mut tx = self.store.begin_write().await?;
         let row = volumes::get(&mut tx, id)
@@ -357,6 +439,9 @@ impl App {
                 None,
                 "空案卷不能封卷",
             ));
+        }
+        if failed == FailedScans::Refuse && !view.failed_scans.is_empty() {
+            return Err(failed_scans_not_acknowledged(&view.failed_scans));
         }
         let class = BusinessClass::parse(&row.business_class)
             .map_err(|e| AppError::Internal(e.to_string()))?;

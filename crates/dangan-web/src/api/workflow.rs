@@ -388,6 +388,7 @@ pub async fn get_volume(
     tag = "workflow",
     params(
         ("id" = i64, Path, minimum = 1, description = "案卷编号 — the volume's row id"),
+        SealQuery,
     ),
     responses(
         (status = 200, description = "已封卷 — sealed", body = VolumeView),
@@ -403,12 +404,28 @@ pub async fn seal_volume(
     State(app): State<AppState>,
     Auth(actor, _): Auth,
     Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<SealQuery>,
 ) -> Result<Json<VolumeView>, ApiError> {
+    use dangan_app::organising::volumes::FailedScans;
+    let failed = if q.acknowledge_failed_scans.unwrap_or(false) {
+        FailedScans::Acknowledged
+    } else {
+        FailedScans::Refuse
+    };
     Ok(Json(
-        app.seal_volume(&actor, VolumeId(row_id(&id, "id")?))
+        app.seal_volume(&actor, VolumeId(row_id(&id, "id")?), failed)
             .await?
             .into(),
     ))
+}
+
+/// The seal's acknowledgement of failed scans.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SealQuery {
+    /// `true`: seal even though scans of the volume failed the four-property check (四性检测);
+    /// without it such a seal is refused with 409 `failed_scans_not_acknowledged`.
+    acknowledge_failed_scans: Option<bool>,
 }
 
 /// A 备考 note.

@@ -87,10 +87,13 @@ pub fn routes() -> Router<AppState> {
             "/handovers/{id}/confirm",
             post(pages::handovers::handover_confirm),
         )
-        .route("/materials/{id}/upload", post(pages::events::upload))
+        .route("/materials/{id}/upload", post(pages::files::upload))
         .route("/volumes", get(pages::volumes::volumes))
         .route("/volumes/build", post(pages::volumes::volumes_build))
-        .route("/volumes/{id}/seal", post(pages::volumes::volume_seal))
+        .route(
+            "/volumes/{id}/seal",
+            get(pages::volumes::volume_seal_confirm).post(pages::volumes::volume_seal),
+        )
         .route("/supplements", get(pages::supplements::supplements))
         .route(
             "/supplements/{id}",
@@ -117,6 +120,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/persons/{id}/account", post(pages::accounts::account_open))
         .route("/catalogue", get(pages::catalogue::catalogue))
+        .route(
+            "/calendar/load",
+            get(pages::catalogue::calendar_form).post(pages::catalogue::calendar_load),
+        )
         .route("/materials/{id}", get(pages::incidents::material))
         .route(
             "/materials/{id}/incidents",

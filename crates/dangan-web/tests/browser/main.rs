@@ -4,5 +4,7 @@
 //! these tests fail, they are never skipped.
 
 mod accounts;
+mod calendar;
+mod checks;
 mod harness;
 mod walkthrough;

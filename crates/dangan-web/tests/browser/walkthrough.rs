@@ -591,13 +591,17 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
         .send_keys(scan.to_str().unwrap())
         .await
         .unwrap();
+    // PNG is not an archival format: the upload's answer says so at once, with the way on.
+    let said = expect_text(c, "#upload-status", "四性检测未通过").await;
+    assert!(said.contains("GD-3-1"), "{said}");
+    click(c, "#upload-open").await;
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css("img#viewer"))
         .await
         .unwrap();
     expect_text(c, "main h1", "参保登记表.png").await;
-    // PNG is not an archival format: said at once, with the reason and a withdraw form.
+    // The viewer says it too, with the reason and a withdraw form.
     let failed = expect_text(c, "#checks-failed", "四性检测未通过").await;
     assert!(failed.contains("GD-3-1"), "{failed}");
     c.find(Locator::Css("#withdraw-form button")).await.unwrap();
@@ -613,8 +617,10 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
         .unwrap();
     click(c, "#build-form button").await;
     expect_text(c, "#volumes", "草稿").await;
-    click(c, "button.seal").await;
-    c.accept_alert().await.unwrap();
+    // The PNG scan failed its check: sealing lists it and asks to confirm.
+    click(c, ".seal").await;
+    expect_text(c, "#failed-scans", "参保登记表.png").await;
+    click(c, "#confirm-seal").await;
     expect_text(c, "#volumes", "已封卷").await;
     screenshot(c, "12-volumes").await;
     let print = c

@@ -26,12 +26,12 @@ use serde::Serialize;
 use dangan_store::events::{self, MaterialId, MaterialRow};
 pub use dangan_store::files::ScrubRun;
 use dangan_store::files::{self, FileId, FileRow};
-use dangan_store::{Tx, persons};
+use dangan_store::{Tx, persons, volumes};
 use dangan_vault::Vault;
 use dangan_vault::identify::Format;
 
 use crate::administration::roles::{Actor, UseCase};
-use crate::electronic::four::FourPropertyReport;
+use crate::electronic::four::{Check, FourPropertyReport};
 use crate::security::audit::{Op, Outcome};
 use crate::{App, AppError, AppResult};
 
@@ -75,6 +75,11 @@ pub struct FileView {
     pub created_at: DateTime<Utc>,
     /// The four-property check at ingest passed (`None` for files ingested before it existed).
     pub four_properties_passed: Option<bool>,
+    /// The checks that failed at ingest (code, name and the reason in Chinese), for showing
+    /// beside the scan wherever it is listed.
+    pub failed_checks: Vec<Check>,
+    /// Its volume is sealed: it can no longer be withdrawn (撤回), only corrected.
+    pub sealed: bool,
     /// For a PDF/A-2B 保存副本 (preservation copy): the original scan it was made from (the
     /// original stays the master).
     pub preservation_of: Option<FileId>,
@@ -95,6 +100,19 @@ fn ensure_not_lost(m: &MaterialRow) -> AppResult<()> {
     Ok(())
 }
 
+/// Whether the volume holding material `m` is sealed.
+pub(crate) async fn volume_sealed(tx: &mut Tx, m: MaterialId) -> AppResult<bool> {
+    let Some(material) = events::material(tx, m).await? else {
+        return Ok(false);
+    };
+    Ok(match material.volume_id {
+        Some(v) => volumes::get(tx, dangan_store::volumes::VolumeId(v))
+            .await?
+            .is_some_and(|v| v.sealed_at.is_some()),
+        None => false,
+    })
+}
+
 impl App {
     fn vault(&self) -> AppResult<&Vault> {
         self.vault.as_ref().ok_or_else(vault_missing)
@@ -105,10 +123,19 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("blob row missing".to_owned()))?;
         let format = f.format.clone();
-        let four_properties_passed = files::checks(tx, f.id)
+        let report = files::checks(tx, f.id)
             .await?
-            .and_then(|c| serde_json::from_str::<FourPropertyReport>(&c).ok())
-            .map(|r| r.passed);
+            .and_then(|c| serde_json::from_str::<FourPropertyReport>(&c).ok());
+        let four_properties_passed = report.as_ref().map(|r| r.passed);
+        let failed_checks = report
+            .map(|r| {
+                r.checks
+                    .into_iter()
+                    .filter(|c| c.passed == Some(false))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let sealed = volume_sealed(tx, f.material_id).await?;
         Ok(FileView {
             mime: match format.as_str() {
                 "pdf" => Format::Pdf,
@@ -138,6 +165,8 @@ impl App {
             scan_date: f.scan_date,
             created_at: f.created_at,
             four_properties_passed,
+            failed_checks,
+            sealed,
             preservation_of: f.preservation_of,
         })
     }

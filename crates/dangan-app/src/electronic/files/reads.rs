@@ -175,8 +175,13 @@ impl App {
                     .await
                     .map(|_| ()),
             };
-            if let Err(e) = result {
-                tracing::error!(error = %e, blob = %sha, "blob failed while streaming");
+            match result {
+                Ok(()) => {}
+                // Leaving a scan page early aborts the image download: not a fault.
+                Err(e) if e.is_reader_gone() => {
+                    tracing::debug!(blob = %sha, "the client stopped reading a blob");
+                }
+                Err(e) => tracing::error!(error = %e, blob = %sha, "blob failed while streaming"),
             }
         });
         Ok(OpenedFile {

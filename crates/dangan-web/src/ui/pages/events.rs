@@ -1,4 +1,4 @@
-//! 业务 — entering a business with its materials, and uploading a material's scans.
+//! 业务 — entering a business with its materials.
 
 use super::{Shell, csrf_refused, failure, html, shell, staff, with_error_status};
 use crate::error::belongs_on_form;
@@ -6,9 +6,7 @@ use crate::extract::AppState;
 use crate::ui::session::Visitor;
 use askama::Template;
 use axum::Form;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dangan_app::Actor;
 use serde::Deserialize;
@@ -161,61 +159,5 @@ pub async fn event_create(
         }),
         Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
         Err(e) => event_form(&app, &actor, &v, id, business_type, date, e.to_string()).await,
-    }
-}
-
-/// `POST /materials/{id}/upload`: the scan viewer's upload (the body is the file; the name in
-/// `X-File-Name`, percent-encoded; the CSRF token in `X-CSRF-Token`). Answers JSON.
-pub async fn upload(
-    State(app): State<AppState>,
-    v: Visitor,
-    Path(id): Path<i64>,
-    headers: axum::http::HeaderMap,
-    body: Body,
-) -> Response {
-    let Ok(actor) = staff(&v) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(serde_json::json!({"error": "请先登录"})),
-        )
-            .into_response();
-    };
-    let csrf = headers
-        .get("x-csrf-token")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    if !v.csrf_ok(csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(serde_json::json!({"error": "表单已过期，请刷新页面"})),
-        )
-            .into_response();
-    }
-    let name = headers
-        .get("x-file-name")
-        .and_then(|h| h.to_str().ok())
-        .and_then(crate::api::files::percent_decode);
-    use futures_util::TryStreamExt;
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let reader = tokio_util::io::StreamReader::new(stream);
-    match app
-        .ingest_file(
-            actor,
-            dangan_app::ids::MaterialId(id),
-            name.as_deref(),
-            reader,
-        )
-        .await
-    {
-        Ok(f) => (
-            StatusCode::CREATED,
-            axum::Json(serde_json::json!({"id": f.id.0, "duplicate": f.duplicate})),
-        )
-            .into_response(),
-        Err(e) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(serde_json::json!({"error": e.to_string(), "code": e.code()})),
-        )
-            .into_response(),
     }
 }

@@ -1,4 +1,4 @@
-//! 扫描件 — one scan: its viewer, checks and withdrawal, and its bytes.
+//! 扫描件 — one scan: its upload, viewer, checks and withdrawal, and its bytes.
 
 use super::{Shell, csrf_refused, failure, html, shell, staff};
 use crate::extract::AppState;
@@ -82,7 +82,8 @@ pub async fn file_view(
                 can_withdraw: dangan_app::administration::roles::allowed(
                     actor.role,
                     UseCase::IngestScans,
-                ) && file.preservation_of.is_none(),
+                ) && file.preservation_of.is_none()
+                    && !file.sealed,
                 file,
                 is_pdf,
                 is_image,
@@ -102,6 +103,8 @@ pub struct WithdrawForm {
     csrf: String,
     reason: String,
     person: Option<i64>,
+    /// Sent from a volume's seal confirmation: back there.
+    volume: Option<i64>,
 }
 
 /// `POST /files/{id}/withdraw`: withdraws a scan (and its preservation copy) with the reason,
@@ -117,9 +120,10 @@ pub async fn file_withdraw(
         return csrf_refused();
     }
     match app.withdraw_file(&actor, FileId(id), &f.reason).await {
-        Ok(()) => Redirect::to(&match f.person {
-            Some(p) => format!("/persons/{p}"),
-            None => "/persons".to_owned(),
+        Ok(()) => Redirect::to(&match (f.person, f.volume) {
+            (Some(p), _) => format!("/persons/{p}"),
+            (None, Some(v)) => format!("/volumes/{v}/seal"),
+            (None, None) => "/persons".to_owned(),
         })
         .into_response(),
         Err(e) => failure(&actor, &v, &e),
@@ -145,5 +149,67 @@ pub async fn file_raw(State(app): State<AppState>, v: Visitor, Path(id): Path<i6
         )
             .into_response(),
         Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+/// `POST /materials/{id}/upload`: the scan viewer's upload (the body is the file; the name in
+/// `X-File-Name`, percent-encoded; the CSRF token in `X-CSRF-Token`). Answers JSON, with the
+/// four-property checks that failed (shown at once by `static/app.js`).
+pub async fn upload(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    let Ok(actor) = staff(&v) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"error": "请先登录"})),
+        )
+            .into_response();
+    };
+    let csrf = headers
+        .get("x-csrf-token")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !v.csrf_ok(csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({"error": "表单已过期，请刷新页面"})),
+        )
+            .into_response();
+    }
+    let name = headers
+        .get("x-file-name")
+        .and_then(|h| h.to_str().ok())
+        .and_then(crate::api::files::percent_decode);
+    use futures_util::TryStreamExt;
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream);
+    match app
+        .ingest_file(
+            actor,
+            dangan_app::ids::MaterialId(id),
+            name.as_deref(),
+            reader,
+        )
+        .await
+    {
+        Ok(f) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({
+                "id": f.id.0,
+                "duplicate": f.duplicate,
+                "four_properties_passed": f.four_properties_passed,
+                "failed_checks": f.failed_checks,
+            })),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({"error": e.to_string(), "code": e.code()})),
+        )
+            .into_response(),
     }
 }

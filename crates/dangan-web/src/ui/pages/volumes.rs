@@ -1,6 +1,5 @@
 //! 整理 — building the year's volumes (组卷) and sealing them (封卷).
 
-use super::signin::CsrfForm;
 use super::{Shell, csrf_refused, failure, html, shell, staff};
 use crate::error::belongs_on_form;
 use crate::extract::AppState;
@@ -102,15 +101,68 @@ pub async fn volumes_build(
     }
 }
 
+#[derive(Template)]
+#[template(path = "volume_seal.html")]
+pub(super) struct VolumeSealPage {
+    shell: Shell,
+    volume: dangan_app::organising::volumes::VolumeView,
+    can_withdraw: bool,
+}
+
+/// `GET /volumes/{id}/seal`: 封卷确认 — the scans of the volume whose four-property check
+/// failed, each with its reasons and withdraw form, and the confirmation to seal anyway.
+pub async fn volume_seal_confirm(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+) -> Response {
+    let actor = staff_or_redirect!(v);
+    match app.volume(&actor, dangan_app::ids::VolumeId(id)).await {
+        Ok(volume) => html(&VolumeSealPage {
+            shell: shell(&actor, &v, "/volumes"),
+            can_withdraw: dangan_app::administration::roles::allowed(
+                actor.role,
+                dangan_app::UseCase::IngestScans,
+            ),
+            volume,
+        }),
+        Err(e) => failure(&actor, &v, &e),
+    }
+}
+
+/// The seal form: `acknowledge=1` when sent from the confirmation page listing failed scans.
+#[derive(Debug, Deserialize)]
+pub struct SealForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    acknowledge: Option<String>,
+}
+
 /// `POST /volumes/{id}/seal`: 封卷 — numbers the volume; irreversible (the page asks first).
+/// A volume holding scans that failed the four-property check goes to the confirmation page
+/// first, unless the form acknowledges them.
 pub async fn volume_seal(
     State(app): State<AppState>,
     v: Visitor,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<SealForm>,
 ) -> Response {
+    use dangan_app::organising::volumes::FailedScans;
     let actor = staff_form_or_return!(v, &f.csrf);
-    match app.seal_volume(&actor, dangan_app::ids::VolumeId(id)).await {
+    let vid = dangan_app::ids::VolumeId(id);
+    let failed = if f.acknowledge.is_some() {
+        FailedScans::Acknowledged
+    } else {
+        match app.volume(&actor, vid).await {
+            Ok(vol) if !vol.failed_scans.is_empty() => {
+                return Redirect::to(&format!("/volumes/{id}/seal")).into_response();
+            }
+            Ok(_) => FailedScans::Refuse,
+            Err(e) => return failure(&actor, &v, &e),
+        }
+    };
+    match app.seal_volume(&actor, vid, failed).await {
         Ok(vol) => Redirect::to(&format!(
             "/volumes?year={}&class={}",
             vol.year, vol.business_class

@@ -14,6 +14,8 @@ pub(super) struct WorkbenchPage {
     shell: Shell,
     overdue: Vec<TaskView>,
     due: Vec<TaskView>,
+    /// Administrators: a calendar year that deadlines need is missing.
+    calendar_warning: Option<String>,
 }
 
 /// `GET /workbench`: 工作台 — my open tasks, overdue first.
@@ -26,6 +28,7 @@ pub async fn workbench(State(app): State<AppState>, v: Visitor) -> Response {
         state: Some("open".to_owned()),
         ..TaskQuery::default()
     };
+    let calendar_warning = app.calendar_warning(actor);
     match app.tasks(actor, &q).await {
         Ok(tasks) => {
             let (overdue, due): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| t.overdue);
@@ -33,12 +36,14 @@ pub async fn workbench(State(app): State<AppState>, v: Visitor) -> Response {
                 shell: shell(actor, &v, "/workbench"),
                 overdue,
                 due,
+                calendar_warning,
             })
         }
         Err(e) if e.code() == "forbidden" => html(&WorkbenchPage {
             shell: shell(actor, &v, "/workbench"),
             overdue: Vec::new(),
             due: Vec::new(),
+            calendar_warning,
         }),
         Err(e) => failure(actor, &v, &e),
     }
