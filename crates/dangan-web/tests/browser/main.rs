@@ -3,5 +3,6 @@
 //! `target/ui-screenshots/` (at 1366 px and 390 px wide). The test command installs Chromium when it is missing; without it
 //! these tests fail, they are never skipped.
 
+mod flows;
 mod harness;
 mod walkthrough;
