@@ -71,6 +71,9 @@ code_enum! {
     pub enum TaskKind: "任务类型" {
         /// 收集归档 — hand over a business event's materials (S2.1, 1 working day).
         Collection = ("collection", "收集移交"),
+        /// 接收交接 — check a handover list line by line and confirm it (the archive post's
+        /// side of S2.1: due as collection is, 1 working day after the handover).
+        Receipt = ("receipt", "接收交接"),
         /// 整理归档 — check and organise a handover (S2.2, 3 working days).
         Organising = ("organising", "整理归档"),
         /// 补件 — collect a missing material (S4.3, 5 working days).
@@ -95,7 +98,7 @@ impl TaskKind {
     pub fn post(self) -> Post {
         match self {
             TaskKind::Collection | TaskKind::Supplement => Post::Collection,
-            TaskKind::Organising => Post::Organising,
+            TaskKind::Receipt | TaskKind::Organising => Post::Organising,
         }
     }
 
@@ -103,7 +106,7 @@ impl TaskKind {
     pub fn subject(self) -> SubjectKind {
         match self {
             TaskKind::Collection => SubjectKind::Event,
-            TaskKind::Organising => SubjectKind::Handover,
+            TaskKind::Receipt | TaskKind::Organising => SubjectKind::Handover,
             TaskKind::Supplement => SubjectKind::Supplement,
         }
     }
@@ -188,5 +191,7 @@ mod tests {
         assert_eq!(TaskKind::Supplement.post(), Post::Collection);
         assert_eq!(TaskKind::Organising.post(), Post::Organising);
         assert_eq!(TaskKind::Organising.subject(), SubjectKind::Handover);
+        assert_eq!(TaskKind::Receipt.post(), Post::Organising);
+        assert_eq!(TaskKind::Receipt.subject(), SubjectKind::Handover);
     }
 }

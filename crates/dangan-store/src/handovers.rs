@@ -8,7 +8,7 @@ use dangan_domain::workflow::{HandoverState, LineResult};
 
 use crate::coded::Coded;
 use crate::events::{EventId, MaterialId};
-use crate::persons::PersonId;
+use crate::persons::{BRIEF_COLUMNS, PersonBrief, PersonId, StoredBrief};
 use crate::{StoreResult, Tx, id_type, on_conn};
 
 id_type!(
@@ -194,13 +194,94 @@ pub async fn confirm(
     Ok(n == 1)
 }
 
-/// Lists, newest first.
-pub async fn list(tx: &mut Tx, limit: i64) -> StoreResult<Vec<HandoverRow>> {
+/// A line with its person, read by a join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemWithPerson {
+    /// The line.
+    pub item: ItemRow,
+    /// The person (none for an extra item found on receipt).
+    pub person: Option<PersonBrief>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredItem {
+    #[sqlx(flatten)]
+    item: ItemRow,
+    #[sqlx(flatten)]
+    person: StoredBrief,
+}
+
+/// The lines of a list with their persons (one statement).
+pub async fn items_with_persons(tx: &mut Tx, id: HandoverId) -> StoreResult<Vec<ItemWithPerson>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT hi.id, hi.handover_id, hi.material_id, hi.name, hi.quantity, hi.formation_date, hi.person_id, hi.event_id, hi.result, hi.note, {BRIEF_COLUMNS}
+         FROM handover_items hi LEFT JOIN persons p ON p.id = hi.person_id
+         WHERE hi.handover_id = $1 ORDER BY hi.id"
+    ));
+    let rows: Vec<StoredItem> = on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_all(c).await)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(ItemWithPerson {
+                item: r.item,
+                person: r.person.open(tx)?,
+            })
+        })
+        .collect()
+}
+
+/// A list as listed: its lines counted, and its first person with the number of persons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedHandover {
+    /// The list.
+    pub row: HandoverRow,
+    /// Lines handed over (extras found on receipt not counted).
+    pub items: i64,
+    /// Different persons on it.
+    pub persons: i64,
+    /// The person of its lowest person id.
+    pub person: Option<PersonBrief>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredListed {
+    #[sqlx(flatten)]
+    row: HandoverRow,
+    items: i64,
+    persons: i64,
+    #[sqlx(flatten)]
+    person: StoredBrief,
+}
+
+/// Lists in a state (all when `None`): open ones first, then newest first; one statement.
+pub async fn list(
+    tx: &mut Tx,
+    state: Option<HandoverState>,
+    limit: i64,
+) -> StoreResult<Vec<ListedHandover>> {
     let sql = format!(
-        "SELECT id, state, note, created_by, created_by_name, created_at, confirmed_by, confirmed_by_name, confirmed_at FROM handovers ORDER BY id DESC LIMIT {}",
+        "SELECT h.id, h.state, h.note, h.created_by, h.created_by_name, h.created_at, h.confirmed_by, h.confirmed_by_name, h.confirmed_at,
+                (SELECT COUNT(*) FROM handover_items hi WHERE hi.handover_id = h.id AND hi.material_id IS NOT NULL) AS items,
+                (SELECT COUNT(DISTINCT hi.person_id) FROM handover_items hi WHERE hi.handover_id = h.id) AS persons,
+                {BRIEF_COLUMNS}
+         FROM handovers h
+         LEFT JOIN persons p ON p.id = (SELECT MIN(hi.person_id) FROM handover_items hi WHERE hi.handover_id = h.id)
+         WHERE ($1 = '' OR h.state = $1)
+         ORDER BY CASE WHEN h.state = 'open' THEN 0 ELSE 1 END, h.id DESC LIMIT {}",
         limit.clamp(1, 500)
     );
-    Ok(on_conn!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?)
+    let rows: Vec<StoredListed> = on_conn!(tx, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(state.map_or("", HandoverState::code)).fetch_all(c).await
+    })?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(ListedHandover {
+                row: r.row,
+                items: r.items,
+                persons: r.persons,
+                person: r.person.open(tx)?,
+            })
+        })
+        .collect()
 }
 
 /// The confirmed list a material was received on.

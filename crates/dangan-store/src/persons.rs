@@ -106,6 +106,53 @@ pub fn open_id_number(
     fields.open("persons", ID_NUMBER_LABEL, index, sealed)
 }
 
+/// Who a row of a work list (task, supplement, handover line) is about, read by a join beside
+/// the list's own rows: the name and the identity number, opened from its seal (it masks
+/// itself in `Display` and `Debug`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonBrief {
+    /// Row id.
+    pub id: PersonId,
+    /// 姓名
+    pub name: String,
+    /// 公民身份号码
+    pub id_number: IdNumber,
+}
+
+/// The columns a list selects from `persons` joined as `p` for a [`PersonBrief`].
+pub const BRIEF_COLUMNS: &str = "p.id AS brief_id, p.name AS brief_name, p.id_number_enc AS brief_enc, p.id_number_hmac AS brief_hmac";
+
+/// The [`BRIEF_COLUMNS`] of a row as read: all absent when the row has no person.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct StoredBrief {
+    brief_id: Option<PersonId>,
+    brief_name: Option<String>,
+    brief_enc: Option<String>,
+    brief_hmac: Option<String>,
+}
+
+impl StoredBrief {
+    /// Opens the identity number with the transaction's field cipher; `None` when the row has
+    /// no person.
+    pub fn open(self, tx: &Tx) -> StoreResult<Option<PersonBrief>> {
+        let (Some(id), Some(name), Some(enc)) = (self.brief_id, self.brief_name, self.brief_enc)
+        else {
+            return Ok(None);
+        };
+        let number = open_id_number(tx.fields()?, id, self.brief_hmac.as_deref(), &enc)?;
+        // The rejection's code only: its text may quote digits of the number.
+        let id_number = IdNumber::from_stored(&number).map_err(|e| StoreError::Corrupt {
+            table: "persons",
+            reason: format!("person {id}: {}", e.code()),
+        })?;
+        Ok(Some(PersonBrief {
+            id,
+            name,
+            id_number,
+        }))
+    }
+}
+
 impl StoredPerson {
     fn open(self, fields: &FieldCipher) -> StoreResult<PersonRow> {
         let id_number = open_id_number(

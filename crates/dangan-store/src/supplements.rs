@@ -5,9 +5,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use dangan_domain::business::BusinessType;
 use dangan_domain::workflow::SupplementState;
 
 use crate::events::{EventId, MaterialId};
+use crate::persons::{BRIEF_COLUMNS, PersonBrief, StoredBrief};
 use crate::{StoreResult, Tx, id_type, on_conn};
 
 id_type!(
@@ -89,19 +91,59 @@ pub async fn for_event(tx: &mut Tx, event: EventId) -> StoreResult<Vec<Supplemen
     Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(event).fetch_all(c).await)?)
 }
 
-/// Requests in a state (all when `None`), oldest first.
+/// A request as listed, with its business event's type, date and person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedSupplement {
+    /// The request.
+    pub row: SupplementRow,
+    /// The business type of its event.
+    pub business_type: BusinessType,
+    /// 办理日期 of its event.
+    pub business_date: NaiveDate,
+    /// The person.
+    pub person: Option<PersonBrief>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredListed {
+    #[sqlx(flatten)]
+    row: SupplementRow,
+    #[sqlx(try_from = "String")]
+    business_type: BusinessType,
+    business_date: NaiveDate,
+    #[sqlx(flatten)]
+    person: StoredBrief,
+}
+
+/// Requests in a state (all when `None`), oldest first, each with its event and person (one
+/// statement for the list).
 pub async fn list(
     tx: &mut Tx,
     state: Option<SupplementState>,
     limit: i64,
-) -> StoreResult<Vec<SupplementRow>> {
+) -> StoreResult<Vec<ListedSupplement>> {
+    let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM supplements WHERE ($1 = '' OR state = $1) ORDER BY id LIMIT {}",
+        "SELECT {}, e.business_type, e.business_date, {BRIEF_COLUMNS}
+         FROM supplements s JOIN business_events e ON e.id = s.event_id
+         LEFT JOIN persons p ON p.id = e.person_id
+         WHERE ($1 = '' OR s.state = $1) ORDER BY s.id LIMIT {}",
+        columns.join(", "),
         limit.clamp(1, 1000)
     ));
-    Ok(
-        on_conn!(tx, c => sqlx::query_as(sql).bind(state.map_or("", SupplementState::code)).fetch_all(c).await)?,
-    )
+    let rows: Vec<StoredListed> = on_conn!(tx, c => {
+        sqlx::query_as(sql).bind(state.map_or("", SupplementState::code)).fetch_all(c).await
+    })?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(ListedSupplement {
+                row: r.row,
+                business_type: r.business_type,
+                business_date: r.business_date,
+                person: r.person.open(tx)?,
+            })
+        })
+        .collect()
 }
 
 /// Appends a contact line to an open request; false when it is not open.

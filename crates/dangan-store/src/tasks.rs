@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use dangan_domain::workflow::{Post, SubjectKind, TaskFilter, TaskKind, TaskState};
 
+use crate::events::EventId;
+use crate::persons::{BRIEF_COLUMNS, PersonBrief, StoredBrief};
 use crate::{StoreResult, Tx, id_type, on_conn};
 
 id_type!(
@@ -90,31 +92,76 @@ pub async fn close(
     })?)
 }
 
+/// A task as listed, with what it leads to: the business event it is about (for a handover,
+/// one of its events when all its lines are of one person) and that event's person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedTask {
+    /// The task.
+    pub task: TaskRow,
+    /// The business event.
+    pub event_id: Option<EventId>,
+    /// The person the work is about.
+    pub person: Option<PersonBrief>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredListed {
+    #[sqlx(flatten)]
+    task: TaskRow,
+    event_id: Option<EventId>,
+    #[sqlx(flatten)]
+    person: StoredBrief,
+}
+
+/// The list's joins: a task's business event — itself, its supplement's, or its handover's
+/// when every line is of one person — and that event's person. One statement for the whole
+/// list (no query per row).
+const SUBJECT_JOINS: &str = "LEFT JOIN supplements s ON t.subject_kind = 'supplement' AND s.id = t.subject_id
+     LEFT JOIN business_events e ON e.id = CASE t.subject_kind
+         WHEN 'event' THEN t.subject_id
+         WHEN 'supplement' THEN s.event_id
+         WHEN 'handover' THEN (SELECT CASE WHEN COUNT(DISTINCT hi.person_id) = 1 THEN MIN(hi.event_id) END
+                               FROM handover_items hi WHERE hi.handover_id = t.subject_id)
+     END
+     LEFT JOIN persons p ON p.id = e.person_id";
+
 /// Tasks of a post (or all posts), `open`, `overdue` (open and due before `today`), `done` or
-/// all; by due date.
+/// all; by due date, those without one first; each with its event and person.
 pub async fn list(
     tx: &mut Tx,
     post: Option<Post>,
     state: Option<TaskFilter>,
     today: NaiveDate,
     limit: i64,
-) -> StoreResult<Vec<TaskRow>> {
-    let mut clauses = vec!["($1 = '' OR post = $1)".to_owned()];
+) -> StoreResult<Vec<ListedTask>> {
+    let mut clauses = vec!["($1 = '' OR t.post = $1)".to_owned()];
     match state {
-        Some(TaskFilter::Open) => clauses.push("state = 'open'".into()),
-        Some(TaskFilter::Overdue) => clauses.push("state = 'open' AND due_on < $2".into()),
-        Some(TaskFilter::Done) => clauses.push("state = 'done'".into()),
+        Some(TaskFilter::Open) => clauses.push("t.state = 'open'".into()),
+        Some(TaskFilter::Overdue) => clauses.push("t.state = 'open' AND t.due_on < $2".into()),
+        Some(TaskFilter::Done) => clauses.push("t.state = 'done'".into()),
         None => {}
     }
     clauses.push("$2 = $2".into());
     let sql = format!(
-        "SELECT id, kind, post, subject_kind, subject_id, title, opened_on, due_on, state, done_at FROM tasks WHERE {} ORDER BY due_on IS NULL DESC, due_on, id LIMIT {}",
+        "SELECT t.id, t.kind, t.post, t.subject_kind, t.subject_id, t.title, t.opened_on, t.due_on, t.state, t.done_at,
+                e.id AS event_id, {BRIEF_COLUMNS}
+         FROM tasks t {SUBJECT_JOINS}
+         WHERE {} ORDER BY t.due_on IS NULL DESC, t.due_on, t.id LIMIT {}",
         clauses.join(" AND "),
         limit.clamp(1, 1000)
     );
-    Ok(on_conn!(tx, c => {
+    let rows: Vec<StoredListed> = on_conn!(tx, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(post.map_or("", Post::code)).bind(today).fetch_all(c).await
-    })?)
+    })?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(ListedTask {
+                task: r.task,
+                event_id: r.event_id,
+                person: r.person.open(tx)?,
+            })
+        })
+        .collect()
 }
 
 /// The tasks about a subject.

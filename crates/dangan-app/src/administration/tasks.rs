@@ -8,9 +8,12 @@ use serde::{Deserialize, Serialize};
 use dangan_domain::calendar::CalendarError;
 use dangan_domain::workflow::{Post, SubjectKind, TaskFilter, TaskKind, TaskState};
 use dangan_store::Tx;
+use dangan_store::events::EventId;
+use dangan_store::persons::{PersonBrief, PersonId};
 use dangan_store::tasks::{self, TaskId};
 
 use crate::administration::roles::{Actor, UseCase};
+use crate::security::audit::{Op, Outcome};
 use crate::{App, AppResult, text, today};
 
 /// A task as listed.
@@ -18,7 +21,7 @@ use crate::{App, AppResult, text, today};
 pub struct TaskView {
     /// Row id.
     pub id: TaskId,
-    /// `collection`, `organising` or `supplement`.
+    /// `collection`, `receipt`, `organising` or `supplement`.
     pub kind: TaskKind,
     /// `collection` (收集岗) or `organising` (整理岗).
     pub post: Post,
@@ -41,6 +44,15 @@ pub struct TaskView {
     pub working_days_left: Option<i64>,
     /// While `due_on` cannot be computed: "期限待定（2027 年工作日历未载入）".
     pub due_pending: Option<String>,
+    /// The business event it is about (for a handover, one of its events when all its lines
+    /// are of one person); filled in lists.
+    pub event_id: Option<EventId>,
+    /// The person it is about; filled in lists.
+    pub person_id: Option<PersonId>,
+    /// 参保人姓名
+    pub person_name: Option<String>,
+    /// 公民身份号码, masked.
+    pub id_number_masked: Option<String>,
 }
 
 /// Filters of the task list.
@@ -87,7 +99,9 @@ impl App {
     /// The configured working days of a kind of task.
     pub(crate) fn deadline_days(&self, kind: Kind) -> u32 {
         match kind {
-            Kind::Collection => self.settings.deadlines.collection_days,
+            // The archive post receives within the collection deadline: S2.1's collection is
+            // done only when the paper is confirmed received (docs/ui/flows.md).
+            Kind::Collection | Kind::Receipt => self.settings.deadlines.collection_days,
             Kind::Organising => self.settings.deadlines.organising_days,
             Kind::Supplement => self.settings.deadlines.supplement_days,
         }
@@ -104,7 +118,12 @@ impl App {
         Ok(())
     }
 
-    fn task_view(&self, t: tasks::TaskRow) -> TaskView {
+    fn task_view(
+        &self,
+        t: tasks::TaskRow,
+        event_id: Option<EventId>,
+        person: Option<PersonBrief>,
+    ) -> TaskView {
         let now = today();
         let left = t
             .due_on
@@ -135,18 +154,27 @@ impl App {
             opened_on: t.opened_on,
             due_on: t.due_on,
             state: t.state,
+            event_id,
+            person_id: person.as_ref().map(|p| p.id),
+            id_number_masked: person.as_ref().map(|p| p.id_number.masked()),
+            person_name: person.map(|p| p.name),
         }
     }
 
-    /// Tasks of a post by due date; `state=overdue` gives the open ones past their date.
+    /// Tasks of a post by due date; `state=overdue` gives the open ones past their date. Each
+    /// names its person (masked identity number), so the list is a logged read.
     pub async fn tasks(&self, actor: &Actor, q: &TaskQuery) -> AppResult<Vec<TaskView>> {
         self.authorize(actor, UseCase::ReadWorkflow).await?;
         let post = text::code_filter::<Post>("post", "invalid_post", q.post.as_deref())?;
         let state = text::code_filter::<TaskFilter>("state", "invalid_state", q.state.as_deref())?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin_read().await?;
         let rows = tasks::list(&mut tx, post, state, today(), 500).await?;
-        tx.rollback().await?;
-        Ok(rows.into_iter().map(|t| self.task_view(t)).collect())
+        let op = Op::new("task.list", "task", "").detail(format!("{} tasks", rows.len()));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| self.task_view(r.task, r.event_id, r.person))
+            .collect())
     }
 
     /// The tasks about one subject (a business event, a handover, a supplement).
@@ -160,6 +188,9 @@ impl App {
         let mut tx = self.store.begin().await?;
         let rows = tasks::for_subject(&mut tx, subject_kind, subject_id).await?;
         tx.rollback().await?;
-        Ok(rows.into_iter().map(|t| self.task_view(t)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|t| self.task_view(t, None, None))
+            .collect())
     }
 }

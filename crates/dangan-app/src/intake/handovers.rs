@@ -16,9 +16,9 @@ use dangan_domain::workflow::{HandoverState, LineResult};
 use dangan_store::Tx;
 use dangan_store::events::{self, EventId, MaterialId};
 use dangan_store::handovers::{self, HandoverId, HandoverItemId, HandoverRow, ItemRow};
-use dangan_store::persons::{self, PersonId};
+use dangan_store::persons::PersonId;
 
-use crate::administration::roles::{Actor, UseCase};
+use crate::administration::roles::{Actor, UseCase, allowed};
 use crate::administration::tasks::Kind;
 use crate::security::audit::{Op, Outcome};
 use crate::text;
@@ -112,6 +112,8 @@ pub struct HandoverView {
     pub note: Option<String>,
     /// 移交人
     pub handed_over_by: String,
+    /// 移交人's username (the same person may not confirm).
+    pub handed_over_by_user: String,
     /// 移交时间
     pub handed_over_at: DateTime<Utc>,
     /// 接收人
@@ -120,6 +122,61 @@ pub struct HandoverView {
     pub received_at: Option<DateTime<Utc>>,
     /// The lines.
     pub items: Vec<HandoverItemView>,
+}
+
+impl HandoverView {
+    /// Whether `actor` may confirm this list now: it is open, the role receives handovers
+    /// (档案岗), and the actor did not hand it over (闭环交接). A page offers the confirmation
+    /// only then: otherwise it would always be refused.
+    pub fn may_confirm(&self, actor: &Actor) -> bool {
+        self.state.is_open()
+            && allowed(actor.role, UseCase::ReceiveHandover)
+            && actor.username != self.handed_over_by_user
+    }
+}
+
+/// A handover list as listed (交接 page): pending ones first.
+#[derive(Debug, Clone, Serialize)]
+pub struct HandoverSummary {
+    /// Row id.
+    pub id: HandoverId,
+    /// 待确认 or 已确认.
+    pub state: HandoverState,
+    /// 移交人
+    pub handed_over_by: String,
+    /// 移交时间
+    pub handed_over_at: DateTime<Utc>,
+    /// 接收人
+    pub received_by: Option<String>,
+    /// 接收时间
+    pub received_at: Option<DateTime<Utc>>,
+    /// Lines handed over.
+    pub items: i64,
+    /// Different persons on the list.
+    pub persons: i64,
+    /// The (first) person's row id.
+    pub person_id: Option<PersonId>,
+    /// The (first) person's name.
+    pub person_name: Option<String>,
+    /// The (first) person's identity number, masked.
+    pub id_number_masked: Option<String>,
+}
+
+fn summary(l: handovers::ListedHandover) -> HandoverSummary {
+    let person = l.person;
+    HandoverSummary {
+        id: l.row.id,
+        state: l.row.state,
+        handed_over_by: l.row.created_by_name,
+        handed_over_at: l.row.created_at,
+        received_by: l.row.confirmed_by_name,
+        received_at: l.row.confirmed_at,
+        items: l.items,
+        persons: l.persons,
+        person_id: person.as_ref().map(|p| p.id),
+        id_number_masked: person.as_ref().map(|p| p.id_number.masked()),
+        person_name: person.map(|p| p.name),
+    }
 }
 
 fn quantity(field: &str, q: Option<i64>) -> AppResult<i64> {
@@ -253,31 +310,32 @@ impl App {
         let h = handovers::get(tx, id)
             .await?
             .ok_or_else(|| AppError::not_found("handover_not_found", "未找到该交接单"))?;
-        let mut items = Vec::new();
-        for it in handovers::items(tx, id).await? {
-            let person = match it.person_id {
-                Some(p) => persons::get(tx, p).await?,
-                None => None,
-            };
-            items.push(HandoverItemView {
-                id: it.id,
-                material_id: it.material_id,
-                name: it.name,
-                quantity: it.quantity,
-                formation_date: it.formation_date,
-                person_id: it.person_id,
-                person_name: person.as_ref().map(|p| p.name.clone()),
-                id_number_masked: person.as_ref().map(|p| p.id_number.masked()),
-                event_id: it.event_id,
-                result: it.result.map(|r| r.0),
-                note: it.note,
-            });
-        }
+        let items = handovers::items_with_persons(tx, id)
+            .await?
+            .into_iter()
+            .map(|l| {
+                let (it, person) = (l.item, l.person);
+                HandoverItemView {
+                    id: it.id,
+                    material_id: it.material_id,
+                    name: it.name,
+                    quantity: it.quantity,
+                    formation_date: it.formation_date,
+                    person_id: it.person_id,
+                    person_name: person.as_ref().map(|p| p.name.clone()),
+                    id_number_masked: person.as_ref().map(|p| p.id_number.masked()),
+                    event_id: it.event_id,
+                    result: it.result.map(|r| r.0),
+                    note: it.note,
+                }
+            })
+            .collect();
         Ok(HandoverView {
             id: h.id,
             state: h.state,
             note: h.note,
             handed_over_by: h.created_by_name,
+            handed_over_by_user: h.created_by,
             handed_over_at: h.created_at,
             received_by: h.confirmed_by_name,
             received_at: h.confirmed_at,
@@ -362,6 +420,10 @@ impl App {
             )
             .await?;
         }
+        // The archive post's 工作台 shows the list to receive (接收交接).
+        let title = format!("接收交接单 {id}（{} 件）", input.items.len());
+        self.open_task(&mut tx, Kind::Receipt, id.0, &title, today())
+            .await?;
         self.log_in(
             &mut tx,
             actor,
@@ -424,6 +486,7 @@ impl App {
         for event in events_touched {
             self.close_collection_if_complete(&mut tx, event).await?;
         }
+        self.close_task(&mut tx, Kind::Receipt, id.0).await?;
         let title = format!("整理交接单 {id} 的材料");
         self.open_task(&mut tx, Kind::Organising, id.0, &title, today())
             .await?;
@@ -490,5 +553,21 @@ impl App {
         let op = Op::new("handover.read", "handover", id);
         self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(view)
+    }
+
+    /// Handover lists (交接), pending ones first, in a state (`open`, `confirmed`; all when
+    /// absent); each names its person (masked identity number): a logged read.
+    pub async fn handovers(
+        &self,
+        actor: &Actor,
+        state: Option<&str>,
+    ) -> AppResult<Vec<HandoverSummary>> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let state = text::code_filter::<HandoverState>("state", "invalid_state", state)?;
+        let mut tx = self.begin_read().await?;
+        let rows = handovers::list(&mut tx, state, 500).await?;
+        let op = Op::new("handover.list", "handover", "").detail(format!("{} lists", rows.len()));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
+        Ok(rows.into_iter().map(summary).collect())
     }
 }

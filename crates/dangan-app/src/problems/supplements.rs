@@ -11,7 +11,8 @@ use dangan_domain::material::{self, Carrier};
 use dangan_domain::workflow::SupplementState;
 use dangan_store::Tx;
 use dangan_store::events::{self, EventId, MaterialId, NewMaterial};
-use dangan_store::supplements::{self, SupplementId, SupplementRow};
+use dangan_store::persons::PersonId;
+use dangan_store::supplements::{self, ListedSupplement, SupplementId, SupplementRow};
 
 use crate::administration::roles::{Actor, UseCase};
 use crate::administration::tasks::Kind;
@@ -44,6 +45,29 @@ pub struct SupplementView {
     pub closed_on: Option<NaiveDate>,
     /// The explanation.
     pub explanation: Option<String>,
+    /// The business type of the event (its name), filled in lists.
+    pub business_name: Option<String>,
+    /// 办理日期 of the event, filled in lists.
+    pub business_date: Option<NaiveDate>,
+    /// The person, filled in lists.
+    pub person_id: Option<PersonId>,
+    /// 参保人姓名, filled in lists.
+    pub person_name: Option<String>,
+    /// 公民身份号码, masked; filled in lists.
+    pub id_number_masked: Option<String>,
+}
+
+/// A listed request with its event and person.
+fn listed_view(l: ListedSupplement) -> SupplementView {
+    let person = l.person;
+    SupplementView {
+        business_name: Some(l.business_type.name().to_owned()),
+        business_date: Some(l.business_date),
+        person_id: person.as_ref().map(|p| p.id),
+        id_number_masked: person.as_ref().map(|p| p.id_number.masked()),
+        person_name: person.map(|p| p.name),
+        ..view(l.row)
+    }
 }
 
 fn view(r: SupplementRow) -> SupplementView {
@@ -59,6 +83,11 @@ fn view(r: SupplementRow) -> SupplementView {
         fulfilled_by: r.fulfilled_by,
         closed_on: r.closed_on,
         explanation: r.explanation,
+        business_name: None,
+        business_date: None,
+        person_id: None,
+        person_name: None,
+        id_number_masked: None,
     }
 }
 
@@ -223,7 +252,8 @@ impl App {
         Ok(row)
     }
 
-    /// Requests in a state (`open`, `supplemented`, `missing`; all when absent).
+    /// Requests in a state (`open`, `supplemented`, `missing`; all when absent), each with its
+    /// business and person (masked identity number): a logged read.
     pub async fn supplements(
         &self,
         actor: &Actor,
@@ -231,10 +261,12 @@ impl App {
     ) -> AppResult<Vec<SupplementView>> {
         self.authorize(actor, UseCase::ReadWorkflow).await?;
         let state = text::code_filter::<SupplementState>("state", "invalid_state", state)?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.begin_read().await?;
         let rows = supplements::list(&mut tx, state, 1000).await?;
-        tx.rollback().await?;
-        Ok(rows.into_iter().map(view).collect())
+        let op =
+            Op::new("supplement.list", "supplement", "").detail(format!("{} requests", rows.len()));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
+        Ok(rows.into_iter().map(listed_view).collect())
     }
 
     /// Records a contact about an open request.

@@ -82,6 +82,7 @@ pub fn routes() -> Router<AppState> {
             "/events/{id}/handover",
             post(pages::handovers::event_handover),
         )
+        .route("/handovers", get(pages::handovers::handovers))
         .route("/handovers/{id}", get(pages::handovers::handover))
         .route(
             "/handovers/{id}/confirm",

@@ -6,5 +6,6 @@
 mod accounts;
 mod calendar;
 mod checks;
+mod flows;
 mod harness;
 mod walkthrough;

@@ -261,6 +261,17 @@ pub(crate) fn prepare_event(actor: &Actor, input: &EventInput) -> AppResult<Prep
         100,
         "来源业务编号",
     )?;
+    // A business entered with no material and no source id is a mistake (nothing ticked on the
+    // form): nothing would tie a second try to it, so it would become an empty duplicate. An
+    // event from a source system may come without materials (they all become supplement
+    // requests): its id makes a retry a replay.
+    if input.materials.is_empty() && external_id.is_none() {
+        return Err(AppError::invalid_with(
+            "no_materials",
+            Some("materials"),
+            "请至少勾选一件收到的材料：没有任何材料的业务不能登记",
+        ));
+    }
     let handler = text::optional("handler", input.handler.as_deref(), 30, "经办人")?
         .unwrap_or_else(|| actor.display_name.clone());
     let remarks = material::remarks(input.remarks.as_deref())

@@ -17,7 +17,7 @@ use super::ids::{HandoverId, MaterialId, SupplementId, TaskId, VolumeId};
 pub struct TaskView {
     /// Row id.
     pub id: TaskId,
-    /// `collection`, `organising` or `supplement`.
+    /// `collection`, `receipt` (接收交接), `organising` or `supplement`.
     pub kind: String,
     /// `collection` (收集岗) or `organising` (整理岗).
     pub post: String,

@@ -11,12 +11,35 @@ use axum::response::{IntoResponse, Response};
 use dangan_app::Actor;
 use serde::Deserialize;
 
-/// A catalogue line offered on the business form.
+/// A catalogue line offered on the business form, with what was entered for it.
 #[derive(Debug, Clone)]
 pub struct MaterialChoice {
     code: String,
     name: String,
     required: bool,
+    /// Ticked as received.
+    checked: bool,
+    /// 页数 as entered (default 1).
+    pages: String,
+    /// 载体 code as chosen (default paper).
+    carrier: String,
+}
+
+/// The business form as entered: its type, its date and every field posted (none on a new
+/// form), so that a refused form comes back as it was.
+pub(super) struct EnteredEvent {
+    business_type: String,
+    date: String,
+    fields: Vec<(String, String)>,
+}
+
+impl EnteredEvent {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Template)]
@@ -28,6 +51,8 @@ pub(super) struct EventNewPage {
     business_type: String,
     date: String,
     choices: Vec<MaterialChoice>,
+    /// 载体 choices: (code, label).
+    carriers: Vec<(&'static str, &'static str)>,
     error: String,
 }
 
@@ -43,10 +68,10 @@ pub(super) async fn event_form(
     actor: &Actor,
     v: &Visitor,
     person: i64,
-    business_type: String,
-    date: String,
+    entered: EnteredEvent,
     error: String,
 ) -> Response {
+    let business_type = entered.business_type.clone();
     let types = dangan_domain::business::BusinessType::ALL
         .into_iter()
         .map(|b| (b.code().to_owned(), b.name().to_owned()))
@@ -56,10 +81,19 @@ pub(super) async fn event_form(
             .entries
             .into_iter()
             .filter(|e| e.business_type.code() == business_type)
-            .map(|e| MaterialChoice {
-                code: e.material_code.to_string(),
-                name: e.name,
-                required: e.required,
+            .map(|e| {
+                let code = e.material_code.to_string();
+                MaterialChoice {
+                    checked: entered.get(&format!("m_{code}")) == Some("on"),
+                    pages: entered.get(&format!("p_{code}")).unwrap_or("1").to_owned(),
+                    carrier: entered
+                        .get(&format!("c_{code}"))
+                        .unwrap_or("paper")
+                        .to_owned(),
+                    code,
+                    name: e.name,
+                    required: e.required,
+                }
             })
             .collect(),
         Err(e) => return failure(actor, v, &e),
@@ -70,8 +104,9 @@ pub(super) async fn event_form(
             person,
             types,
             business_type,
-            date,
+            date: entered.date,
             choices,
+            carriers: carriers(),
             error: error.clone(),
         }),
         !error.is_empty(),
@@ -88,7 +123,12 @@ pub async fn event_new(
     let actor = staff_or_redirect!(v);
     let business_type = q.business_type.unwrap_or_else(|| "enrolment".to_owned());
     let today = dangan_app::today().to_string();
-    event_form(&app, &actor, &v, id, business_type, today, String::new()).await
+    let entered = EnteredEvent {
+        business_type,
+        date: today,
+        fields: Vec::new(),
+    };
+    event_form(&app, &actor, &v, id, entered, String::new()).await
 }
 
 #[derive(Template)]
@@ -158,6 +198,22 @@ pub async fn event_create(
                 .collect(),
         }),
         Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
-        Err(e) => event_form(&app, &actor, &v, id, business_type, date, e.to_string()).await,
+        Err(e) => {
+            let entered = EnteredEvent {
+                business_type,
+                date,
+                fields,
+            };
+            event_form(&app, &actor, &v, id, entered, e.to_string()).await
+        }
     }
+}
+
+/// The 载体 choices of a form: (code, Chinese label), from the one list of labels.
+pub(super) fn carriers() -> Vec<(&'static str, &'static str)> {
+    use dangan_domain::code::Code;
+    dangan_domain::material::Carrier::ALL
+        .iter()
+        .map(|c| (c.code(), c.label()))
+        .collect()
 }

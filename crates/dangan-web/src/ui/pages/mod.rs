@@ -42,10 +42,11 @@ pub struct Shell {
 }
 
 /// The navigation: only what the role may use.
-pub(super) const NAV: [(&str, &str, UseCase); 11] = [
+pub(super) const NAV: [(&str, &str, UseCase); 12] = [
     ("工作台", "/workbench", UseCase::ReadWorkflow),
     ("参保人", "/persons", UseCase::SearchPersons),
     ("登记参保人", "/persons/new", UseCase::WritePersons),
+    ("交接", "/handovers", UseCase::ReadWorkflow),
     ("补件", "/supplements", UseCase::ManageSupplements),
     ("整理", "/volumes", UseCase::Organise),
     ("用户与角色", "/users", UseCase::ApproveOfficerChange),

@@ -1,4 +1,5 @@
-//! 工作台 — the signed-in staff member's open tasks, overdue first.
+//! 工作台 — the signed-in staff member's open tasks, overdue first, each a link to what it is
+//! about and naming its person.
 
 use super::{Shell, failure, html, shell, staff};
 use crate::extract::AppState;
@@ -6,7 +7,9 @@ use crate::ui::session::Visitor;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use dangan_app::AppError;
 use dangan_app::administration::tasks::{TaskQuery, TaskView};
+use dangan_domain::workflow::SubjectKind;
 
 #[derive(Template)]
 #[template(path = "workbench.html")]
@@ -16,6 +19,21 @@ pub(super) struct WorkbenchPage {
     due: Vec<TaskView>,
     /// Administrators: a calendar year that deadlines need is missing.
     calendar_warning: Option<String>,
+}
+
+impl WorkbenchPage {
+    /// Where a task's row leads: a business to its person's archive (which asks for the query
+    /// registration first), a handover to its list, a supplement to its request on 补件.
+    fn subject_href(&self, t: &TaskView) -> String {
+        match t.subject_kind {
+            SubjectKind::Event => match t.person_id {
+                Some(p) => format!("/persons/{p}"),
+                None => "/persons".to_owned(),
+            },
+            SubjectKind::Handover => format!("/handovers/{}", t.subject_id),
+            SubjectKind::Supplement => format!("/supplements#supplement-{}", t.subject_id),
+        }
+    }
 }
 
 /// `GET /workbench`: 工作台 — my open tasks, overdue first.
@@ -39,7 +57,7 @@ pub async fn workbench(State(app): State<AppState>, v: Visitor) -> Response {
                 calendar_warning,
             })
         }
-        Err(e) if e.code() == "forbidden" => html(&WorkbenchPage {
+        Err(AppError::Forbidden) => html(&WorkbenchPage {
             shell: shell(actor, &v, "/workbench"),
             overdue: Vec::new(),
             due: Vec::new(),
