@@ -4,4 +4,5 @@
 //! these tests fail, they are never skipped.
 
 mod harness;
+mod labels_and_log;
 mod walkthrough;
