@@ -7,7 +7,6 @@
 //! is a member of [`AuditAction`]: `dangan-app` checks that at each write in debug builds and by
 //! a test that reads its sources, so that no action reaches the auditor's page unlabelled.
 
-use crate::code::Code;
 use crate::code_enum;
 
 code_enum! {
@@ -256,15 +255,10 @@ code_enum! {
     }
 }
 
-/// The label of a stored code of `C`, or the code itself for one this version does not know
-/// (an entry written by a newer version: shown as written rather than hidden).
-pub fn label_or_code<C: Code>(code: &str) -> String {
-    C::from_code(code).map_or_else(|| code.to_owned(), |c| c.label().to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::code::{Code, label_or_code};
 
     fn one_chinese_label_each<C: Code>() {
         let mut labels = std::collections::HashSet::new();

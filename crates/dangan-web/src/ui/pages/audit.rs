@@ -1,6 +1,6 @@
 //! 操作日志 — the operation log with its filters and pages, and the check of its chain
 //! (auditor). Every code of an entry is shown as its Chinese label
-//! (`dangan_domain::operation`), every time as Beijing time.
+//! (`dangan_domain::operation`, shown through `code::label_or_code`), every time as Beijing time.
 
 use super::signin::CsrfForm;
 use super::{Shell, csrf_refused, failure, html, shell, staff, with_status_of};
@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dangan_app::security::audit::{LogPage, LogQuery, VerifyReport};
 use dangan_app::{Actor, AppError, UseCase};
-use dangan_domain::code::Code;
-use dangan_domain::operation::{ActorKind, AuditAction, LogOutcome, TargetKind, label_or_code};
+use dangan_domain::code::{Code, label_or_code};
+use dangan_domain::operation::{ActorKind, AuditAction, LogOutcome, TargetKind};
 use serde::Deserialize;
 
 #[derive(Template)]

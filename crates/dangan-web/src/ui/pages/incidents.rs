@@ -14,9 +14,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use dangan_app::ids::PersonId;
 use dangan_app::{Actor, AppError};
 use dangan_domain::change::{FieldValue, PersonField};
-use dangan_domain::code::Code;
+use dangan_domain::code::{Code, label_or_code};
 use dangan_domain::material::MaterialStatus;
-use dangan_domain::operation::label_or_code;
 use dangan_domain::person::{InsuranceStatus, InsuredIdentity};
 use serde::Deserialize;
 
