@@ -238,6 +238,12 @@ pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&offset).date_naive()
 }
 
+/// The instant an Asia/Shanghai day begins (`2026-12-06` → `2026-12-05T16:00:00Z`).
+pub fn local_day_start(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
+        - chrono::Duration::seconds(i64::from(SHANGHAI_OFFSET_SECS))
+}
+
 impl App {
     /// Opens the store, applies migrations and seeds what an empty database needs (the
     /// builtin catalogue, the builtin calendar years, the first officers' accounts).

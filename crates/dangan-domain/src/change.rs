@@ -93,6 +93,15 @@ impl FieldValue {
         }
     }
 
+    /// The value as staff read it: a status or an identity by its Chinese label.
+    pub fn label(&self) -> String {
+        match self {
+            FieldValue::Status(s) => s.label().to_owned(),
+            FieldValue::Identity(i) => format!("{} {}", i.code(), i.label()),
+            other => other.text(),
+        }
+    }
+
     /// The value as stored and shown in the modification record.
     pub fn text(&self) -> String {
         match self {
@@ -277,6 +286,9 @@ mod tests {
     fn a_new_value_is_checked_by_its_fields_rule_and_stored_as_its_code() {
         let s = FieldValue::parse(PersonField::Status, "暂停参保").unwrap();
         assert_eq!(s.text(), "suspended");
+        assert_eq!(s.label(), "暂停参保");
+        let i = FieldValue::parse(PersonField::Identity, "021").unwrap();
+        assert_eq!(i.label(), "021 一级残疾");
         assert_eq!(
             FieldValue::parse(PersonField::Tier, " 300 ")
                 .unwrap()

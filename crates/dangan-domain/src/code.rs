@@ -63,6 +63,12 @@ impl Rejection for UnknownCode {
     }
 }
 
+/// The label of a stored code of `C`, or the code itself for one this version does not know
+/// (an entry written by a newer version: shown as written rather than hidden).
+pub fn label_or_code<C: Code>(code: &str) -> String {
+    C::from_code(code).map_or_else(|| code.to_owned(), |c| c.label().to_owned())
+}
+
 /// Declares a [`Code`] enum: `code_enum! { /// doc  pub enum Name: "中文名" { /// doc  A = ("a", "甲"), … } }`.
 ///
 /// The enum gets `Debug, Clone, Copy, PartialEq, Eq, Hash`, serde as its code, `Display` (the

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{Rejection, division};
 
@@ -21,23 +21,14 @@ const CHECK_CHARS: [u8; 11] = *b"10X98765432";
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdNumber(String);
 
-/// 性别 — sex as encoded in the identity number's sequence digit (odd male, even female).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Sex {
-    /// 男
-    Male,
-    /// 女
-    Female,
-}
-
-impl Sex {
-    /// The Chinese label shown to users.
-    pub fn label(self) -> &'static str {
-        match self {
-            Sex::Male => "男",
-            Sex::Female => "女",
-        }
+crate::code_enum! {
+    /// 性别 — sex as encoded in the identity number's sequence digit (odd male, even female);
+    /// stored as its code in the person row.
+    pub enum Sex: "性别" {
+        /// 男
+        Male = ("male", "男"),
+        /// 女
+        Female = ("female", "女"),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod code;
 pub mod division;
 pub mod id_number;
 pub mod material;
+pub mod operation;
 pub mod person;
 pub mod retention;
 pub mod volume;

@@ -335,10 +335,22 @@ pub async fn page(tx: &mut Tx, after: i64, limit: i64) -> StoreResult<Vec<LogEnt
 pub struct LogFilter {
     /// Action prefix, e.g. `person.`.
     pub action_prefix: Option<String>,
+    /// Only this action (its exact code).
+    pub action: Option<String>,
     /// Target kind and id.
     pub target: Option<(String, String)>,
     /// Actor kind and id.
     pub actor: Option<(String, String)>,
+    /// Only entries by an actor of this name (a username).
+    pub actor_name: Option<String>,
+    /// Only entries about this person or by this person: the target `person` with this id, or
+    /// the insured actor with this id.
+    pub person: Option<i64>,
+    /// Only entries written at or after this instant (a stamp as stored: RFC 3339 UTC with
+    /// microseconds, which orders as text).
+    pub from: Option<String>,
+    /// Only entries written before this instant (a stamp as stored).
+    pub until: Option<String>,
     /// Only entries with this outcome.
     pub outcome: Option<String>,
     /// Newest first, entries written before this id (all when `None`).
@@ -347,58 +359,135 @@ pub struct LogFilter {
     pub limit: i64,
 }
 
-/// Entries matching the filter, newest first (by order of writing).
-pub async fn search(tx: &mut Tx, f: &LogFilter) -> StoreResult<Vec<LogEntry>> {
-    let mut clauses = Vec::new();
-    let mut binds: Vec<String> = Vec::new();
-    let mut bind = |v: String| {
-        binds.push(v);
-        format!("${}", binds.len())
-    };
-    if let Some(p) = &f.action_prefix {
-        // Wildcards in the prefix are matched literally (escaped, not dropped: actions have
-        // underscores).
-        let escaped = p
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let n = bind(escaped);
-        clauses.push(format!("action LIKE {n} || '%' ESCAPE '\\'"));
+impl LogFilter {
+    /// The `WHERE` clause (empty when nothing is filtered) and its text parameters, in order.
+    fn clause(&self) -> (String, Vec<String>) {
+        let mut clauses = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        let mut bind = |v: String| {
+            binds.push(v);
+            format!("${}", binds.len())
+        };
+        if let Some(p) = &self.action_prefix {
+            // Wildcards in the prefix are matched literally (escaped, not dropped: actions have
+            // underscores).
+            let escaped = p
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let n = bind(escaped);
+            clauses.push(format!("action LIKE {n} || '%' ESCAPE '\\'"));
+        }
+        for (column, value) in [
+            ("action", &self.action),
+            ("actor_name", &self.actor_name),
+            ("outcome", &self.outcome),
+        ] {
+            if let Some(v) = value {
+                let n = bind(v.clone());
+                clauses.push(format!("{column} = {n}"));
+            }
+        }
+        if let Some((k, id)) = &self.target {
+            let a = bind(k.clone());
+            let b = bind(id.clone());
+            clauses.push(format!("target_kind = {a} AND target_id = {b}"));
+        }
+        if let Some((k, id)) = &self.actor {
+            let a = bind(k.clone());
+            let b = bind(id.clone());
+            clauses.push(format!("actor_kind = {a} AND actor_id = {b}"));
+        }
+        if let Some(p) = self.person {
+            // Both halves are served by the target and actor indexes.
+            let n = bind(p.to_string());
+            clauses.push(format!(
+                "((target_kind = 'person' AND target_id = {n}) OR (actor_kind = 'insured' AND actor_id = {n}))"
+            ));
+        }
+        if let Some(t) = &self.from {
+            let n = bind(t.clone());
+            clauses.push(format!("at >= {n}"));
+        }
+        if let Some(t) = &self.until {
+            let n = bind(t.clone());
+            clauses.push(format!("at < {n}"));
+        }
+        if let Some(b) = self.before {
+            clauses.push(format!("id < {b}"));
+        }
+        let sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        (sql, binds)
     }
-    if let Some((k, id)) = &f.target {
-        let a = bind(k.clone());
-        let b = bind(id.clone());
-        clauses.push(format!("target_kind = {a} AND target_id = {b}"));
-    }
-    if let Some((k, id)) = &f.actor {
-        let a = bind(k.clone());
-        let b = bind(id.clone());
-        clauses.push(format!("actor_kind = {a} AND actor_id = {b}"));
-    }
-    if let Some(o) = &f.outcome {
-        let n = bind(o.clone());
-        clauses.push(format!("outcome = {n}"));
-    }
-    if let Some(b) = f.before {
-        clauses.push(format!("id < {b}"));
-    }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM operation_log {filter} ORDER BY id DESC LIMIT {}",
-        f.limit.clamp(1, 1000)
-    );
+}
+
+/// Runs `SELECT {COLUMNS} FROM operation_log {tail}` with text parameters.
+async fn select(tx: &mut Tx, tail: &str, binds: &[String]) -> StoreResult<Vec<LogEntry>> {
+    let sql = format!("SELECT {COLUMNS} FROM operation_log {tail}");
     let rows: Vec<Row> = on_conn!(tx, c => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-        for b in &binds {
+        for b in binds {
             q = q.bind(b);
         }
         q.fetch_all(c).await
     })?;
     Ok(rows.into_iter().map(LogEntry::from).collect())
+}
+
+/// Entries matching the filter, newest first (by order of writing).
+pub async fn search(tx: &mut Tx, f: &LogFilter) -> StoreResult<Vec<LogEntry>> {
+    let (filter, binds) = f.clause();
+    let tail = format!("{filter} ORDER BY id DESC LIMIT {}", f.limit.clamp(1, 1000));
+    select(tx, &tail, &binds).await
+}
+
+/// How many entries a `WHERE` clause of [`LogFilter::clause`] selects.
+async fn count_where(tx: &mut Tx, filter: &str, binds: &[String]) -> StoreResult<i64> {
+    let sql = format!("SELECT COUNT(*) FROM operation_log {filter}");
+    let n: i64 = on_conn!(tx, c => {
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.fetch_one(c).await
+    })?;
+    Ok(n)
+}
+
+/// A page of the entries in the chain up to `upto` (a sequence number fixed when the first
+/// page was read, so that entries written meanwhile do not shift the pages) that match the
+/// filter, newest first by sequence: `limit` entries after skipping `offset`, and how many
+/// match in all. `before` and `limit` of the filter are not used.
+pub async fn page_in_chain(
+    tx: &mut Tx,
+    f: &LogFilter,
+    upto: i64,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<(Vec<LogEntry>, i64)> {
+    let f = LogFilter {
+        before: None,
+        ..f.clone()
+    };
+    let (filter, binds) = f.clause();
+    let chained = format!("seq IS NOT NULL AND seq <= {upto}");
+    let filter = if filter.is_empty() {
+        format!("WHERE {chained}")
+    } else {
+        format!("{filter} AND {chained}")
+    };
+    let tail = format!(
+        "{filter} ORDER BY seq DESC LIMIT {} OFFSET {}",
+        limit.clamp(1, 1000),
+        offset.max(0)
+    );
+    let entries = select(tx, &tail, &binds).await?;
+    let total = count_where(tx, &filter, &binds).await?;
+    Ok((entries, total))
 }
 
 /// The head row: the newest entry in the chain, as recorded.

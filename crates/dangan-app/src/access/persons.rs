@@ -41,7 +41,7 @@ pub struct PersonView {
     pub id_number: IdNumber,
     /// 姓名
     pub name: String,
-    /// `male` / `female`
+    /// 性别: `male` / `female` (a code of `dangan_domain::id_number::Sex`).
     pub sex: String,
     /// 出生日期
     pub birth_date: NaiveDate,
@@ -72,7 +72,7 @@ pub struct PersonSummary {
     pub id_number_masked: String,
     /// 姓名
     pub name: String,
-    /// `male` / `female`
+    /// 性别: `male` / `female` (a code of `dangan_domain::id_number::Sex`).
     pub sex: String,
     /// 行政区划代码
     pub division_code: String,
@@ -190,10 +190,7 @@ impl ValidPerson {
         NewPerson {
             id_number: self.id_number.as_str(),
             name: self.name.as_str(),
-            sex: match self.id_number.sex() {
-                dangan_domain::id_number::Sex::Male => "male",
-                dangan_domain::id_number::Sex::Female => "female",
-            },
+            sex: self.id_number.sex().code(),
             birth_date: self.id_number.birth_date(),
             division_code: self.division.as_str(),
             status: self.status.code(),

@@ -16,6 +16,8 @@ use crate::extract::{ApiQuery, AppState, Auth};
 pub struct LogQuery {
     /// Action prefix, e.g. `person.`.
     pub action: Option<String>,
+    /// Only this action (its exact code, e.g. `person.read`).
+    pub exact_action: Option<String>,
     /// Target kind (with `target_id`).
     pub target_kind: Option<String>,
     /// Target id (with `target_kind`).
@@ -24,6 +26,17 @@ pub struct LogQuery {
     pub actor_kind: Option<String>,
     /// Actor id (with `actor_kind`).
     pub actor_id: Option<String>,
+    /// Only entries by the actor of this name (a username).
+    pub actor_name: Option<String>,
+    /// Only entries about (or by) the person with this archive row id (never an identity
+    /// number).
+    pub person: Option<i64>,
+    /// From this Beijing date on (`YYYY-MM-DD`).
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub from: Option<String>,
+    /// Up to and including this Beijing date (`YYYY-MM-DD`).
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub to: Option<String>,
     /// Outcome.
     #[param(pattern = "^(ok|denied|not_found|invalid|failed)$")]
     pub outcome: Option<String>,
@@ -38,10 +51,15 @@ impl From<LogQuery> for audit::LogQuery {
     fn from(q: LogQuery) -> audit::LogQuery {
         audit::LogQuery {
             action: q.action,
+            exact_action: q.exact_action,
             target_kind: q.target_kind,
             target_id: q.target_id,
             actor_kind: q.actor_kind,
             actor_id: q.actor_id,
+            actor_name: q.actor_name,
+            person: q.person,
+            from: q.from,
+            to: q.to,
             outcome: q.outcome,
             before: q.before,
             limit: q.limit,
@@ -193,7 +211,7 @@ impl From<audit::verify::VerifyReport> for VerifyReport {
     }
 }
 
-/// `GET /api/v1/audit/log?action=&target_kind=&target_id=&outcome=&before=&limit=`.
+/// `GET /api/v1/audit/log?action=&exact_action=&target_kind=&target_id=&actor_name=&person=&from=&to=&outcome=&before=&limit=`.
 #[utoipa::path(
     get,
     path = "/audit/log",

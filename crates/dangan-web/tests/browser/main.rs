@@ -8,4 +8,5 @@ mod calendar;
 mod checks;
 mod flows;
 mod harness;
+mod labels_and_log;
 mod walkthrough;

@@ -649,9 +649,9 @@ async fn a_business_is_entered_handed_over_received_scanned_organised_sealed_and
     c.goto(&format!("{base}/audit")).await.unwrap();
     click(c, "#verify-form button").await;
     expect_text(c, "#verify-result", "日志链完好").await;
-    let log = expect_text(c, "#log", "handover").await;
+    let log = expect_text(c, "#log", "移交纸质材料").await;
     assert!(
-        log.contains("file.ingest") && log.contains("volume.seal"),
+        log.contains("接收电子文件") && log.contains("封卷") && log.contains("交接单"),
         "{log}"
     );
     assert!(

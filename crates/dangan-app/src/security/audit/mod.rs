@@ -17,9 +17,11 @@ mod writer;
 
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use dangan_domain::audit::{ChainAlgorithm, ChainKey, EntryContent, LogEntry};
+use dangan_domain::code::Code;
+use dangan_domain::operation::{AuditAction, LogOutcome};
 use dangan_store::audit::{self, LogFilter};
 use dangan_store::persons::PersonId;
 use dangan_store::{Store, Tx, register};
@@ -45,6 +47,10 @@ impl Op {
         target_kind: &'static str,
         target_id: impl ToString,
     ) -> Op {
+        debug_assert!(
+            <AuditAction as Code>::from_code(action).is_some(),
+            "the action {action} has no Chinese label: add it to dangan_domain::operation::AuditAction"
+        );
         Op {
             action,
             target_kind,
@@ -114,11 +120,14 @@ pub(crate) fn anonymous(name: &str, source: &str) -> Actor {
     }
 }
 
-/// The auditor's search of the log, as sent in a query string (no personal data in it).
+/// The auditor's search of the log, as sent in a query string (no personal data in it: a
+/// person is named by the archive's row id, never by an identity number).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct LogQuery {
     /// Action prefix, e.g. `person.`.
     pub action: Option<String>,
+    /// Only this action (its exact code, one of [`AuditAction`]).
+    pub exact_action: Option<String>,
     /// Target kind (with `target_id`).
     pub target_kind: Option<String>,
     /// Target id (with `target_kind`).
@@ -127,7 +136,15 @@ pub struct LogQuery {
     pub actor_kind: Option<String>,
     /// Actor id (with `actor_kind`).
     pub actor_id: Option<String>,
-    /// Outcome.
+    /// Only entries by the actor of this name (a username).
+    pub actor_name: Option<String>,
+    /// Only entries about (or by) the person with this archive row id.
+    pub person: Option<i64>,
+    /// From this Beijing date on (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Up to and including this Beijing date (`YYYY-MM-DD`).
+    pub to: Option<String>,
+    /// Outcome (one of [`LogOutcome`]).
     pub outcome: Option<String>,
     /// Entries written before this entry `id` (for paging back).
     pub before: Option<i64>,
@@ -135,16 +152,48 @@ pub struct LogQuery {
     pub limit: Option<i64>,
 }
 
+/// Reads a Beijing date of a log filter.
+fn filter_date(field: &'static str, value: Option<&str>) -> AppResult<Option<NaiveDate>> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            AppError::invalid_with(
+                "invalid_log_filter",
+                Some(field),
+                format!(
+                    "日期“{}”无效：格式应为YYYY-MM-DD（北京时间），如 2026-12-06",
+                    v.chars().take(20).collect::<String>()
+                ),
+            )
+        })
+}
+
+/// Refuses a code outside its set with the set's Chinese message.
+fn filter_code<C: Code>(field: &'static str, value: Option<&str>) -> AppResult<()> {
+    match value {
+        Some(v) => C::decode(v)
+            .map(|_| ())
+            .map_err(|e| AppError::invalid_with("invalid_log_filter", Some(field), e.to_string())),
+        None => Ok(()),
+    }
+}
+
 impl LogQuery {
     /// Refuses a filter no entry can match: control characters (PostgreSQL cannot even compare
-    /// a text with a NUL in it) or more than 100 characters.
+    /// a text with a NUL in it) or more than 100 characters, an action or outcome that does not
+    /// exist, a date that is not one, or a range that ends before it begins.
     fn check(&self) -> AppResult<()> {
         for (field, value) in [
             ("action", &self.action),
+            ("exact_action", &self.exact_action),
             ("target_kind", &self.target_kind),
             ("target_id", &self.target_id),
             ("actor_kind", &self.actor_kind),
             ("actor_id", &self.actor_id),
+            ("actor_name", &self.actor_name),
             ("outcome", &self.outcome),
         ] {
             if value
@@ -158,19 +207,68 @@ impl LogQuery {
                 ));
             }
         }
+        filter_code::<AuditAction>("exact_action", self.exact_action.as_deref())?;
+        filter_code::<LogOutcome>("outcome", self.outcome.as_deref())?;
+        let from = filter_date("from", self.from.as_deref())?;
+        let to = filter_date("to", self.to.as_deref())?;
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            return Err(AppError::invalid_with(
+                "invalid_log_filter",
+                Some("to"),
+                format!("结束日期{t}早于开始日期{f}，请改正日期范围"),
+            ));
+        }
         Ok(())
     }
 
-    /// The store's filter.
+    /// The store's filter (after [`LogQuery::check`]: the dates are read as Beijing days).
     pub fn into_filter(self) -> LogFilter {
+        let day =
+            |d: Option<&str>| d.and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
+        let from = day(self.from.as_deref()).map(|d| stamp(crate::local_day_start(d)));
+        let until = day(self.to.as_deref())
+            .and_then(|d| d.succ_opt())
+            .map(|d| stamp(crate::local_day_start(d)));
         LogFilter {
             action_prefix: self.action,
+            action: self.exact_action,
             target: self.target_kind.zip(self.target_id),
             actor: self.actor_kind.zip(self.actor_id),
+            actor_name: self.actor_name,
+            person: self.person,
+            from,
+            until,
             outcome: self.outcome,
             before: self.before,
             limit: self.limit.unwrap_or(100),
         }
+    }
+}
+
+/// Entries on one page of the auditor's log page.
+pub const LOG_PAGE_SIZE: i64 = 50;
+
+/// One page of the operation log: entries in the chain up to a fixed sequence number, newest
+/// first, [`LOG_PAGE_SIZE`] a page.
+#[derive(Debug, Clone)]
+pub struct LogPage {
+    /// The entries of this page.
+    pub entries: Vec<LogEntry>,
+    /// How many entries match the filter (up to `upto`).
+    pub total: i64,
+    /// The page, from 1.
+    pub page: i64,
+    /// The last sequence number the pages show: entries written after the first page was read
+    /// do not shift the later pages.
+    pub upto: i64,
+}
+
+impl LogPage {
+    /// How many pages there are (at least 1).
+    pub fn pages(&self) -> i64 {
+        ((self.total + LOG_PAGE_SIZE - 1) / LOG_PAGE_SIZE).max(1)
     }
 }
 
@@ -404,5 +502,40 @@ impl App {
         let op = Op::new("log.search", "log", "").detail(format!("{} entries", rows.len()));
         self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(rows)
+    }
+
+    /// One page of the log in order of the chain (the auditor's page): `upto` fixes the
+    /// newest entry the pages show (the head when `None`), `page` counts from 1.
+    pub async fn search_log_page(
+        &self,
+        actor: &Actor,
+        query: &LogQuery,
+        upto: Option<i64>,
+        page: i64,
+    ) -> AppResult<LogPage> {
+        self.authorize(actor, UseCase::ReadLog).await?;
+        query.check()?;
+        let filter = query.clone().into_filter();
+        if let Err(e) = self.seal_log().await {
+            tracing::error!(error = %e, "cannot link pending entries before a search");
+        }
+        let page = page.max(1);
+        let mut tx = self.begin_read().await?;
+        let upto = match upto {
+            Some(u) => u,
+            None => audit::head(&mut tx).await?.0,
+        };
+        let offset = (page - 1).saturating_mul(LOG_PAGE_SIZE);
+        let (entries, total) =
+            audit::page_in_chain(&mut tx, &filter, upto, offset, LOG_PAGE_SIZE).await?;
+        let op = Op::new("log.search", "log", "")
+            .detail(format!("page {page} of {total} entries up to {upto}"));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
+        Ok(LogPage {
+            entries,
+            total,
+            page,
+            upto,
+        })
     }
 }

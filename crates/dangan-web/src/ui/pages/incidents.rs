@@ -13,6 +13,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use dangan_app::ids::PersonId;
 use dangan_app::{Actor, AppError};
+use dangan_domain::change::{FieldValue, PersonField};
+use dangan_domain::code::{Code, label_or_code};
+use dangan_domain::material::MaterialStatus;
+use dangan_domain::person::{InsuranceStatus, InsuredIdentity};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -22,6 +26,8 @@ pub(super) struct MaterialPage {
     person: i64,
     material: i64,
     incidents: dangan_app::problems::damage::MaterialIncidents,
+    /// 当前状态, as its Chinese label.
+    status: String,
     error: String,
 }
 
@@ -42,6 +48,7 @@ pub(super) async fn render_material(
                 shell: shell(actor, v, "/persons"),
                 person,
                 material,
+                status: label_or_code::<MaterialStatus>(&incidents.status),
                 incidents,
                 error: error.clone(),
             }),
@@ -138,9 +145,58 @@ pub async fn material_incident(
 pub(super) struct CorrectionPage {
     shell: Shell,
     person: i64,
-    materials: Vec<(i64, String)>,
-    corrections: Vec<dangan_app::problems::corrections::CorrectionView>,
+    /// The field being corrected, and every field to choose from.
+    field: PersonField,
+    fields: Vec<(&'static str, &'static str, bool)>,
+    /// The choices of a coded field (code, label, selected); empty for a typed value.
+    values: Vec<(String, String, bool)>,
+    form: CorrectionForm,
+    materials: Vec<(i64, String, bool)>,
+    corrections: Vec<CorrectionRow>,
     error: String,
+}
+
+/// A modification record as staff read it: the field and coded values by their labels.
+pub(super) struct CorrectionRow {
+    field: &'static str,
+    old_value: String,
+    new_value: String,
+    basis: String,
+    corrected_by: String,
+    corrected_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<dangan_app::problems::corrections::CorrectionView> for CorrectionRow {
+    fn from(c: dangan_app::problems::corrections::CorrectionView) -> Self {
+        let shown =
+            |v: &str| FieldValue::parse(c.field, v).map_or_else(|_| v.to_owned(), |v| v.label());
+        CorrectionRow {
+            field: c.field.label(),
+            old_value: shown(&c.old_value),
+            new_value: shown(&c.new_value),
+            basis: c.basis,
+            corrected_by: c.corrected_by,
+            corrected_at: c.corrected_at,
+        }
+    }
+}
+
+/// The choices of a coded field: a status or an identity is picked, never typed.
+fn value_choices(field: PersonField, current: &str) -> Vec<(String, String, bool)> {
+    let pick = |code: String, label: String| {
+        let selected = code == current.trim();
+        (code, label, selected)
+    };
+    match field {
+        PersonField::Status => InsuranceStatus::ALL
+            .into_iter()
+            .map(|s| pick(s.code().to_owned(), s.label().to_owned()))
+            .collect(),
+        PersonField::Identity => InsuredIdentity::all()
+            .map(|i| pick(i.code(), format!("{} {}", i.code(), i.label())))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 pub(super) async fn render_correction(
@@ -148,6 +204,7 @@ pub(super) async fn render_correction(
     actor: &Actor,
     v: &Visitor,
     person: i64,
+    form: CorrectionForm,
     error: String,
 ) -> Response {
     let pid = PersonId(person);
@@ -158,35 +215,61 @@ pub(super) async fn render_correction(
         (Ok(e), Ok(c)) => (e, c),
         (Err(e), _) | (_, Err(e)) => return failure(actor, v, &e),
     };
+    let proof = form.proof_material_id.trim().parse::<i64>().ok();
     let materials = events
         .into_iter()
         .flat_map(|e| {
             let date = e.business_date;
             e.materials
                 .into_iter()
-                .map(move |m| (m.id.0, format!("{date} {}", m.name)))
+                .map(move |m| (m.id.0, format!("{date} {}", m.name), Some(m.id.0) == proof))
         })
         .collect();
+    let field = PersonField::from_code(form.field.trim()).unwrap_or(PersonField::Name);
     with_error_status(
         html(&CorrectionPage {
             shell: shell(actor, v, "/persons"),
             person,
+            field,
+            fields: PersonField::ALL
+                .iter()
+                .map(|f| (f.code(), f.label(), *f == field))
+                .collect(),
+            values: value_choices(field, &form.new_value),
+            form,
             materials,
-            corrections,
+            corrections: corrections.into_iter().map(CorrectionRow::from).collect(),
             error: error.clone(),
         }),
         !error.is_empty(),
     )
 }
 
-/// `GET /persons/{id}/corrections`: 更正 — the modification records and the form.
-pub async fn corrections(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
+/// The field chosen to correct (`?field=status`).
+#[derive(Debug, Default, Deserialize)]
+pub struct FieldChoice {
+    #[serde(default)]
+    field: String,
+}
+
+/// `GET /persons/{id}/corrections?field=`: 更正 — the modification records and the form for
+/// the chosen field.
+pub async fn corrections(
+    State(app): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Query(q): Query<FieldChoice>,
+) -> Response {
     let actor = staff_or_redirect!(v);
-    render_correction(&app, &actor, &v, id, String::new()).await
+    let form = CorrectionForm {
+        field: q.field,
+        ..CorrectionForm::default()
+    };
+    render_correction(&app, &actor, &v, id, form, String::new()).await
 }
 
 /// The correction form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct CorrectionForm {
     #[serde(rename = "_csrf")]
     csrf: String,
@@ -197,7 +280,8 @@ pub struct CorrectionForm {
     basis: String,
 }
 
-/// `POST /persons/{id}/corrections`: corrects a field with its proof (an archived material).
+/// `POST /persons/{id}/corrections`: corrects a field with its proof (an archived material),
+/// or shows the form again with its input and the error.
 pub async fn correction_create(
     State(app): State<AppState>,
     v: Visitor,
@@ -206,15 +290,15 @@ pub async fn correction_create(
 ) -> Response {
     let actor = staff_form_or_return!(v, &f.csrf);
     let input = dangan_app::problems::corrections::CorrectionInput {
-        field: f.field,
-        new_value: f.new_value,
+        field: f.field.clone(),
+        new_value: f.new_value.clone(),
         proof_material_id: f.proof_material_id.trim().parse().ok(),
-        basis: f.basis,
+        basis: f.basis.clone(),
     };
     match app.correct_person(&actor, PersonId(id), &input).await {
         Ok(_) => Redirect::to(&format!("/persons/{id}/corrections")).into_response(),
         Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
-        Err(e) => render_correction(&app, &actor, &v, id, e.to_string()).await,
+        Err(e) => render_correction(&app, &actor, &v, id, f, e.to_string()).await,
     }
 }
 
@@ -261,7 +345,7 @@ pub async fn kiosk_assisted(
                 .insert(header::SET_COOKIE, set_cookie(Some(&l.token), v.secure));
             r
         }
-        Err(e) if e.code() == "forbidden" => refused("该工作人员无权协助参保人查询".to_owned()),
+        Err(AppError::Forbidden) => refused("该工作人员无权协助参保人查询".to_owned()),
         Err(e) => refused(e.to_string()),
     }
 }

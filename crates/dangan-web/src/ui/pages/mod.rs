@@ -57,6 +57,25 @@ pub(super) const NAV: [(&str, &str, UseCase); 12] = [
     ("操作日志", "/audit", UseCase::ReadLog),
 ];
 
+/// Where each role begins, in order of preference: its tasks, else the log (auditor), else
+/// the accounts (security officer), else the persons. A role lands on the first of these that
+/// the permission matrix lets it use, so that no sign-in opens a page that refuses it.
+const LANDING_PREFERENCE: [&str; 4] = ["/workbench", "/audit", "/users", "/persons"];
+
+/// The page a role lands on after signing in (and at `/`): derived from [`NAV`] and the
+/// permission matrix.
+pub(super) fn landing(role: Role) -> &'static str {
+    let may = |href: &str| {
+        NAV.iter()
+            .any(|(_, h, uc)| *h == href && dangan_app::administration::roles::allowed(role, *uc))
+    };
+    LANDING_PREFERENCE
+        .into_iter()
+        .find(|href| may(href))
+        .or_else(|| NAV.iter().find(|(_, h, _)| may(h)).map(|(_, h, _)| *h))
+        .unwrap_or("/account/password")
+}
+
 pub(super) fn shell(actor: &Actor, v: &Visitor, active: &str) -> Shell {
     Shell {
         user: actor.display_name.clone(),
@@ -214,4 +233,27 @@ pub async fn js() -> Response {
         include_str!("../../../static/app.js"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_staff_role_lands_on_a_page_of_its_navigation_that_it_may_use() {
+        for role in Role::STAFF {
+            let to = landing(role);
+            let (_, _, uc) = NAV
+                .iter()
+                .find(|(_, h, _)| *h == to)
+                .unwrap_or_else(|| panic!("{role:?} lands outside the navigation: {to}"));
+            assert!(
+                dangan_app::administration::roles::allowed(role, *uc),
+                "{role:?} may not use {to}"
+            );
+        }
+        assert_eq!(landing(Role::Auditor), "/audit");
+        assert_eq!(landing(Role::SecurityOfficer), "/users");
+        assert_eq!(landing(Role::Archivist), "/workbench");
+    }
 }

@@ -53,7 +53,7 @@ impl From<PersonSummary> for PersonRow {
             id: p.id.0,
             id_number_masked: p.id_number_masked,
             name: p.name,
-            sex: p.sex,
+            sex: dangan_domain::code::label_or_code::<dangan_domain::id_number::Sex>(&p.sex),
             division_name: p.division_name,
             status: p.status.label().to_owned(),
         }

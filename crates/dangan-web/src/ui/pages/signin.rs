@@ -1,6 +1,6 @@
 //! 登录 — staff sign-in and sign-out, and the forced password change.
 
-use super::{csrf_refused, html, sign_in_failed};
+use super::{csrf_refused, html, landing, sign_in_failed};
 use crate::extract::AppState;
 use crate::ui::session::{Visitor, set_cookie};
 use askama::Template;
@@ -18,11 +18,12 @@ pub(super) struct LoginPage {
     error: String,
 }
 
-/// `GET /`: the sign-in page, or the workbench when signed in.
+/// `GET /`: the sign-in page, or the page the role lands on when signed in.
 pub async fn home(v: Visitor) -> Response {
     match &v.actor {
         Some(a) if matches!(a.role, Role::Insured) => Redirect::to("/my").into_response(),
-        Some(_) => Redirect::to("/workbench").into_response(),
+        Some(a) if a.must_change_password => Redirect::to("/account/password").into_response(),
+        Some(a) => Redirect::to(landing(a.role)).into_response(),
         None => html(&LoginPage {
             username: String::new(),
             error: String::new(),
@@ -44,7 +45,7 @@ pub async fn login(State(app): State<AppState>, v: Visitor, Form(f): Form<LoginF
             let to = if l.must_change_password {
                 "/account/password"
             } else {
-                "/workbench"
+                landing(l.user.role)
             };
             let mut r = Redirect::to(to).into_response();
             r.headers_mut()
