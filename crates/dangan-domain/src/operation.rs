@@ -46,6 +46,8 @@ code_enum! {
         EventRead = ("event.read", "查看业务"),
         /// A business recorded with its materials.
         EventRecord = ("event.record", "登记业务"),
+        /// A list exported to an Excel file.
+        ExportXlsx = ("export.xlsx", "导出 Excel"),
         /// The four-property report of a scan read.
         FileChecks = ("file.checks", "查看四性检测结果"),
         /// Unreferenced blobs removed.
@@ -68,6 +70,8 @@ code_enum! {
         HandoverCreate = ("handover.create", "移交纸质材料"),
         /// A handover list read.
         HandoverRead = ("handover.read", "查看交接单"),
+        /// The list of handovers read.
+        HandoverList = ("handover.list", "查看交接单列表"),
         /// Benefit payments imported from a file.
         ImportBenefits = ("import.benefits", "导入待遇发放记录"),
         /// Contributions imported from a file.
@@ -128,6 +132,8 @@ code_enum! {
         SupplementContact = ("supplement.contact", "记录补件联系"),
         /// A supplement fulfilled.
         SupplementFulfil = ("supplement.fulfil", "补件完成"),
+        /// The supplement list read.
+        SupplementList = ("supplement.list", "查看补件列表"),
         /// Benefit payments synchronised from the business system.
         SyncBenefits = ("sync.benefits", "同步待遇发放记录"),
         /// Contributions synchronised from the business system.
@@ -136,18 +142,24 @@ code_enum! {
         SyncPersonChanges = ("sync.person_changes", "接收参保信息变更"),
         /// Received changes applied.
         SyncPersonChangesApply = ("sync.person_changes.apply", "应用参保信息变更"),
+        /// The task list read (工作台).
+        TaskList = ("task.list", "查看待办任务"),
         /// An API token issued.
         TokenCreate = ("token.create", "签发接口令牌"),
         /// An API token revoked.
         TokenRevoke = ("token.revoke", "吊销接口令牌"),
         /// An account created.
         UserCreate = ("user.create", "创建账号"),
+        /// A business account given a new password by the security officer.
+        UserPasswordReset = ("user.password_reset", "重置密码"),
         /// An officer-account request made.
         UserRequest = ("user.request", "提出三员账号申请"),
         /// An officer-account request approved.
         UserRequestApprove = ("user.request_approve", "批准三员账号申请"),
         /// An officer-account request rejected.
         UserRequestReject = ("user.request_reject", "驳回三员账号申请"),
+        /// A business account unlocked by the security officer.
+        UserUnlock = ("user.unlock", "解锁账号"),
         /// An account changed (role, enabled).
         UserUpdate = ("user.update", "变更账号"),
         /// Volumes built.
@@ -220,6 +232,8 @@ code_enum! {
         Job = ("job", "后台作业"),
         /// 密钥目录
         KeyRing = ("key_ring", "密钥"),
+        /// 清单 — a list of the pages (an export).
+        List = ("list", "清单"),
         /// 操作日志
         Log = ("log", "操作日志"),
         /// 主密钥
@@ -242,6 +256,8 @@ code_enum! {
         SourceSystem = ("source_system", "业务系统"),
         /// 补件
         Supplement = ("supplement", "补件"),
+        /// 待办任务
+        Task = ("task", "待办任务"),
         /// 接口令牌
         Token = ("token", "接口令牌"),
         /// 功能 — the use-case an access was refused for.

@@ -617,5 +617,16 @@ on_both_backends! {
         }).await.unwrap();
         assert_eq!(log.len(), 1, "{log:?}");
         assert_eq!((log[0].actor_name.as_str(), log[0].target_id.as_str(), log[0].detail.as_str()), ("archivist3", "persons", "3 rows"));
+        // The auditor exports the log itself, filtered to exports: in Chinese, no codes.
+        let auditor = page_session(&c, base, "auditor").await;
+        let res = c.get(format!("{base}/audit/export.xlsx?action=export.xlsx")).header("cookie", &auditor).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let rows = xlsx_rows(&res.bytes().await.unwrap());
+        assert_eq!(rows[0], ["序号", "时间（北京时间）", "操作人", "来源", "操作", "对象", "结果"]);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!((rows[1][4].as_str(), rows[1][6].as_str()), ("导出 Excel", "成功"));
+        // A clerk may not export the log.
+        let res = c.get(format!("{base}/audit/export.xlsx")).header("cookie", &session).send().await.unwrap();
+        assert_eq!(res.status(), 403);
     }
 }

@@ -35,7 +35,7 @@ macro_rules! staff_form_or_return {
 pub(crate) mod beijing;
 mod pages;
 mod session;
-mod xlsx;
+pub(crate) mod xlsx;
 
 use axum::Router;
 use axum::extract::Request;
@@ -141,6 +141,7 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/{id}", get(pages::jobs::job))
         .route("/audit", get(pages::audit::audit))
         .route("/audit/verify", post(pages::audit::audit_verify))
+        .route("/audit/export.xlsx", get(pages::audit::audit_export))
         .route("/files/{id}", get(pages::files::file_view))
         .route("/files/{id}/withdraw", post(pages::files::file_withdraw))
         .route("/files/{id}/raw", get(pages::files::file_raw))
