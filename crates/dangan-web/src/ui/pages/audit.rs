@@ -279,25 +279,6 @@ pub async fn audit_verify(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_page_link_keeps_the_filters_encoded_and_the_snapshot() {
-        let f = LogFilters {
-            from: "2026-12-06".into(),
-            actor: "张 三".into(),
-            action: "person.read".into(),
-            ..LogFilters::default()
-        };
-        assert_eq!(
-            f.link(120, 2),
-            "/audit?from=2026-12-06&actor=%E5%BC%A0%20%E4%B8%89&action=person.read&upto=120&page=2"
-        );
-    }
-}
-
 /// The most entries one export of the log writes (200 pages of 50).
 const EXPORT_PAGES: i64 = 200;
 
@@ -343,4 +324,23 @@ pub async fn audit_export(
     }
     .await;
     r.unwrap_or_else(|e| failure(&actor, &v, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_link_keeps_the_filters_encoded_and_the_snapshot() {
+        let f = LogFilters {
+            from: "2026-12-06".into(),
+            actor: "张 三".into(),
+            action: "person.read".into(),
+            ..LogFilters::default()
+        };
+        assert_eq!(
+            f.link(120, 2),
+            "/audit?from=2026-12-06&actor=%E5%BC%A0%20%E4%B8%89&action=person.read&upto=120&page=2"
+        );
+    }
 }
