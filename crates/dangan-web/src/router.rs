@@ -204,6 +204,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs", get(openapi::docs_index))
         .route("/api/docs/{*file}", get(openapi::docs_file))
         .merge(crate::ui::routes())
+        .fallback(crate::ui::not_found)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         // Personal data must not linger in shared caches or be framed by another site.
         .layer(SetResponseHeaderLayer::overriding(

@@ -216,3 +216,31 @@ async fn every_page_carries_a_content_security_policy_without_inline_script() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_unknown_address_gets_a_chinese_page_and_an_unknown_api_path_its_json_error() {
+    let server = TestServer::spawn(TestApp::start(TestDb::sqlite().await).await).await;
+    let res = server
+        .client
+        .get(format!("{}/no-such-page", server.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(res.text().await.unwrap().contains("页面不存在"));
+    let res = server
+        .client
+        .get(format!("{}/api/v1/no-such-thing", server.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+}

@@ -46,6 +46,7 @@ use axum::routing::{get, post};
 
 use crate::extract::AppState;
 
+pub use pages::not_found;
 pub use session::SecureTransport;
 pub use session::token as cookie_token;
 

@@ -168,6 +168,16 @@ pub(super) fn staff(v: &Visitor) -> Result<&Actor, Redirect> {
     }
 }
 
+/// An address that names no page: a Chinese page (404) with a way back, not an empty answer.
+pub async fn not_found() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        None,
+        "页面不存在",
+        "您要访问的页面不存在，可能是网址输入有误或页面已移动。请返回首页重新进入。",
+    )
+}
+
 /// A form posted from a page of another site (the `Origin` check).
 pub fn cross_origin_refused() -> Response {
     message(
