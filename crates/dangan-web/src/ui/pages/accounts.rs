@@ -15,6 +15,7 @@ use dangan_app::administration::officers::{AccountRequestInput, AccountRequestVi
 use dangan_app::ids::{AccountRequestId, PersonId, UserId};
 use dangan_app::{Actor, AppError, Role, UseCase};
 
+use super::signin::CsrfForm;
 use super::{Shell, csrf_refused, failure, html, shell, staff, with_error_status};
 use crate::error::belongs_on_form;
 use crate::extract::AppState;
@@ -224,30 +225,42 @@ pub async fn user_role(
     }
 }
 
+/// The users page after an action: its outcome shown, or the error beside the forms (or as a
+/// page of its own when it does not belong there).
+async fn after(
+    app: &AppState,
+    actor: &Actor,
+    v: &Visitor,
+    r: Result<Outcome, AppError>,
+) -> Response {
+    match r {
+        Ok(o) => render_users(app, actor, v, o).await,
+        Err(e) if !belongs_on_form(&e) => failure(actor, v, &e),
+        Err(e) => render_users(app, actor, v, error(&e)).await,
+    }
+}
+
 /// `POST /users/{id}/password-reset`: 重置密码 — a generated password, shown once.
 pub async fn user_password_reset(
     State(app): State<AppState>,
     v: Visitor,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<CsrfForm>,
 ) -> Response {
     let actor = staff_form_or_return!(v, &f.csrf);
-    match app.reset_user_password(&actor, UserId(id)).await {
-        Ok(r) => {
-            let o = Outcome {
-                notice: format!(
-                    "已重置账号 {}（{}）的密码，并已解锁、结束其全部会话。",
-                    r.user.username, r.user.display_name
-                ),
-                created: r.user.username,
-                password: r.initial_password,
-                ..Outcome::default()
-            };
-            render_users(&app, &actor, &v, o).await
-        }
-        Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
-        Err(e) => render_users(&app, &actor, &v, error(&e)).await,
-    }
+    let r = app
+        .reset_user_password(&actor, UserId(id))
+        .await
+        .map(|r| Outcome {
+            notice: format!(
+                "已重置账号 {}（{}）的密码，并已解锁、结束其全部会话。",
+                r.user.username, r.user.display_name
+            ),
+            created: r.user.username,
+            password: r.initial_password,
+            ..Outcome::default()
+        });
+    after(&app, &actor, &v, r).await
 }
 
 /// `POST /users/{id}/unlock`: 解锁 — ends the lock after repeated failed sign-ins.
@@ -255,27 +268,14 @@ pub async fn user_unlock(
     State(app): State<AppState>,
     v: Visitor,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<CsrfForm>,
 ) -> Response {
     let actor = staff_form_or_return!(v, &f.csrf);
-    match app.unlock_user(&actor, UserId(id)).await {
-        Ok(u) => {
-            let o = Outcome {
-                notice: format!("已解锁账号 {}（{}）。", u.username, u.display_name),
-                ..Outcome::default()
-            };
-            render_users(&app, &actor, &v, o).await
-        }
-        Err(e) if !belongs_on_form(&e) => failure(&actor, &v, &e),
-        Err(e) => render_users(&app, &actor, &v, error(&e)).await,
-    }
-}
-
-/// A form that carries nothing but its CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(rename = "_csrf")]
-    csrf: String,
+    let r = app.unlock_user(&actor, UserId(id)).await.map(|u| Outcome {
+        notice: format!("已解锁账号 {}（{}）。", u.username, u.display_name),
+        ..Outcome::default()
+    });
+    after(&app, &actor, &v, r).await
 }
 
 /// The request form (新建三员账号 or 调整账号).

@@ -10,6 +10,7 @@ use dangan_app::administration::tasks::TaskQuery;
 use dangan_app::ids::PersonId;
 use dangan_app::{Actor, AppError, AppResult};
 use dangan_domain::business::BusinessClass;
+use dangan_domain::code::label_or_code;
 use dangan_domain::id_number::Sex;
 
 use super::{failure, staff};
@@ -33,19 +34,11 @@ pub struct PersonsExport {
     division: Option<String>,
 }
 
-fn sex_label(code: &str) -> &str {
-    match code {
-        "male" => Sex::Male.label(),
-        "female" => Sex::Female.label(),
-        other => other,
-    }
-}
-
 fn person_row(p: PersonSummary) -> Vec<String> {
     vec![
         p.id.to_string(),
         p.name,
-        sex_label(&p.sex).to_owned(),
+        label_or_code::<Sex>(&p.sex),
         p.id_number_masked,
         format!("{} {}", p.division_code, p.division_name),
         p.status.label().to_owned(),
