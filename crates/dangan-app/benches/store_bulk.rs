@@ -14,6 +14,10 @@
 //!
 //! 3. Surname search at M persons: the count and first page of `张` through the store, beside the
 //!    same search with `LIKE` on the plain table (as before issue 15), alternating.
+//! 4. Name search anywhere in the name at M persons (issue 18): the count and first page of texts
+//!    from common (`明`, tens of thousands) to absent through the store (the suffix table, or the
+//!    name index for broad texts), beside the plain scan it replaces (the name tested on every row
+//!    of the plain table, counted in full and sorted by name), alternating.
 //!
 //! `cargo bench -p dangan-app --bench store_bulk`. Environment: `DANGAN_BENCH_PERSONS` (bulk,
 //! default 10000), `DANGAN_BENCH_LOOKUP_PERSONS` (default 1000000), `DANGAN_BENCH_LOOKUPS`
@@ -333,6 +337,7 @@ async fn lookup(backend: &str, catalogue: &Catalogue, n: usize, lookups: usize) 
         100.0 * p99 / b99
     );
     surname_search(backend, &store).await;
+    contains_search(backend, &store).await;
     store.close().await;
 }
 
@@ -342,7 +347,7 @@ async fn lookup(backend: &str, catalogue: &Catalogue, n: usize, lookups: usize) 
 async fn surname_search(backend: &str, store: &Store) {
     let searches = env_usize("DANGAN_BENCH_SEARCHES", 40);
     let filter = persons::PersonFilter {
-        name_prefix: Some("张".to_owned()),
+        name: Some("张".to_owned()),
         limit: 50,
         ..persons::PersonFilter::default()
     };
@@ -385,6 +390,75 @@ async fn surname_search(backend: &str, store: &Store) {
         b50 / 1e3,
         b99 / 1e3
     );
+}
+
+/// Name search at M persons (issue 18: a name containing the text anywhere): the count and first
+/// page through the store for texts from common to absent, beside the plain scan it replaces —
+/// the name tested on every row of the plain table (`instr`/`strpos`), counted in full and
+/// listed in name order — in alternating rounds.
+async fn contains_search(backend: &str, store: &Store) {
+    let searches = env_usize("DANGAN_BENCH_SEARCHES", 40).div_ceil(4).max(2);
+    let find = if backend == "postgres" {
+        "strpos"
+    } else {
+        "instr"
+    };
+    let count_scan = format!("SELECT COUNT(*) FROM persons_plain WHERE {find}(name, $1) > 0");
+    let page_scan = format!(
+        "SELECT id, id_number, name, sex, birth_date, division_code, status, tier, identity, created_at, updated_at FROM persons_plain WHERE {find}(name, $1) > 0 ORDER BY name, id LIMIT 50"
+    );
+    // From a common given name to a name nobody has: 明 in 明 and 德明, 欧阳德明 a few hundred.
+    for text in ["明", "桂英", "阳德", "欧阳德明", "查无此人"] {
+        let filter = persons::PersonFilter {
+            name: Some(text.to_owned()),
+            limit: 50,
+            ..persons::PersonFilter::default()
+        };
+        let (mut now_times, mut before_times) = (Vec::new(), Vec::new());
+        let mut found = (0i64, false, 0i64);
+        for _ in 0..searches {
+            let t = Instant::now();
+            let mut tx = store.begin().await.expect("tx");
+            let page = persons::search(&mut tx, &filter).await.expect("search");
+            tx.rollback().await.expect("rollback");
+            now_times.push(t.elapsed());
+            found.0 = page.total;
+            found.1 = page.more;
+            assert!(page.rows.iter().all(|p| p.name.contains(text)));
+            let t = Instant::now();
+            let mut tx = store.begin().await.expect("tx");
+            let total: i64 = on_conn!(&mut tx, c => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(count_scan.clone())).bind(text).fetch_one(c).await
+            })
+            .expect("count");
+            let page: Vec<PlainPerson> = on_conn!(&mut tx, c => {
+                sqlx::query_as(sqlx::AssertSqlSafe(page_scan.clone())).bind(text).fetch_all(c).await
+            })
+            .expect("page");
+            tx.rollback().await.expect("rollback");
+            before_times.push(t.elapsed());
+            found.2 = total;
+            assert!(page.len() <= 50);
+        }
+        if !found.1 {
+            assert_eq!(found.0, found.2, "both find the same persons");
+        }
+        let (p50, p99) = percentiles(&mut now_times);
+        let (b50, b99) = percentiles(&mut before_times);
+        let shown = if found.1 {
+            format!("> {}", found.0)
+        } else {
+            found.0.to_string()
+        };
+        println!(
+            "search {backend:<8} contains {text:<6} ({shown} of {} matches) searches={searches}  store p50 {:>7.1} ms p99 {:>7.1} ms | scan (before) p50 {:>7.1} ms p99 {:>7.1} ms",
+            found.2,
+            p50 / 1e3,
+            p99 / 1e3,
+            b50 / 1e3,
+            b99 / 1e3
+        );
+    }
 }
 
 fn main() {

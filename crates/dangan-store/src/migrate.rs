@@ -168,6 +168,15 @@ macro_rules! migrations {
                 description: "jobs",
                 sql: include_str!(concat!("../migrations/", $backend, "/0020_jobs.sql")),
             },
+            Migration {
+                version: 21,
+                description: "person_name_suffixes",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0021_person_name_suffixes.sql"
+                )),
+            },
         ]
     };
 }

@@ -259,6 +259,36 @@ on_both_backends! {
         assert_eq!(mats[0].remarks.as_deref(), Some("补件"));
     }
 
+    async fn a_name_search_finds_the_text_anywhere_in_a_name_once_per_person_and_follows_a_corrected_name(db: TestDb) {
+        let store = open(&db).await;
+        let mut tx = store.begin_write().await.unwrap();
+        let zhang = persons::insert(&mut tx, &person("11010519491231002X", "张明"), Utc::now()).await.unwrap();
+        persons::insert(&mut tx, &person("440524188001010014", "李明华"), Utc::now()).await.unwrap();
+        persons::insert(&mut tx, &person("53010219200508011X", "王丽丽"), Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let search = |text: &str| PersonFilter { name: Some(text.into()), limit: 10, ..PersonFilter::default() };
+        let found = persons::search(&mut tx, &search("明")).await.unwrap();
+        let names: Vec<&str> = found.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["张明", "李明华"], "明 at the end and in the middle, in name order");
+        assert_eq!(found.total, 2);
+        let found = persons::search(&mut tx, &search("丽")).await.unwrap();
+        assert_eq!((found.rows.len(), found.total), (1, 1), "丽 twice in 王丽丽 is one person");
+        assert_eq!(persons::search(&mut tx, &search("华")).await.unwrap().rows[0].name, "李明华");
+        assert_eq!(persons::search(&mut tx, &search("明华")).await.unwrap().total, 1);
+        assert_eq!(persons::search(&mut tx, &search("华明")).await.unwrap().total, 0);
+        tx.rollback().await.unwrap();
+        // However a name is rewritten (here by a plain UPDATE, as a correction writes it), the
+        // search follows it: the old name is no longer found, the new one is.
+        let mut tx = store.begin_write().await.unwrap();
+        on_conn!(&mut tx, c => sqlx::query("UPDATE persons SET name = $1 WHERE id = $2").bind("张建国").bind(zhang.0).execute(c).await.map(|r| r.rows_affected())).unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let found = persons::search(&mut tx, &search("明")).await.unwrap();
+        assert_eq!(found.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["李明华"]);
+        assert_eq!(persons::search(&mut tx, &search("建国")).await.unwrap().rows[0].id, zhang);
+    }
+
     async fn name_search_treats_wildcards_literally_and_lists_in_name_order_a_division_search_by_birth_date(db: TestDb) {
         let store = open(&db).await;
         let mut tx = store.begin_write().await.unwrap();
@@ -270,18 +300,21 @@ on_both_backends! {
         persons::insert(&mut tx, &person("53010219200508011X", "李%"), Utc::now()).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
-        let filter = PersonFilter { name_prefix: Some("张".into()), limit: 10, ..PersonFilter::default() };
+        let filter = PersonFilter { name: Some("张".into()), limit: 10, ..PersonFilter::default() };
         let found = persons::search(&mut tx, &filter).await.unwrap();
         assert_eq!((found.total, found.more), (2, false));
         let names: Vec<&str> = found.rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["张三", "张三丰"], "a name search lists in name order");
-        let filter = PersonFilter { name_prefix: Some("%".into()), limit: 10, ..PersonFilter::default() };
-        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().total, 0);
-        let filter = PersonFilter { name_prefix: Some("张三".into()), division_code: Some("110105".into()), limit: 10, ..PersonFilter::default() };
+        let filter = PersonFilter { name: Some("%".into()), limit: 10, ..PersonFilter::default() };
+        let found = persons::search(&mut tx, &filter).await.unwrap();
+        assert_eq!((found.total, found.rows[0].name.as_str()), (1, "李%"), "% is a character, found where it stands");
+        let filter = PersonFilter { name: Some("_".into()), limit: 10, ..PersonFilter::default() };
+        assert_eq!(persons::search(&mut tx, &filter).await.unwrap().total, 0, "_ is no wildcard");
+        let filter = PersonFilter { name: Some("张三".into()), division_code: Some("110105".into()), limit: 10, ..PersonFilter::default() };
         assert_eq!(persons::search(&mut tx, &filter).await.unwrap().total, 2, "a name within a division");
-        let filter = PersonFilter { name_prefix: Some("李%".into()), limit: 10, ..PersonFilter::default() };
+        let filter = PersonFilter { name: Some("李%".into()), limit: 10, ..PersonFilter::default() };
         assert_eq!(persons::search(&mut tx, &filter).await.unwrap().total, 1);
-        let filter = PersonFilter { name_prefix: Some("张".into()), limit: 1, offset: 1, ..PersonFilter::default() };
+        let filter = PersonFilter { name: Some("张".into()), limit: 1, offset: 1, ..PersonFilter::default() };
         let page = persons::search(&mut tx, &filter).await.unwrap();
         assert_eq!((page.rows.len(), page.total), (1, 2));
         assert_eq!(page.rows[0].name, "张三丰");
@@ -303,10 +336,16 @@ on_both_backends! {
         persons::insert(&mut tx, &person("53010219200508011X", "王"), Utc::now()).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
-        let broad = PersonFilter { name_prefix: Some("王".into()), limit: 50, ..PersonFilter::default() };
+        let broad = PersonFilter { name: Some("王".into()), limit: 50, ..PersonFilter::default() };
         let found = persons::search(&mut tx, &broad).await.unwrap();
         assert_eq!((found.rows.len(), found.total, found.more), (50, 1_050, true));
         assert_eq!(found.rows[0].name, "王", "the shorter name first");
+        let inner = PersonFilter { name: Some("芳".into()), limit: 50, ..PersonFilter::default() };
+        let found = persons::search(&mut tx, &inner).await.unwrap();
+        assert_eq!((found.rows.len(), found.total, found.more), (50, 1_050, true), "a text inside the name counts as far");
+        assert!(found.rows.iter().all(|r| r.name == "王芳"));
+        let within = PersonFilter { division_code: Some("110105".into()), ..inner.clone() };
+        assert_eq!(persons::search(&mut tx, &within).await.unwrap().total, 1_050);
         let deep = PersonFilter { offset: 200, ..broad.clone() };
         let found = persons::search(&mut tx, &deep).await.unwrap();
         assert_eq!((found.total, found.more), (1_201, false), "counting reaches the end: the count is exact");
@@ -481,7 +520,7 @@ on_both_backends! {
         persons::insert(&mut writer, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
         // A reader while the write is open: answered at once, without the uncommitted row.
         let mut reader = tokio::time::timeout(wait, store.begin()).await.expect("a reader begins at once").unwrap();
-        let filter = PersonFilter { name_prefix: Some("张".into()), limit: 10, ..PersonFilter::default() };
+        let filter = PersonFilter { name: Some("张".into()), limit: 10, ..PersonFilter::default() };
         let seen = tokio::time::timeout(wait, persons::search(&mut reader, &filter)).await.expect("a read is answered at once").unwrap().total;
         assert_eq!(seen, 0);
         tokio::time::timeout(wait, writer.commit()).await.expect("the writer commits beside an open reader").unwrap();
@@ -518,7 +557,7 @@ on_both_backends! {
             w.await.unwrap();
         }
         let mut tx = store.begin().await.unwrap();
-        let filter = PersonFilter { name_prefix: Some("写者".into()), limit: 10, ..PersonFilter::default() };
+        let filter = PersonFilter { name: Some("写者".into()), limit: 10, ..PersonFilter::default() };
         let rows = persons::search(&mut tx, &filter).await.unwrap().rows;
         let mut by_id: Vec<_> = rows.into_iter().map(|r| (r.id, r.name)).collect();
         by_id.sort();

@@ -221,6 +221,20 @@ on_both_backends! {
         assert_eq!(masked.len(), 18);
         assert!(masked.contains("***********"), "{masked}");
         assert!(found["items"][0].get("id_number").is_none(), "lists never carry the whole number");
+        let by_given_name: Value = c
+            .get(url("/api/v1/persons?name=%E4%B8%89"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (by_given_name["total"].as_i64(), by_given_name["items"][0]["name"].as_str()),
+            (Some(1), Some("张三")),
+            "三, the given name, finds 张三: a name is searched anywhere, not only from its start"
+        );
 
         let res = c
             .get(url(&format!("/api/v1/persons/{}/events", person["id"])))

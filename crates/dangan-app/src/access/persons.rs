@@ -87,7 +87,7 @@ pub struct PersonSummary {
 pub struct PersonQuery {
     /// Exact identity number.
     pub id_number: Option<String>,
-    /// Name prefix.
+    /// Text the name contains anywhere (明 finds 王明 and 李明华).
     pub name: Option<String>,
     /// County-level division code.
     pub division_code: Option<String>,
@@ -243,7 +243,7 @@ impl App {
         Ok(view(row))
     }
 
-    /// Searches persons by identity number, name prefix and/or division; lists mask identity
+    /// Searches persons by identity number, text in the name and/or division; lists mask identity
     /// numbers.
     pub async fn search_persons(
         &self,
@@ -296,7 +296,7 @@ impl App {
         );
         let filter = PersonFilter {
             id_number: id_number.map(|i| i.as_str().to_owned()),
-            name_prefix: name,
+            name,
             division_code: division.map(|d| d.as_str().to_owned()),
             limit: i64::from(per_page),
             offset: i64::from(page - 1) * i64::from(per_page),

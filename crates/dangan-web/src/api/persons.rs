@@ -88,7 +88,7 @@ pub struct PersonQuery {
     /// Exact identity number.
     #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
-    /// Name prefix.
+    /// Text the name contains anywhere (明 finds 王明 and 李明华).
     pub name: Option<String>,
     /// County-level division code.
     #[schema(pattern = "^[0-9]{6}$")]
@@ -174,7 +174,7 @@ pub async fn search_persons(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// 姓名前缀 — name prefix.
+    /// 姓名所含文字 — text the name contains anywhere.
     name: Option<String>,
     /// 县级行政区划代码 — county-level division code.
     #[param(pattern = "^[0-9]{6}$")]
