@@ -145,30 +145,24 @@ impl App {
         }
         let mut tx = self.store.begin_write().await?;
         let Some(current) = users::get(&mut tx, id).await? else {
-            return Err(AppError::not_found("user_not_found", "未找到该用户"));
+            return Err(user_not_found());
         };
         let op = Op::new("user.update", "user", id)
             .detail(format!("role={} disabled={disabled}", role.code()));
         // Checked in the writing transaction: the target's role cannot change in between.
         let officer_involved =
             role.is_officer() || Role::parse(&current.role).is_ok_and(Role::is_officer);
-        if officer_involved && actor.subject != Subject::System {
+        if let Some(refusal) = officers_need_two(actor, officer_involved) {
             tx.rollback().await?;
-            return Err(self
-                .deny(
-                    actor,
-                    op,
-                    crate::administration::officers::two_officers_required(),
-                )
-                .await);
+            return Err(self.deny(actor, op, refusal).await);
         }
         if !users::set_role(&mut tx, id, role.code(), disabled).await? {
-            return Err(AppError::not_found("user_not_found", "未找到该用户"));
+            return Err(user_not_found());
         }
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         let row = users::get(&mut tx, id)
             .await?
-            .ok_or_else(|| AppError::not_found("user_not_found", "未找到该用户"))?;
+            .ok_or_else(user_not_found)?;
         tx.commit().await?;
         user_view(&row)
     }
@@ -244,8 +238,14 @@ async fn officer_account_refusal(
         return Err(user_not_found());
     };
     let officer = Role::parse(&current.role).is_ok_and(Role::is_officer);
-    Ok((officer && actor.subject != Subject::System)
-        .then(crate::administration::officers::two_officers_required))
+    Ok(officers_need_two(actor, officer))
+}
+
+/// An officer's account (三员) is changed only through a request another officer approves: the
+/// refusal when one is involved and the actor is a person (the system, e.g. at set-up, may).
+fn officers_need_two(actor: &Actor, officer_involved: bool) -> Option<AppError> {
+    (officer_involved && actor.subject != Subject::System)
+        .then(crate::administration::officers::two_officers_required)
 }
 
 fn user_not_found() -> AppError {
