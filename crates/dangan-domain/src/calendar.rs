@@ -23,6 +23,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::Rejection;
 
+crate::code_enum! {
+    /// 日历来源 — where a loaded calendar year came from (stored with the year).
+    pub enum CalendarSource: "日历来源" {
+        /// 内置 — shipped with the system and loaded at first start.
+        Builtin = ("builtin", "系统内置"),
+        /// 文件载入 — a calendar file loaded by an administrator.
+        Manual = ("manual", "文件载入"),
+        /// 接口载入 — a calendar file sent through the API.
+        Api = ("api", "接口载入"),
+        /// 通知录入 — the dates of the State Council notice entered on the page.
+        Notice = ("notice", "国务院办公厅通知（页面录入）"),
+    }
+}
+
 /// The built-in calendar file: official holidays and make-up working days 2015–2026.
 const BUILTIN_TSV: &str = include_str!("../data/holidays-cn.tsv");
 

@@ -100,6 +100,8 @@ code_enum! {
         MaterialLossSteps = ("material.loss_steps", "记录丢失处置"),
         /// A repair recorded.
         MaterialRepair = ("material.repair", "登记修复"),
+        /// The list of damage and loss reports read.
+        MaterialIncidentList = ("material.incident_list", "查看破损与丢失登记"),
         /// A correction sent back to the business system.
         OutboxDeliver = ("outbox.deliver", "回传业务系统"),
         /// The outbox read.

@@ -195,3 +195,24 @@ mod tests {
         assert_eq!(TaskKind::Receipt.subject(), SubjectKind::Handover);
     }
 }
+
+code_enum! {
+    /// 损毁与丢失 — the kind of an incident report of a material.
+    pub enum IncidentKind: "登记类别" {
+        /// 破损 — a damage report, repaired in house or outside.
+        Damage = ("damage", "破损"),
+        /// 丢失 — a loss report with its emergency steps.
+        Loss = ("loss", "丢失"),
+    }
+}
+
+code_enum! {
+    /// 处置状态 — whether an incident report is still being dealt with: a damage report until
+    /// its repair is recorded, a loss report until all three emergency steps are done.
+    pub enum IncidentState: "处置状态" {
+        /// 处置中 — not repaired yet, or emergency steps outstanding.
+        Open = ("open", "处置中"),
+        /// 已处置 — repaired, or every emergency step done.
+        Closed = ("closed", "已处置"),
+    }
+}

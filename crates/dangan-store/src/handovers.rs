@@ -258,6 +258,26 @@ pub async fn list(
     state: Option<HandoverState>,
     limit: i64,
 ) -> StoreResult<Vec<ListedHandover>> {
+    list_page(tx, state, limit, 0).await
+}
+
+/// How many lists are in a state (all when `None`).
+pub async fn count(tx: &mut Tx, state: Option<HandoverState>) -> StoreResult<i64> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM handovers WHERE ($1 = '' OR state = $1)")
+            .bind(state.map_or("", HandoverState::code))
+            .fetch_one(c)
+            .await
+    })?)
+}
+
+/// One page of [`list`]: `limit` lists (1–500) after skipping `offset`.
+pub async fn list_page(
+    tx: &mut Tx,
+    state: Option<HandoverState>,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<Vec<ListedHandover>> {
     let sql = format!(
         "SELECT h.id, h.state, h.note, h.created_by, h.created_by_name, h.created_at, h.confirmed_by, h.confirmed_by_name, h.confirmed_at,
                 (SELECT COUNT(*) FROM handover_items hi WHERE hi.handover_id = h.id AND hi.material_id IS NOT NULL) AS items,
@@ -266,8 +286,9 @@ pub async fn list(
          FROM handovers h
          LEFT JOIN persons p ON p.id = (SELECT MIN(hi.person_id) FROM handover_items hi WHERE hi.handover_id = h.id)
          WHERE ($1 = '' OR h.state = $1)
-         ORDER BY CASE WHEN h.state = 'open' THEN 0 ELSE 1 END, h.id DESC LIMIT {}",
-        limit.clamp(1, 500)
+         ORDER BY CASE WHEN h.state = 'open' THEN 0 ELSE 1 END, h.id DESC LIMIT {} OFFSET {}",
+        limit.clamp(1, 500),
+        offset.max(0)
     );
     let rows: Vec<StoredListed> = on_conn!(tx, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(state.map_or("", HandoverState::code)).fetch_all(c).await

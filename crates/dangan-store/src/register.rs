@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::persons::PersonId;
+use crate::persons::{BRIEF_COLUMNS, PersonBrief, PersonId, StoredBrief};
 use crate::users::UserId;
 use crate::{StoreResult, Tx, id_type, on_conn};
 
@@ -115,6 +115,10 @@ pub struct QueryFilter {
     pub enquirer_name: Option<String>,
     /// The staff member.
     pub staff_user_id: Option<UserId>,
+    /// Persons asked about whose name starts so.
+    pub person_name: Option<String>,
+    /// This purpose exactly (查询目的, as entered).
+    pub purpose: Option<String>,
     /// From (inclusive).
     pub from: Option<DateTime<Utc>>,
     /// To (exclusive).
@@ -126,7 +130,7 @@ pub struct QueryFilter {
 }
 
 /// Registrations matching the filter, newest first, with the total count.
-pub async fn search(tx: &mut Tx, f: &QueryFilter) -> StoreResult<(Vec<QueryRow>, i64)> {
+pub async fn search(tx: &mut Tx, f: &QueryFilter) -> StoreResult<(Vec<ListedQuery>, i64)> {
     enum B {
         I(i64),
         S(String),
@@ -151,6 +155,15 @@ pub async fn search(tx: &mut Tx, f: &QueryFilter) -> StoreResult<(Vec<QueryRow>,
             .collect();
         add("enquirer_name LIKE ?", B::S(format!("{escaped}%")));
     }
+    if let Some(n) = &f.person_name {
+        add(
+            "person_id IN (SELECT id FROM persons WHERE name LIKE ?)",
+            B::S(format!("{}%", without_wildcards(n))),
+        );
+    }
+    if let Some(p) = &f.purpose {
+        add("purpose = ?", B::S(p.clone()));
+    }
     if let Some(s) = f.staff_user_id {
         add("staff_user_id = ?", B::I(s.0));
     }
@@ -166,8 +179,12 @@ pub async fn search(tx: &mut Tx, f: &QueryFilter) -> StoreResult<(Vec<QueryRow>,
         format!("WHERE {}", clauses.join(" AND "))
     };
     let count_sql = format!("SELECT COUNT(*) FROM query_register {filter}");
+    // The page first, then its persons joined (their names and sealed numbers).
     let page_sql = format!(
-        "SELECT {COLUMNS} FROM query_register {filter} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+        "SELECT q.*, {BRIEF_COLUMNS} FROM (
+             SELECT {COLUMNS} FROM query_register {filter} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}
+         ) q LEFT JOIN persons p ON p.id = q.person_id
+         ORDER BY q.created_at DESC, q.id DESC",
         f.limit.clamp(1, 10_000),
         f.offset.max(0)
     );
@@ -187,10 +204,36 @@ pub async fn search(tx: &mut Tx, f: &QueryFilter) -> StoreResult<(Vec<QueryRow>,
     let total: i64 = on_conn!(tx, c => {
         bind_all!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))).fetch_one(&mut *c).await
     })?;
-    let rows = on_conn!(tx, c => {
+    let rows: Vec<StoredListed> = on_conn!(tx, c => {
         bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql))).fetch_all(&mut *c).await
     })?;
-    Ok((rows, total))
+    let listed = rows
+        .into_iter()
+        .map(|r| {
+            Ok(ListedQuery {
+                row: r.row,
+                person: r.person.open(tx)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok((listed, total))
+}
+
+/// A registration as listed, with the person asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedQuery {
+    /// The registration.
+    pub row: QueryRow,
+    /// The person asked about (name and number).
+    pub person: Option<PersonBrief>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredListed {
+    #[sqlx(flatten)]
+    row: QueryRow,
+    #[sqlx(flatten)]
+    person: StoredBrief,
 }
 
 /// One registration.
@@ -199,4 +242,22 @@ pub async fn get(tx: &mut Tx, id: QueryId) -> StoreResult<Option<QueryRow>> {
         "SELECT {COLUMNS} FROM query_register WHERE id = $1"
     ));
     Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?)
+}
+
+/// A name prefix as typed, without the characters `LIKE` would read as wildcards.
+fn without_wildcards(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '%' | '_' | '\\'))
+        .collect()
+}
+
+/// The purposes (查询目的) entered so far, in their order, at most `limit`: the choices of the
+/// register page's purpose filter.
+pub async fn purposes(tx: &mut Tx, limit: i64) -> StoreResult<Vec<String>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT DISTINCT purpose FROM query_register ORDER BY purpose LIMIT $1")
+            .bind(limit.clamp(1, 1000))
+            .fetch_all(c)
+            .await
+    })?)
 }

@@ -6,11 +6,14 @@ use dangan_domain::business::BusinessType;
 use dangan_domain::calendar::DayKind;
 use dangan_domain::material::Carrier;
 use dangan_domain::retention::Retention;
+use dangan_domain::workflow::{IncidentKind, IncidentState};
 use dangan_store::account_requests::{self, Decision, NewAccountRequest};
 use dangan_store::events::{self, NewEvent, NewMaterial};
 use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId};
 use dangan_store::sealing::{self, FieldCipher};
-use dangan_store::{Store, StoreError, archive_numbers, calendar, catalogue, on_conn, users};
+use dangan_store::{
+    Store, StoreError, archive_numbers, calendar, catalogue, damage, on_conn, users,
+};
 use dangan_testkit::{TestDb, on_both_backends};
 
 async fn open(db: &TestDb) -> Store {
@@ -221,6 +224,63 @@ on_both_backends! {
         let mut tx = store.begin_write().await.unwrap();
         let err = events::insert(&mut tx, &event(PersonId(999), v, None), Utc::now()).await.unwrap_err();
         assert!(matches!(err, StoreError::MissingReference), "{err:?}");
+    }
+
+    async fn damage_and_loss_reports_list_together_newest_first_filtered_by_kind_state_and_time(db: TestDb) {
+        let store = open(&db).await;
+        let v = seed_catalogue(&store).await;
+        let mut tx = store.begin_write().await.unwrap();
+        let p = persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        let e = events::insert(&mut tx, &event(p, v, None), Utc::now()).await.unwrap();
+        let m = NewMaterial {
+            material_code: "enrolment_form",
+            name: "参保登记申请表",
+            formation_date: NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
+            pages: 2,
+            carrier: Carrier::Paper,
+            retention: Retention::Permanent,
+            appraisal_due: None,
+            remarks: None,
+        };
+        let mat = events::insert_material(&mut tx, e, &m, Utc::now()).await.unwrap();
+        let at = |d: u32| Utc.with_ymd_and_hms(2026, 12, d, 2, 0, 0).unwrap();
+        let d1 = damage::insert_damage(&mut tx, mat, "light", "受潮", "in_house", None, "archivist", at(1)).await.unwrap();
+        damage::insert_damage(&mut tx, mat, "heavy", "虫蛀", "outside", Some("修复中心"), "archivist", at(2)).await.unwrap();
+        let l = damage::insert_loss(&mut tx, mat, "局长", None, "archivist", at(3)).await.unwrap();
+        damage::repair(&mut tx, d1, "已修复", NaiveDate::from_ymd_opt(2026, 12, 4).unwrap()).await.unwrap();
+        tx.commit().await.unwrap();
+        let all = damage::IncidentFilter { limit: 50, ..Default::default() };
+        let mut tx = store.begin().await.unwrap();
+        let (rows, total) = damage::incidents(&mut tx, &all).await.unwrap();
+        assert_eq!(total, 3);
+        let seen: Vec<_> = rows.iter().map(|r| (r.kind, r.state, r.detail.as_str())).collect();
+        assert_eq!(seen, [
+            (IncidentKind::Loss, IncidentState::Open, "局长"),
+            (IncidentKind::Damage, IncidentState::Open, "虫蛀"),
+            (IncidentKind::Damage, IncidentState::Closed, "受潮"),
+        ]);
+        assert_eq!(rows[0].report_id, l);
+        assert_eq!(rows[0].material_name, "参保登记申请表");
+        let person = rows[0].person.as_ref().unwrap();
+        assert_eq!((person.name.as_str(), person.id_number.as_str()), ("张三", "11010519491231002X"));
+        let open_damage = damage::IncidentFilter { kind: Some(IncidentKind::Damage), state: Some(IncidentState::Open), ..all.clone() };
+        let (rows, total) = damage::incidents(&mut tx, &open_damage).await.unwrap();
+        assert_eq!((total, rows.len(), rows[0].detail.as_str()), (1, 1, "虫蛀"));
+        let window = damage::IncidentFilter { from: Some(at(2)), to: Some(at(3)), ..all.clone() };
+        let (rows, total) = damage::incidents(&mut tx, &window).await.unwrap();
+        assert_eq!((total, rows[0].detail.as_str()), (1, "虫蛀"));
+        let second_page = damage::IncidentFilter { limit: 2, offset: 2, ..all.clone() };
+        let (rows, total) = damage::incidents(&mut tx, &second_page).await.unwrap();
+        assert_eq!((total, rows.len(), rows[0].detail.as_str()), (3, 1, "受潮"));
+        tx.rollback().await.unwrap();
+        // All three emergency steps done close a loss.
+        let mut tx = store.begin_write().await.unwrap();
+        damage::set_loss_steps(&mut tx, l, true, true, true, None).await.unwrap();
+        tx.commit().await.unwrap();
+        let closed = damage::IncidentFilter { state: Some(IncidentState::Closed), ..all };
+        let mut tx = store.begin().await.unwrap();
+        let (rows, _) = damage::incidents(&mut tx, &closed).await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.kind).collect::<Vec<_>>(), [IncidentKind::Loss, IncidentKind::Damage]);
     }
 
     async fn an_external_id_is_unique_per_source_system_but_may_be_absent_many_times(db: TestDb) {

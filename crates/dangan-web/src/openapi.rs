@@ -303,6 +303,7 @@ impl Modify for Common {
         api::admin::list_tokens,
         api::admin::revoke_token,
         api::workflow::list_tasks,
+        api::workflow::list_handovers,
         api::workflow::create_handover,
         api::workflow::get_handover,
         api::workflow::confirm_handover,

@@ -112,7 +112,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tokens/{id}", delete(api::admin::revoke_token))
         .route("/tasks", get(api::workflow::list_tasks))
-        .route("/handovers", post(api::workflow::create_handover))
+        .route(
+            "/handovers",
+            post(api::workflow::create_handover).get(api::workflow::list_handovers),
+        )
         .route("/handovers/{id}", get(api::workflow::get_handover))
         .route(
             "/handovers/{id}/confirm",

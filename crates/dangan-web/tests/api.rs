@@ -644,3 +644,237 @@ on_both_backends! {
         assert_eq!(res.status(), 403);
     }
 }
+
+/// 张三's enrolment with its paper form handed over by a clerk (`handler9`): the test app,
+/// the person and the list.
+async fn handed_over(db: TestDb) -> (TestApp, dangan_app::ids::PersonId, i64) {
+    use dangan_app::intake::handovers::{HandoverInput, HandoverItemInput};
+    let t = TestApp::start(db).await;
+    let handler = t.actor("handler9", dangan_app::Role::Handler).await;
+    let (person, material) = t.enrolment_material().await;
+    let items = vec![HandoverItemInput {
+        material_id: material.0,
+        quantity: None,
+    }];
+    let h = t
+        .app
+        .create_handover(&handler, &HandoverInput { items, note: None })
+        .await
+        .unwrap();
+    (t, person, h.id.0)
+}
+
+on_both_backends! {
+    async fn the_handover_list_api_pages_filters_by_state_and_names_the_person_masked(db: TestDb) {
+        let (t, person, handover) = handed_over(db).await;
+        let full = person_input(1, "张三").id_number;
+        let server = TestServer::spawn(t).await;
+        let token = server.login("admin", TEST_PASSWORD).await;
+        let c = &server.client;
+        let get = |q: &str| c.get(format!("{}/api/v1/handovers{q}", server.base_url)).bearer_auth(&token).send();
+        let res = get("?state=open&limit=10&offset=0").await.unwrap();
+        assert_eq!(res.status(), 200);
+        let page: Value = res.json().await.unwrap();
+        assert_eq!((page["total"].as_i64(), page["limit"].as_i64(), page["offset"].as_i64()), (Some(1), Some(10), Some(0)));
+        let list = &page["items"][0];
+        assert_eq!(list["id"], handover);
+        assert_eq!(list["state"], "open");
+        assert_eq!(list["person_id"], person.0);
+        assert_eq!(list["person_name"], "张三");
+        assert!(list["id_number_masked"].as_str().unwrap().contains("***"), "{list}");
+        assert!(!page.to_string().contains(&full), "never the whole number");
+        let page: Value = get("?state=confirmed").await.unwrap().json().await.unwrap();
+        assert_eq!(page["total"], 0);
+        let page: Value = get("?offset=1").await.unwrap().json().await.unwrap();
+        assert_eq!((page["total"].as_i64(), page["items"].as_array().map(Vec::len)), (Some(1), Some(0)));
+        for (q, status, code) in [
+            ("?limit=0", 422, "invalid_limit"),
+            ("?limit=501", 422, "invalid_limit"),
+            ("?offset=-1", 422, "invalid_offset"),
+            ("?state=lost", 422, "invalid_state"),
+            ("?limit=many", 400, "invalid_query"),
+        ] {
+            let res = get(q).await.unwrap();
+            assert_eq!(res.status(), status, "{q}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error"]["code"], code, "{q}: {body}");
+        }
+        // The auditor reads no workflow.
+        let auditor = server.login("auditor", TEST_PASSWORD).await;
+        let res = c.get(format!("{}/api/v1/handovers", server.base_url)).bearer_auth(&auditor).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+    }
+
+    async fn api_tasks_and_supplements_name_their_person_with_the_number_masked(db: TestDb) {
+        let (t, person, _) = handed_over(db).await;
+        let server = TestServer::spawn(t).await;
+        let token = server.login("admin", TEST_PASSWORD).await;
+        let c = &server.client;
+        let tasks: Value = c.get(format!("{}/api/v1/tasks", server.base_url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let task = tasks.as_array().unwrap().iter().find(|t| t["person_id"] == person.0).unwrap_or_else(|| panic!("a task of the person: {tasks}"));
+        assert_eq!(task["person_name"], "张三");
+        assert!(task["id_number_masked"].as_str().unwrap().contains("***"), "{task}");
+        assert!(task.get("due_pending").is_some() && task.get("event_id").is_some(), "{task}");
+        let supplements: Value = c.get(format!("{}/api/v1/supplements", server.base_url)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let s = &supplements.as_array().unwrap_or_else(|| panic!("{supplements}"));
+        let s = s.first().unwrap_or_else(|| panic!("the enrolment lacks materials: {supplements}"));
+        assert_eq!(s["person_id"], person.0);
+        assert_eq!(s["person_name"], "张三");
+        assert!(s["id_number_masked"].as_str().unwrap().contains("***"), "{s}");
+    }
+
+    async fn the_handover_list_exports_to_excel_with_its_filter_in_chinese(db: TestDb) {
+        let (t, _, handover) = handed_over(db).await;
+        let server = TestServer::spawn(t).await;
+        let base = &server.base_url;
+        let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let session = page_session(&c, base, "admin").await;
+        let page = c.get(format!("{base}/handovers")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("href=\"/handovers/export.xlsx?state=\""), "the page links its export");
+        let res = c.get(format!("{base}/handovers/export.xlsx?state=open")).header("cookie", &session).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let rows = xlsx_rows(&res.bytes().await.unwrap());
+        assert_eq!(rows[0], ["交接单", "状态", "参保人", "件数", "移交人", "移交时间", "接收人", "接收时间"]);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!((rows[1][0].as_str(), rows[1][1].as_str()), (handover.to_string().as_str(), "待确认"));
+        assert!(rows[1][2].starts_with("张三 ") && rows[1][2].contains("***"), "{:?}", rows[1]);
+        let res = c.get(format!("{base}/handovers/export.xlsx?state=confirmed")).header("cookie", &session).send().await.unwrap();
+        assert_eq!(xlsx_rows(&res.bytes().await.unwrap()).len(), 1, "only the header");
+        let log = server.test_app.app.search_log(&server.test_app.auditor, &dangan_app::security::audit::LogQuery {
+            action: Some("export.xlsx".into()),
+            ..Default::default()
+        }).await.unwrap();
+        assert_eq!(log.iter().filter(|e| e.target_id == "handovers").count(), 2, "{log:?}");
+    }
+}
+
+/// The CSRF token a page's form carries.
+fn csrf_in(page: &str) -> String {
+    let at = page
+        .find("name=\"_csrf\" value=\"")
+        .expect("a form with its CSRF token")
+        + 20;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+/// Percent-encodes a form value.
+fn form_value(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+on_both_backends! {
+    async fn the_query_register_page_finds_a_person_by_identity_number_exports_and_is_logged_as_the_api(db: TestDb) {
+        let t = TestApp::start(db).await;
+        t.actor("archivist8", dangan_app::Role::Archivist).await;
+        let (person, _) = t.enrolment_material().await;
+        let other = t.app.create_person(&t.admin, &person_input(2, "李四")).await.unwrap();
+        t.register(&t.admin, person).await;
+        t.register(&t.admin, other.id).await;
+        let full = person_input(1, "张三").id_number;
+        let server = TestServer::spawn(t).await;
+        let base = &server.base_url;
+        let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let session = page_session(&c, base, "archivist8").await;
+        let page = c.get(format!("{base}/queries")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("href=\"/queries\"") && page.contains("查询登记"), "a navigation entry");
+        assert!(page.contains("共 2 条"), "{page}");
+        let csrf = csrf_in(&page);
+        let post = |path: &str, body: String| {
+            c.post(format!("{base}{path}"))
+                .header("cookie", &session)
+                .header("origin", base.as_str())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+        };
+        let body = format!("_csrf={}&person={full}&purpose={}", form_value(&csrf), form_value("本人办理业务"));
+        let res = post("/queries", body.clone()).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let page = res.text().await.unwrap();
+        assert!(page.contains("共 1 条") && page.contains("张三") && !page.contains("李四"), "{page}");
+        assert!(!page.contains(&format!(">{full}")) && page.contains("***"), "numbers masked in the list");
+        // By the person's name, and a wrong number in Chinese (422).
+        let res = post("/queries", format!("_csrf={}&person={}", form_value(&csrf), form_value("李"))).await.unwrap();
+        assert!(res.text().await.unwrap().contains("共 1 条"));
+        let res = post("/queries", format!("_csrf={}&enquirer=110105194912310021", form_value(&csrf))).await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("id=\"filter-error\""));
+        // The export: same filters, masked, in Chinese.
+        let res = post("/queries/export.xlsx", body).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let rows = xlsx_rows(&res.bytes().await.unwrap());
+        assert_eq!(rows[0], ["登记号", "登记时间（北京时间）", "参保人", "查询人", "查询内容", "查询目的", "经办人"]);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(rows[1][2].starts_with("张三 ") && !rows.concat().join(" ").contains(&full), "{rows:?}");
+        // Every read of the register is logged as the API's search is.
+        let log = server.test_app.app.search_log(&server.test_app.auditor, &dangan_app::security::audit::LogQuery {
+            exact_action: Some("query.search".into()),
+            ..Default::default()
+        }).await.unwrap();
+        assert!(log.len() >= 4 && log.iter().all(|e| e.actor_name == "archivist8"), "{log:?}");
+        // A clerk at the collection post may not read the register.
+        server.test_app.actor("handler8", dangan_app::Role::Handler).await;
+        let clerk = page_session(&c, base, "handler8").await;
+        let res = c.get(format!("{base}/queries")).header("cookie", &clerk).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+    }
+
+    async fn the_damage_and_loss_list_filters_by_kind_shows_chinese_labels_and_exports(db: TestDb) {
+        use dangan_app::problems::damage::{DamageInput, LossInput};
+        let t = TestApp::start(db).await;
+        let (_, material) = t.enrolment_material().await;
+        let damage = DamageInput { degree: "light".into(), cause: "受潮".into(), repair_by: None, institution: None };
+        t.app.record_damage(&t.admin, material, &damage).await.unwrap();
+        t.app.record_loss(&t.admin, material, &LossInput { reported_to: "局长".into(), note: None }).await.unwrap();
+        let server = TestServer::spawn(t).await;
+        let base = &server.base_url;
+        let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let session = page_session(&c, base, "admin").await;
+        let get = |path: &str| c.get(format!("{base}{path}")).header("cookie", &session).send();
+        let page = get("/incidents").await.unwrap().text().await.unwrap();
+        assert!(page.contains("href=\"/incidents\"") && page.contains("共 2 条"), "{page}");
+        assert!(page.contains("<td>破损</td>") && page.contains("<td>丢失</td>") && page.contains("<td>处置中</td>"), "{page}");
+        assert!(page.contains(&format!("href=\"/materials/{}?person=", material.0)), "links its material");
+        let page = get("/incidents?kind=loss&from=2000-01-01").await.unwrap().text().await.unwrap();
+        assert!(page.contains("共 1 条") && page.contains("局长") && !page.contains("受潮"), "{page}");
+        assert!(page.contains("href=\"/incidents/export.xlsx?kind=loss&#38;from=2000-01-01\""), "{page}");
+        let res = get("/incidents?from=2026-13-01").await.unwrap();
+        assert_eq!(res.status(), 422);
+        let res = get("/incidents/export.xlsx?kind=damage").await.unwrap();
+        assert_eq!(res.status(), 200);
+        let rows = xlsx_rows(&res.bytes().await.unwrap());
+        assert_eq!(rows[0], ["登记号", "类别", "材料", "参保人", "原因或报告对象", "处置状态", "登记人", "登记时间（北京时间）"]);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!((rows[1][1].as_str(), rows[1][4].as_str(), rows[1][5].as_str()), ("破损", "受潮", "处置中"));
+        assert!(rows[1][3].contains("***"), "{rows:?}");
+        // The window clerk neither sees nor exports it.
+        server.test_app.actor("window8", dangan_app::Role::Window).await;
+        let window = page_session(&c, base, "window8").await;
+        let res = c.get(format!("{base}/incidents/export.xlsx")).header("cookie", &window).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+    }
+
+    async fn the_catalogue_and_a_job_page_show_no_raw_codes(db: TestDb) {
+        let t = TestApp::start(db).await;
+        let job = t.app.run_job_now(&t.admin, "scrub").await.unwrap();
+        let server = TestServer::spawn(t).await;
+        let base = &server.base_url;
+        let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let session = page_session(&c, base, "admin").await;
+        let page = c.get(format!("{base}/catalogue")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+        let calendar = &page[page.find("id=\"calendar\"").unwrap()..];
+        assert!(calendar.contains("<td>系统内置</td>") && calendar.contains("<td>系统 "), "{calendar}");
+        assert!(!calendar.contains("builtin") && !calendar.contains(">system"), "{calendar}");
+        let page = c.get(format!("{base}/jobs/{job}")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("<td id=\"job-parameters\">无</td>"), "{page}");
+        assert!(!page.contains("{}") && !page.contains("{&#34;"), "no raw JSON: {page}");
+    }
+}

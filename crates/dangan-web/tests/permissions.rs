@@ -290,6 +290,12 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Method::GET,
+            "/api/v1/handovers?state=open&limit=10&offset=0",
+            B::None,
+            Some(U::ReadWorkflow),
+        ),
+        r(
+            Method::GET,
             "/api/v1/handovers/1",
             B::None,
             Some(U::ReadWorkflow),

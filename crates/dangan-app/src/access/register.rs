@@ -53,6 +53,10 @@ pub struct QueryView {
     pub created_at: DateTime<Utc>,
     /// Until when the staff member may open the archive on this registration.
     pub valid_until: DateTime<Utc>,
+    /// 参保人姓名 (filled in searches).
+    pub person_name: Option<String>,
+    /// The person's identity number, masked (filled in searches).
+    pub id_number_masked: Option<String>,
 }
 
 /// Search criteria of the register.
@@ -64,6 +68,11 @@ pub struct RegisterQuery {
     pub enquirer_id_number: Option<String>,
     /// Enquirer name prefix.
     pub enquirer_name: Option<String>,
+    /// The person asked about: a name prefix, or a whole identity number (found through the
+    /// person's blind index).
+    pub person: Option<String>,
+    /// This purpose exactly (查询目的, one of [`App::register_purposes`]).
+    pub purpose: Option<String>,
     /// From this date (Asia/Shanghai), inclusive.
     pub from: Option<String>,
     /// To this date (Asia/Shanghai), inclusive.
@@ -74,7 +83,8 @@ pub struct RegisterQuery {
     pub per_page: Option<u32>,
 }
 
-fn day_start(field: &str, s: &str) -> AppResult<DateTime<Utc>> {
+/// The start (UTC) of a Beijing date entered as `YYYY-MM-DD`; the Chinese error names `field`.
+pub(crate) fn day_start(field: &str, s: &str) -> AppResult<DateTime<Utc>> {
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
         AppError::invalid_with(
             "invalid_date",
@@ -99,6 +109,8 @@ impl App {
             staff_name: r.staff_name,
             valid_until: r.created_at + window,
             created_at: r.created_at,
+            person_name: None,
+            id_number_masked: None,
         }
     }
 
@@ -177,8 +189,23 @@ impl App {
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| day_start("to", s).map(|t| t + chrono::Duration::days(1)))
                 .transpose()?;
-        let page = q.page.unwrap_or(1).max(1);
+        let page = q.page.unwrap_or(1).clamp(1, 100_000);
         let per_page = q.per_page.unwrap_or(50).clamp(1, 500);
+        let person = text::optional("person", q.person.as_deref(), 30, "参保人条件")?;
+        let purpose = text::optional("purpose", q.purpose.as_deref(), 200, "查询目的条件")?;
+        let mut tx = self.begin_read().await?;
+        // A whole identity number names one person (or none: then nothing matches); anything
+        // else is the start of a name.
+        let (person_id, person_name) = match person {
+            Some(p) if p.chars().any(|c| c.is_ascii_digit()) => {
+                let id =
+                    IdNumber::parse(&p, today()).map_err(|e| AppError::invalid("person", &e))?;
+                let found = persons::find_by_id_number(&mut tx, id.as_str()).await?;
+                (Some(found.map_or(PersonId(0), |r| r.id)), None)
+            }
+            Some(p) => (None, Some(p)),
+            None => (None, None),
+        };
         let filter = QueryFilter {
             person_id: q.person_id.map(PersonId),
             enquirer_id_hmac: hmac,
@@ -189,22 +216,48 @@ impl App {
                 "查询人姓名条件",
             )?,
             staff_user_id: None,
+            person_name,
+            purpose,
             from,
             to,
             limit: i64::from(per_page),
             offset: i64::from(page - 1) * i64::from(per_page),
         };
-        let mut tx = self.begin_read().await?;
+        // Both person criteria must hold: a row id and a person found by number.
+        let person_id = match (q.person_id.map(PersonId), person_id) {
+            (Some(a), Some(b)) if a != b => Some(PersonId(0)),
+            (a, b) => a.or(b),
+        };
+        let filter = QueryFilter {
+            person_id,
+            ..filter
+        };
         let (rows, total) = register::search(&mut tx, &filter).await?;
         let op = Op::new("query.search", "register", "").detail(format!("{total} matches"));
         self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(Page {
-            items: rows.into_iter().map(|r| self.view_of(r)).collect(),
+            items: rows
+                .into_iter()
+                .map(|l| QueryView {
+                    person_name: l.person.as_ref().map(|p| p.name.clone()),
+                    id_number_masked: l.person.as_ref().map(|p| p.id_number.masked()),
+                    ..self.view_of(l.row)
+                })
+                .collect(),
             total,
             more: false,
             page,
             per_page,
         })
+    }
+
+    /// The purposes entered in the register so far (the choices of the page's filter).
+    pub async fn register_purposes(&self, actor: &Actor) -> AppResult<Vec<String>> {
+        self.authorize(actor, UseCase::ReadQueryRegister).await?;
+        let mut tx = self.store.begin().await?;
+        let purposes = register::purposes(&mut tx, 200).await?;
+        tx.rollback().await?;
+        Ok(purposes)
     }
 
     /// The register as CSV (UTF-8 with BOM so that spreadsheet programs read the Chinese),

@@ -9,7 +9,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use dangan_domain::calendar::{DayKind, SpecialDay, WorkCalendar};
+use dangan_domain::calendar::{CalendarSource, DayKind, SpecialDay, WorkCalendar};
 
 use crate::administration::roles::{Actor, Role, UseCase, allowed};
 use crate::{App, AppError, AppResult};
@@ -152,7 +152,7 @@ impl App {
     ) -> AppResult<i32> {
         self.authorize(actor, UseCase::EditCalendar).await?;
         let cal = notice_calendar(year, holidays, workdays)?;
-        self.load_calendar(actor, &cal.to_tsv(), "国务院办公厅通知（页面录入）")
+        self.load_calendar(actor, &cal.to_tsv(), CalendarSource::Notice.code())
             .await?;
         Ok(year)
     }

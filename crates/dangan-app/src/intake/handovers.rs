@@ -570,4 +570,57 @@ impl App {
         self.end_read(tx, actor, &op, Outcome::Ok).await?;
         Ok(rows.into_iter().map(summary).collect())
     }
+
+    /// One page of [`App::handovers`] (the API's list): `limit` lists (1–500, default 50) after
+    /// `offset`, with the count of all in the state. A logged read like the page's.
+    pub async fn handover_page(
+        &self,
+        actor: &Actor,
+        state: Option<&str>,
+        limit: Option<i64>,
+        offset: Option<i64>,
+    ) -> AppResult<HandoverListPage> {
+        self.authorize(actor, UseCase::ReadWorkflow).await?;
+        let state = text::code_filter::<HandoverState>("state", "invalid_state", state)?;
+        let limit = limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(AppError::invalid_with(
+                "invalid_limit",
+                Some("limit"),
+                "limit 应在1至500之间",
+            ));
+        }
+        let offset = offset.unwrap_or(0);
+        if !(0..=1_000_000).contains(&offset) {
+            return Err(AppError::invalid_with(
+                "invalid_offset",
+                Some("offset"),
+                "offset 应在0至1000000之间",
+            ));
+        }
+        let mut tx = self.begin_read().await?;
+        let total = handovers::count(&mut tx, state).await?;
+        let rows = handovers::list_page(&mut tx, state, limit, offset).await?;
+        let op = Op::new("handover.list", "handover", "").detail(format!("{} lists", rows.len()));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
+        Ok(HandoverListPage {
+            items: rows.into_iter().map(summary).collect(),
+            total,
+            limit,
+            offset,
+        })
+    }
+}
+
+/// One page of handover lists.
+#[derive(Debug, Clone, Serialize)]
+pub struct HandoverListPage {
+    /// The lists of this page, open ones first, then newest first.
+    pub items: Vec<HandoverSummary>,
+    /// Lists in the state, in all pages.
+    pub total: i64,
+    /// Page size asked for.
+    pub limit: i64,
+    /// Lists skipped.
+    pub offset: i64,
 }

@@ -27,6 +27,26 @@ pub mod worker;
 pub use schedule::{Schedule, When};
 pub use worker::{JobContext, start};
 
+/// The keys of jobs' parameters (`payload`) and progress, with the Chinese label staff see: a
+/// backup's target and whether it is full, a scrub's run and how far it got.
+pub const FIELD_LABELS: [(&str, &str); 6] = [
+    ("target", "备份目标"),
+    ("full", "完整备份"),
+    ("run", "巡检批次"),
+    ("after", "已核验至文件编号"),
+    ("done", "已核验文件数"),
+    ("failed", "未通过核验的文件"),
+];
+
+/// The Chinese label of a parameter or progress key; `None` for a key this version does not
+/// know (shown under a neutral label).
+pub fn field_label(key: &str) -> Option<&'static str> {
+    FIELD_LABELS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, label)| *label)
+}
+
 /// What a job does. The code is stored; the label is what staff see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {

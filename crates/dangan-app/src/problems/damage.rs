@@ -5,8 +5,13 @@ use chrono::{NaiveDate, Utc};
 use dangan_domain::material::MaterialStatus;
 use serde::{Deserialize, Serialize};
 
-use dangan_store::damage;
+use dangan_domain::workflow::{IncidentKind, IncidentState};
+use dangan_store::damage::{self, IncidentFilter};
 use dangan_store::events::{self, MaterialId};
+use dangan_store::persons::PersonId;
+
+use crate::access::persons::Page;
+use crate::access::register::day_start;
 
 use crate::administration::roles::{Actor, UseCase};
 use crate::security::audit::{Op, Outcome};
@@ -68,6 +73,50 @@ pub struct MaterialIncidents {
     pub damage: Vec<damage::DamageRow>,
     /// Loss reports.
     pub losses: Vec<damage::LossRow>,
+}
+
+/// Criteria of the damage and loss list (破损与丢失登记), as a page's filters send them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IncidentQuery {
+    /// `damage` or `loss`; both when absent.
+    pub kind: Option<String>,
+    /// `open` or `closed`; both when absent.
+    pub state: Option<String>,
+    /// Reported on or after this Beijing date (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Reported on or before this Beijing date (`YYYY-MM-DD`).
+    pub to: Option<String>,
+    /// Page from 1.
+    pub page: Option<u32>,
+    /// Page size (1–500, default 50).
+    pub per_page: Option<u32>,
+}
+
+/// A damage or loss report as listed: the material, its person (masked number), who and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentView {
+    /// 破损 or 丢失.
+    pub kind: IncidentKind,
+    /// The report's row id (in its kind's table).
+    pub report_id: i64,
+    /// 处置中 or 已处置.
+    pub state: IncidentState,
+    /// The material.
+    pub material_id: MaterialId,
+    /// 材料名称
+    pub material_name: String,
+    /// Damage: its cause; loss: to whom it was reported.
+    pub detail: String,
+    /// Reported by.
+    pub reported_by: String,
+    /// Reported at.
+    pub reported_at: chrono::DateTime<Utc>,
+    /// The person.
+    pub person_id: Option<PersonId>,
+    /// 参保人姓名
+    pub person_name: Option<String>,
+    /// 公民身份号码, masked.
+    pub id_number_masked: Option<String>,
 }
 
 /// A damage report as checked.
@@ -336,6 +385,65 @@ impl App {
             material,
         )
         .await
+    }
+
+    /// The damage and loss reports of every material (破损与丢失登记), newest first, filtered
+    /// by kind, state and Beijing dates: for the archive roles; a logged read (it names persons,
+    /// numbers masked).
+    pub async fn incident_list(
+        &self,
+        actor: &Actor,
+        q: &IncidentQuery,
+    ) -> AppResult<Page<IncidentView>> {
+        self.authorize(actor, UseCase::RecordDamage).await?;
+        let kind = text::code_filter::<IncidentKind>("kind", "invalid_kind", q.kind.as_deref())?;
+        let state =
+            text::code_filter::<IncidentState>("state", "invalid_state", q.state.as_deref())?;
+        let some = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        let from = some(&q.from).map(|s| day_start("from", &s)).transpose()?;
+        let to = some(&q.to)
+            .map(|s| day_start("to", &s).map(|t| t + chrono::Duration::days(1)))
+            .transpose()?;
+        let page = q.page.unwrap_or(1).clamp(1, 100_000);
+        let per_page = q.per_page.unwrap_or(50).clamp(1, 500);
+        let filter = IncidentFilter {
+            kind,
+            state,
+            from,
+            to,
+            limit: i64::from(per_page),
+            offset: i64::from(page - 1) * i64::from(per_page),
+        };
+        let mut tx = self.begin_read().await?;
+        let (rows, total) = damage::incidents(&mut tx, &filter).await?;
+        let op =
+            Op::new("material.incident_list", "material", "").detail(format!("{total} reports"));
+        self.end_read(tx, actor, &op, Outcome::Ok).await?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(|r| {
+                    let person = r.person;
+                    IncidentView {
+                        kind: r.kind,
+                        report_id: r.report_id,
+                        state: r.state,
+                        material_id: r.material_id,
+                        material_name: r.material_name,
+                        detail: r.detail,
+                        reported_by: r.reported_by,
+                        reported_at: r.reported_at,
+                        person_id: person.as_ref().map(|p| p.id),
+                        id_number_masked: person.as_ref().map(|p| p.id_number.masked()),
+                        person_name: person.map(|p| p.name),
+                    }
+                })
+                .collect(),
+            total,
+            more: false,
+            page,
+            per_page,
+        })
     }
 
     /// The damage and loss history of a material.

@@ -65,6 +65,10 @@ pub struct QueryView {
     pub created_at: DateTime<Utc>,
     /// Until when the staff member may open the archive on this registration.
     pub valid_until: DateTime<Utc>,
+    /// 参保人姓名 (in searches).
+    pub person_name: Option<String>,
+    /// The person's identity number, masked (in searches).
+    pub id_number_masked: Option<String>,
 }
 
 impl From<register::QueryView> for QueryView {
@@ -79,6 +83,8 @@ impl From<register::QueryView> for QueryView {
             staff_name: q.staff_name,
             created_at: q.created_at,
             valid_until: q.valid_until,
+            person_name: q.person_name,
+            id_number_masked: q.id_number_masked,
         }
     }
 }
@@ -94,6 +100,12 @@ pub struct RegisterQuery {
     pub enquirer_id_number: Option<String>,
     /// Enquirer name prefix.
     pub enquirer_name: Option<String>,
+    /// The person asked about: a name prefix, or a whole identity number.
+    #[schema(max_length = 30)]
+    pub person: Option<String>,
+    /// This purpose exactly (查询目的, as entered).
+    #[schema(max_length = 200)]
+    pub purpose: Option<String>,
     /// From this date (Asia/Shanghai), inclusive.
     #[schema(format = Date)]
     pub from: Option<String>,
@@ -114,6 +126,8 @@ impl From<RegisterQuery> for register::RegisterQuery {
             person_id: q.person_id,
             enquirer_id_number: q.enquirer_id_number,
             enquirer_name: q.enquirer_name,
+            person: q.person,
+            purpose: q.purpose,
             from: q.from,
             to: q.to,
             page: q.page,

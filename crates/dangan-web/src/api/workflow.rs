@@ -12,8 +12,8 @@ use dangan_domain::business::BusinessClass;
 use super::wire::all;
 use super::wire::workflow::{
     ConfirmInput, ContactInput, CorrectionInput, CorrectionView, DamageInput, FulfilInput,
-    HandoverInput, HandoverView, LossInput, LossSteps, MaterialIncidents, RepairInput,
-    SupplementView, TaskQuery, TaskView, VolumeView,
+    HandoverInput, HandoverListPage, HandoverListQuery, HandoverView, LossInput, LossSteps,
+    MaterialIncidents, RepairInput, SupplementView, TaskQuery, TaskView, VolumeView,
 };
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
@@ -40,6 +40,34 @@ pub async fn list_tasks(
     ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> Result<Json<Vec<TaskView>>, ApiError> {
     Ok(Json(all(app.tasks(&actor, &q.into()).await?)))
+}
+
+/// `GET /api/v1/handovers?state=open|confirmed&limit=&offset=`: the handover lists (交接), open
+/// ones first, then newest first; each names its (first) person with the masked number.
+#[utoipa::path(
+    get,
+    path = "/handovers",
+    tag = "workflow",
+    params(
+        HandoverListQuery,
+    ),
+    responses(
+        (status = 200, description = "交接单 — one page of handover lists", body = HandoverListPage),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
+pub async fn list_handovers(
+    State(app): State<AppState>,
+    Auth(actor, _): Auth,
+    ApiQuery(q): ApiQuery<HandoverListQuery>,
+) -> Result<Json<HandoverListPage>, ApiError> {
+    let page = app
+        .handover_page(&actor, q.state.as_deref(), q.limit, q.offset)
+        .await?;
+    Ok(Json(page.into()))
 }
 
 /// `POST /api/v1/handovers`: the collection post hands materials over (201).

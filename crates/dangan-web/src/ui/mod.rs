@@ -67,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/workbench/export.xlsx", get(pages::export::tasks))
         .route("/supplements/export.xlsx", get(pages::export::supplements))
         .route("/volumes/export.xlsx", get(pages::export::volumes))
+        .route("/handovers/export.xlsx", get(pages::export::handovers))
         .route(
             "/persons/{id}/corrections/export.xlsx",
             get(pages::export::corrections),
@@ -82,6 +83,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/events/{id}/handover",
             post(pages::handovers::event_handover),
+        )
+        .route(
+            "/queries",
+            get(pages::queries::queries).post(pages::queries::queries_search),
+        )
+        .route("/queries/export.xlsx", post(pages::queries::queries_export))
+        .route("/incidents", get(pages::incident_list::incidents))
+        .route(
+            "/incidents/export.xlsx",
+            get(pages::incident_list::incidents_export),
         )
         .route("/handovers", get(pages::handovers::handovers))
         .route("/handovers/{id}", get(pages::handovers::handover))

@@ -38,6 +38,17 @@ pub struct TaskView {
     pub overdue: bool,
     /// Working days left (negative when overdue), when computable.
     pub working_days_left: Option<i64>,
+    /// While `due_on` cannot be computed: why (期限待定，某年工作日历未载入).
+    pub due_pending: Option<String>,
+    /// The business event it is about (for a handover, one of its events when all its lines
+    /// are of one person).
+    pub event_id: Option<super::ids::EventId>,
+    /// The person it is about.
+    pub person_id: Option<super::ids::PersonId>,
+    /// 参保人姓名
+    pub person_name: Option<String>,
+    /// 公民身份号码, masked.
+    pub id_number_masked: Option<String>,
 }
 
 impl From<tasks::TaskView> for TaskView {
@@ -54,6 +65,11 @@ impl From<tasks::TaskView> for TaskView {
             state: t.state.to_string(),
             overdue: t.overdue,
             working_days_left: t.working_days_left,
+            due_pending: t.due_pending,
+            event_id: t.event_id.map(|id| super::ids::EventId(id.0)),
+            person_id: t.person_id.map(|id| super::ids::PersonId(id.0)),
+            person_name: t.person_name,
+            id_number_masked: t.id_number_masked,
         }
     }
 }
@@ -226,6 +242,90 @@ impl From<handovers::HandoverItemView> for HandoverItemView {
     }
 }
 
+/// A handover list as listed (the 交接 list): its state, counts and (first) person.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HandoverSummary {
+    /// Row id.
+    pub id: HandoverId,
+    /// `open` (待确认) or `confirmed` (已确认).
+    pub state: String,
+    /// 移交人
+    pub handed_over_by: String,
+    /// 移交时间
+    pub handed_over_at: DateTime<Utc>,
+    /// 接收人
+    pub received_by: Option<String>,
+    /// 接收时间
+    pub received_at: Option<DateTime<Utc>>,
+    /// Lines handed over.
+    pub items: i64,
+    /// Different persons on the list.
+    pub persons: i64,
+    /// The (first) person.
+    pub person_id: Option<super::ids::PersonId>,
+    /// The (first) person's name.
+    pub person_name: Option<String>,
+    /// The (first) person's identity number, masked.
+    pub id_number_masked: Option<String>,
+}
+
+impl From<handovers::HandoverSummary> for HandoverSummary {
+    fn from(h: handovers::HandoverSummary) -> HandoverSummary {
+        HandoverSummary {
+            id: HandoverId(h.id.0),
+            state: h.state.to_string(),
+            handed_over_by: h.handed_over_by,
+            handed_over_at: h.handed_over_at,
+            received_by: h.received_by,
+            received_at: h.received_at,
+            items: h.items,
+            persons: h.persons,
+            person_id: h.person_id.map(|id| super::ids::PersonId(id.0)),
+            person_name: h.person_name,
+            id_number_masked: h.id_number_masked,
+        }
+    }
+}
+
+/// One page of handover lists.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HandoverListPage {
+    /// The lists of this page: open ones first, then newest first.
+    pub items: Vec<HandoverSummary>,
+    /// Lists in the state, in all pages.
+    pub total: i64,
+    /// Page size.
+    pub limit: i64,
+    /// Lists skipped.
+    pub offset: i64,
+}
+
+impl From<handovers::HandoverListPage> for HandoverListPage {
+    fn from(p: handovers::HandoverListPage) -> HandoverListPage {
+        HandoverListPage {
+            items: all(p.items),
+            total: p.total,
+            limit: p.limit,
+            offset: p.offset,
+        }
+    }
+}
+
+/// Filter and page of the handover list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HandoverListQuery {
+    /// `open`（待确认）or `confirmed`（已确认）; all when absent.
+    #[param(pattern = "^(open|confirmed)$")]
+    pub state: Option<String>,
+    /// Page size (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Lists to skip (0–1000000, default 0).
+    #[param(minimum = 0, maximum = 1000000)]
+    pub offset: Option<i64>,
+}
+
 /// A handover list as shown and printed.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HandoverView {
@@ -287,6 +387,16 @@ pub struct SupplementView {
     pub closed_on: Option<NaiveDate>,
     /// The explanation.
     pub explanation: Option<String>,
+    /// The business type of the event (its name); filled in lists.
+    pub business_name: Option<String>,
+    /// 办理日期 of the event; filled in lists.
+    pub business_date: Option<NaiveDate>,
+    /// The person; filled in lists.
+    pub person_id: Option<super::ids::PersonId>,
+    /// 参保人姓名; filled in lists.
+    pub person_name: Option<String>,
+    /// 公民身份号码, masked; filled in lists.
+    pub id_number_masked: Option<String>,
 }
 
 impl From<supplements::SupplementView> for SupplementView {
@@ -303,6 +413,11 @@ impl From<supplements::SupplementView> for SupplementView {
             fulfilled_by: s.fulfilled_by.map(|id| MaterialId(id.0)),
             closed_on: s.closed_on,
             explanation: s.explanation,
+            business_name: s.business_name,
+            business_date: s.business_date,
+            person_id: s.person_id.map(|id| super::ids::PersonId(id.0)),
+            person_name: s.person_name,
+            id_number_masked: s.id_number_masked,
         }
     }
 }

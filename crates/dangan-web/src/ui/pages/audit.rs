@@ -38,12 +38,12 @@ pub(super) struct AuditPage {
 
 /// One option of a filter's select: code, label, selected.
 pub(super) struct Choice {
-    code: &'static str,
-    label: &'static str,
-    selected: bool,
+    pub(super) code: &'static str,
+    pub(super) label: &'static str,
+    pub(super) selected: bool,
 }
 
-fn choices<C: Code>(selected: &str) -> Vec<Choice> {
+pub(super) fn choices<C: Code>(selected: &str) -> Vec<Choice> {
     C::ALL
         .iter()
         .map(|c| Choice {
@@ -126,7 +126,7 @@ impl LogFilters {
 }
 
 /// Percent-encodes a query value (UTF-8).
-fn encode(v: &str) -> String {
+pub(super) fn encode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

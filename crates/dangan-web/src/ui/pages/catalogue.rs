@@ -10,6 +10,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use dangan_app::Actor;
+use dangan_domain::calendar::CalendarSource;
+use dangan_domain::code::label_or_code;
+use dangan_domain::operation::ActorKind;
 use serde::Deserialize;
 
 /// A catalogue line as shown.
@@ -22,13 +25,40 @@ pub struct CatalogueLine {
     scan_required: bool,
 }
 
+/// A loaded calendar year as shown: its source and loader in Chinese, never a code.
+#[derive(Debug, Clone)]
+pub struct CalendarYear {
+    year: i64,
+    source: String,
+    days: usize,
+    loaded_by: String,
+    loaded_on: String,
+}
+
+impl CalendarYear {
+    fn of(y: dangan_app::administration::calendar::YearView) -> CalendarYear {
+        CalendarYear {
+            year: y.year,
+            source: label_or_code::<CalendarSource>(&y.source),
+            days: y.days.len(),
+            // The built-in years are loaded at first start by the system itself.
+            loaded_by: if y.loaded_by == "system" {
+                ActorKind::System.label().to_owned()
+            } else {
+                y.loaded_by
+            },
+            loaded_on: crate::ui::beijing::date(&y.loaded_at),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "catalogue.html")]
 pub(super) struct CataloguePage {
     shell: Shell,
     version: i64,
     lines: Vec<CatalogueLine>,
-    years: Vec<dangan_app::administration::calendar::YearView>,
+    years: Vec<CalendarYear>,
     can_load_calendar: bool,
 }
 
@@ -54,7 +84,7 @@ pub async fn catalogue(State(app): State<AppState>, v: Visitor) -> Response {
                 scan_required: e.scan_required,
             })
             .collect(),
-        years,
+        years: years.into_iter().map(CalendarYear::of).collect(),
         can_load_calendar: dangan_app::administration::roles::allowed(
             actor.role,
             dangan_app::UseCase::EditCalendar,

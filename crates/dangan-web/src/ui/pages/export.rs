@@ -165,6 +165,72 @@ pub async fn supplements(State(app): State<AppState>, v: Visitor) -> Response {
     answer(&actor, &v, r)
 }
 
+/// The handovers page's filter (a state code, nothing personal).
+#[derive(Debug, Deserialize)]
+pub struct HandoversExport {
+    #[serde(default)]
+    state: String,
+}
+
+/// `GET /handovers/export.xlsx?state=`: the handover lists of the page, in the same order,
+/// every page of them.
+pub async fn handovers(
+    State(app): State<AppState>,
+    v: Visitor,
+    Query(f): Query<HandoversExport>,
+) -> Response {
+    let actor = staff_or_redirect!(v);
+    let r = async {
+        let mut rows = Vec::new();
+        loop {
+            let found = app
+                .handover_page(&actor, Some(&f.state), Some(500), Some(rows.len() as i64))
+                .await?;
+            let done = found.items.len() < 500;
+            rows.extend(found.items.into_iter().map(|h| {
+                let person = match (h.person_name, h.id_number_masked) {
+                    (Some(n), Some(m)) if h.persons > 1 => format!("{n} {m} 等 {} 人", h.persons),
+                    (Some(n), Some(m)) => format!("{n} {m}"),
+                    _ => String::new(),
+                };
+                vec![
+                    h.id.to_string(),
+                    h.state.label().to_owned(),
+                    person,
+                    h.items.to_string(),
+                    h.handed_over_by,
+                    crate::ui::beijing::time(&h.handed_over_at),
+                    h.received_by.unwrap_or_default(),
+                    h.received_at
+                        .as_ref()
+                        .map(crate::ui::beijing::time)
+                        .unwrap_or_default(),
+                ]
+            }));
+            if done || rows.len() >= MAX_ROWS {
+                break;
+            }
+        }
+        let sheet = Sheet {
+            name: "交接单",
+            headers: vec![
+                "交接单",
+                "状态",
+                "参保人",
+                "件数",
+                "移交人",
+                "移交时间",
+                "接收人",
+                "接收时间",
+            ],
+            rows,
+        };
+        download(&app, &actor, "handovers", "交接单", &[sheet]).await
+    }
+    .await;
+    answer(&actor, &v, r)
+}
+
 /// The volumes page's filters.
 #[derive(Debug, Deserialize)]
 pub struct VolumesExport {

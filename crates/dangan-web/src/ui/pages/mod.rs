@@ -8,11 +8,13 @@ pub(super) mod events;
 pub(super) mod export;
 pub(super) mod files;
 pub(super) mod handovers;
+pub(super) mod incident_list;
 pub(super) mod incidents;
 pub(super) mod jobs;
 pub(super) mod my;
 pub(super) mod outbox;
 pub(super) mod persons;
+pub(super) mod queries;
 pub(super) mod signin;
 pub(super) mod supplements;
 pub(super) mod volumes;
@@ -42,13 +44,15 @@ pub struct Shell {
 }
 
 /// The navigation: only what the role may use.
-pub(super) const NAV: [(&str, &str, UseCase); 12] = [
+pub(super) const NAV: [(&str, &str, UseCase); 14] = [
     ("工作台", "/workbench", UseCase::ReadWorkflow),
     ("参保人", "/persons", UseCase::SearchPersons),
     ("登记参保人", "/persons/new", UseCase::WritePersons),
+    ("查询登记", "/queries", UseCase::ReadQueryRegister),
     ("交接", "/handovers", UseCase::ReadWorkflow),
     ("补件", "/supplements", UseCase::ManageSupplements),
     ("整理", "/volumes", UseCase::Organise),
+    ("破损与丢失", "/incidents", UseCase::RecordDamage),
     ("用户与角色", "/users", UseCase::ApproveOfficerChange),
     ("目录与期限", "/catalogue", UseCase::ReadCatalogue),
     ("工作日历", "/catalogue#calendar", UseCase::EditCalendar),
