@@ -9,4 +9,5 @@ mod checks;
 mod flows;
 mod harness;
 mod labels_and_log;
+mod person_page;
 mod walkthrough;
