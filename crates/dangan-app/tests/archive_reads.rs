@@ -3,12 +3,17 @@
 //! acts for a person (online account, kiosk sign-in) only on a registered query or the person's
 //! own card, recorded as such; scan names never show the full identity number.
 
+use dangan_app::access::person_archive::PaperState;
 use dangan_app::access::register::RegisterQuery;
 use dangan_app::administration::accounts::BasisInput;
+use dangan_app::intake::events::{EventInput, MaterialInput};
+use dangan_app::intake::handovers::{ConfirmInput, HandoverInput, HandoverItemInput, ReceiptInput};
+use dangan_app::organising::volumes::FailedScans;
 use dangan_app::security::audit::LogQuery;
 use dangan_app::{AppError, Role};
+use dangan_domain::business::BusinessClass;
 use dangan_domain::id_number::mask;
-use dangan_testkit::{TestApp, on_both_backends, person_input, png_scan};
+use dangan_testkit::{TestApp, jpeg_scan, on_both_backends, person_input, png_scan};
 
 fn code_of<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
     r.expect_err("an error").code().to_owned()
@@ -36,6 +41,89 @@ async fn log(t: &TestApp, action: &str) -> Vec<dangan_domain::audit::LogEntry> {
 }
 
 on_both_backends! {
+    async fn a_persons_archive_shows_each_materials_paper_scans_failed_checks_and_volume_from_one_logged_read(db: TestDb) {
+        let t = TestApp::start(db).await;
+        let handler = t.actor("handler1", Role::Handler).await;
+        let archivist = t.actor("archivist1", Role::Archivist).await;
+        // 张三's enrolment: the application form (paper and scan) …
+        let (person, form) = t.enrolment_material().await;
+        // … and a second business: an ID card copy on paper and an electronic record.
+        let material = |code: &str, carrier: &str| MaterialInput {
+            material_code: code.into(),
+            pages: 1,
+            carrier: Some(carrier.into()),
+            ..MaterialInput::default()
+        };
+        let second = t.app.record_event(&t.admin, &EventInput {
+            person_id: Some(person.0),
+            business_type: "enrolment".into(),
+            business_date: "2024-07-01".into(),
+            materials: vec![material("id_card_copy", "paper"), material("household_register_copy", "electronic")],
+            ..EventInput::default()
+        }).await.unwrap().event;
+        let (card, record) = (second.materials[0].id, second.materials[1].id);
+        // A 72 dpi screen image fails the four-property check; a PNG scan beside it.
+        t.app.ingest_file(&t.admin, form, Some("申请表.jpg"), &jpeg_scan(300, 400, 72)[..]).await.unwrap();
+        t.app.ingest_file(&t.admin, record, Some("户口本.png"), &png_scan(20_000, 5)[..]).await.unwrap();
+
+        // No registration, no archive: refused and logged, as every archive read.
+        assert_eq!(code_of(t.app.person_archive(&handler, person).await), "query_registration_required");
+        t.register(&handler, person).await;
+        t.register(&archivist, person).await;
+        let find = |a: &dangan_app::access::person_archive::PersonArchive, m: dangan_app::ids::MaterialId| {
+            a.events.iter().flat_map(|e| &e.materials).find(|x| x.material.id == m).cloned().expect("material listed")
+        };
+        let a = t.app.person_archive(&handler, person).await.unwrap();
+        assert_eq!(a.person.name, "张三");
+        assert_eq!(a.events.len(), 2, "oldest first");
+        assert_eq!(find(&a, form).paper, PaperState::AwaitingHandover);
+        assert_eq!(find(&a, card).paper, PaperState::AwaitingHandover);
+        assert_eq!(find(&a, record).paper, PaperState::NoPaper);
+        assert_eq!((find(&a, form).files.len(), find(&a, form).failed_scans), (1, 1));
+        let record_scans = find(&a, record);
+        assert_eq!(record_scans.files.len(), 1);
+        assert_eq!(record_scans.failed_scans, record_scans.files.iter().filter(|f| f.four_properties_passed == Some(false)).count());
+        assert!(find(&a, card).files.is_empty(), "a material without scans has none, and is listed");
+        assert!(a.events.iter().all(|e| e.awaiting_handover() && e.open_handovers().is_empty()));
+
+        // Handed over: on the open list, and the 移交 of the event has nothing left to do.
+        let h = t.app.hand_over_event(&handler, a.events[0].event.id).await.unwrap();
+        assert_eq!(code_of(t.app.hand_over_event(&handler, a.events[0].event.id).await), "nothing_to_hand_over");
+        let h2 = t.app.create_handover(&handler, &HandoverInput { items: vec![HandoverItemInput { material_id: card.0, quantity: None }], note: None }).await.unwrap();
+        let a = t.app.person_archive(&handler, person).await.unwrap();
+        assert_eq!(find(&a, form).paper, PaperState::OnOpenHandover(h.id));
+        assert_eq!(find(&a, card).paper, PaperState::OnOpenHandover(h2.id));
+        assert!(a.events.iter().all(|e| !e.awaiting_handover()));
+        assert_eq!(a.events[0].open_handovers(), vec![h.id]);
+
+        // Confirmed: the form received, the ID card copy missing.
+        let receipt = |id: dangan_app::ids::HandoverItemId, result: &str, note: Option<&str>| ReceiptInput { item_id: id.0, result: result.into(), note: note.map(str::to_owned) };
+        t.app.confirm_handover(&archivist, h.id, &ConfirmInput { items: vec![receipt(h.items[0].id, "ok", None)], extras: vec![] }).await.unwrap();
+        t.app.confirm_handover(&archivist, h2.id, &ConfirmInput { items: vec![receipt(h2.items[0].id, "missing", Some("未随件移交"))], extras: vec![] }).await.unwrap();
+        let a = t.app.person_archive(&handler, person).await.unwrap();
+        assert_eq!(find(&a, form).paper, PaperState::Received);
+        assert_eq!(find(&a, card).paper, PaperState::Missing);
+        assert!(a.events.iter().all(|e| e.open_handovers().is_empty()));
+        assert!(find(&a, form).volume.is_none());
+
+        // Organised: a draft volume, then sealed with its archive number.
+        let drafts = t.app.build_volumes(&archivist, 2024, BusinessClass::Registration).await.unwrap();
+        let a = t.app.person_archive(&handler, person).await.unwrap();
+        let v = find(&a, form).volume.expect("in a volume");
+        assert_eq!((v.id, v.sealed, v.archive_number.as_deref()), (drafts[0].id, false, None));
+        t.app.seal_volume(&archivist, drafts[0].id, FailedScans::Acknowledged).await.unwrap();
+        let a = t.app.person_archive(&handler, person).await.unwrap();
+        let v = find(&a, form).volume.expect("in a volume");
+        assert!(v.sealed);
+        assert_eq!(v.archive_number.as_deref(), Some("2024-参保登记-001"));
+        assert!(find(&a, form).files[0].sealed, "its scan is sealed with it");
+
+        // One log entry per read, under the person; the refusal too.
+        let reads = log(&t, "person.events.read").await;
+        assert_eq!(reads.iter().filter(|e| e.actor_name == "handler1" && e.outcome == "ok" && e.detail.starts_with("archive:")).count(), 5);
+        assert!(reads.iter().any(|e| e.outcome == "denied" && e.target_id == person.to_string()));
+    }
+
     async fn a_materials_scans_are_the_archive_read_only_after_a_query_and_logged(db: TestDb) {
         let t = TestApp::start(db).await;
         let (person, m) = t.enrolment_material().await;

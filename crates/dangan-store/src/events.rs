@@ -130,6 +130,9 @@ pub struct MaterialRow {
 
 const EVENT_COLUMNS: &str = "id, person_id, business_type, business_date, handler, source_system, external_id, catalogue_version, remarks, created_by, created_at";
 const MATERIAL_COLUMNS: &str = "id, event_id, material_code, name, formation_date, pages, carrier, retention, appraisal_due, remarks, created_at, status, received_on, supplement_id, volume_id";
+/// [`MATERIAL_COLUMNS`] of `material_items` joined as `m`, for a join that reads
+/// [`MaterialRow`]s beside other tables' columns.
+pub(crate) const MATERIAL_COLUMNS_M: &str = "m.id, m.event_id, m.material_code, m.name, m.formation_date, m.pages, m.carrier, m.retention, m.appraisal_due, m.remarks, m.created_at, m.status, m.received_on, m.supplement_id, m.volume_id";
 
 /// Inserts an event. A repeated (source, external id) is
 /// `Conflict("business_events_source_system_external_id_key")`.

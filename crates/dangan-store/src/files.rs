@@ -510,6 +510,35 @@ pub async fn checks(tx: &mut Tx, id: FileId) -> StoreResult<Option<String>> {
     })?)
 }
 
+/// A scan of a volume's material with its four-property report, for the list a seal asks to
+/// acknowledge.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct VolumeScanChecks {
+    /// The file.
+    pub id: FileId,
+    /// Its material.
+    pub material_id: MaterialId,
+    /// The name it arrived with.
+    pub original_name: String,
+    /// Its four-property report (JSON; empty for files ingested before it existed).
+    pub checks: String,
+}
+
+/// The scans of a volume's materials with their four-property reports, in contents order
+/// (one statement).
+pub async fn checks_of_volume(tx: &mut Tx, volume: i64) -> StoreResult<Vec<VolumeScanChecks>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as(
+            "SELECT f.id, f.material_id, f.original_name, f.checks
+             FROM volume_items vi JOIN files f ON f.material_id = vi.material_id
+             WHERE vi.volume_id = $1 ORDER BY vi.seq, f.id",
+        )
+        .bind(volume)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
 /// 巡检 — one run that re-verified every file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ScrubRun {

@@ -314,3 +314,36 @@ pub async fn of_material(tx: &mut Tx, material: MaterialId) -> StoreResult<Optio
             .await
     })?)
 }
+
+/// A material of a person's archive as listed on a handover list: the list and its state.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MaterialOnList {
+    /// The material.
+    pub material_id: MaterialId,
+    /// The list it is on.
+    pub handover_id: HandoverId,
+    /// 待确认 or 已确认.
+    #[sqlx(try_from = "String")]
+    pub state: HandoverState,
+}
+
+/// The handover lines of every material of a person's archive, with their lists' states
+/// (one statement; a material is on at most one list).
+pub async fn of_persons_materials(
+    tx: &mut Tx,
+    person: PersonId,
+) -> StoreResult<Vec<MaterialOnList>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as(
+            "SELECT hi.material_id, h.id AS handover_id, h.state
+             FROM handover_items hi
+             JOIN handovers h ON h.id = hi.handover_id
+             JOIN material_items m ON m.id = hi.material_id
+             JOIN business_events e ON e.id = m.event_id
+             WHERE e.person_id = $1 ORDER BY hi.id",
+        )
+        .bind(person)
+        .fetch_all(c)
+        .await
+    })?)
+}

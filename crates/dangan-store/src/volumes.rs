@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use dangan_domain::volume::VolumeState;
 use serde::Serialize;
 
-use crate::events::MaterialId;
-use crate::{StoreResult, Tx, id_type, on_conn};
+use crate::events::{MATERIAL_COLUMNS_M, MaterialId, MaterialRow};
+use crate::persons::{BRIEF_COLUMNS, PersonBrief, PersonId, StoredBrief};
+use crate::{StoreError, StoreResult, Tx, id_type, on_conn};
 
 id_type!(
     /// The row id of a volume.
@@ -144,6 +145,59 @@ pub async fn item_ids(tx: &mut Tx, id: VolumeId) -> StoreResult<Vec<MaterialId>>
             .fetch_all(c)
             .await
     })?)
+}
+
+/// The volumes holding materials of a person's archive (one statement).
+pub async fn of_person(tx: &mut Tx, person: PersonId) -> StoreResult<Vec<VolumeRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM volumes WHERE id IN (
+             SELECT m.volume_id FROM material_items m JOIN business_events e ON e.id = m.event_id
+             WHERE e.person_id = $1 AND m.volume_id IS NOT NULL)
+         ORDER BY id"
+    ));
+    Ok(on_conn!(tx, c => sqlx::query_as(sql).bind(person).fetch_all(c).await)?)
+}
+
+/// A line of a volume as read for its contents list (卷内目录): the material and its person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentsRow {
+    /// The material.
+    pub material: MaterialRow,
+    /// 参保人 — whose archive it belongs to.
+    pub person: PersonBrief,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredContents {
+    #[sqlx(flatten)]
+    material: MaterialRow,
+    #[sqlx(flatten)]
+    person: StoredBrief,
+}
+
+/// The materials of a volume in order, each with its person: one statement joining the
+/// volume's items, the materials, their events and persons (never a read per material).
+pub async fn contents(tx: &mut Tx, id: VolumeId) -> StoreResult<Vec<ContentsRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {MATERIAL_COLUMNS_M}, {BRIEF_COLUMNS}
+         FROM volume_items vi
+         JOIN material_items m ON m.id = vi.material_id
+         JOIN business_events e ON e.id = m.event_id
+         LEFT JOIN persons p ON p.id = e.person_id
+         WHERE vi.volume_id = $1 ORDER BY vi.seq"
+    ));
+    let rows: Vec<StoredContents> =
+        on_conn!(tx, c => sqlx::query_as(sql).bind(id).fetch_all(c).await)?;
+    rows.into_iter()
+        .map(|r| {
+            let material = r.material;
+            let person = r.person.open(tx)?.ok_or_else(|| StoreError::Corrupt {
+                table: "business_events",
+                reason: format!("material {} has no person", material.id),
+            })?;
+            Ok(ContentsRow { material, person })
+        })
+        .collect()
 }
 
 /// Seals a draft with its archive number; false when it is not a draft.

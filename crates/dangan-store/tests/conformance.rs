@@ -8,11 +8,12 @@ use dangan_domain::material::Carrier;
 use dangan_domain::retention::Retention;
 use dangan_domain::workflow::{IncidentKind, IncidentState};
 use dangan_store::account_requests::{self, Decision, NewAccountRequest};
+use dangan_store::events::MaterialId as MaterialIdOf;
 use dangan_store::events::{self, NewEvent, NewMaterial};
 use dangan_store::persons::{self, NewPerson, PersonFilter, PersonId};
 use dangan_store::sealing::{self, FieldCipher};
 use dangan_store::{
-    Store, StoreError, archive_numbers, calendar, catalogue, damage, on_conn, users,
+    Store, StoreError, archive_numbers, calendar, catalogue, damage, on_conn, users, volumes,
 };
 use dangan_testkit::{TestDb, on_both_backends};
 
@@ -347,6 +348,45 @@ on_both_backends! {
         let found = persons::search(&mut tx, &search("明")).await.unwrap();
         assert_eq!(found.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["李明华"]);
         assert_eq!(persons::search(&mut tx, &search("建国")).await.unwrap().rows[0].id, zhang);
+    }
+
+    async fn a_volumes_contents_list_each_material_with_its_person_in_volume_order_in_one_read(db: TestDb) {
+        let store = open(&db).await;
+        let v = seed_catalogue(&store).await;
+        let mut tx = store.begin_write().await.unwrap();
+        let zhang = persons::insert(&mut tx, &person("11010519491231002X", "张三"), Utc::now()).await.unwrap();
+        let li_number = dangan_testkit::id_number("110105", NaiveDate::from_ymd_opt(1950, 1, 2).unwrap(), 3);
+        let li = persons::insert(&mut tx, &person(&li_number, "李四"), Utc::now()).await.unwrap();
+        let material = |name: &'static str| NewMaterial {
+            material_code: "enrolment_form",
+            name,
+            formation_date: NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
+            pages: 2,
+            carrier: Carrier::Electronic,
+            retention: Retention::Permanent,
+            appraisal_due: None,
+            remarks: None,
+        };
+        let e1 = events::insert(&mut tx, &event(zhang, v, None), Utc::now()).await.unwrap();
+        let e2 = events::insert(&mut tx, &event(li, v, None), Utc::now()).await.unwrap();
+        let a = events::insert_material(&mut tx, e1, &material("张三的申请表"), Utc::now()).await.unwrap();
+        let b = events::insert_material(&mut tx, e2, &material("李四的申请表"), Utc::now()).await.unwrap();
+        // Filed in the opposite order to their ids: the volume's order is what counts.
+        let vol = volumes::insert_draft(&mut tx, 2024, "registration", 1, 4, 400, &[b, a], Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let lines = volumes::contents(&mut tx, vol).await.unwrap();
+        let seen: Vec<(MaterialIdOf, &str, &str, String)> = lines
+            .iter()
+            .map(|l| (l.material.id, l.material.name.as_str(), l.person.name.as_str(), l.person.id_number.masked()))
+            .collect();
+        assert_eq!(seen, vec![
+            (b, "李四的申请表", "李四", dangan_domain::id_number::mask(&li_number)),
+            (a, "张三的申请表", "张三", dangan_domain::id_number::mask("11010519491231002X")),
+        ]);
+        assert_eq!(lines[0].material.volume_id, Some(vol.0));
+        assert!(volumes::contents(&mut tx, volumes::VolumeId(vol.0 + 99)).await.unwrap().is_empty());
     }
 
     async fn name_search_treats_wildcards_literally_and_lists_in_name_order_a_division_search_by_birth_date(db: TestDb) {

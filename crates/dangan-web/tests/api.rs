@@ -365,9 +365,22 @@ async fn the_print_views_carry_the_forms_in_chinese_headed_by_the_agency_with_va
         // The narrow columns never wrap (序号, dates, page numbers).
         "<th class=\"nw\">序号</th>",
         "<th class=\"nw\">形成日期</th>",
+        // 卷内目录 names the person of every line, the number masked, on one line.
+        "<th class=\"nw\">参保人</th>",
     ] {
         assert!(html.contains(words), "{words}");
     }
+    let masked = dangan_domain::id_number::mask(&person_input(21, "张三").id_number);
+    assert!(
+        html.contains(&format!(
+            "<td class=\"nw\">张三<br><span class=\"mono\">{masked}</span></td>"
+        )),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&person_input(21, "张三").id_number),
+        "never the full number"
+    );
     // The 立卷人 is the person's name, never a sign-in name.
     assert!(html.contains("立卷人：李立卷"), "{html}");
     assert!(!html.contains("archivist9"), "no sign-in name on paper");

@@ -14,7 +14,11 @@ use dangan_domain::volume::VolumeRules;
 /// Where the data lives.
 #[derive(Clone, clap::Args)]
 pub struct StoreArgs {
-    /// Data directory: the SQLite database (and later the blobs) live here.
+    /// Data directory (数据目录), for the service account alone: the SQLite database
+    /// `dangan.db` (unless --database-url names PostgreSQL), the scans' encrypted blob store
+    /// `vault/blobs` with its upload spool `vault/tmp` (only the spool with --blob-store s3),
+    /// and the key directory `keys/` unless --key-dir puts it elsewhere. `restore` fills a new,
+    /// empty one.
     #[arg(long, env = "DANGAN_DATA_DIR", default_value = "./dangan-data")]
     pub data_dir: PathBuf,
     /// PostgreSQL URL (postgres://user:password@host:5432/db). Without it, SQLite in the data

@@ -23,7 +23,7 @@ mod verify;
 
 /// Dangan (档案) — 城乡居民基本养老保险档案管理系统
 #[derive(Debug, Parser)]
-#[command(name = "dangan", version, about)]
+#[command(name = "dangan", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,7 +31,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the server: JSON API and health check (启动服务).
+    /// Start the server: web UI, JSON API and background jobs (启动服务).
     Serve(serve::ServeArgs),
     /// Apply database migrations and seed data, then exit (升级数据库).
     Migrate(config::StoreArgs),
@@ -61,8 +61,10 @@ enum Command {
     Backup(backup::BackupCommand),
     /// Rebuild an instance from a target's backup sets into a new data directory (恢复).
     Restore(backup::RestoreArgs),
-    /// Act as the pension business system against a running server: persons, auto-archived
-    /// business with scans, contribution batches, corrections, person changes (业务系统模拟).
+    /// Act as the pension business system against a running server (业务系统模拟).
+    ///
+    /// Persons, auto-archived business with scans, contribution batches, corrections and person
+    /// changes, sent as the business system would.
     Simulate(simulate::SimulateArgs),
 }
 
@@ -110,6 +112,67 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("错误：{e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every subcommand below `cmd`, with its path (`user add`).
+    fn walk(cmd: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands() {
+            let p = format!("{path} {}", sub.get_name()).trim().to_owned();
+            out.push((p.clone(), sub.clone()));
+            walk(sub, &p, out);
+        }
+    }
+
+    #[test]
+    fn every_subcommand_is_listed_in_help_with_one_line_in_english_and_chinese() {
+        let mut root = Cli::command();
+        root.build();
+        let mut all = Vec::new();
+        walk(&root, "", &mut all);
+        assert!(all.len() > 20, "{} subcommands", all.len());
+        for (path, cmd) in &all {
+            if cmd.get_name() == "help" {
+                continue;
+            }
+            assert!(!cmd.is_hide_set(), "`dangan {path}` is hidden");
+            let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(
+                !about.contains('\n'),
+                "`dangan {path}`: one line, not {about:?}"
+            );
+            assert!(
+                about.chars().any(|c| c.is_ascii_alphabetic()),
+                "`dangan {path}` has no English description: {about:?}"
+            );
+            assert!(
+                about
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "`dangan {path}` has no Chinese description: {about:?}"
+            );
+            // The parent's help lists it with that line.
+            let parent = path.rsplit_once(' ').map_or("", |(p, _)| p);
+            let mut parent_cmd = root.clone();
+            for part in parent.split_whitespace() {
+                parent_cmd = parent_cmd.find_subcommand(part).unwrap().clone();
+            }
+            let help = parent_cmd.render_help().to_string();
+            assert!(
+                help.lines().any(|l| {
+                    let l = l.trim_start();
+                    l.starts_with(&format!("{} ", cmd.get_name()))
+                        && l.contains(about.trim_end_matches('.'))
+                }),
+                "`dangan {parent} --help` lists `{}` with its line:\n{help}",
+                cmd.get_name()
+            );
         }
     }
 }

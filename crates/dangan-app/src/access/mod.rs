@@ -4,5 +4,6 @@
 pub mod exports;
 pub mod insured;
 pub mod ledger;
+pub mod person_archive;
 pub mod persons;
 pub mod register;

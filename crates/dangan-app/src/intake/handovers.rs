@@ -18,6 +18,7 @@ use dangan_store::events::{self, EventId, MaterialId};
 use dangan_store::handovers::{self, HandoverId, HandoverItemId, HandoverRow, ItemRow};
 use dangan_store::persons::PersonId;
 
+use crate::access::person_archive::PaperState;
 use crate::administration::roles::{Actor, UseCase, allowed};
 use crate::administration::tasks::Kind;
 use crate::security::audit::{Op, Outcome};
@@ -341,6 +342,47 @@ impl App {
             received_at: h.confirmed_at,
             items,
         })
+    }
+
+    /// Hands over the paper of one business event that is still awaiting handover (待移交, see
+    /// [`PaperState`]): the 移交 action of a person's archive page. Paper already on a list
+    /// or received is left out; none left is `nothing_to_hand_over`.
+    pub async fn hand_over_event(&self, actor: &Actor, event: EventId) -> AppResult<HandoverView> {
+        self.authorize(actor, UseCase::HandOver).await?;
+        let ev = self.event(actor, event).await?;
+        let mut tx = self.begin_read().await?;
+        let lists: BTreeMap<MaterialId, (HandoverId, HandoverState)> =
+            handovers::of_persons_materials(&mut tx, ev.person_id)
+                .await?
+                .into_iter()
+                .map(|l| (l.material_id, (l.handover_id, l.state)))
+                .collect();
+        tx.rollback().await?;
+        let items: Vec<HandoverItemInput> = ev
+            .materials
+            .iter()
+            .filter(|m| {
+                PaperState::of(
+                    m.carrier,
+                    m.status,
+                    m.received_on,
+                    lists.get(&m.id).copied(),
+                ) == PaperState::AwaitingHandover
+            })
+            .map(|m| HandoverItemInput {
+                material_id: m.id.0,
+                quantity: Some(1),
+            })
+            .collect();
+        if items.is_empty() {
+            return Err(AppError::Conflict {
+                code: "nothing_to_hand_over",
+                field: None,
+                message: "该业务的纸质材料已全部移交或已接收，无需再移交".to_owned(),
+            });
+        }
+        self.create_handover(actor, &HandoverInput { items, note: None })
+            .await
     }
 
     /// Creates a handover list of materials (collection post).

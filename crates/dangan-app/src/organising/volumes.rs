@@ -32,6 +32,10 @@ use dangan_store::files::{self, FileId};
 pub struct ContentsLine {
     /// 序号
     pub seq: u32,
+    /// 参保人 — the name of the person whose archive the material belongs to.
+    pub person_name: String,
+    /// 公民身份号码, masked as in every list.
+    pub id_number_masked: String,
     /// 材料名称
     pub name: String,
     /// 形成日期
@@ -120,33 +124,38 @@ fn failed_scans_not_acknowledged(scans: &[FailedScan]) -> AppError {
     }
 }
 
-/// The scans of the volume's materials whose four-property check failed, in contents order.
-async fn failed_scans(tx: &mut Tx, contents: &[ContentsLine]) -> AppResult<Vec<FailedScan>> {
+/// The scans of the volume's materials whose four-property check failed, in contents order
+/// (one read for the whole volume).
+async fn failed_scans(
+    tx: &mut Tx,
+    volume: VolumeId,
+    contents: &[ContentsLine],
+) -> AppResult<Vec<FailedScan>> {
     let mut out = Vec::new();
-    for line in contents {
-        for f in files::for_material(tx, MaterialId(line.material_id)).await? {
-            let Some(report) = files::checks(tx, f.id)
-                .await?
-                .and_then(|c| serde_json::from_str::<FourPropertyReport>(&c).ok())
-            else {
-                continue;
-            };
-            if report.passed {
-                continue;
-            }
-            out.push(FailedScan {
-                file_id: f.id,
-                name: crate::text::mask_id_numbers(&f.original_name),
-                material_id: line.material_id,
-                material: line.name.clone(),
-                failed: report
-                    .checks
-                    .iter()
-                    .filter(|c| c.passed == Some(false))
-                    .map(|c| format!("{} {}：{}", c.code, c.name, c.reason))
-                    .collect(),
-            });
+    for f in files::checks_of_volume(tx, volume.0).await? {
+        let Ok(report) = serde_json::from_str::<FourPropertyReport>(&f.checks) else {
+            continue;
+        };
+        if report.passed {
+            continue;
         }
+        let material = contents
+            .iter()
+            .find(|l| l.material_id == f.material_id.0)
+            .map(|l| l.name.clone())
+            .unwrap_or_default();
+        out.push(FailedScan {
+            file_id: f.id,
+            name: crate::text::mask_id_numbers(&f.original_name),
+            material_id: f.material_id.0,
+            material,
+            failed: report
+                .checks
+                .iter()
+                .filter(|c| c.passed == Some(false))
+                .map(|c| format!("{} {}：{}", c.code, c.name, c.reason))
+                .collect(),
+        });
     }
     Ok(out)
 }
@@ -200,11 +209,11 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let mut items = Vec::new();
         let mut marks = Vec::new();
+        let mut persons = Vec::new();
         let mut retention = None;
-        for mid in volumes::item_ids(tx, row.id).await? {
-            let m = events::material(tx, mid)
-                .await?
-                .ok_or_else(|| AppError::Internal("material vanished".to_owned()))?;
+        // One statement for the whole contents list, persons included.
+        for line in volumes::contents(tx, row.id).await? {
+            let m = line.material;
             retention = longest(retention, m.retention);
             let mut remark = Vec::new();
             if m.supplement_id.is_some() {
@@ -217,8 +226,9 @@ impl App {
                 remark.push(r.clone());
             }
             marks.push(remark.join("；"));
+            persons.push(line.person);
             items.push(VolumeItem {
-                item_id: mid.0,
+                item_id: m.id.0,
                 year: i32::try_from(row.year).unwrap_or_default(),
                 class,
                 division_code: String::new(),
@@ -239,8 +249,11 @@ impl App {
         let contents: Vec<ContentsLine> = volume::contents(&planned)
             .into_iter()
             .zip(marks)
-            .map(|(c, remarks)| ContentsLine {
+            .zip(persons)
+            .map(|((c, remarks), person)| ContentsLine {
                 seq: c.seq,
+                person_name: person.name,
+                id_number_masked: person.id_number.masked(),
                 name: c.name,
                 formation_date: c.formation_date,
                 pages: c.pages,
@@ -272,7 +285,7 @@ impl App {
             sealed_at: row.sealed_at,
             sealed_by,
             retention: retention.map(|r| r.code().to_owned()),
-            failed_scans: failed_scans(tx, &contents).await?,
+            failed_scans: failed_scans(tx, row.id, &contents).await?,
             contents,
         })
     }

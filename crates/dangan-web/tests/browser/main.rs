@@ -10,4 +10,5 @@ mod flows;
 mod harness;
 mod labels_and_log;
 mod lists;
+mod person_page;
 mod walkthrough;

@@ -160,9 +160,7 @@ impl App {
             return Err(user_not_found());
         }
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
-        let row = users::get(&mut tx, id)
-            .await?
-            .ok_or_else(user_not_found)?;
+        let row = users::get(&mut tx, id).await?.ok_or_else(user_not_found)?;
         tx.commit().await?;
         user_view(&row)
     }

@@ -24,8 +24,8 @@ use crate::{App, AppError, AppResult, today};
 
 mod reads;
 
-pub(crate) use reads::view;
 pub use reads::{EventView, MaterialView};
+pub(crate) use reads::{load_view as load_event, view};
 
 /// The conflict code of a repeated (source system, external id).
 pub(crate) const DUPLICATE_EXTERNAL_ID: &str = "duplicate_external_id";

@@ -118,7 +118,7 @@ pub(crate) async fn view(tx: &mut Tx, id: EventId) -> AppResult<EventView> {
 }
 
 /// Reads an event with its materials and recomputes its completeness.
-pub(super) async fn load_view(tx: &mut Tx, row: EventRow) -> AppResult<EventView> {
+pub(crate) async fn load_view(tx: &mut Tx, row: EventRow) -> AppResult<EventView> {
     let business = row.business_type;
     let materials = events::materials(tx, row.id).await?;
     let catalogue = at_version(tx, row.catalogue_version).await?;

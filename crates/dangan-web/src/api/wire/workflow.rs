@@ -476,6 +476,10 @@ impl From<FulfilInput> for supplements::FulfilInput {
 pub struct ContentsLine {
     /// 序号
     pub seq: u32,
+    /// 参保人 — the name of the person whose archive the material belongs to.
+    pub person_name: String,
+    /// 公民身份号码 (masked).
+    pub id_number_masked: String,
     /// 材料名称
     pub name: String,
     /// 形成日期
@@ -496,6 +500,8 @@ impl From<volumes::ContentsLine> for ContentsLine {
     fn from(l: volumes::ContentsLine) -> ContentsLine {
         ContentsLine {
             seq: l.seq,
+            person_name: l.person_name,
+            id_number_masked: l.id_number_masked,
             name: l.name,
             formation_date: l.formation_date,
             pages: l.pages,

@@ -276,6 +276,8 @@ pub async fn volumes(
                 lines.push(vec![
                     number(&vol.archive_number),
                     c.seq.to_string(),
+                    c.person_name.clone(),
+                    c.id_number_masked.clone(),
                     c.name.clone(),
                     c.formation_date.to_string(),
                     c.pages.to_string(),
@@ -305,6 +307,8 @@ pub async fn volumes(
                 headers: vec![
                     "档号",
                     "序号",
+                    "参保人",
+                    "公民身份号码",
                     "材料名称",
                     "形成日期",
                     "页数",

@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use dangan_app::Actor;
 use dangan_app::intake::handovers::{HandoverSummary, HandoverView, ReceiptInput};
 use dangan_domain::code::Code;
-use dangan_domain::material::MaterialStatus;
 use dangan_domain::workflow::HandoverState;
 use serde::Deserialize;
 
@@ -120,7 +119,7 @@ pub async fn handovers(
     }
 }
 
-/// `POST /events/{id}/handover`: 移交 — hands the event's paper materials not yet received
+/// `POST /events/{id}/handover`: 移交 — hands the event's paper still awaiting handover
 /// to the archive post.
 pub async fn event_handover(
     State(app): State<AppState>,
@@ -129,23 +128,10 @@ pub async fn event_handover(
     Form(f): Form<CsrfForm>,
 ) -> Response {
     let actor = staff_form_or_return!(v, &f.csrf);
-    let event = match app.event(&actor, dangan_app::ids::EventId(id)).await {
-        Ok(e) => e,
-        Err(e) => return failure(&actor, &v, &e),
-    };
-    let items: Vec<_> = event
-        .materials
-        .iter()
-        .filter(|m| {
-            m.carrier.has_paper() && m.received_on.is_none() && m.status != MaterialStatus::Missing
-        })
-        .map(|m| dangan_app::intake::handovers::HandoverItemInput {
-            material_id: m.id.0,
-            quantity: Some(1),
-        })
-        .collect();
-    let input = dangan_app::intake::handovers::HandoverInput { items, note: None };
-    match app.create_handover(&actor, &input).await {
+    match app
+        .hand_over_event(&actor, dangan_app::ids::EventId(id))
+        .await
+    {
         Ok(h) => Redirect::to(&format!("/handovers/{}", h.id)).into_response(),
         Err(e) => failure(&actor, &v, &e),
     }

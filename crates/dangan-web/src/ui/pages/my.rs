@@ -81,7 +81,8 @@ pub(super) async fn render_my(app: &AppState, v: &Visitor, kiosk: bool) -> Respo
             .into_iter()
             .map(|e| EventNode {
                 id: e.id.0,
-                paper_pending: false,
+                awaiting_handover: false,
+                open_handovers: Vec::new(),
                 business: e.business_type_name,
                 date: e.business_date.to_string(),
                 complete: e.completeness.complete,
@@ -96,6 +97,8 @@ pub(super) async fn render_my(app: &AppState, v: &Visitor, kiosk: bool) -> Respo
                         status_label: m.status_label,
                         supplemented: m.supplemented,
                         remarks: String::new(),
+                        paper: String::new(),
+                        volume: String::new(),
                         files: Vec::new(),
                     })
                     .collect(),

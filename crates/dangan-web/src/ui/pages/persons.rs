@@ -10,11 +10,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
+use dangan_app::access::person_archive::{ArchiveEvent, PaperState, VolumeRef};
 use dangan_app::access::persons::{PersonInput, PersonQuery, PersonSummary};
 use dangan_app::electronic::files::FileView;
 use dangan_app::ids::PersonId;
 use dangan_app::{Actor, AppError, UseCase};
-use dangan_domain::material::MaterialStatus;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -268,7 +268,7 @@ pub async fn person_create(
     }
 }
 
-/// A material with its scans, as the archive tree shows it.
+/// A material with its status and scans, as the archive tree shows it.
 #[derive(Debug, Clone)]
 pub struct MaterialNode {
     pub(super) id: i64,
@@ -277,6 +277,10 @@ pub struct MaterialNode {
     pub(super) status_label: String,
     pub(super) supplemented: bool,
     pub(super) remarks: String,
+    /// 纸质状态, e.g. 待移交 or 移交中 (empty for an electronic-only material).
+    pub(super) paper: String,
+    /// 已组卷: the archive number once sealed, or 草稿卷.
+    pub(super) volume: String,
     pub(super) files: Vec<FileView>,
 }
 
@@ -284,7 +288,10 @@ pub struct MaterialNode {
 #[derive(Debug, Clone)]
 pub struct EventNode {
     pub(super) id: i64,
-    pub(super) paper_pending: bool,
+    /// Paper on no handover list yet: the 移交 button applies.
+    pub(super) awaiting_handover: bool,
+    /// The open handover lists its paper is on.
+    pub(super) open_handovers: Vec<i64>,
     pub(super) business: String,
     pub(super) date: String,
     pub(super) complete: bool,
@@ -317,6 +324,52 @@ pub(super) struct PersonPage {
     years: Vec<YearNode>,
 }
 
+fn event_node(e: ArchiveEvent) -> EventNode {
+    let awaiting_handover = e.awaiting_handover();
+    let open_handovers = e.open_handovers().into_iter().map(|h| h.0).collect();
+    let event = e.event;
+    let materials = e
+        .materials
+        .into_iter()
+        .map(|m| MaterialNode {
+            id: m.material.id.0,
+            name: m.material.name,
+            pages: m.material.pages,
+            status_label: m.material.status_label,
+            supplemented: m.material.supplemented,
+            remarks: m.material.remarks.unwrap_or_default(),
+            paper: match m.paper {
+                PaperState::NoPaper => String::new(),
+                p => p.label().to_owned(),
+            },
+            volume: match m.volume {
+                Some(VolumeRef {
+                    archive_number: Some(n),
+                    ..
+                }) => format!("已封卷 {n}"),
+                Some(_) => "已组卷（草稿卷）".to_owned(),
+                None => String::new(),
+            },
+            files: m.files,
+        })
+        .collect();
+    EventNode {
+        id: event.id.0,
+        awaiting_handover,
+        open_handovers,
+        business: event.business_type_name,
+        date: event.business_date.to_string(),
+        complete: event.completeness.complete,
+        missing: event
+            .completeness
+            .missing
+            .into_iter()
+            .map(|m| m.name)
+            .collect(),
+        materials,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "person_query.html")]
 pub(super) struct PersonQueryPage {
@@ -334,8 +387,8 @@ pub(super) struct PersonQueryPage {
 /// it needs first.
 pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
     let actor = staff_or_redirect!(v);
-    let events = match app.person_events(&actor, PersonId(id)).await {
-        Ok(e) => e,
+    let archive = match app.person_archive(&actor, PersonId(id)).await {
+        Ok(a) => a,
         Err(e) if e.code() == "query_registration_required" => {
             return html(&PersonQueryPage {
                 shell: shell(&actor, &v, "/persons"),
@@ -353,44 +406,13 @@ pub async fn person(State(app): State<AppState>, v: Visitor, Path(id): Path<i64>
         }
         Err(e) => return failure(&actor, &v, &e),
     };
-    let p = match app.person(&actor, PersonId(id)).await {
-        Ok(p) => p,
-        Err(e) => return failure(&actor, &v, &e),
-    };
-    let mut files = match app.person_files(&actor, PersonId(id)).await {
-        Ok(f) => f,
-        Err(e) => return failure(&actor, &v, &e),
-    };
+    let p = archive.person;
     let mut years: BTreeMap<i32, Vec<EventNode>> = BTreeMap::new();
-    for e in events {
-        let mut materials = Vec::new();
-        let paper_pending = e.materials.iter().any(|m| {
-            m.carrier.has_paper() && m.received_on.is_none() && m.status != MaterialStatus::Missing
-        });
-        for m in e.materials {
-            let files = files.remove(&m.id).unwrap_or_default();
-            materials.push(MaterialNode {
-                id: m.id.0,
-                name: m.name,
-                pages: m.pages,
-                status_label: m.status_label,
-                supplemented: m.supplemented,
-                remarks: m.remarks.unwrap_or_default(),
-                files,
-            });
-        }
+    for e in archive.events {
         years
-            .entry(e.business_date.year())
+            .entry(e.event.business_date.year())
             .or_default()
-            .push(EventNode {
-                id: e.id.0,
-                paper_pending,
-                business: e.business_type_name,
-                date: e.business_date.to_string(),
-                complete: e.completeness.complete,
-                missing: e.completeness.missing.into_iter().map(|m| m.name).collect(),
-                materials,
-            });
+            .push(event_node(e));
     }
     html(&PersonPage {
         shell: shell(&actor, &v, "/persons"),
