@@ -67,11 +67,7 @@ impl IncidentFilters {
     }
 
     fn page(&self) -> u32 {
-        self.page
-            .as_deref()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or(1)
-            .clamp(1, 100_000)
+        super::page_number(self.page.as_deref())
     }
 
     /// `base` with the filters (and `page` when given) as its query.

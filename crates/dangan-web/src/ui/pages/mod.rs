@@ -66,6 +66,13 @@ pub(super) const NAV: [(&str, &str, UseCase); 14] = [
 /// the permission matrix lets it use, so that no sign-in opens a page that refuses it.
 const LANDING_PREFERENCE: [&str; 4] = ["/workbench", "/audit", "/users", "/persons"];
 
+/// The page number a list form sent (`page`), from 1: anything unreadable is the first page.
+pub(super) fn page_number(page: Option<&str>) -> u32 {
+    page.and_then(|p| p.trim().parse().ok())
+        .unwrap_or(1)
+        .clamp(1, 100_000)
+}
+
 /// The page a role lands on after signing in (and at `/`): derived from [`NAV`] and the
 /// permission matrix.
 pub(super) fn landing(role: Role) -> &'static str {

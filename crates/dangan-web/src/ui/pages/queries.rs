@@ -76,11 +76,7 @@ impl RegisterFilters {
     }
 
     fn page(&self) -> u32 {
-        self.page
-            .as_deref()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or(1)
-            .clamp(1, 100_000)
+        super::page_number(self.page.as_deref())
     }
 }
 
