@@ -15,9 +15,9 @@
 //! 3. Surname search at M persons: the count and first page of `张` through the store, beside the
 //!    same search with `LIKE` on the plain table (as before issue 15), alternating.
 //! 4. Name search anywhere in the name at M persons (issue 18): the count and first page of texts
-//!    from common (`明`, tens of thousands) to absent through the store (the suffix table, or the
-//!    name index for broad texts), beside the plain scan it replaces (the name tested on every row
-//!    of the plain table, counted in full and sorted by name), alternating.
+//!    from common (`明`, tens of thousands) to absent through the store (along the name-suffix
+//!    key), beside the plain scan it replaces (the name tested on every row of the plain table,
+//!    counted in full and sorted by name), alternating.
 //!
 //! `cargo bench -p dangan-app --bench store_bulk`. Environment: `DANGAN_BENCH_PERSONS` (bulk,
 //! default 10000), `DANGAN_BENCH_LOOKUP_PERSONS` (default 1000000), `DANGAN_BENCH_LOOKUPS`

@@ -422,17 +422,6 @@ impl Clause {
     }
 }
 
-/// How a name search reads its page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NamePlan {
-    /// Few matches (every match counted): they are taken from the suffix index and sorted.
-    Suffixes,
-    /// Many matches: the name index is walked in name order, each name tested, until the page
-    /// is full; at a million persons a text matching more than a thousand of them is met every
-    /// thousand entries at most, so a page stops early.
-    NameIndex,
-}
-
 /// The terms on the suffix table `s` that keep, for each person whose name contains `text`,
 /// exactly one suffix: the one starting at the text's last occurrence (a suffix that starts with
 /// the text and holds no later occurrence of it). The range is in byte order, which the table's
@@ -458,13 +447,7 @@ fn position_fn(backend: Backend) -> &'static str {
 }
 
 /// The terms on `persons` (aliased `p`) other than the name: identity number and division.
-fn person_terms(
-    c: &mut Clause,
-    backend: Backend,
-    fields: Option<&FieldCipher>,
-    f: &PersonFilter,
-    by_name_index: bool,
-) -> StoreResult<()> {
+fn person_terms(c: &mut Clause, fields: Option<&FieldCipher>, f: &PersonFilter) -> StoreResult<()> {
     if let Some(v) = &f.id_number {
         let fields = fields.ok_or_else(|| {
             StoreError::Unsupported(
@@ -474,26 +457,9 @@ fn person_terms(
         c.push("p.id_number_hmac = ?", fields.index(v));
     }
     if let Some(v) = &f.division_code {
-        // Walking the name index, SQLite must not take the division index instead: one county's
-        // division holds every person of a county agency, and without statistics SQLite would
-        // take the equality for the better choice. The unary `+` keeps the column out of index
-        // selection; PostgreSQL weighs both by its statistics.
-        let column = if backend == Backend::Sqlite && by_name_index {
-            "+p.division_code"
-        } else {
-            "p.division_code"
-        };
-        c.push(&format!("{column} = ?"), v.clone());
+        c.push("p.division_code = ?", v.clone());
     }
     Ok(())
-}
-
-/// The name column in the order of its index: bytes (code points), as both backends index it.
-fn name_in_byte_order(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "p.name",
-        Backend::Postgres => "(p.name COLLATE \"C\")",
-    }
 }
 
 /// How far past the end of a page a search counts its matches: a broad name or division
@@ -516,12 +482,12 @@ pub struct Found {
 /// Persons matching the filter, one page, with the number of matches counted up to
 /// [`COUNT_AHEAD`] past the page.
 ///
-/// A search by name counts its matches on the suffix table (`person_name_suffixes`, kept by
-/// triggers: every suffix of every name, so that "contains" is a range of its key), one row per
-/// person, stopping at the count's limit. Few matches are then read through the same range and
-/// sorted by name; many are listed by walking the name index in name order, testing each name,
-/// which stops at the page (see [`NamePlan`]). The other searches list by division, birth date
-/// and registration (the division index).
+/// A search by name walks the suffix table (`person_name_suffixes`, kept by triggers: every suffix
+/// of every name, so that "contains" is a range of its key), one row per person, in the key's
+/// order: matches are listed by the name read from the text on (for 张: 张伟 before 张芳, which is
+/// name order; for 明: 王明 and 李明 before 李明华), then by registration. Both the count and the
+/// page stop where they have enough, however common the text: no plan sorts or skips over the
+/// matches. The other searches list by division, birth date and registration (the division index).
 pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<Found> {
     let backend = tx.backend();
     let limit = f.limit.clamp(1, 500);
@@ -535,11 +501,7 @@ pub async fn search(tx: &mut Tx, f: &PersonFilter) -> StoreResult<Found> {
         let (sql, binds) = count_statement(backend, tx.fields.as_deref(), f, counted + 1)?;
         Some(scalar(tx, sql, &binds).await?)
     };
-    let plan = match total {
-        Some(n) if n > counted => NamePlan::NameIndex,
-        _ => NamePlan::Suffixes,
-    };
-    let (sql, binds) = page_statement(backend, tx.fields.as_deref(), f, plan, limit, offset)?;
+    let (sql, binds) = page_statement(backend, tx.fields.as_deref(), f, limit, offset)?;
     let rows: Vec<StoredPerson> = on_conn!(tx, c => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
         for b in &binds {
@@ -580,7 +542,7 @@ fn count_statement(
             suffix_terms(&mut c, backend, text);
             if f.id_number.is_some() || f.division_code.is_some() {
                 c.push_plain("p.id = s.person_id".to_owned());
-                person_terms(&mut c, backend, fields, f, false)?;
+                person_terms(&mut c, fields, f)?;
                 // SQLite keeps the tables in the order written after `CROSS JOIN`: the suffix
                 // range first.
                 format!(
@@ -595,7 +557,7 @@ fn count_statement(
             }
         }
         None => {
-            person_terms(&mut c, backend, fields, f, false)?;
+            person_terms(&mut c, fields, f)?;
             format!(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM persons p {} ORDER BY p.division_code, p.birth_date, p.id LIMIT {cap}) AS m",
                 c.render()
@@ -610,35 +572,25 @@ fn page_statement(
     backend: Backend,
     fields: Option<&FieldCipher>,
     f: &PersonFilter,
-    plan: NamePlan,
     limit: i64,
     offset: i64,
 ) -> StoreResult<(String, Vec<String>)> {
     let mut c = Clause::default();
     let columns = prefixed_columns();
-    let sql = match (&f.name, plan) {
-        (Some(text), NamePlan::Suffixes) => {
+    let sql = match &f.name {
+        Some(text) => {
             suffix_terms(&mut c, backend, text);
             c.push_plain("p.id = s.person_id".to_owned());
-            person_terms(&mut c, backend, fields, f, false)?;
+            person_terms(&mut c, fields, f)?;
+            // SQLite keeps the tables in the order written after `CROSS JOIN`: the suffix range
+            // first, in its key's order, so that the page needs no sort.
             format!(
-                "SELECT {columns} FROM person_name_suffixes s CROSS JOIN persons p {} ORDER BY {}, p.id LIMIT {limit} OFFSET {offset}",
-                c.render(),
-                name_in_byte_order(backend)
+                "SELECT {columns} FROM person_name_suffixes s CROSS JOIN persons p {} ORDER BY s.suffix, s.person_id LIMIT {limit} OFFSET {offset}",
+                c.render()
             )
         }
-        (Some(text), NamePlan::NameIndex) => {
-            let find = position_fn(backend);
-            c.push(&format!("{find}(p.name, ?) > 0"), text.clone());
-            person_terms(&mut c, backend, fields, f, true)?;
-            format!(
-                "SELECT {columns} FROM persons p {} ORDER BY {}, p.id LIMIT {limit} OFFSET {offset}",
-                c.render(),
-                name_in_byte_order(backend)
-            )
-        }
-        (None, _) => {
-            person_terms(&mut c, backend, fields, f, false)?;
+        None => {
+            person_terms(&mut c, fields, f)?;
             format!(
                 "SELECT {columns} FROM persons p {} ORDER BY p.division_code, p.birth_date, p.id LIMIT {limit} OFFSET {offset}",
                 c.render()
@@ -741,8 +693,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_name_search_on_sqlite_counts_on_the_suffix_key_and_pages_on_an_index_never_the_table()
-     {
+    async fn a_name_search_on_sqlite_counts_and_pages_along_the_suffix_key_never_the_table() {
         let path = std::env::temp_dir().join(format!(
             "dangan-plan-{}-{}.db",
             std::process::id(),
@@ -759,12 +710,8 @@ mod tests {
         };
         let (count, binds) = count_statement(Backend::Sqlite, None, &f, 1_051).unwrap();
         let counting = sqlite_plan(&store, &count, &binds).await;
-        let (few, few_binds) =
-            page_statement(Backend::Sqlite, None, &f, NamePlan::Suffixes, 50, 0).unwrap();
-        let listing_few = sqlite_plan(&store, &few, &few_binds).await;
-        let (many, many_binds) =
-            page_statement(Backend::Sqlite, None, &f, NamePlan::NameIndex, 50, 0).unwrap();
-        let listing_many = sqlite_plan(&store, &many, &many_binds).await;
+        let (page, page_binds) = page_statement(Backend::Sqlite, None, &f, 50, 0).unwrap();
+        let listing = sqlite_plan(&store, &page, &page_binds).await;
         store.close().await;
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -775,24 +722,16 @@ mod tests {
             })
         };
         assert!(by_suffix_key(&counting), "{counting:?}");
-        assert!(by_suffix_key(&listing_few), "{listing_few:?}");
-        assert!(
-            listing_many
-                .iter()
-                .any(|step| step.contains("SCAN p USING INDEX persons_name_idx")),
-            "{listing_many:?}"
-        );
-        for plan in [&counting, &listing_few, &listing_many] {
+        assert!(by_suffix_key(&listing), "{listing:?}");
+        for plan in [&counting, &listing] {
             assert!(
-                !plan.iter().any(|step| step.starts_with("SCAN p")
-                    && !step.contains("INDEX")
-                    && !step.contains("PRIMARY KEY")),
+                !plan.iter().any(|step| step.starts_with("SCAN p")),
                 "no plan reads the whole persons table: {plan:?}"
             );
         }
         assert!(
-            !listing_many.iter().any(|step| step.contains("TEMP B-TREE")),
-            "many matches are listed in the index's order, not sorted: {listing_many:?}"
+            !listing.iter().any(|step| step.contains("TEMP B-TREE")),
+            "the page is listed in the suffix key's order, never sorted, so it stops at its end: {listing:?}"
         );
     }
 }
