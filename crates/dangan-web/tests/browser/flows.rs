@@ -23,24 +23,12 @@ async fn handed_over(n: u32, name: &str) -> Handed {
         .create_person(&t.admin, &person_input(n, name))
         .await
         .unwrap();
-    let paper = |code: &str| MaterialInput {
-        material_code: code.into(),
-        pages: 1,
-        carrier: Some("paper".into()),
-        ..MaterialInput::default()
-    };
-    let input = EventInput {
-        person_id: Some(person.id.0),
-        business_type: "enrolment".into(),
-        business_date: "2024-05-06".into(),
-        materials: vec![
-            paper("enrolment_form"),
-            paper("id_card_copy"),
-            paper("subsistence_certificate"),
-        ],
-        ..EventInput::default()
-    };
-    let ev = t.app.record_event(&t.admin, &input).await.unwrap().event;
+    let ev = paper_enrolment(
+        &t,
+        person.id.0,
+        &["enrolment_form", "id_card_copy", "subsistence_certificate"],
+    )
+    .await;
     let items = ev
         .materials
         .iter()

@@ -30,6 +30,31 @@ impl Drop for Browser {
     }
 }
 
+/// Records an enrolment (参保登记) of the person with one paper material per code, by the
+/// administrator, on 2024-05-06.
+pub async fn paper_enrolment(
+    t: &TestApp,
+    person: i64,
+    codes: &[&str],
+) -> dangan_app::intake::events::EventView {
+    let input = EventInput {
+        person_id: Some(person),
+        business_type: "enrolment".into(),
+        business_date: "2024-05-06".into(),
+        materials: codes
+            .iter()
+            .map(|code| MaterialInput {
+                material_code: (*code).into(),
+                pages: 1,
+                carrier: Some("paper".into()),
+                ..MaterialInput::default()
+            })
+            .collect(),
+        ..EventInput::default()
+    };
+    t.app.record_event(&t.admin, &input).await.unwrap().event
+}
+
 /// A real 1×1 PNG (a browser can decode it), hex.
 pub const TINY_PNG: &str = "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63fccfc0500f000485018084a98c210000000049454e44ae426082";
 

@@ -13,20 +13,7 @@ async fn with_paper(n: u32, name: &str) -> (TestServer, dangan_app::access::pers
         .create_person(&t.admin, &person_input(n, name))
         .await
         .unwrap();
-    let paper = |code: &str| MaterialInput {
-        material_code: code.into(),
-        pages: 1,
-        carrier: Some("paper".into()),
-        ..MaterialInput::default()
-    };
-    let input = EventInput {
-        person_id: Some(person.id.0),
-        business_type: "enrolment".into(),
-        business_date: "2024-05-06".into(),
-        materials: vec![paper("enrolment_form"), paper("id_card_copy")],
-        ..EventInput::default()
-    };
-    t.app.record_event(&t.admin, &input).await.unwrap();
+    paper_enrolment(&t, person.id.0, &["enrolment_form", "id_card_copy"]).await;
     (TestServer::spawn(t).await, person)
 }
 
