@@ -15,6 +15,7 @@ pub mod material;
 pub mod operation;
 pub mod person;
 pub mod retention;
+pub mod room;
 pub mod volume;
 pub mod workflow;
 

@@ -14,6 +14,12 @@ code_enum! {
     pub enum AuditAction: "操作" {
         /// A use-case refused by the permission matrix.
         AccessDenied = ("access.denied", "越权访问被拒绝"),
+        /// An action taken on an environment alert.
+        AlertAction = ("alert.action", "登记告警处置"),
+        /// An environment alert closed: action recorded and a reading back in range.
+        AlertClose = ("alert.close", "关闭环境告警"),
+        /// An environment alert raised by an out-of-range reading.
+        AlertRaise = ("alert.raise", "产生环境告警"),
         /// 分配档号
         ArchiveNumberAllocate = ("archive_number.allocate", "分配档号"),
         /// A source address blocked after repeated failed sign-ins.
@@ -36,12 +42,30 @@ code_enum! {
         BackupVerify = ("backup.verify", "校验备份"),
         /// An entry of the log benchmark.
         BenchAppend = ("bench.append", "性能测试写入"),
+        /// An archive box (档案盒) added.
+        BoxCreate = ("box.create", "新增档案盒"),
+        /// An archive box moved to another place.
+        BoxMove = ("box.move", "档案盒移位"),
         /// A year of the work calendar loaded.
         CalendarLoad = ("calendar.load", "载入工作日历"),
         /// The filing catalogue replaced.
         CatalogueReplace = ("catalogue.replace", "更新归档范围与保管期限表"),
+        /// The daily custody check of a room (S2.3).
+        CustodyCheck = ("custody.check", "库房日常检查"),
+        /// The daily checklist changed.
+        CustodyChecklist = ("custody.checklist", "修改检查项"),
         /// The demonstration data loaded.
         DemoLoad = ("demo.load", "载入演示数据"),
+        /// Logger readings imported from a CSV export.
+        EnvironmentImport = ("environment.import", "导入温湿度记录"),
+        /// A batch of logger readings received.
+        EnvironmentReadings = ("environment.readings", "接收温湿度读数"),
+        /// An item of equipment registered.
+        EquipmentCreate = ("equipment.create", "登记设备"),
+        /// An equipment inspection recorded.
+        EquipmentInspect = ("equipment.inspect", "设备检查登记"),
+        /// An item of equipment changed.
+        EquipmentUpdate = ("equipment.update", "修改设备"),
         /// A business read.
         EventRead = ("event.read", "查看业务"),
         /// A business recorded with its materials.
@@ -68,10 +92,10 @@ code_enum! {
         HandoverConfirm = ("handover.confirm", "确认交接"),
         /// Paper materials handed over.
         HandoverCreate = ("handover.create", "移交纸质材料"),
-        /// A handover list read.
-        HandoverRead = ("handover.read", "查看交接单"),
         /// The list of handovers read.
         HandoverList = ("handover.list", "查看交接单列表"),
+        /// A handover list read.
+        HandoverRead = ("handover.read", "查看交接单"),
         /// Benefit payments imported from a file.
         ImportBenefits = ("import.benefits", "导入待遇发放记录"),
         /// Contributions imported from a file.
@@ -94,14 +118,14 @@ code_enum! {
         LogVerify = ("log.verify", "校验操作日志"),
         /// Damage recorded.
         MaterialDamage = ("material.damage", "登记损毁"),
+        /// The list of damage and loss reports read.
+        MaterialIncidentList = ("material.incident_list", "查看破损与丢失登记"),
         /// A loss recorded.
         MaterialLoss = ("material.loss", "登记丢失"),
         /// The steps after a loss recorded.
         MaterialLossSteps = ("material.loss_steps", "记录丢失处置"),
         /// A repair recorded.
         MaterialRepair = ("material.repair", "登记修复"),
-        /// The list of damage and loss reports read.
-        MaterialIncidentList = ("material.incident_list", "查看破损与丢失登记"),
         /// A correction sent back to the business system.
         OutboxDeliver = ("outbox.deliver", "回传业务系统"),
         /// The outbox read.
@@ -124,10 +148,24 @@ code_enum! {
         PersonRead = ("person.read", "查看参保人信息"),
         /// Persons searched.
         PersonSearch = ("person.search", "查询参保人"),
+        /// A place (shelf, section …) added to a room.
+        PlaceCreate = ("place.create", "新增架位"),
         /// A query registered (查询登记).
         QueryRegister = ("query.register", "查询登记"),
         /// The query register searched.
         QuerySearch = ("query.search", "查看查询登记簿"),
+        /// An archive room added.
+        RoomCreate = ("room.create", "新增库房"),
+        /// An archive room changed.
+        RoomUpdate = ("room.update", "修改库房"),
+        /// A stocktake closed; its result kept.
+        StocktakeClose = ("stocktake.close", "完成盘点"),
+        /// A volume missing at a stocktake reported lost.
+        StocktakeReportLoss = ("stocktake.report_loss", "盘点缺失报失"),
+        /// A volume scanned during a stocktake.
+        StocktakeScan = ("stocktake.scan", "盘点扫描"),
+        /// A stocktake started.
+        StocktakeStart = ("stocktake.start", "开始盘点"),
         /// A supplement closed as missing.
         SupplementCloseMissing = ("supplement.close_missing", "补件结案（确认缺失）"),
         /// A contact about a supplement recorded.
@@ -166,10 +204,20 @@ code_enum! {
         UserUpdate = ("user.update", "变更账号"),
         /// Volumes built.
         VolumeBuild = ("volume.build", "组卷"),
+        /// A volume designated (or no longer) as an important record for the fire safe.
+        VolumeDesignate = ("volume.designate", "指定重要档案"),
+        /// A volume moved to another place or box.
+        VolumeMove = ("volume.move", "案卷移架"),
         /// A volume's 备考表 written.
         VolumeNote = ("volume.note", "填写备考表"),
+        /// A volume first placed on a shelf.
+        VolumePlace = ("volume.place", "案卷上架"),
+        /// A volume returned to the room.
+        VolumeReturn = ("volume.return", "案卷归库"),
         /// A volume sealed.
         VolumeSeal = ("volume.seal", "封卷"),
+        /// A volume taken out of the room.
+        VolumeTakeOut = ("volume.take_out", "案卷出库"),
     }
 }
 
@@ -214,6 +262,10 @@ code_enum! {
         AccountRequest = ("account_request", "三员账号申请"),
         /// A client address.
         Address = ("address", "来源地址"),
+        /// 环境告警
+        Alert = ("alert", "环境告警"),
+        /// 档案盒
+        ArchiveBox = ("archive_box", "档案盒"),
         /// 档号
         ArchiveNumber = ("archive_number", "档号"),
         /// 备份目标
@@ -222,6 +274,10 @@ code_enum! {
         Calendar = ("calendar", "工作日历"),
         /// 归档范围
         Catalogue = ("catalogue", "归档范围"),
+        /// 检查项
+        Checklist = ("checklist", "检查项"),
+        /// 设备
+        Equipment = ("equipment", "设备"),
         /// 业务
         Event = ("event", "业务"),
         /// 电子文件
@@ -248,14 +304,20 @@ code_enum! {
         Person = ("person", "参保人"),
         /// 参保人（批量）
         Persons = ("persons", "参保人（批量）"),
+        /// 架位
+        Place = ("place", "架位"),
         /// 查询登记簿
         Register = ("register", "查询登记簿"),
+        /// 库房
+        Room = ("room", "库房"),
         /// 巡检
         ScrubRun = ("scrub_run", "巡检"),
         /// 会话
         Session = ("session", "会话"),
         /// 业务系统
         SourceSystem = ("source_system", "业务系统"),
+        /// 盘点
+        Stocktake = ("stocktake", "盘点"),
         /// 补件
         Supplement = ("supplement", "补件"),
         /// 待办任务

@@ -63,6 +63,8 @@ code_enum! {
         Collection = ("collection", "收集岗"),
         /// 整理岗 — receives, organises and files them.
         Organising = ("organising", "整理岗"),
+        /// 保管岗 — keeps the archive room: daily checks, environment, equipment, stocktakes (S2.3).
+        Custody = ("custody", "保管岗"),
     }
 }
 
@@ -78,6 +80,10 @@ code_enum! {
         Organising = ("organising", "整理归档"),
         /// 补件 — collect a missing material (S4.3, 5 working days).
         Supplement = ("supplement", "补件"),
+        /// 库房日常检查 — record a room's daily custody check (S2.3, due the same working day).
+        CustodyCheck = ("custody_check", "库房日常检查"),
+        /// 设备检查 — inspect an item of the room's equipment when its interval has run (S3.1).
+        Inspection = ("inspection", "设备检查"),
     }
 }
 
@@ -90,6 +96,10 @@ code_enum! {
         Handover = ("handover", "交接单"),
         /// 补件 — a supplement.
         Supplement = ("supplement", "补件"),
+        /// 库房 — an archive room.
+        Room = ("room", "库房"),
+        /// 设备 — an item of the equipment register.
+        Equipment = ("equipment", "设备"),
     }
 }
 
@@ -99,6 +109,7 @@ impl TaskKind {
         match self {
             TaskKind::Collection | TaskKind::Supplement => Post::Collection,
             TaskKind::Receipt | TaskKind::Organising => Post::Organising,
+            TaskKind::CustodyCheck | TaskKind::Inspection => Post::Custody,
         }
     }
 
@@ -108,6 +119,8 @@ impl TaskKind {
             TaskKind::Collection => SubjectKind::Event,
             TaskKind::Receipt | TaskKind::Organising => SubjectKind::Handover,
             TaskKind::Supplement => SubjectKind::Supplement,
+            TaskKind::CustodyCheck => SubjectKind::Room,
+            TaskKind::Inspection => SubjectKind::Equipment,
         }
     }
 }

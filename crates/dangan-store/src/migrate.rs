@@ -177,6 +177,15 @@ macro_rules! migrations {
                     "/0021_person_name_suffixes.sql"
                 )),
             },
+            Migration {
+                version: 22,
+                description: "archive_room",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0022_archive_room.sql"
+                )),
+            },
         ]
     };
 }

@@ -104,6 +104,8 @@ impl App {
             Kind::Collection | Kind::Receipt => self.settings.deadlines.collection_days,
             Kind::Organising => self.settings.deadlines.organising_days,
             Kind::Supplement => self.settings.deadlines.supplement_days,
+            // The daily check is due the working day it is for; an inspection on its due date.
+            Kind::CustodyCheck | Kind::Inspection => 0,
         }
     }
 

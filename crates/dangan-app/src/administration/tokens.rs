@@ -62,7 +62,7 @@ fn view(t: tokens::TokenRow) -> TokenView {
 impl App {
     /// Creates a token with the given scopes (`reference:read`, `catalogue:read`,
     /// `persons:search`, `persons:write`, `events:write`, `files:write`, `sync:write`,
-    /// `archive:write`), each of which the issuer's own role must be granted; the machine
+    /// `archive:write`, `environment:write`), each of which the issuer's own role must be granted; the machine
     /// scopes only by the administrator. A refused scope is logged as denied.
     pub async fn create_token(
         &self,
@@ -174,7 +174,7 @@ fn token_scopes(scopes: &[String]) -> AppResult<Vec<&'static str>> {
             AppError::invalid_with(
                 "invalid_scope",
                 Some("scopes"),
-                format!("权限范围“{}”无效：可选 reference:read、catalogue:read、persons:search、persons:write、events:write、files:write、sync:write、archive:write", s.trim()),
+                format!("权限范围“{}”无效：可选 reference:read、catalogue:read、persons:search、persons:write、events:write、files:write、sync:write、archive:write、environment:write", s.trim()),
             )
         })?;
         if let Some(code) = uc.scope().filter(|c| !codes.contains(c)) {

@@ -31,6 +31,9 @@ pub enum Role {
     Handler,
     /// 窗口人员 — answers queries; reads only.
     Window,
+    /// 保管员 — the custody post (保管岗): keeps the archive room, its places, environment,
+    /// equipment and stocktakes (S2.3).
+    Custodian,
     /// 安全审计员 — reads and verifies the operation log; changes nothing.
     Auditor,
     /// 安全保密员 — accounts, roles and API tokens.
@@ -43,11 +46,12 @@ pub enum Role {
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Admin,
         Role::Archivist,
         Role::Handler,
         Role::Window,
+        Role::Custodian,
         Role::Auditor,
         Role::SecurityOfficer,
         Role::Insured,
@@ -55,11 +59,12 @@ impl Role {
     ];
 
     /// The roles of staff accounts (the ones `user add` accepts).
-    pub const STAFF: [Role; 6] = [
+    pub const STAFF: [Role; 7] = [
         Role::Admin,
         Role::Archivist,
         Role::Handler,
         Role::Window,
+        Role::Custodian,
         Role::Auditor,
         Role::SecurityOfficer,
     ];
@@ -71,6 +76,7 @@ impl Role {
             Role::Archivist => "archivist",
             Role::Handler => "handler",
             Role::Window => "window",
+            Role::Custodian => "custodian",
             Role::Auditor => "auditor",
             Role::SecurityOfficer => "security_officer",
             Role::Insured => "insured",
@@ -85,6 +91,7 @@ impl Role {
             Role::Archivist => "档案管理员",
             Role::Handler => "业务经办",
             Role::Window => "窗口人员",
+            Role::Custodian => "保管员",
             Role::Auditor => "安全审计员",
             Role::SecurityOfficer => "安全保密员",
             Role::Insured => "参保人",
@@ -116,7 +123,7 @@ impl Role {
                     "invalid_role",
                     Some("role"),
                     format!(
-                        "角色“{}”无效：应为 admin、archivist、handler、window、auditor 或 security_officer",
+                        "角色“{}”无效：应为 admin、archivist、handler、window、custodian、auditor 或 security_officer",
                         s.trim()
                     ),
                 )
@@ -203,11 +210,24 @@ pub enum UseCase {
     AutoArchive,
     /// Send a correction to the business system's webhook again (更正回传重发).
     ResendOutbox,
+    /// See the archive room: rooms, places, where volumes are, stocktakes, environment records,
+    /// alerts and equipment.
+    ReadRoom,
+    /// Set up rooms, places, boxes, thresholds, the daily checklist and the equipment register.
+    ConfigureRooms,
+    /// Place, move, take out and return sealed volumes; designate important records.
+    PlaceVolumes,
+    /// Take stock (盘点): start, scan, close.
+    TakeStock,
+    /// Record the daily custody check, readings, alert actions and equipment inspections.
+    RecordCustody,
+    /// Send readings of temperature/humidity data loggers (machine clients and CSV imports).
+    SubmitReadings,
 }
 
 impl UseCase {
     /// Every use-case, in the order of the rendered matrix.
-    pub const ALL: [UseCase; 36] = [
+    pub const ALL: [UseCase; 42] = [
         UseCase::ReadReference,
         UseCase::ReadCatalogue,
         UseCase::EditCatalogue,
@@ -244,6 +264,12 @@ impl UseCase {
         UseCase::SyncRecords,
         UseCase::AutoArchive,
         UseCase::ResendOutbox,
+        UseCase::ReadRoom,
+        UseCase::ConfigureRooms,
+        UseCase::PlaceVolumes,
+        UseCase::TakeStock,
+        UseCase::RecordCustody,
+        UseCase::SubmitReadings,
     ];
 
     /// The Chinese description used in the rendered matrix.
@@ -285,6 +311,12 @@ impl UseCase {
             UseCase::SyncRecords => "同步缴费明细与待遇发放",
             UseCase::ResendOutbox => "重新发送更正至业务系统",
             UseCase::AutoArchive => "自动归档（业务连同扫描件一次归档）",
+            UseCase::ReadRoom => "查看库房、存放位置、盘点、温湿度与设备记录",
+            UseCase::ConfigureRooms => "设置库房、架位、档案盒、温湿度阈值、检查项和设备台账",
+            UseCase::PlaceVolumes => "案卷上架、移架、出库、归库，指定重要档案",
+            UseCase::TakeStock => "库房盘点",
+            UseCase::RecordCustody => "库房日常检查、告警处置、设备检查登记",
+            UseCase::SubmitReadings => "上传温湿度记录仪读数",
         }
     }
 
@@ -299,6 +331,7 @@ impl UseCase {
             UseCase::SyncRecords => Some("sync:write"),
             UseCase::IngestScans => Some("files:write"),
             UseCase::AutoArchive => Some("archive:write"),
+            UseCase::SubmitReadings => Some("environment:write"),
             _ => None,
         }
     }
@@ -364,6 +397,10 @@ pub fn grant(role: Role, use_case: UseCase) -> Grant {
         (Admin, U::SyncRecords) => Yes,
         (Admin, U::ResendOutbox) => Yes,
         (Admin | Archivist, U::AutoArchive) => Yes,
+        (Custodian, U::ReadWorkflow) => Yes,
+        (Admin | Archivist | Custodian, U::ReadRoom | U::PlaceVolumes | U::TakeStock) => Yes,
+        (Admin | Archivist | Custodian, U::RecordCustody) => Yes,
+        (Admin | Custodian, U::ConfigureRooms | U::SubmitReadings) => Yes,
         _ => No,
     }
 }

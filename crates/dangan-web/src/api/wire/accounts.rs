@@ -17,6 +17,8 @@ pub enum Role {
     Handler,
     /// 窗口人员 — answers queries; reads only.
     Window,
+    /// 保管员 — the custody post: the archive room, its environment, equipment and stocktakes.
+    Custodian,
     /// 安全审计员 — reads and verifies the operation log; changes nothing.
     Auditor,
     /// 安全保密员 — accounts, roles and API tokens.
@@ -35,6 +37,7 @@ impl From<dangan_app::Role> for Role {
             R::Archivist => Role::Archivist,
             R::Handler => Role::Handler,
             R::Window => Role::Window,
+            R::Custodian => Role::Custodian,
             R::Auditor => Role::Auditor,
             R::SecurityOfficer => Role::SecurityOfficer,
             R::Insured => Role::Insured,

@@ -44,7 +44,7 @@ pub struct Shell {
 }
 
 /// The navigation: only what the role may use.
-pub(super) const NAV: [(&str, &str, UseCase); 14] = [
+pub(super) const NAV: [(&str, &str, UseCase); 17] = [
     ("工作台", "/workbench", UseCase::ReadWorkflow),
     ("参保人", "/persons", UseCase::SearchPersons),
     ("登记参保人", "/persons/new", UseCase::WritePersons),
@@ -53,6 +53,9 @@ pub(super) const NAV: [(&str, &str, UseCase); 14] = [
     ("补件", "/supplements", UseCase::ManageSupplements),
     ("整理", "/volumes", UseCase::Organise),
     ("破损与丢失", "/incidents", UseCase::RecordDamage),
+    ("库房与排架", "/rooms", UseCase::ReadRoom),
+    ("库房检查", "/custody", UseCase::ReadRoom),
+    ("设备与容量", "/equipment", UseCase::ReadRoom),
     ("用户与角色", "/users", UseCase::ApproveOfficerChange),
     ("目录与期限", "/catalogue", UseCase::ReadCatalogue),
     ("工作日历", "/catalogue#calendar", UseCase::EditCalendar),

@@ -32,6 +32,8 @@ impl WorkbenchPage {
             },
             SubjectKind::Handover => format!("/handovers/{}", t.subject_id),
             SubjectKind::Supplement => format!("/supplements#supplement-{}", t.subject_id),
+            SubjectKind::Room => format!("/custody/rooms/{}", t.subject_id),
+            SubjectKind::Equipment => format!("/equipment#equipment-{}", t.subject_id),
         }
     }
 }
