@@ -244,9 +244,9 @@ pub async fn moves_of_volume(tx: &mut Tx, volume: VolumeId) -> StoreResult<Vec<M
 pub async fn used_um(tx: &mut Tx, place: PlaceId) -> StoreResult<i64> {
     let used: i64 = on_conn!(tx, c => {
         sqlx::query_scalar(
-            "SELECT COALESCE((SELECT SUM(v.thickness_um) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
+            "SELECT CAST(COALESCE((SELECT SUM(v.thickness_um) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
                               WHERE l.place_id = $1 AND l.box_id IS NULL AND l.state = 'in_place'), 0)
-                  + COALESCE((SELECT SUM(b.outer_mm) * 1000 FROM archive_boxes b WHERE b.place_id = $1), 0)",
+                  + COALESCE((SELECT SUM(b.outer_mm) * 1000 FROM archive_boxes b WHERE b.place_id = $1), 0) AS BIGINT)",
         )
         .bind(place)
         .fetch_one(c)
@@ -259,7 +259,7 @@ pub async fn used_um(tx: &mut Tx, place: PlaceId) -> StoreResult<i64> {
 pub async fn box_used_um(tx: &mut Tx, id: BoxId) -> StoreResult<i64> {
     let used: i64 = on_conn!(tx, c => {
         sqlx::query_scalar(
-            "SELECT COALESCE(SUM(v.thickness_um), 0) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
+            "SELECT CAST(COALESCE(SUM(v.thickness_um), 0) AS BIGINT) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
              WHERE l.box_id = $1 AND l.state = 'in_place'",
         )
         .bind(id)
@@ -287,9 +287,9 @@ pub async fn use_of_room(tx: &mut Tx, room: RoomId) -> StoreResult<Vec<PlaceUse>
     Ok(on_conn!(tx, c => {
         sqlx::query_as(
             "SELECT p.id AS place_id,
-                    COALESCE((SELECT SUM(v.thickness_um) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
+                    CAST(COALESCE((SELECT SUM(v.thickness_um) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
                               WHERE l.place_id = p.id AND l.box_id IS NULL AND l.state = 'in_place'), 0)
-                  + COALESCE((SELECT SUM(b.outer_mm) * 1000 FROM archive_boxes b WHERE b.place_id = p.id), 0) AS used_um,
+                  + COALESCE((SELECT SUM(b.outer_mm) * 1000 FROM archive_boxes b WHERE b.place_id = p.id), 0) AS BIGINT) AS used_um,
                     (SELECT COUNT(*) FROM volume_locations l WHERE l.place_id = p.id AND l.state = 'in_place') AS volumes,
                     (SELECT COUNT(*) FROM archive_boxes b WHERE b.place_id = p.id) AS boxes
              FROM places p WHERE p.room_id = $1 AND p.capacity_mm IS NOT NULL ORDER BY p.code",
@@ -546,6 +546,50 @@ pub async fn fire_safe_required(tx: &mut Tx, volume: VolumeId) -> StoreResult<Op
     Ok(on_conn!(tx, c => {
         sqlx::query_scalar("SELECT fire_safe_required FROM volumes WHERE id = $1")
             .bind(volume)
+            .fetch_optional(c)
+            .await
+    })?)
+}
+
+/// The volume with this archive number.
+pub async fn volume_by_archive_number(tx: &mut Tx, number: &str) -> StoreResult<Option<VolumeId>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT id FROM volumes WHERE archive_number = $1")
+            .bind(number)
+            .fetch_optional(c)
+            .await
+    })?)
+}
+
+/// The volumes in a box.
+pub async fn volumes_in_box(tx: &mut Tx, id: BoxId) -> StoreResult<Vec<VolumeId>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT volume_id FROM volume_locations WHERE box_id = $1 AND state = 'in_place' ORDER BY volume_id")
+            .bind(id)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Whether any volume in a box is designated for the fire safe.
+pub async fn box_holds_designated(tx: &mut Tx, id: BoxId) -> StoreResult<bool> {
+    let n: i64 = on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
+             WHERE l.box_id = $1 AND l.state = 'in_place' AND v.fire_safe_required",
+        )
+        .bind(id)
+        .fetch_one(c)
+        .await
+    })?;
+    Ok(n > 0)
+}
+
+/// The open stocktake of a room, if any.
+pub async fn open_stocktake_of_room(tx: &mut Tx, room: RoomId) -> StoreResult<Option<StocktakeId>> {
+    Ok(on_conn!(tx, c => {
+        sqlx::query_scalar("SELECT id FROM stocktakes WHERE room_id = $1 AND state = 'open' LIMIT 1")
+            .bind(room)
             .fetch_optional(c)
             .await
     })?)

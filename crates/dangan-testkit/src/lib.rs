@@ -546,6 +546,93 @@ impl TestApp {
             .event;
         (p.id, ev.materials[0].id)
     }
+
+    /// A sealed volume of `year` (class 参保登记) holding one paper enrolment form of `pages`
+    /// pages of a new person (`n` makes their identity number): recorded, handed over, received,
+    /// organised and sealed through the use-cases, as an archivist would. One volume per year.
+    pub async fn sealed_volume(
+        &self,
+        n: u32,
+        year: i32,
+        pages: u32,
+    ) -> dangan_app::organising::volumes::VolumeView {
+        use dangan_app::intake::handovers::{
+            ConfirmInput, HandoverInput, HandoverItemInput, ReceiptInput,
+        };
+        let p = self
+            .app
+            .create_person(&self.admin, &person_input(n, "王五"))
+            .await
+            .expect("person");
+        let input = dangan_app::intake::events::EventInput {
+            person_id: Some(p.id.0),
+            business_type: "enrolment".into(),
+            business_date: format!("{year}-05-06"),
+            materials: vec![dangan_app::intake::events::MaterialInput {
+                material_code: "enrolment_form".into(),
+                pages: pages.into(),
+                carrier: Some("paper".into()),
+                ..dangan_app::intake::events::MaterialInput::default()
+            }],
+            ..dangan_app::intake::events::EventInput::default()
+        };
+        let ev = self
+            .app
+            .record_event(&self.admin, &input)
+            .await
+            .expect("event")
+            .event;
+        // 闭环交接: a handler hands over, the administrator receives.
+        let handler = self
+            .actor(&format!("kit-handler-{n}"), dangan_app::Role::Handler)
+            .await;
+        let h = self
+            .app
+            .create_handover(
+                &handler,
+                &HandoverInput {
+                    items: vec![HandoverItemInput {
+                        material_id: ev.materials[0].id.0,
+                        quantity: None,
+                    }],
+                    note: None,
+                },
+            )
+            .await
+            .expect("handover");
+        self.app
+            .confirm_handover(
+                &self.admin,
+                h.id,
+                &ConfirmInput {
+                    items: vec![ReceiptInput {
+                        item_id: h.items[0].id.0,
+                        result: "ok".into(),
+                        note: None,
+                    }],
+                    extras: vec![],
+                },
+            )
+            .await
+            .expect("receipt");
+        let drafts = self
+            .app
+            .build_volumes(
+                &self.admin,
+                year,
+                dangan_domain::business::BusinessClass::Registration,
+            )
+            .await
+            .expect("volumes");
+        self.app
+            .seal_volume(
+                &self.admin,
+                drafts[0].id,
+                dangan_app::organising::volumes::FailedScans::Refuse,
+            )
+            .await
+            .expect("sealed")
+    }
 }
 
 /// Copies a directory tree (a data directory with its keys, for a test that tampers with a copy).
