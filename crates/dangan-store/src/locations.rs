@@ -594,3 +594,19 @@ pub async fn open_stocktake_of_room(tx: &mut Tx, room: RoomId) -> StoreResult<Op
             .await
     })?)
 }
+
+/// The boxes standing in a room, with the code of their place, by place and box.
+pub async fn boxes_of_room(tx: &mut Tx, room: RoomId) -> StoreResult<Vec<(BoxId, String)>> {
+    let rows: Vec<(i64, String)> = on_conn!(tx, c => {
+        sqlx::query_as(
+            "SELECT b.id, p.code FROM archive_boxes b JOIN places p ON p.id = b.place_id WHERE p.room_id = $1 ORDER BY p.code, b.id",
+        )
+        .bind(room)
+        .fetch_all(c)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, code)| (BoxId(id), code))
+        .collect())
+}

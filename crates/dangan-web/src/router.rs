@@ -141,6 +141,27 @@ pub fn router(state: AppState) -> Router {
         .route("/volumes/{id}/seal", post(api::workflow::seal_volume))
         .route("/volumes/{id}/note", put(api::workflow::set_volume_note))
         .route("/volumes/{id}/print", get(api::print::print_volume))
+        .route("/volumes/labels", get(api::rooms::spine_labels))
+        .route(
+            "/volumes/{id}/location",
+            get(api::rooms::get_location).post(api::rooms::place_volume),
+        )
+        .route("/volumes/{id}/take-out", post(api::rooms::take_out_volume))
+        .route(
+            "/rooms",
+            get(api::rooms::list_rooms).post(api::rooms::create_room),
+        )
+        .route(
+            "/rooms/{id}",
+            get(api::rooms::get_room).put(api::rooms::update_room),
+        )
+        .route("/rooms/{id}/places", post(api::rooms::create_place))
+        .route("/rooms/{id}/labels", get(api::rooms::room_labels))
+        .route("/rooms/{id}/stocktakes", post(api::rooms::start_stocktake))
+        .route("/stocktakes/{id}", get(api::rooms::get_stocktake))
+        .route("/stocktakes/{id}/scans", post(api::rooms::scan_stocktake))
+        .route("/stocktakes/{id}/close", post(api::rooms::close_stocktake))
+        .route("/stocktakes/{id}/print", get(api::rooms::print_stocktake))
         .route(
             "/persons/{id}/corrections",
             post(api::workflow::correct_person).get(api::workflow::list_corrections),

@@ -862,3 +862,90 @@ pub fn percent(part: i64, whole: i64) -> String {
     }
     format!("{} %", format_decimal(part * 1000 / whole, 1))
 }
+
+/// What a scanned code leads to (for the scan box of the room pages).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Found {
+    /// A volume.
+    Volume(VolumeId),
+    /// A box, on a place (its code) or not yet placed.
+    Box(String, Option<String>),
+    /// A place (its code).
+    Place(String),
+}
+
+impl App {
+    /// What a scanned or typed code names: a volume (spine code or archive number), a box or a
+    /// place.
+    pub async fn lookup_code(&self, actor: &Actor, code: &str) -> AppResult<Found> {
+        self.authorize(actor, UseCase::ReadRoom).await?;
+        let mut tx = self.store.begin().await?;
+        let found = match resolve_scan(&mut tx, code).await? {
+            Some(Scanned::Volume(v)) => Found::Volume(v),
+            Some(Scanned::Box(b)) => {
+                let row = locations::box_row(&mut tx, b)
+                    .await?
+                    .ok_or_else(|| place_not_found(code))?;
+                let place = match row.place_id {
+                    Some(p) => rooms::place(&mut tx, p).await?.map(|p| p.code),
+                    None => None,
+                };
+                Found::Box(box_code(b), place)
+            }
+            Some(Scanned::Place(p)) => Found::Place(p.code),
+            None => {
+                return Err(AppError::not_found(
+                    "code_not_found",
+                    format!(
+                        "条码“{}”不是本系统的案卷、档案盒或架位",
+                        code.trim().chars().take(40).collect::<String>()
+                    ),
+                ));
+            }
+        };
+        tx.commit().await?;
+        Ok(found)
+    }
+}
+
+/// A label to print: what it says and the code its barcode carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct Label {
+    /// The first line (the room, or the volume's archive number).
+    pub title: String,
+    /// The second line (the place's kind and name, a box, a volume's year and class).
+    pub subtitle: String,
+    /// The code the barcode carries (ASCII).
+    pub code: String,
+}
+
+impl App {
+    /// The labels of a room: every place (units, columns, sections, shelves, positions) and every
+    /// archive box standing in it.
+    pub async fn room_labels(&self, actor: &Actor, id: RoomId) -> AppResult<Vec<Label>> {
+        self.authorize(actor, UseCase::ReadRoom).await?;
+        let mut tx = self.store.begin().await?;
+        let room = rooms::room(&mut tx, id).await?.ok_or_else(room_not_found)?;
+        let places = rooms::places_of_room(&mut tx, id).await?;
+        let boxes = locations::boxes_of_room(&mut tx, id).await?;
+        tx.commit().await?;
+        let mut labels: Vec<Label> = places
+            .into_iter()
+            .map(|p| Label {
+                title: room.name.clone(),
+                subtitle: if p.name.contains(p.kind.label()) {
+                    p.name
+                } else {
+                    format!("{} {}", p.kind.label(), p.name)
+                },
+                code: p.code,
+            })
+            .collect();
+        labels.extend(boxes.into_iter().map(|(b, place)| Label {
+            title: room.name.clone(),
+            subtitle: format!("档案盒 · 存放于 {place}"),
+            code: box_code(b),
+        }));
+        Ok(labels)
+    }
+}

@@ -18,6 +18,7 @@ pub mod persons;
 pub mod print;
 pub mod reference;
 pub mod register;
+pub mod rooms;
 pub mod sync;
 pub mod wire;
 pub mod workflow;

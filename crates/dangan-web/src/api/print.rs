@@ -14,13 +14,13 @@ use crate::error::ApiError;
 use crate::extract::{AppState, Auth, row_id};
 
 /// What heads every print: the agency's name and its 全宗号 (fonds number) when configured.
-pub struct Heading {
-    agency: String,
-    fonds: Option<String>,
+pub(crate) struct Heading {
+    pub(crate) agency: String,
+    pub(crate) fonds: Option<String>,
 }
 
 impl Heading {
-    fn of(app: &AppState) -> Heading {
+    pub(crate) fn of(app: &AppState) -> Heading {
         let s = app.settings();
         Heading {
             agency: s.agency_name.clone(),
@@ -47,6 +47,11 @@ struct VolumePrint {
     last: String,
     retention: String,
     notes: String,
+    /// 存放位置 (or 未上架).
+    place: String,
+    /// The spine's barcode (inline SVG) and the code it carries.
+    barcode: String,
+    code: String,
     v: VolumeView,
 }
 
@@ -56,7 +61,7 @@ fn render(t: &impl Template) -> Result<Html<String>, ApiError> {
         .map_err(|e| ApiError::from(dangan_app::AppError::Internal(format!("print: {e}"))))
 }
 
-fn volume_print(head: Heading, v: VolumeView) -> VolumePrint {
+fn volume_print(head: Heading, v: VolumeView, place: String) -> VolumePrint {
     let date = |c: Option<&dangan_app::organising::volumes::ContentsLine>| {
         c.map(|c| c.formation_date.to_string()).unwrap_or_default()
     };
@@ -85,6 +90,14 @@ fn volume_print(head: Heading, v: VolumeView) -> VolumePrint {
         last: date(v.contents.last()),
         retention,
         notes: notes.join("；"),
+        place,
+        barcode: crate::ui::barcode::svg_fit(
+            &dangan_domain::room::volume_code(v.id.0),
+            60.0,
+            12.0,
+            true,
+        ),
+        code: dangan_domain::room::volume_code(v.id.0),
         v,
     }
 }
@@ -138,6 +151,8 @@ pub async fn print_volume(
     Auth(actor, _): Auth,
     Path(id): Path<String>,
 ) -> Result<Html<String>, ApiError> {
-    let v = app.volume(&actor, VolumeId(row_id(&id, "id")?)).await?;
-    render(&volume_print(Heading::of(&app), v))
+    let id = VolumeId(row_id(&id, "id")?);
+    let v = app.volume(&actor, id).await?;
+    let place = app.volume_location(&actor, id).await?.summary;
+    render(&volume_print(Heading::of(&app), v, place))
 }

@@ -32,6 +32,7 @@ macro_rules! staff_form_or_return {
     }};
 }
 
+pub(crate) mod barcode;
 pub(crate) mod beijing;
 mod pages;
 mod session;
@@ -102,6 +103,43 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/materials/{id}/upload", post(pages::files::upload))
         .route("/volumes", get(pages::volumes::volumes))
+        .route(
+            "/rooms",
+            get(pages::rooms::rooms).post(pages::rooms::room_create),
+        )
+        .route(
+            "/rooms/{id}",
+            get(pages::rooms::room).post(pages::rooms::room_update),
+        )
+        .route("/rooms/{id}/places", post(pages::rooms::place_create))
+        .route(
+            "/rooms/{id}/stocktakes",
+            post(pages::rooms::stocktake_start),
+        )
+        .route("/scan", get(pages::rooms::scan))
+        .route("/places/{code}", get(pages::rooms::place))
+        .route("/places/{code}/volumes", post(pages::rooms::place_put))
+        .route("/places/{code}/boxes", post(pages::rooms::box_create))
+        .route("/volumes/{id}", get(pages::rooms::volume))
+        .route("/volumes/{id}/place", post(pages::rooms::volume_place))
+        .route(
+            "/volumes/{id}/take-out",
+            post(pages::rooms::volume_take_out),
+        )
+        .route(
+            "/volumes/{id}/designate",
+            post(pages::rooms::volume_designate),
+        )
+        .route("/stocktakes/{id}", get(pages::rooms::stocktake))
+        .route("/stocktakes/{id}/scans", post(pages::rooms::stocktake_scan))
+        .route(
+            "/stocktakes/{id}/close",
+            post(pages::rooms::stocktake_close),
+        )
+        .route(
+            "/stocktakes/{id}/losses",
+            post(pages::rooms::stocktake_loss),
+        )
         .route("/volumes/build", post(pages::volumes::volumes_build))
         .route(
             "/volumes/{id}/seal",

@@ -11,4 +11,5 @@ mod harness;
 mod labels_and_log;
 mod lists;
 mod person_page;
+mod rooms;
 mod walkthrough;

@@ -15,6 +15,7 @@ pub(super) mod my;
 pub(super) mod outbox;
 pub(super) mod persons;
 pub(super) mod queries;
+pub(super) mod rooms;
 pub(super) mod signin;
 pub(super) mod supplements;
 pub(super) mod volumes;
