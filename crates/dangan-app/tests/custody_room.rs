@@ -329,4 +329,15 @@ on_both_backends! {
         let e = t.app.create_room(&t.admin, &bad(|r| r.area_m2 = "二十".into())).await.unwrap_err();
         assert!(e.to_string().contains("面积"), "{e}");
     }
+
+    async fn the_demonstration_room_is_made_once_with_its_shelves_and_fire_safe(db: TestDb) {
+        let t = TestApp::start(db).await;
+        assert!(t.app.load_demo_room(&t.admin).await.unwrap());
+        assert!(!t.app.load_demo_room(&t.admin).await.unwrap(), "made once");
+        let rooms = t.app.rooms(&t.admin).await.unwrap();
+        assert_eq!(rooms.len(), 1);
+        let layout = t.app.room_layout(&t.admin, rooms[0].room.id).await.unwrap();
+        assert_eq!(layout.capacity_mm, 10 * 900 + 300);
+        assert!(layout.places.iter().any(|p| p.place.code == "K01-S-1" && p.place.fire_safe));
+    }
 }

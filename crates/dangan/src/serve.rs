@@ -203,6 +203,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         if scans > 0 {
             println!("演示扫描件：{scans} 份（每位演示参保人的每件材料）");
         }
+        if app.load_demo_room(&dangan_app::Actor::system()).await? {
+            println!("演示库房：一号档案库房 K01（密集架 A 两列各五层，防火保险箱 S）");
+        }
     }
     let app = Arc::new(app);
     tracing::info!(node = %jobs.node, workers = jobs.workers, "background jobs start");

@@ -409,3 +409,58 @@ fn default_name(kind: PlaceKind, segment: &str) -> String {
 pub(crate) fn room_not_found() -> AppError {
     AppError::not_found("room_not_found", "未找到该库房")
 }
+
+impl App {
+    /// The demonstration room (`serve --demo`): 一号档案库房 K01 of 40 m², separate from the
+    /// service area, with a compact shelving unit A of two columns of five 900 mm shelves and a
+    /// fire safe S with one 300 mm shelf. Nothing when any room exists already; `true` when made.
+    pub async fn load_demo_room(&self, actor: &Actor) -> AppResult<bool> {
+        if !self.rooms(actor).await?.is_empty() {
+            return Ok(false);
+        }
+        let room = self
+            .create_room(
+                actor,
+                &RoomInput {
+                    code: "K01".into(),
+                    name: "一号档案库房".into(),
+                    area_m2: "40".into(),
+                    separate_from_service: true,
+                    ..RoomInput::default()
+                },
+            )
+            .await?
+            .room
+            .id;
+        let place =
+            |parent: Option<PlaceId>, kind: &str, segment: &str, cap: Option<&str>| PlaceInput {
+                parent_id: parent,
+                kind: kind.into(),
+                segment: segment.into(),
+                name: None,
+                capacity_mm: cap.map(str::to_owned),
+            };
+        let unit = self
+            .add_place(actor, room, &place(None, "shelving", "A", None))
+            .await?;
+        for column in ["1", "2"] {
+            let c = self
+                .add_place(actor, room, &place(Some(unit.id), "column", column, None))
+                .await?;
+            for shelf in ["1", "2", "3", "4", "5"] {
+                self.add_place(actor, room, &place(Some(c.id), "shelf", shelf, Some("900")))
+                    .await?;
+            }
+        }
+        let safe = self
+            .add_place(actor, room, &place(None, "fire_safe", "S", None))
+            .await?;
+        self.add_place(
+            actor,
+            room,
+            &place(Some(safe.id), "shelf", "1", Some("300")),
+        )
+        .await?;
+        Ok(true)
+    }
+}
