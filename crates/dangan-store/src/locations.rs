@@ -203,6 +203,35 @@ pub async fn insert_move(tx: &mut Tx, m: &NewMove<'_>, now: DateTime<Utc>) -> St
     Ok(())
 }
 
+/// Moves a volume: sets where it is now (`to`) and writes the move from where it was
+/// (`before`) to the history, in the caller's transaction.
+pub async fn relocate(
+    tx: &mut Tx,
+    before: Option<&LocationRow>,
+    to: &Placement<'_>,
+    kind: MoveKind,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    set_location(tx, to, now).await?;
+    insert_move(
+        tx,
+        &NewMove {
+            volume: Some(to.volume),
+            moved_box: None,
+            kind,
+            from_place: before.and_then(|l| l.place_id),
+            from_box: before.and_then(|l| l.box_id),
+            to_place: to.place,
+            to_box: to.in_box,
+            reason,
+            by: to.by,
+        },
+        now,
+    )
+    .await
+}
+
 /// A move of a volume as listed, with the codes of its places.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct MoveRow {

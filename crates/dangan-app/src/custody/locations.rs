@@ -360,9 +360,9 @@ impl App {
             Some(l) if l.state == LocationState::Out => MoveKind::Return,
             Some(_) => MoveKind::Move,
         };
-        let now = Utc::now();
-        locations::set_location(
+        locations::relocate(
             &mut tx,
+            before.as_ref(),
             &Placement {
                 volume: v.id,
                 place: Some(place.id),
@@ -371,23 +371,9 @@ impl App {
                 out_reason: None,
                 by: &actor.username,
             },
-            now,
-        )
-        .await?;
-        locations::insert_move(
-            &mut tx,
-            &NewMove {
-                volume: Some(v.id),
-                moved_box: None,
-                kind,
-                from_place: before.as_ref().and_then(|l| l.place_id),
-                from_box: before.as_ref().and_then(|l| l.box_id),
-                to_place: Some(place.id),
-                to_box: in_box.as_ref().map(|b| b.id),
-                reason: reason.as_deref(),
-                by: &actor.username,
-            },
-            now,
+            kind,
+            reason.as_deref(),
+            Utc::now(),
         )
         .await?;
         let action = match kind {
@@ -395,10 +381,10 @@ impl App {
             MoveKind::Return => "volume.return",
             _ => "volume.move",
         };
-        self.log_in(
-            &mut tx,
+        self.finish_move(
+            tx,
             actor,
-            &Op::new(action, "volume", v.id).detail(format!(
+            Op::new(action, "volume", v.id).detail(format!(
                 "{} → {}{}",
                 volume_name(&v),
                 place.code,
@@ -406,12 +392,9 @@ impl App {
                     .as_ref()
                     .map_or(String::new(), |b| format!(" {}", box_code(b.id)))
             )),
-            Outcome::Ok,
+            v.id,
         )
-        .await?;
-        let view = self.location_view(&mut tx, v.id).await?;
-        tx.commit().await?;
-        Ok(view)
+        .await
     }
 
     /// Takes a volume out of the room (出库) with the reason; it is returned by placing it again.
@@ -435,9 +418,9 @@ impl App {
                     format!("案卷“{}”不在架上，不能出库", volume_name(&v)),
                 )
             })?;
-        let now = Utc::now();
-        locations::set_location(
+        locations::relocate(
             &mut tx,
+            Some(&before),
             &Placement {
                 volume: v.id,
                 place: None,
@@ -446,36 +429,19 @@ impl App {
                 out_reason: Some(&reason),
                 by: &actor.username,
             },
-            now,
+            MoveKind::TakeOut,
+            Some(&reason),
+            Utc::now(),
         )
         .await?;
-        locations::insert_move(
-            &mut tx,
-            &NewMove {
-                volume: Some(v.id),
-                moved_box: None,
-                kind: MoveKind::TakeOut,
-                from_place: before.place_id,
-                from_box: before.box_id,
-                to_place: None,
-                to_box: None,
-                reason: Some(&reason),
-                by: &actor.username,
-            },
-            now,
-        )
-        .await?;
-        self.log_in(
-            &mut tx,
+        self.finish_move(
+            tx,
             actor,
-            &Op::new("volume.take_out", "volume", v.id)
+            Op::new("volume.take_out", "volume", v.id)
                 .detail(format!("{}: {reason}", volume_name(&v))),
-            Outcome::Ok,
+            v.id,
         )
-        .await?;
-        let view = self.location_view(&mut tx, v.id).await?;
-        tx.commit().await?;
-        Ok(view)
+        .await
     }
 
     /// Designates a volume as an important record (重要档案, e.g. 原始参保登记册) that may stand
@@ -508,10 +474,10 @@ impl App {
             ));
         }
         locations::set_fire_safe_required(&mut tx, v.id, required).await?;
-        self.log_in(
-            &mut tx,
+        self.finish_move(
+            tx,
             actor,
-            &Op::new("volume.designate", "volume", v.id).detail(format!(
+            Op::new("volume.designate", "volume", v.id).detail(format!(
                 "{}: {}",
                 volume_name(&v),
                 if required {
@@ -520,12 +486,9 @@ impl App {
                     "取消重要档案"
                 }
             )),
-            Outcome::Ok,
+            v.id,
         )
-        .await?;
-        let view = self.location_view(&mut tx, v.id).await?;
-        tx.commit().await?;
-        Ok(view)
+        .await
     }
 
     /// Adds an archive box, on a place or not yet placed.
@@ -700,6 +663,20 @@ impl App {
         volumes::get(&mut tx, volume)
             .await?
             .ok_or_else(|| volume_not_found(&volume.to_string()))?;
+        let view = self.location_view(&mut tx, volume).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Logs the change of a volume's place, reads where it stands now and commits.
+    async fn finish_move(
+        &self,
+        mut tx: Tx,
+        actor: &Actor,
+        op: Op,
+        volume: VolumeId,
+    ) -> AppResult<VolumeLocationView> {
+        self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         let view = self.location_view(&mut tx, volume).await?;
         tx.commit().await?;
         Ok(view)
