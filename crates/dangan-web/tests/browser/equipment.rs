@@ -49,7 +49,7 @@ async fn the_custodian_registers_an_extinguisher_and_records_its_inspection_and_
     click(c, "#equipment-form button").await;
     expect_text(c, "#done", "设备已登记").await;
     // Due 1 October 2025 (National Day): the task falls on the first working day after it.
-    expect_text(c, "#due", "2025-10-09（应检 2025-10-01，遇节假日顺延）").await;
+    expect_text(c, "#due", "2025-10-09（应检 2025-10-01，遇非工作日顺延）").await;
     expect_text(c, "#last", "尚未检查").await;
 
     // 异常 without a note is refused, and the form keeps what was entered.

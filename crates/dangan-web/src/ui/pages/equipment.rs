@@ -43,7 +43,7 @@ fn due_text(v: &EquipmentView) -> String {
     match (v.item.state, v.due_on) {
         (EquipmentState::Retired, _) => "—".to_owned(),
         (_, Some(d)) if d == v.item.next_due_on => d.to_string(),
-        (_, Some(d)) => format!("{d}（应检 {}，遇节假日顺延）", v.item.next_due_on),
+        (_, Some(d)) => format!("{d}（应检 {}，遇非工作日顺延）", v.item.next_due_on),
         (_, None) => format!("{}（期限待定：工作日历未载入）", v.item.next_due_on),
     }
 }
