@@ -64,6 +64,8 @@ code_enum! {
         EquipmentCreate = ("equipment.create", "登记设备"),
         /// An equipment inspection recorded.
         EquipmentInspect = ("equipment.inspect", "设备检查登记"),
+        /// An item of equipment retired from service.
+        EquipmentRetire = ("equipment.retire", "停用设备"),
         /// An item of equipment changed.
         EquipmentUpdate = ("equipment.update", "修改设备"),
         /// A business read.

@@ -186,6 +186,11 @@ macro_rules! migrations {
                     "/0022_archive_room.sql"
                 )),
             },
+            Migration {
+                version: 24,
+                description: "equipment",
+                sql: include_str!(concat!("../migrations/", $backend, "/0024_equipment.sql")),
+            },
         ]
     };
 }

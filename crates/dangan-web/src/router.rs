@@ -169,6 +169,24 @@ pub fn router(state: AppState) -> Router {
         .route("/outbox", get(api::outbox::list_outbox))
         .route("/outbox/{id}/deliveries", get(api::outbox::list_deliveries))
         .route("/outbox/{id}/resend", post(api::outbox::resend_item))
+        .route(
+            "/equipment",
+            get(api::equipment::list_equipment).post(api::equipment::register_equipment),
+        )
+        .route(
+            "/equipment/{id}",
+            get(api::equipment::get_equipment).put(api::equipment::update_equipment),
+        )
+        .route(
+            "/equipment/{id}/retire",
+            post(api::equipment::retire_equipment),
+        )
+        .route(
+            "/equipment/{id}/inspections",
+            post(api::equipment::record_inspection),
+        )
+        .route("/rooms/checks", get(api::equipment::room_checks))
+        .route("/rooms/capacity", get(api::equipment::room_capacity))
         .route("/materials/{id}/damage", post(api::workflow::record_damage))
         .route("/materials/{id}/loss", post(api::workflow::record_loss))
         .route(

@@ -488,6 +488,53 @@ fn routes() -> Vec<Route> {
             B::None,
             Some(U::ResendOutbox),
         ),
+        r(Method::GET, "/api/v1/equipment", B::None, Some(U::ReadRoom)),
+        r(
+            Method::POST,
+            "/api/v1/equipment",
+            B::Json(
+                |_| json!({"room_id": 999999, "kind": "extinguisher", "name": "1号灭火器", "installed_on": "2025-01-10", "interval_months": 12}),
+            ),
+            Some(U::ConfigureRooms),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/equipment/999999",
+            B::None,
+            Some(U::ReadRoom),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/equipment/999999",
+            B::Json(
+                |_| json!({"room_id": 999999, "kind": "camera", "name": "摄像头", "installed_on": "2025-01-10", "interval_months": 12}),
+            ),
+            Some(U::ConfigureRooms),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/equipment/999999/retire",
+            B::Json(|_| json!({"reason": "报废"})),
+            Some(U::ConfigureRooms),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/equipment/999999/inspections",
+            B::Json(|_| json!({"result": "normal"})),
+            Some(U::RecordCustody),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/rooms/checks",
+            B::None,
+            Some(U::ReadRoom),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/rooms/capacity",
+            B::None,
+            Some(U::ReadRoom),
+        ),
         r(
             Method::POST,
             "/api/v1/materials/999999/damage",

@@ -2,6 +2,8 @@
 //! rooms and their places, where every sealed volume stands, stocktakes, the custody post's
 //! daily check, environment readings and alerts, the equipment register and capacity.
 
+pub mod capacity;
+pub mod equipment;
 pub mod locations;
 pub mod rooms;
 pub mod stocktake;

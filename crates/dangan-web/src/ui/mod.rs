@@ -187,6 +187,20 @@ pub fn routes() -> Router<AppState> {
         .route("/outbox", get(pages::outbox::outbox))
         .route("/outbox/resend", post(pages::outbox::outbox_resend_by_id))
         .route("/outbox/{id}/resend", post(pages::outbox::outbox_resend))
+        .route(
+            "/equipment",
+            get(pages::equipment::equipment).post(pages::equipment::equipment_create),
+        )
+        .route("/equipment/{id}", get(pages::equipment::equipment_item))
+        .route(
+            "/equipment/{id}/inspect",
+            post(pages::equipment::equipment_inspect),
+        )
+        .route(
+            "/equipment/{id}/retire",
+            post(pages::equipment::equipment_retire),
+        )
+        .route("/capacity", get(pages::equipment::capacity))
         .route("/jobs", get(pages::jobs::jobs).post(pages::jobs::run))
         .route("/jobs/{id}", get(pages::jobs::job))
         .route("/audit", get(pages::audit::audit))
