@@ -186,6 +186,15 @@ macro_rules! migrations {
                     "/0022_archive_room.sql"
                 )),
             },
+            Migration {
+                version: 23,
+                description: "custody_environment",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0023_custody_environment.sql"
+                )),
+            },
         ]
     };
 }
@@ -195,7 +204,7 @@ const SQLITE: &[Migration] = migrations!("sqlite");
 /// documented way to rebuild such a table; the switch only works outside a transaction), on a
 /// connection taken out of the pool so that the switch cannot outlive them, and
 /// `PRAGMA foreign_key_check` must find nothing before they commit.
-const SQLITE_REBUILDS: &[i64] = &[17];
+const SQLITE_REBUILDS: &[i64] = &[17, 23];
 const POSTGRES: &[Migration] = migrations!("postgres");
 
 /// What a migration run did.

@@ -2,4 +2,6 @@
 //! rooms and their places, where every sealed volume stands, stocktakes, the custody post's
 //! daily check, environment readings and alerts, the equipment register and capacity.
 
+pub mod checks;
+pub mod environment;
 pub mod rooms;
