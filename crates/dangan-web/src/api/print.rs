@@ -15,12 +15,12 @@ use crate::extract::{AppState, Auth, row_id};
 
 /// What heads every print: the agency's name and its 全宗号 (fonds number) when configured.
 pub struct Heading {
-    agency: String,
-    fonds: Option<String>,
+    pub(crate) agency: String,
+    pub(crate) fonds: Option<String>,
 }
 
 impl Heading {
-    fn of(app: &AppState) -> Heading {
+    pub(crate) fn of(app: &AppState) -> Heading {
         let s = app.settings();
         Heading {
             agency: s.agency_name.clone(),
@@ -50,7 +50,7 @@ struct VolumePrint {
     v: VolumeView,
 }
 
-fn render(t: &impl Template) -> Result<Html<String>, ApiError> {
+pub(crate) fn render(t: &impl Template) -> Result<Html<String>, ApiError> {
     t.render()
         .map(Html)
         .map_err(|e| ApiError::from(dangan_app::AppError::Internal(format!("print: {e}"))))
