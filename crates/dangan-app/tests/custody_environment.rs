@@ -263,8 +263,8 @@ on_both_backends! {
         assert!(t.app.open_environment_alerts(&t.admin).await.unwrap().is_empty());
         assert_eq!(code_of(t.app.record_alert_action(&custodian, alert_id, "再次处置").await), "alert_closed");
         assert_eq!(t.app.deliver_outbox_once().await.unwrap().delivered, 1);
-        let got = got.lock().unwrap();
-        let body: Value = serde_json::from_slice(&got[1].1).unwrap();
+        let second = got.lock().unwrap()[1].1.clone();
+        let body: Value = serde_json::from_slice(&second).unwrap();
         assert_eq!(body["kind"], "environment_alert_closed");
         assert_eq!(body["payload"]["action"], "已开启除湿机");
         let log = |action: &str| LogQuery { action: Some(action.into()), limit: Some(10), ..LogQuery::default() };
