@@ -40,6 +40,8 @@ pub use administration::bootstrap::{
 pub mod ids {
     pub use dangan_store::account_requests::AccountRequestId;
     pub use dangan_store::corrections::CorrectionId;
+    pub use dangan_store::custody_checks::{CheckId, ChecklistItemId};
+    pub use dangan_store::environment::{AlertId, LoggerId};
     pub use dangan_store::equipment::EquipmentId;
     pub use dangan_store::events::{EventId, MaterialId};
     pub use dangan_store::files::FileId;

@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod change;
 pub mod code;
 pub mod division;
+pub mod environment;
 pub mod equipment;
 pub mod id_number;
 pub mod material;

@@ -58,6 +58,8 @@ code_enum! {
         DemoLoad = ("demo.load", "载入演示数据"),
         /// Logger readings imported from a CSV export.
         EnvironmentImport = ("environment.import", "导入温湿度记录"),
+        /// A data logger registered to a room.
+        EnvironmentLogger = ("environment.logger", "登记温湿度记录仪"),
         /// A batch of logger readings received.
         EnvironmentReadings = ("environment.readings", "接收温湿度读数"),
         /// An item of equipment registered.
@@ -186,6 +188,8 @@ code_enum! {
         SyncPersonChangesApply = ("sync.person_changes.apply", "应用参保信息变更"),
         /// The task list read (工作台).
         TaskList = ("task.list", "查看待办任务"),
+        /// The daily-check tasks of the working days opened by the daily job.
+        TaskOpen = ("task.open", "开启待办任务"),
         /// An API token issued.
         TokenCreate = ("token.create", "签发接口令牌"),
         /// An API token revoked.

@@ -187,6 +187,15 @@ macro_rules! migrations {
                 )),
             },
             Migration {
+                version: 23,
+                description: "custody_environment",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $backend,
+                    "/0023_custody_environment.sql"
+                )),
+            },
+            Migration {
                 version: 24,
                 description: "equipment",
                 sql: include_str!(concat!("../migrations/", $backend, "/0024_equipment.sql")),
@@ -200,7 +209,7 @@ const SQLITE: &[Migration] = migrations!("sqlite");
 /// documented way to rebuild such a table; the switch only works outside a transaction), on a
 /// connection taken out of the pool so that the switch cannot outlive them, and
 /// `PRAGMA foreign_key_check` must find nothing before they commit.
-const SQLITE_REBUILDS: &[i64] = &[17];
+const SQLITE_REBUILDS: &[i64] = &[17, 23];
 const POSTGRES: &[Migration] = migrations!("postgres");
 
 /// What a migration run did.

@@ -1,9 +1,10 @@
 //! 更正回传 — the outbox of corrections on its way to the business system's webhook (S9.2), and
 //! the log of every delivery attempt.
 //!
-//! Order: the items of one person are delivered strictly in id order, so only the oldest
-//! undelivered item of a person — its *head* — is ever due; the person's later items wait behind
-//! it however long it keeps failing. Persons are independent of each other. An item is *claimed*
+//! Order: the items of one person — or of one archive room, for its environment alerts — are
+//! delivered strictly in id order, so only the oldest undelivered item of a person (a room) — its
+//! *head* — is ever due; its later items wait behind it however long it keeps failing. Persons
+//! and rooms are independent of each other. An item is *claimed*
 //! before it is sent (its `next_attempt_at` is pushed past the attempt's time-out), so two
 //! delivery rounds — two servers on one PostgreSQL database — never send the same head at once.
 
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::persons::PersonId;
+use crate::rooms::RoomId;
 use crate::sealing::OUTBOX_PAYLOAD;
 use crate::{StoreResult, Tx, id_type, on_conn};
 
@@ -24,10 +26,12 @@ id_type!(
 pub struct OutboxRow {
     /// Row id; also the order of delivery within a person.
     pub id: OutboxId,
-    /// What it carries: `correction`.
+    /// What it carries: `correction`, `environment_alert`.
     pub kind: String,
-    /// The person it concerns.
-    pub person_id: PersonId,
+    /// The person it concerns (a correction); its delivery is ordered per person.
+    pub person_id: Option<PersonId>,
+    /// The archive room it concerns (an environment alert); ordered per room.
+    pub room_id: Option<RoomId>,
     /// The JSON text sent as the body's `payload`.
     pub payload: String,
     /// When it was queued.
@@ -99,18 +103,19 @@ pub struct Attempt<'a> {
     pub outcome: AttemptOutcome<'a>,
 }
 
-const COLUMNS: &str =
-    "id, kind, person_id, payload, created_at, delivered_at, attempts, next_attempt_at, last_error";
+const COLUMNS: &str = "id, kind, person_id, room_id, payload, created_at, delivered_at, attempts, next_attempt_at, last_error";
 
-/// The heads that are due at `now`, oldest first: for each person, the oldest undelivered item,
-/// and only if its `next_attempt_at` has come.
+/// The heads that are due at `now`, oldest first: for each person (each room), the oldest
+/// undelivered item, and only if its `next_attempt_at` has come.
 pub async fn due_heads(tx: &mut Tx, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxRow>> {
-    // The sub-select is answered by `outbox_undelivered_person_idx` (person_id, id) over the
-    // undelivered rows only.
+    // The sub-select is answered by `outbox_undelivered_person_idx` (person_id, id), or
+    // `outbox_undelivered_room_idx`, over the undelivered rows only.
     let sql = format!(
         "SELECT {COLUMNS} FROM outbox o
          WHERE o.delivered_at IS NULL
-           AND o.id = (SELECT MIN(h.id) FROM outbox h WHERE h.person_id = o.person_id AND h.delivered_at IS NULL)
+           AND o.id = COALESCE(
+               (SELECT MIN(h.id) FROM outbox h WHERE h.person_id = o.person_id AND h.delivered_at IS NULL),
+               (SELECT MIN(h.id) FROM outbox h WHERE h.room_id = o.room_id AND h.delivered_at IS NULL))
            AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
          ORDER BY o.id
          LIMIT $2"
@@ -125,10 +130,36 @@ pub async fn due_heads(tx: &mut Tx, now: DateTime<Utc>, limit: i64) -> StoreResu
     rows.into_iter().map(|r| open_payload(tx, r)).collect()
 }
 
-/// The row with its payload opened (sealed at rest: it carries the identity number).
+/// The row with its payload opened: a person's is sealed at rest (it carries the identity
+/// number); a room's alert holds no personal data and is stored as it is sent.
 fn open_payload(tx: &Tx, mut row: OutboxRow) -> StoreResult<OutboxRow> {
-    row.payload = tx.open_text(OUTBOX_PAYLOAD, &row.person_id.to_string(), &row.payload)?;
+    if let Some(person) = row.person_id {
+        row.payload = tx.open_text(OUTBOX_PAYLOAD, &person.to_string(), &row.payload)?;
+    }
     Ok(row)
+}
+
+/// Queues an item about an archive room (an environment alert), delivered in order with the
+/// room's other items.
+pub async fn queue_for_room(
+    tx: &mut Tx,
+    kind: &str,
+    room: RoomId,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<OutboxId> {
+    let id: i64 = on_conn!(tx, c => {
+        sqlx::query_scalar(
+            "INSERT INTO outbox (kind, room_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(kind)
+        .bind(room)
+        .bind(payload)
+        .bind(now)
+        .fetch_one(c)
+        .await
+    })?;
+    Ok(OutboxId(id))
 }
 
 /// Claims a due head until `until`, so that no other round sends it meanwhile. False when it is

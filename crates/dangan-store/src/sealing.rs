@@ -373,6 +373,8 @@ pub struct StoredText {
 }
 
 /// Rows of a sealed-text column after `after_id`, by id (keyset pages for resumable passes).
+/// Rows without a binding hold no personal data and are not sealed (an outbox item about a
+/// room).
 pub async fn page(
     tx: &mut Tx,
     col: SealedText,
@@ -380,8 +382,10 @@ pub async fn page(
     limit: i64,
 ) -> StoreResult<Vec<StoredText>> {
     let sql = format!(
-        "SELECT id, CAST({} AS TEXT) AS bound_to, {} AS stored FROM {} WHERE id > $1 ORDER BY id LIMIT $2",
-        col.binding, col.column, col.table
+        "SELECT id, CAST({b} AS TEXT) AS bound_to, {} AS stored FROM {} WHERE id > $1 AND {b} IS NOT NULL ORDER BY id LIMIT $2",
+        col.column,
+        col.table,
+        b = col.binding
     );
     let rows: Vec<(i64, String, Option<String>)> = on_conn!(tx, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(after_id).bind(limit).fetch_all(c).await

@@ -210,6 +210,18 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/contributions", post(api::sync::contributions))
         .route("/sync/benefits", post(api::sync::benefits))
         .route(
+            "/environment/readings",
+            post(api::environment::submit_readings),
+        )
+        .route(
+            "/rooms/{id}/environment/print",
+            get(api::environment::print_environment),
+        )
+        .route(
+            "/rooms/{id}/checks/print",
+            get(api::environment::print_checks),
+        )
+        .route(
             "/sync/person-changes",
             post(api::person_changes::sync_person_changes),
         )

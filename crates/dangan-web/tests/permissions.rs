@@ -658,6 +658,24 @@ fn routes() -> Vec<Route> {
             B::Json(|_| json!({"source_system": "pension", "records": []})),
             Some(U::SyncRecords),
         ),
+        r(
+            Method::POST,
+            "/api/v1/environment/readings",
+            B::Json(|_| json!({"logger": "TH-00", "readings": []})),
+            Some(U::SubmitReadings),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/rooms/999999/environment/print?month=2026-12",
+            B::None,
+            Some(U::ReadRoom),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/rooms/999999/checks/print",
+            B::None,
+            Some(U::ReadRoom),
+        ),
         // Routes that end or change the caller's session come last.
         r(
             Method::POST,

@@ -79,6 +79,8 @@ impl JobArgs {
             Schedule::of(JobKind::Anchor, When::Every(anchor_every)),
             Schedule::of(JobKind::PersonChanges, When::Daily(at(0, 5))),
             Schedule::of(JobKind::Prune, When::Daily(at(4, 30))),
+            // Each room's daily-check task of the working day, opened before work starts.
+            Schedule::of(JobKind::CustodyTasks, When::Daily(at(0, 10))),
         ];
         if let Some(t) = parse_daily(&self.scrub_at)? {
             schedules.push(Schedule::of(JobKind::Scrub, When::Daily(t)));

@@ -3,6 +3,8 @@
 //! daily check, environment readings and alerts, the equipment register and capacity.
 
 pub mod capacity;
+pub mod checks;
+pub mod environment;
 pub mod equipment;
 pub mod locations;
 pub mod rooms;

@@ -62,17 +62,21 @@ pub enum JobKind {
     Outbox,
     /// 清理作业记录 — remove finished job records past their keeping time.
     Prune,
+    /// 库房日常检查任务 — open each room's daily-check task of the working day (and of the
+    /// working days missed since, [`crate::custody::checks::CATCH_UP_DAYS`] at most).
+    CustodyTasks,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Scrub,
         JobKind::Backup,
         JobKind::Anchor,
         JobKind::PersonChanges,
         JobKind::Outbox,
         JobKind::Prune,
+        JobKind::CustodyTasks,
     ];
 
     /// The stored code.
@@ -84,6 +88,7 @@ impl JobKind {
             JobKind::PersonChanges => "person_changes.apply",
             JobKind::Outbox => "outbox.deliver",
             JobKind::Prune => "jobs.prune",
+            JobKind::CustodyTasks => "custody.tasks",
         }
     }
 
@@ -96,6 +101,7 @@ impl JobKind {
             JobKind::PersonChanges => "人员变更生效",
             JobKind::Outbox => "更正回传",
             JobKind::Prune => "清理作业记录",
+            JobKind::CustodyTasks => "库房日常检查任务",
         }
     }
 
@@ -108,7 +114,7 @@ impl JobKind {
     pub fn max_attempts(self) -> i64 {
         match self {
             JobKind::Backup => 4,
-            JobKind::Scrub | JobKind::Anchor | JobKind::PersonChanges => 3,
+            JobKind::Scrub | JobKind::Anchor | JobKind::PersonChanges | JobKind::CustodyTasks => 3,
             JobKind::Outbox | JobKind::Prune => 1,
         }
     }
@@ -330,7 +336,7 @@ impl App {
                     "job_kind_not_runnable",
                     "kind",
                     format!(
-                        "可立即运行的作业为 scrub、log.anchor、person_changes.apply、jobs.prune：{kind}"
+                        "可立即运行的作业为 scrub、log.anchor、person_changes.apply、jobs.prune、custody.tasks：{kind}"
                     ),
                 )
             })?;

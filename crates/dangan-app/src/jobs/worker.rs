@@ -101,7 +101,11 @@ pub fn start(app: Arc<App>, ctx: JobContext) {
     let a = Arc::clone(&app);
     let c = Arc::clone(&ctx);
     tokio::spawn(async move {
-        for kind in [JobKind::Anchor, JobKind::PersonChanges] {
+        for kind in [
+            JobKind::Anchor,
+            JobKind::PersonChanges,
+            JobKind::CustodyTasks,
+        ] {
             if let Err(e) = a.enqueue_job(kind, "system").await {
                 tracing::error!(job = kind.code(), error = %e, "cannot enqueue a start-up job");
             }
@@ -297,6 +301,10 @@ async fn handle(
                 }
             }
             Ok(format!("送达 {delivered} 项，失败待重试 {failed} 项"))
+        }
+        JobKind::CustodyTasks => {
+            let n = app.open_custody_tasks(&system, crate::today()).await?;
+            Ok(format!("开启库房日常检查任务 {n} 项"))
         }
         JobKind::Prune => {
             let before = Utc::now() - ctx.keep_finished;

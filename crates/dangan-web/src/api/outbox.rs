@@ -43,10 +43,12 @@ impl From<OutboxQuery> for outbox::OutboxQuery {
 pub struct OutboxItemView {
     /// Row id (`X-Dangan-Delivery`).
     pub id: ids::OutboxId,
-    /// `correction`.
+    /// `correction` or `environment_alert`.
     pub kind: String,
-    /// The person.
-    pub person_id: ids::PersonId,
+    /// The person (a correction).
+    pub person_id: Option<ids::PersonId>,
+    /// The archive room (an environment alert).
+    pub room_id: Option<i64>,
     /// `pending` or `delivered`.
     #[schema(pattern = "^(pending|delivered)$")]
     pub state: String,
@@ -70,7 +72,8 @@ impl From<outbox::OutboxItemView> for OutboxItemView {
         OutboxItemView {
             id: ids::OutboxId(i.id.0),
             kind: i.kind.to_string(),
-            person_id: ids::PersonId(i.person_id.0),
+            person_id: i.person_id.map(|p| ids::PersonId(p.0)),
+            room_id: i.room_id,
             state: i.state.to_string(),
             created_at: i.created_at,
             delivered_at: i.delivered_at,

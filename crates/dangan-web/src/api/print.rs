@@ -55,7 +55,7 @@ struct VolumePrint {
     v: VolumeView,
 }
 
-fn render(t: &impl Template) -> Result<Html<String>, ApiError> {
+pub(crate) fn render(t: &impl Template) -> Result<Html<String>, ApiError> {
     t.render()
         .map(Html)
         .map_err(|e| ApiError::from(dangan_app::AppError::Internal(format!("print: {e}"))))

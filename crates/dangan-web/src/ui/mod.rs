@@ -91,6 +91,28 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/queries/export.xlsx", post(pages::queries::queries_export))
         .route("/incidents", get(pages::incident_list::incidents))
+        .route("/custody", get(pages::custody::custody))
+        .route(
+            "/custody/checklist",
+            post(pages::custody::custody_checklist),
+        )
+        .route("/custody/rooms/{id}", get(pages::custody::custody_room))
+        .route(
+            "/custody/rooms/{id}/check",
+            post(pages::custody::custody_check),
+        )
+        .route(
+            "/custody/rooms/{id}/loggers",
+            post(pages::custody::custody_logger),
+        )
+        .route(
+            "/custody/rooms/{id}/import",
+            post(pages::custody::custody_import),
+        )
+        .route(
+            "/custody/alerts/{id}/action",
+            post(pages::custody::custody_alert_action),
+        )
         .route(
             "/incidents/export.xlsx",
             get(pages::incident_list::incidents_export),

@@ -6,6 +6,7 @@
 mod accounts;
 mod calendar;
 mod checks;
+mod custody_check;
 mod equipment;
 mod flows;
 mod harness;

@@ -138,21 +138,25 @@ impl App {
             },
         )
         .await?;
+        let about = match (item.person_id, item.room_id) {
+            (Some(p), _) => format!("person {p}"),
+            (None, Some(r)) => format!("room {r}"),
+            (None, None) => String::new(),
+        };
         let answer = sent
             .status
             .map_or_else(|| "no answer".to_owned(), |s| format!("HTTP {s}"));
         let (detail, logged) = match &sent.error {
             None => (
                 format!(
-                    "person {}; attempt {number}; {answer}; {} ms",
-                    item.person_id, sent.duration_ms
+                    "{about}; attempt {number}; {answer}; {} ms",
+                    sent.duration_ms
                 ),
                 Outcome::Ok,
             ),
             Some(error) => (
                 format!(
-                    "person {}; attempt {number}; {error}; next attempt {}",
-                    item.person_id,
+                    "{about}; attempt {number}; {error}; next attempt {}",
                     local_time(retry_at)
                 ),
                 Outcome::Failed,
@@ -163,13 +167,13 @@ impl App {
         self.log_in(&mut tx, &actor, &op, logged).await?;
         tx.commit().await?;
         match &sent.error {
-            None => tracing::info!(outbox_id = %item.id, attempt = number, "correction delivered"),
+            None => tracing::info!(outbox_id = %item.id, attempt = number, "outbox item delivered"),
             Some(error) => tracing::warn!(
                 outbox_id = %item.id,
                 attempt = number,
                 error = %error,
                 retry_in_s = wait.as_secs(),
-                "correction delivery failed"
+                "outbox delivery failed"
             ),
         }
         Ok(sent.error.is_none())

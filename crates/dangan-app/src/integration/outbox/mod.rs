@@ -153,14 +153,16 @@ pub fn signature(mac: Mac, secret: &[u8], timestamp: i64, body: &[u8]) -> String
     )
 }
 
-/// The body POSTed for an item: `{"id", "kind", "person_id", "created_at", "payload"}`.
+/// The body POSTed for an item: `{"id", "kind", "person_id", "room_id", "created_at",
+/// "payload"}` (one of `person_id` and `room_id` is null).
 fn body_of(item: &OutboxRow) -> Vec<u8> {
     let payload = serde_json::from_str::<Value>(&item.payload)
         .unwrap_or_else(|_| Value::String(item.payload.clone()));
     serde_json::json!({
         "id": item.id.0,
         "kind": item.kind,
-        "person_id": item.person_id.0,
+        "person_id": item.person_id.map(|p| p.0),
+        "room_id": item.room_id.map(|r| r.0),
         "created_at": stamp(item.created_at),
         "payload": payload,
     })
@@ -195,10 +197,12 @@ pub struct OutboxQuery {
 pub struct OutboxItemView {
     /// Row id (`X-Dangan-Delivery`).
     pub id: OutboxId,
-    /// `correction`.
+    /// `correction` or `environment_alert`.
     pub kind: String,
-    /// The person.
-    pub person_id: PersonId,
+    /// The person (a correction).
+    pub person_id: Option<PersonId>,
+    /// The archive room (an environment alert).
+    pub room_id: Option<i64>,
     /// `pending` or `delivered`.
     pub state: &'static str,
     /// When it was queued.
@@ -221,6 +225,7 @@ impl From<OutboxRow> for OutboxItemView {
             id: r.id,
             kind: r.kind,
             person_id: r.person_id,
+            room_id: r.room_id.map(|r| r.0),
             state: if r.delivered_at.is_some() {
                 "delivered"
             } else {
@@ -348,8 +353,13 @@ impl App {
             Some(at) => format!("delivered {}", local_time(at)),
             None => format!("pending after {} attempts", before.attempts),
         };
-        let op = Op::new("outbox.resend", "outbox", id)
-            .detail(format!("person {}; was {was}", before.person_id));
+        let op = Op::new("outbox.resend", "outbox", id).detail(format!(
+            "{}; was {was}",
+            before.person_id.map_or_else(
+                || format!("room {}", before.room_id.map_or(0, |r| r.0)),
+                |p| format!("person {p}")
+            )
+        ));
         self.log_in(&mut tx, actor, &op, Outcome::Ok).await?;
         let after = outbox::get(&mut tx, id).await?.ok_or_else(not_found)?;
         tx.commit().await?;

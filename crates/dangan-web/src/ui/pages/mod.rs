@@ -4,6 +4,7 @@
 pub(super) mod accounts;
 pub(super) mod audit;
 pub(super) mod catalogue;
+pub(super) mod custody;
 pub(super) mod equipment;
 pub(super) mod events;
 pub(super) mod export;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 #[derive(Debug)]
 pub(super) struct OutboxLine {
     id: i64,
-    person_id: i64,
+    person_id: Option<i64>,
     summary: String,
     created: String,
     attempts: i64,
@@ -65,13 +65,17 @@ pub(super) async fn render_outbox(
                     let text = |k: &str| i.payload[k].as_str().unwrap_or_default().to_owned();
                     OutboxLine {
                         id: i.id.0,
-                        person_id: i.person_id.0,
-                        summary: format!(
-                            "更正{}：{} → {}",
-                            field_label(&text("field")),
-                            text("old_value"),
-                            text("new_value")
-                        ),
+                        person_id: i.person_id.map(|p| p.0),
+                        summary: if i.kind == "correction" {
+                            format!(
+                                "更正{}：{} → {}",
+                                field_label(&text("field")),
+                                text("old_value"),
+                                text("new_value")
+                            )
+                        } else {
+                            format!("{}：{}", text("room_name"), text("summary"))
+                        },
                         created: dangan_app::local_time(i.created_at),
                         attempts: i.attempts,
                         next: if i.attempts == 0 && i.next_attempt_at.is_none() {

@@ -19,6 +19,8 @@ pub(super) struct WorkbenchPage {
     due: Vec<TaskView>,
     /// Administrators: a calendar year that deadlines need is missing.
     calendar_warning: Option<String>,
+    /// 环境告警 — the open environment alerts, for roles that record custody.
+    alerts: Vec<dangan_app::custody::environment::AlertView>,
 }
 
 impl WorkbenchPage {
@@ -49,6 +51,17 @@ pub async fn workbench(State(app): State<AppState>, v: Visitor) -> Response {
         ..TaskQuery::default()
     };
     let calendar_warning = app.calendar_warning(actor);
+    let alerts = if dangan_app::administration::roles::allowed(
+        actor.role,
+        dangan_app::UseCase::RecordCustody,
+    ) {
+        match app.open_environment_alerts(actor).await {
+            Ok(a) => a,
+            Err(e) => return failure(actor, &v, &e),
+        }
+    } else {
+        Vec::new()
+    };
     match app.tasks(actor, &q).await {
         Ok(tasks) => {
             let (overdue, due): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| t.overdue);
@@ -57,6 +70,7 @@ pub async fn workbench(State(app): State<AppState>, v: Visitor) -> Response {
                 overdue,
                 due,
                 calendar_warning,
+                alerts,
             })
         }
         Err(AppError::Forbidden) => html(&WorkbenchPage {
@@ -64,6 +78,7 @@ pub async fn workbench(State(app): State<AppState>, v: Visitor) -> Response {
             overdue: Vec::new(),
             due: Vec::new(),
             calendar_warning,
+            alerts,
         }),
         Err(e) => failure(actor, &v, &e),
     }
