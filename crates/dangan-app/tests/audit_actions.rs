@@ -11,6 +11,7 @@ use dangan_domain::operation::AuditAction;
 /// job kinds.
 const NOT_ACTIONS: &[&str] = &[
     "abcd.tmp",
+    "custody.tasks",
     "dangan.db",
     "database.pgdump",
     "database.sqlite",

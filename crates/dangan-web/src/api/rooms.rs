@@ -16,6 +16,7 @@ use dangan_app::custody::rooms as app_rooms;
 use dangan_app::custody::stocktake::{self as st, StocktakeReport};
 use dangan_app::ids::{PlaceId, RoomId, StocktakeId, VolumeId};
 
+use crate::api::print::{Heading, render};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, AppState, Auth, row_id};
 
@@ -678,23 +679,12 @@ pub async fn close_stocktake(
     Ok(Json(r.into()))
 }
 
-/// The heading of the prints.
-fn heading(app: &AppState) -> crate::api::print::Heading {
-    crate::api::print::Heading::of(app)
-}
-
 /// A sheet of labels.
 #[derive(Template)]
 #[template(path = "print/labels.html")]
 struct LabelSheet {
     title: String,
     labels: Vec<(Label, String)>,
-}
-
-fn render(t: &impl Template) -> Result<Html<String>, ApiError> {
-    t.render()
-        .map(Html)
-        .map_err(|e| ApiError::from(dangan_app::AppError::Internal(format!("print: {e}"))))
 }
 
 fn sheet(title: String, labels: Vec<Label>) -> Result<Html<String>, ApiError> {
@@ -778,7 +768,7 @@ pub async fn spine_labels(
 #[derive(Template)]
 #[template(path = "print/stocktake.html")]
 struct StocktakePrint {
-    head: crate::api::print::Heading,
+    head: Heading,
     r: StocktakeReport,
     started: String,
     closed: String,
@@ -804,7 +794,7 @@ pub async fn print_stocktake(
         .stocktake_report(&actor, StocktakeId(row_id(&id, "id")?))
         .await?;
     render(&StocktakePrint {
-        head: heading(&app),
+        head: Heading::of(&app),
         started: crate::ui::beijing::time(&r.stocktake.started_at),
         closed: r
             .stocktake
