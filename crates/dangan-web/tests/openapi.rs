@@ -545,3 +545,51 @@ on_both_backends! {
         assert!(tried > 100, "only {tried} requests");
     }
 }
+
+/// utoipa names a schema after its Rust type: two wire types of one name in different modules
+/// would silently share one schema, and the description would lie about one of them (a
+/// capacity history once answered as the calendar's `YearView`).
+#[test]
+fn no_two_wire_types_share_a_schema_name() {
+    fn walk(dir: &std::path::Path, seen: &mut std::collections::BTreeMap<String, Vec<String>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                walk(&path, seen);
+                continue;
+            }
+            if path.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut schema = false;
+            for line in text.lines() {
+                let l = line.trim();
+                if l.starts_with("#[derive(") && l.contains("ToSchema") {
+                    schema = true;
+                } else if schema && (l.starts_with("pub struct ") || l.starts_with("pub enum ")) {
+                    let name = l
+                        .split_whitespace()
+                        .nth(2)
+                        .unwrap()
+                        .trim_end_matches(['{', ';', '('])
+                        .to_owned();
+                    seen.entry(name)
+                        .or_default()
+                        .push(path.display().to_string());
+                    schema = false;
+                } else if !l.starts_with("#[") && !l.starts_with("///") && !l.is_empty() {
+                    schema = false;
+                }
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut seen,
+    );
+    assert!(seen.len() > 50, "the wire types were read: {}", seen.len());
+    let shared: Vec<_> = seen.iter().filter(|(_, v)| v.len() > 1).collect();
+    assert!(shared.is_empty(), "schema names used twice: {shared:?}");
+}

@@ -324,7 +324,7 @@ impl From<capacity::RoomCapacity> for RoomCapacityView {
 
 /// An amount in one year.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct YearView {
+pub struct CapacityYear {
     /// The year.
     pub year: i64,
     /// µm sealed, or enrolments.
@@ -333,9 +333,9 @@ pub struct YearView {
     pub count: i64,
 }
 
-fn years(rows: Vec<dangan_app::custody::capacity::YearRow>) -> Vec<YearView> {
+fn years(rows: Vec<dangan_app::custody::capacity::YearRow>) -> Vec<CapacityYear> {
     rows.into_iter()
-        .map(|r| YearView {
+        .map(|r| CapacityYear {
             year: r.year,
             amount: r.amount,
             count: r.count,
@@ -353,7 +353,7 @@ pub struct GrowthView {
     /// Why there is no rate.
     pub skipped: Option<String>,
     /// Sealed volumes per year.
-    pub history: Vec<YearView>,
+    pub history: Vec<CapacityYear>,
 }
 
 /// Insured persons beside the growth.
@@ -370,7 +370,7 @@ pub struct PersonsGrowthView {
     /// When all rooms fill at enrolments × archive per person.
     pub projection: ProjectionView,
     /// Enrolments per year.
-    pub history: Vec<YearView>,
+    pub history: Vec<CapacityYear>,
 }
 
 /// The capacity of every room and the projection of when they fill.
