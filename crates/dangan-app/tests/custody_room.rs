@@ -340,4 +340,18 @@ on_both_backends! {
         assert_eq!(layout.capacity_mm, 10 * 900 + 300);
         assert!(layout.places.iter().any(|p| p.place.code == "K01-S-1" && p.place.fire_safe));
     }
+
+    async fn a_nul_or_chinese_in_a_scanned_code_names_nothing_and_never_reaches_the_database(db: TestDb) {
+        let t = TestApp::start(db).await;
+        let room_id = room(&t, "100").await;
+        let v = t.sealed_volume(1, 2021, 2).await;
+        let code = volume_code(v.id.0);
+        for bad in ["\0", "K01\0-A", "一号", "K01-A-1-1\u{7}"] {
+            assert_eq!(code_of(t.app.place_volume(&t.admin, &code, &to(bad)).await), "place_not_found", "{bad:?}");
+            assert_eq!(code_of(t.app.place_volume(&t.admin, bad, &to("K01-A-1-1")).await), "volume_not_found", "{bad:?}");
+            assert_eq!(code_of(t.app.start_stocktake(&t.admin, room_id, &StartStocktake { place: Some(bad.into()) }).await), "place_not_found", "{bad:?}");
+            assert_eq!(code_of(t.app.lookup_code(&t.admin, bad).await), "code_not_found", "{bad:?}");
+            assert_eq!(code_of(t.app.place_detail(&t.admin, bad).await), "place_not_found", "{bad:?}");
+        }
+    }
 }

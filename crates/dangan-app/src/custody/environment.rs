@@ -301,7 +301,7 @@ pub fn parse_export(text: &str) -> AppResult<Vec<Reading>> {
 }
 
 fn short(s: &str) -> String {
-    s.chars().take(30).collect()
+    s.chars().filter(|c| !c.is_control()).take(30).collect()
 }
 
 fn logger_not_found(code: &str) -> AppError {
@@ -425,6 +425,11 @@ impl App {
         readings: &[Reading],
         source: ReadingSource,
     ) -> AppResult<ReadingsStored> {
+        // A code with a control character (a NUL above all) names no logger and never reaches
+        // the database.
+        if logger.chars().any(char::is_control) || logger.chars().count() > 64 {
+            return Err(logger_not_found(logger));
+        }
         let now = Utc::now();
         let mut tx = self.store.begin_write().await?;
         let logger = store::logger_by_code(&mut tx, logger.trim())

@@ -201,6 +201,17 @@ pub(crate) async fn resolve_volume(tx: &mut Tx, raw: &str) -> AppResult<Option<V
     Ok(locations::volume_by_archive_number(tx, t).await?)
 }
 
+/// The place a scanned or typed code names. A place code is upper-case letters, digits and `-`
+/// (lower case is raised); anything else — Chinese, control characters, a NUL — names no place
+/// and is never sent to the database.
+pub(crate) async fn place_by_scanned(tx: &mut Tx, raw: &str) -> AppResult<Option<PlaceRow>> {
+    let t = raw.trim();
+    if t.is_empty() || t.len() > 120 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Ok(None);
+    }
+    Ok(rooms::place_by_code(tx, &t.to_ascii_uppercase()).await?)
+}
+
 /// Resolves a scanned code: a volume, a box or a place.
 pub(crate) async fn resolve_scan(tx: &mut Tx, raw: &str) -> AppResult<Option<Scanned>> {
     let t = raw.trim();
@@ -210,8 +221,7 @@ pub(crate) async fn resolve_scan(tx: &mut Tx, raw: &str) -> AppResult<Option<Sca
     if let Some(v) = resolve_volume(tx, t).await? {
         return Ok(Some(Scanned::Volume(v)));
     }
-    let upper = t.to_ascii_uppercase();
-    Ok(rooms::place_by_code(tx, &upper).await?.map(Scanned::Place))
+    Ok(place_by_scanned(tx, t).await?.map(Scanned::Place))
 }
 
 /// The sealed volume a code names, or why not.
@@ -533,7 +543,7 @@ impl App {
         {
             None => None,
             Some(code) => {
-                let p = rooms::place_by_code(&mut tx, &code.to_ascii_uppercase())
+                let p = place_by_scanned(&mut tx, code)
                     .await?
                     .ok_or_else(|| place_not_found(code))?;
                 check_room_on_place(&mut tx, &p, outer * 1000).await?;
@@ -586,7 +596,7 @@ impl App {
                 ),
             )
         })?;
-        let p = rooms::place_by_code(&mut tx, &to.trim().to_ascii_uppercase())
+        let p = place_by_scanned(&mut tx, to)
             .await?
             .ok_or_else(|| place_not_found(to))?;
         if b.place_id == Some(p.id) {
@@ -732,7 +742,7 @@ impl App {
     pub async fn place_detail(&self, actor: &Actor, code: &str) -> AppResult<PlaceView> {
         self.authorize(actor, UseCase::ReadRoom).await?;
         let mut tx = self.store.begin().await?;
-        let place = rooms::place_by_code(&mut tx, &code.trim().to_ascii_uppercase())
+        let place = place_by_scanned(&mut tx, code)
             .await?
             .ok_or_else(|| place_not_found(code))?;
         let room = rooms::room(&mut tx, place.room_id)

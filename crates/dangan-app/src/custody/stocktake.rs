@@ -19,7 +19,7 @@ use dangan_store::rooms::{self, PlaceRow, RoomId, RoomRow};
 use dangan_store::volumes::{self, VolumeId};
 
 use crate::administration::roles::{Actor, UseCase};
-use crate::custody::locations::{Scanned, box_code, resolve_scan};
+use crate::custody::locations::{Scanned, box_code, place_by_scanned, resolve_scan};
 use crate::custody::rooms::room_not_found;
 use crate::problems::damage::LossInput;
 use crate::security::audit::{Op, Outcome};
@@ -111,7 +111,7 @@ impl App {
         {
             None => None,
             Some(code) => Some(
-                rooms::place_by_code(&mut tx, &code.to_ascii_uppercase())
+                place_by_scanned(&mut tx, code)
                     .await?
                     .filter(|p| p.room_id == room_id)
                     .ok_or_else(|| {
