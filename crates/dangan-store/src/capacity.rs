@@ -29,22 +29,18 @@ pub struct RoomShelf {
 
 /// Every room's shelf, by code (one statement; the sums are per room, not per volume).
 pub async fn room_shelves(tx: &mut Tx) -> StoreResult<Vec<RoomShelf>> {
-    Ok(on_conn!(tx, c => {
-        sqlx::query_as(
-            "SELECT r.id AS room_id, r.code, r.name,
+    let sql = format!(
+        "SELECT r.id AS room_id, r.code, r.name,
                     CAST(COALESCE((SELECT SUM(p.capacity_mm) FROM places p WHERE p.room_id = r.id AND p.capacity_mm IS NOT NULL), 0) AS BIGINT) AS capacity_mm,
-                    CAST(COALESCE((SELECT SUM(v.thickness_um) FROM volume_locations l
-                                   JOIN volumes v ON v.id = l.volume_id JOIN places p ON p.id = l.place_id
-                                   WHERE p.room_id = r.id AND l.box_id IS NULL AND l.state = 'in_place'), 0)
-                       + COALESCE((SELECT SUM(b.outer_mm) * 1000 FROM archive_boxes b JOIN places p ON p.id = b.place_id
-                                   WHERE p.room_id = r.id), 0) AS BIGINT) AS used_um,
+                    CAST(COALESCE((SELECT SUM({used}) FROM places p WHERE p.room_id = r.id), 0) AS BIGINT) AS used_um,
                     (SELECT COUNT(*) FROM volume_locations l JOIN places p ON p.id = l.place_id
                      WHERE p.room_id = r.id AND l.state = 'in_place') AS volumes,
                     (SELECT COUNT(*) FROM places p WHERE p.room_id = r.id AND p.capacity_mm IS NOT NULL) AS places
              FROM rooms r ORDER BY r.code",
-        )
-        .fetch_all(c)
-        .await
+        used = crate::locations::used_um_on("p.id")
+    );
+    Ok(on_conn!(tx, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await
     })?)
 }
 

@@ -268,18 +268,23 @@ pub async fn moves_of_volume(tx: &mut Tx, volume: VolumeId) -> StoreResult<Vec<M
     })?)
 }
 
-/// The shelf length used on a place, in micrometres: volumes standing on it outside boxes, and
-/// the outside width of the boxes on it.
+/// The shelf length used on the place `place` (an SQL expression: `$1`, `p.id`), in
+/// micrometres: the volumes standing on it outside boxes, and the outside width of the boxes on
+/// it. The one statement of the rule: the placement checks, the room's layout and the capacity
+/// report all count with it.
+pub(crate) fn used_um_on(place: &str) -> String {
+    format!(
+        "CAST(COALESCE((SELECT SUM(v.thickness_um) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
+                        WHERE l.place_id = {place} AND l.box_id IS NULL AND l.state = 'in_place'), 0)
+            + COALESCE((SELECT SUM(b.outer_mm) * 1000 FROM archive_boxes b WHERE b.place_id = {place}), 0) AS BIGINT)"
+    )
+}
+
+/// The shelf length used on a place, in micrometres (see [`used_um_on`]).
 pub async fn used_um(tx: &mut Tx, place: PlaceId) -> StoreResult<i64> {
+    let sql = format!("SELECT {}", used_um_on("$1"));
     let used: i64 = on_conn!(tx, c => {
-        sqlx::query_scalar(
-            "SELECT CAST(COALESCE((SELECT SUM(v.thickness_um) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
-                              WHERE l.place_id = $1 AND l.box_id IS NULL AND l.state = 'in_place'), 0)
-                  + COALESCE((SELECT SUM(b.outer_mm) * 1000 FROM archive_boxes b WHERE b.place_id = $1), 0) AS BIGINT)",
-        )
-        .bind(place)
-        .fetch_one(c)
-        .await
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(place).fetch_one(c).await
     })?;
     Ok(used)
 }
@@ -313,19 +318,15 @@ pub struct PlaceUse {
 
 /// The use of every storage place of a room (one statement).
 pub async fn use_of_room(tx: &mut Tx, room: RoomId) -> StoreResult<Vec<PlaceUse>> {
+    let sql = format!(
+        "SELECT p.id AS place_id, {} AS used_um,
+                (SELECT COUNT(*) FROM volume_locations l WHERE l.place_id = p.id AND l.state = 'in_place') AS volumes,
+                (SELECT COUNT(*) FROM archive_boxes b WHERE b.place_id = p.id) AS boxes
+         FROM places p WHERE p.room_id = $1 AND p.capacity_mm IS NOT NULL ORDER BY p.code",
+        used_um_on("p.id")
+    );
     Ok(on_conn!(tx, c => {
-        sqlx::query_as(
-            "SELECT p.id AS place_id,
-                    CAST(COALESCE((SELECT SUM(v.thickness_um) FROM volume_locations l JOIN volumes v ON v.id = l.volume_id
-                              WHERE l.place_id = p.id AND l.box_id IS NULL AND l.state = 'in_place'), 0)
-                  + COALESCE((SELECT SUM(b.outer_mm) * 1000 FROM archive_boxes b WHERE b.place_id = p.id), 0) AS BIGINT) AS used_um,
-                    (SELECT COUNT(*) FROM volume_locations l WHERE l.place_id = p.id AND l.state = 'in_place') AS volumes,
-                    (SELECT COUNT(*) FROM archive_boxes b WHERE b.place_id = p.id) AS boxes
-             FROM places p WHERE p.room_id = $1 AND p.capacity_mm IS NOT NULL ORDER BY p.code",
-        )
-        .bind(room)
-        .fetch_all(c)
-        .await
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(room).fetch_all(c).await
     })?)
 }
 
